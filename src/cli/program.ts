@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander'
+import pkg from '../../package.json' with { type: 'json' }
+import { SsmdError, UsageError } from '../pipeline/core/errors.ts'
+import { COMMANDS } from './commands/index.ts'
+
+export const VERSION = pkg.version
+
+/** Exit codes: 0 ok, 1 failure, 2 usage error (bad flags, bad config, bad input files). */
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const
+
+export function buildProgram(): Command {
+  const program = new Command('ssmd')
+    .description('Stupid simple market data: Kalshi capture, archival, replay and signals')
+    .version(`ssmd ${VERSION}`, '-v, --version', 'print the version')
+    .option('--config-dir <dir>', 'GitOps metadata directory (feeds/, environments/); env SSMD_CONFIG_DIR')
+    .option('--data-dir <dir>', 'data directory; env SSMD_DATA_DIR (default ./data)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+  for (const register of COMMANDS) register(program)
+  program.commands.forEach(exitOverrideDeep)
+  return program
+}
+
+function exitOverrideDeep(cmd: Command): void {
+  cmd.exitOverride()
+  cmd.commands.forEach(exitOverrideDeep)
+}
+
+/** Runs the CLI and returns the exit code (never calls process.exit itself). */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK
+      if (e.code === 'commander.executeSubCommandAsync') return e.exitCode
+      return EXIT.USAGE
+    }
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`)
+      return EXIT.USAGE
+    }
+    if (e instanceof SsmdError) {
+      console.error(`error [${e.code}]: ${e.message}`)
+      return EXIT.FAILURE
+    }
+    console.error(e)
+    return EXIT.FAILURE
+  }
+}
+
+/** Global options (`--config-dir`, `--data-dir`) as seen from any subcommand. */
+export function globals(cmd: Command): { configDir?: string; dataDir?: string } {
+  return cmd.optsWithGlobals() as { configDir?: string; dataDir?: string }
+}

@@ -1,0 +1,205 @@
+/**
+ * One resolver, one precedence: CLI flag > environment variable > environment YAML > default.
+ * Every resolved value records where it came from (`sources`), which `ssmd env show` prints.
+ * Secrets are read from environment variables only and never logged or printed.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve as resolvePath } from 'node:path'
+import { AuthError, UsageError } from '../core/errors.ts'
+import { feedVersion, loadEnvironment } from './load.ts'
+import { durationMs, type Channel, type Environment, type Feed, type FeedVersion, type SimConfig } from './schema.ts'
+
+export type Origin = 'flag' | 'env' | 'yaml' | 'default'
+
+/** Flags the CLI may pass; each maps to one config path. */
+export interface ConfigFlags {
+  configDir?: string
+  dataDir?: string
+  url?: string
+  restUrl?: string
+  transport?: string
+  natsUrl?: string
+  stream?: string
+  subjectPrefix?: string
+  healthPort?: number
+  shardSize?: number
+  databaseUrl?: string
+  redisUrl?: string
+  markets?: string[]
+}
+
+/** Kalshi credentials; redacted whenever printed, serialised or inspected. */
+export class Secrets {
+  readonly #values: Record<string, string>
+  constructor(values: Record<string, string>) {
+    this.#values = values
+  }
+  get(name: string): string | undefined {
+    return this.#values[name]
+  }
+  has(name: string): boolean {
+    return this.#values[name] !== undefined
+  }
+  names(): string[] {
+    return Object.keys(this.#values)
+  }
+  toJSON(): Record<string, string> {
+    return Object.fromEntries(this.names().map((n) => [n, '[redacted]']))
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Secrets(${this.names().join(', ')})`
+  }
+}
+
+export interface ResolvedConfig {
+  name: string
+  feed: Feed
+  feedVersion: FeedVersion
+  envFile: string
+  dataDir: string
+  exchange: { type: 'sim' | 'kalshi'; wsUrl: string; restUrl: string; demo: boolean; sim: SimConfig }
+  transport: {
+    type: 'nats' | 'file' | 'memory'
+    url: string
+    stream: string
+    subjectPrefix: string
+    maxAgeMs: number
+    maxBytes: number
+    duplicateWindowMs: number
+    journalDir: string
+  }
+  storage: { type: 'local' | 'gcs'; path: string; bucket?: string; prefix?: string; endpoint?: string }
+  connector: {
+    mode: 'global' | 'markets' | 'secmaster' | 'lifecycle'
+    markets: string[]
+    channels: Channel[]
+    shardSize: number
+    stalenessMs: number
+    healthPort: number
+    ringBytes: number
+  }
+  databaseUrl: string
+  redisUrl: string
+  env: Environment
+  secrets: Secrets
+  sources: Record<string, Origin>
+}
+
+const DEFAULT_SIM: SimConfig = { seed: 1, markets: 200, rate: 'realistic', frames_per_second: 500, format: 'dollars', port: 0 }
+
+/** Resolves an environment (name or path) with flags and `process.env` into a ResolvedConfig. */
+export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, vars: Record<string, string | undefined> = process.env): ResolvedConfig {
+  const loaded = loadEnvironment(envNameOrPath, flags.configDir)
+  const env = loaded.env
+  const sources: Record<string, Origin> = {}
+
+  function pick<T>(path: string, flag: T | undefined, envVar: string | string[] | undefined, yaml: T | undefined, dflt: T, parse: (s: string, name: string) => T = (s) => s as T): T {
+    if (flag !== undefined) {
+      sources[path] = 'flag'
+      return flag
+    }
+    for (const name of typeof envVar === 'string' ? [envVar] : envVar ?? []) {
+      const raw = vars[name]
+      if (raw !== undefined && raw !== '') {
+        sources[path] = 'env'
+        return parse(raw, name)
+      }
+    }
+    if (yaml !== undefined) {
+      sources[path] = 'yaml'
+      return yaml
+    }
+    sources[path] = 'default'
+    return dflt
+  }
+  const int = (s: string, name: string) => {
+    const n = Number(s)
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer (got "${s}")`, 'CONFIG_ENV')
+    return n
+  }
+  const bool = (s: string) => s === 'true' || s === 'TRUE' || s === '1'
+  const dur = (s: string, name: string) => {
+    const ms = /^[0-9]+$/.test(s) ? Number(s) * 1000 : durationMs(s)
+    if (!Number.isFinite(ms)) throw new UsageError(`${name} must be a duration like 90s (got "${s}")`, 'CONFIG_ENV')
+    return ms
+  }
+
+  const version = feedVersion(loaded.feed)
+  const demo = pick('exchange.demo', undefined, 'KALSHI_USE_DEMO', env.exchange.demo, false, bool)
+  const wsUrl = pick('exchange.url', flags.url, 'KALSHI_WS_URL', env.exchange.url, demo && version.demo_endpoint ? version.demo_endpoint : version.endpoint)
+  const restUrl = pick('exchange.rest_url', flags.restUrl, 'KALSHI_REST_URL', env.exchange.rest_url, (demo ? version.demo_rest_endpoint : version.rest_endpoint) ?? '')
+
+  const transportType = pick('transport.type', flags.transport as ResolvedConfig['transport']['type'] | undefined, 'SSMD_TRANSPORT', env.transport.type, 'file')
+  if (!['nats', 'file', 'memory'].includes(transportType)) throw new UsageError(`transport must be nats, file or memory (got "${transportType}")`, 'CONFIG_FLAG')
+  const dataDir = resolvePath(pick('storage.path', flags.dataDir, 'SSMD_DATA_DIR', env.storage?.path, './data'))
+  const prefix = pick('transport.subject_prefix', flags.subjectPrefix, 'SSMD_SUBJECT_PREFIX', env.transport.subject_prefix, `${env.name}.${loaded.feed.name}`)
+  const stream = pick('transport.stream', flags.stream, 'SSMD_STREAM', env.transport.stream, `${env.name}_${loaded.feed.name}`.toUpperCase().replace(/[^A-Z0-9_-]/g, '_'))
+
+  const markets = pick('connector.markets', flags.markets, 'SSMD_MARKETS', env.connector?.markets, [] as string[], (s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  const mode = env.connector?.mode ?? (markets.length ? 'markets' : 'global')
+  sources['connector.mode'] = env.connector?.mode ? 'yaml' : 'default'
+
+  const resolved: ResolvedConfig = {
+    name: env.name,
+    feed: loaded.feed,
+    feedVersion: version,
+    envFile: loaded.envFile,
+    dataDir,
+    exchange: { type: env.exchange.type, wsUrl, restUrl, demo, sim: { ...DEFAULT_SIM, ...env.exchange.sim } },
+    transport: {
+      type: transportType,
+      url: pick('transport.url', flags.natsUrl, 'NATS_URL', env.transport.url, 'nats://127.0.0.1:4222'),
+      stream,
+      subjectPrefix: prefix,
+      maxAgeMs: durationMs(env.transport.max_age ?? '1d'),
+      maxBytes: env.transport.max_bytes ?? 1 << 30,
+      duplicateWindowMs: durationMs(env.transport.duplicate_window ?? '2m'),
+      journalDir: resolvePath(pick('transport.journal_dir', undefined, 'SSMD_JOURNAL_DIR', env.transport.journal_dir, `${dataDir}/journal`)),
+    },
+    storage: { type: env.storage?.type ?? 'local', path: dataDir, bucket: env.storage?.bucket, prefix: env.storage?.prefix, endpoint: env.storage?.endpoint },
+    connector: {
+      mode,
+      markets,
+      channels: env.connector?.channels ?? ['ticker', 'trade'],
+      shardSize: pick('connector.shard_size', flags.shardSize, ['SSMD_SHARD_SIZE', 'SHARD_SIZE'], env.connector?.shard_size, 200, int),
+      stalenessMs: pick('connector.staleness', undefined, ['SSMD_STALENESS', 'RECV_STALENESS_SECS'], env.connector?.staleness ? durationMs(env.connector.staleness) : undefined, 90_000, dur),
+      healthPort: pick('connector.health_port', flags.healthPort, 'SSMD_HEALTH_PORT', env.connector?.health_port, 8080, int),
+      ringBytes: env.connector?.ring_bytes ?? 1 << 24,
+    },
+    databaseUrl: pick('secmaster.database_url', flags.databaseUrl, 'DATABASE_URL', env.secmaster?.database_url, 'postgres://postgres@127.0.0.1:5432/postgres'),
+    redisUrl: pick('cache.url', flags.redisUrl, 'REDIS_URL', env.cache?.url, 'redis://127.0.0.1:6379'),
+    env,
+    secrets: resolveSecrets(env, vars),
+    sources,
+  }
+  if (resolved.connector.shardSize < 1 || resolved.connector.shardSize > 256) {
+    throw new UsageError(`shard size must be 1..256 (Kalshi allows 256 markets per subscription); got ${resolved.connector.shardSize}`, 'CONFIG_FLAG')
+  }
+  return resolved
+}
+
+/**
+ * Reads the variables named by `keys.*.source` (`env:A,B`), plus the Kalshi pair:
+ * `KALSHI_API_KEY`, and `KALSHI_PRIVATE_KEY` (PEM text) or `KALSHI_PRIVATE_KEY_PATH` (a file).
+ */
+export function resolveSecrets(env: Environment, vars: Record<string, string | undefined> = process.env): Secrets {
+  const values: Record<string, string> = {}
+  const names = new Set(['KALSHI_API_KEY', 'KALSHI_PRIVATE_KEY'])
+  for (const key of Object.values(env.keys ?? {})) for (const n of key.source.slice(4).split(',')) names.add(n)
+  for (const n of names) {
+    const v = vars[n]
+    if (v) values[n] = v
+  }
+  if (!values.KALSHI_PRIVATE_KEY && vars.KALSHI_PRIVATE_KEY_PATH) {
+    const path = vars.KALSHI_PRIVATE_KEY_PATH
+    if (!existsSync(path)) throw new AuthError(`KALSHI_PRIVATE_KEY_PATH points to ${path}, which does not exist`, 'AUTH_KEY_FILE')
+    values.KALSHI_PRIVATE_KEY = readFileSync(path, 'utf8')
+  }
+  return new Secrets(values)
+}
+
+/** The resolved config as plain JSON for `ssmd env show`: secrets redacted, sources included. */
+export function showConfig(c: ResolvedConfig): Record<string, unknown> {
+  const { env: _env, feed, secrets, ...rest } = c
+  return { ...rest, feed: feed.name, secrets: secrets.toJSON() }
+}

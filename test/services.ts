@@ -1,0 +1,41 @@
+/**
+ * Test gate for the real services. On a machine without them, a test that needs one is skipped
+ * with a visible reason; with CI=true an unreachable service is a failure, never a skip.
+ *
+ *   const nats = await needService('nats')
+ *   describe.skipIf(!nats.ok)(`jetstream (${nats.reason})`, () => { … })
+ */
+import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
+
+export type ServiceName = keyof typeof LOCAL_SERVICES
+
+export interface ServiceGate {
+  ok: boolean
+  url: string
+  reason: string
+}
+
+const cache = new Map<ServiceName, Promise<ServiceGate>>()
+
+export function needService(name: ServiceName): Promise<ServiceGate> {
+  let gate = cache.get(name)
+  if (!gate) {
+    gate = (async () => {
+      const url = LOCAL_SERVICES[name]
+      const ok = await reachable(url)
+      if (!ok && process.env.CI === 'true') {
+        throw new Error(`CI=true and ${name} is unreachable at ${url}: start it (see DEVELOPERS.md) instead of skipping`)
+      }
+      const reason = ok ? `${name} at ${url}` : `SKIPPED: ${name} unreachable at ${url}`
+      if (!ok) console.warn(`[ssmd tests] ${reason}`)
+      return { ok, url, reason }
+    })()
+    cache.set(name, gate)
+  }
+  return gate
+}
+
+/** A short unique id for stream names, subject prefixes, schemas and key prefixes. */
+export function uniqueId(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
+}

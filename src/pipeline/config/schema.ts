@@ -106,12 +106,13 @@ export const StorageSchema = z.strictObject({
   endpoint: url.optional(),
 })
 
+/** Defaults live in the resolver (resolve.ts), so `ssmd env show` can tell a default from a YAML value. */
 export const ConnectorSchema = z.strictObject({
-  mode: z.enum(CONNECTOR_MODES).default('global'),
+  mode: z.enum(CONNECTOR_MODES).optional(),
   markets: z.array(z.string().min(1)).optional(),
   channels: z.array(z.enum(CHANNELS)).min(1).optional(),
-  shard_size: z.number().int().min(1).max(256).default(200),
-  staleness: duration.default('90s'),
+  shard_size: z.number().int().min(1).max(256).optional(),
+  staleness: duration.optional(),
   health_port: z.number().int().min(0).max(65535).optional(),
   ring_bytes: z.number().int().positive().optional(),
 })

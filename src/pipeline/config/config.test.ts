@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, UsageError } from '../core/errors.ts'
+import { loadEnvironment, listEnvironments, resolveConfig, showConfig } from './index.ts'
+import { run } from '../../cli/program.ts'
+
+let dir: string
+const FEED = `name: kalshi
+type: websocket
+status: active
+versions:
+  - version: v2
+    effective_from: "2025-12-22"
+    protocol: { transport: wss, message: json }
+    endpoint: wss://example.test/trade-api/ws/v2
+    rest_endpoint: https://example.test/trade-api/v2
+    auth_method: api_key
+    rate_limit_per_second: 10
+`
+function env(name: string, text: string): string {
+  const file = join(dir, 'environments', `${name}.yaml`)
+  writeFileSync(file, text)
+  return file
+}
+function problems(target: string) {
+  try {
+    loadEnvironment(target, dir)
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.map((p) => ({ line: p.line, path: p.path, message: p.message }))
+    throw e
+  }
+  throw new UsageError('expected a ConfigError')
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssmd-config-'))
+  mkdirSync(join(dir, 'feeds'))
+  mkdirSync(join(dir, 'environments'))
+  writeFileSync(join(dir, 'feeds', 'kalshi.yaml'), FEED)
+  env('good', 'name: good\nfeed: kalshi\nexchange: { type: sim }\ntransport:\n  type: nats\n  stream: GOOD_KALSHI\n  subject_prefix: good.kalshi\nconnector: { shard_size: 100 }\n')
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('environment validation', () => {
+  test('the shipped environments are valid', () => {
+    for (const name of ['local', 'dev', 'prod']) expect(loadEnvironment(name).env.name).toBe(name)
+  })
+
+  test('an unknown key is reported with its line and field path', () => {
+    const f = env('unknown', 'name: unknown\nfeed: kalshi\nexchange: { type: sim }\ntransport:\n  type: nats\n  transport_type: nats\n')
+    expect(problems(f)).toEqual([{ line: 6, path: 'transport.transport_type', message: 'unknown key' }])
+  })
+
+  test('a wrong type is reported at the value', () => {
+    const f = env('types', 'name: types\nfeed: kalshi\nexchange: { type: sim }\ntransport: { type: file }\nconnector:\n  shard_size: "lots"\n')
+    const [p] = problems(f)
+    expect({ line: p.line, path: p.path }).toEqual({ line: 6, path: 'connector.shard_size' })
+    expect(p.message).toContain('number')
+  })
+
+  test('a missing required field is reported at its parent', () => {
+    const f = env('missing', 'name: missing\nfeed: kalshi\nexchange: { type: sim }\n')
+    expect(problems(f)).toEqual([{ line: 1, path: 'transport', message: 'required field is missing' }])
+  })
+
+  test('malformed YAML is reported with its line', () => {
+    const f = env('malformed', 'name: malformed\nfeed: kalshi\nexchange: { type: sim\ntransport: [\n')
+    const ps = problems(f)
+    expect(ps.length).toBeGreaterThan(0)
+    expect(ps[0].message).toStartWith('malformed YAML')
+    expect(ps[0].line).toBeGreaterThanOrEqual(3)
+  })
+
+  test('an environment naming a feed that does not exist is reported at the feed key', () => {
+    const f = env('nofeed', 'name: nofeed\nfeed: binance\nexchange: { type: sim }\ntransport: { type: file }\n')
+    expect(problems(f)).toEqual([{ line: 2, path: 'feed', message: 'feed "binance" does not exist' }])
+  })
+
+  test('every problem of a file is reported at once', () => {
+    const f = env('many', 'name: Many\nfeed: kalshi\nexchange: { type: nasdaq }\ntransport:\n  type: nats\n  colour: blue\nconnector: { shard_size: 999 }\n')
+    expect(problems(f).map((p) => [p.line, p.path])).toEqual([
+      [1, 'name'],
+      [3, 'exchange.type'],
+      [6, 'transport.colour'],
+      [7, 'connector.shard_size'],
+    ])
+  })
+
+  test('ssmd env validate exits 2 on a bad file and 0 on a good one', async () => {
+    const bad = env('bad', 'name: bad\nfeed: kalshi\nexchange: { type: sim }\ntransport: { type: pigeon }\n')
+    expect(await run(['--config-dir', dir, 'env', 'validate', bad])).toBe(2)
+    expect(await run(['--config-dir', dir, 'env', 'validate', 'good'])).toBe(0)
+    expect(await run(['--config-dir', dir, 'env', 'validate', 'nosuchenv'])).toBe(2)
+  })
+
+  test('ssmd env create writes a valid environment and refuses an unknown feed', async () => {
+    expect(await run(['--config-dir', dir, 'env', 'create', 'fresh', '--feed', 'kalshi', '--schema', 'trade:v1'])).toBe(0)
+    expect(loadEnvironment('fresh', dir).env).toMatchObject({ name: 'fresh', feed: 'kalshi', schema: 'trade:v1' })
+    expect(await run(['--config-dir', dir, 'env', 'create', 'fresh', '--feed', 'kalshi'])).toBe(2)
+    expect(await run(['--config-dir', dir, 'env', 'create', 'other', '--feed', 'nope'])).toBe(2)
+    expect(listEnvironments(dir).map((e) => e.name)).toContain('fresh')
+    expect(listEnvironments(dir).map((e) => e.name)).not.toContain('other')
+  })
+})
+
+describe('config resolution', () => {
+  test('a flag beats an environment variable, which beats the YAML, which beats the default', () => {
+    const vars = { NATS_URL: 'nats://from-env:4222', SSMD_STREAM: 'ENV_STREAM' }
+    const c = resolveConfig('good', { configDir: dir, stream: 'FLAG_STREAM' }, vars)
+    expect([c.transport.stream, c.sources['transport.stream']]).toEqual(['FLAG_STREAM', 'flag'])
+    expect([c.transport.url, c.sources['transport.url']]).toEqual(['nats://from-env:4222', 'env'])
+    expect([c.transport.subjectPrefix, c.sources['transport.subject_prefix']]).toEqual(['good.kalshi', 'yaml'])
+    expect([c.connector.stalenessMs, c.sources['connector.staleness']]).toEqual([90_000, 'default'])
+    expect(c.connector.shardSize).toBe(100)
+  })
+
+  test('the data directory comes from --data-dir, then SSMD_DATA_DIR, then storage.path, then ./data', () => {
+    expect(resolveConfig('good', { configDir: dir, dataDir: '/tmp/a' }, { SSMD_DATA_DIR: '/tmp/b' }).dataDir).toBe('/tmp/a')
+    expect(resolveConfig('good', { configDir: dir }, { SSMD_DATA_DIR: '/tmp/b' }).dataDir).toBe('/tmp/b')
+    expect(resolveConfig('good', { configDir: dir }, {}).dataDir).toEndWith('/data')
+  })
+
+  test('the demo flag selects the demo endpoints unless a URL is given', () => {
+    const c = resolveConfig('dev', {}, { KALSHI_USE_DEMO: 'true' })
+    expect(c.exchange.wsUrl).toBe('wss://demo-api.kalshi.co/trade-api/ws/v2')
+    expect(resolveConfig('dev', {}, { KALSHI_USE_DEMO: '1', KALSHI_WS_URL: 'ws://127.0.0.1:1/x' }).exchange.wsUrl).toBe('ws://127.0.0.1:1/x')
+    expect(resolveConfig('prod', {}, {}).exchange.wsUrl).toBe('wss://api.elections.kalshi.com/trade-api/ws/v2')
+  })
+
+  test('a bad environment variable is a usage error naming the variable', () => {
+    expect(() => resolveConfig('good', { configDir: dir }, { SSMD_SHARD_SIZE: 'many' })).toThrow(/SSMD_SHARD_SIZE/)
+    expect(() => resolveConfig('good', { configDir: dir }, { SSMD_SHARD_SIZE: '300' })).toThrow(/256/)
+  })
+
+  test('secrets are resolved from the environment and never shown', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n'
+    const keyFile = join(dir, 'k.pem')
+    writeFileSync(keyFile, pem)
+    const c = resolveConfig('dev', {}, { KALSHI_API_KEY: 'key-id', KALSHI_PRIVATE_KEY_PATH: keyFile })
+    expect(c.secrets.get('KALSHI_PRIVATE_KEY')).toBe(pem)
+    const shown = JSON.stringify(showConfig(c))
+    expect(shown).not.toContain('MIIsecret')
+    expect(shown).not.toContain('key-id')
+    expect(Bun.inspect(c)).not.toContain('MIIsecret')
+    expect(() => resolveConfig('dev', {}, { KALSHI_PRIVATE_KEY_PATH: join(dir, 'absent.pem') })).toThrow(/absent\.pem/)
+  })
+})

@@ -1,0 +1,74 @@
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamInfo,
+} from '@nats-io/jetstream'
+import { nanos } from '@nats-io/nats-core'
+import { UsageError } from '../core/errors.ts'
+import { silentLogger, type Logger } from '../core/log.ts'
+
+/** The stream a role needs, with explicit limits (DESIGN.md §5). */
+export interface StreamSpec {
+  name: string
+  subjects: string[]
+  maxAgeMs: number
+  maxBytes: number
+  duplicateWindowMs: number
+}
+
+function validateSpec(spec: StreamSpec): void {
+  const bad = (field: string, rule: string, got: unknown) => {
+    throw new UsageError(`stream.${field} ${rule} (got ${JSON.stringify(got)})`, 'STREAM_SPEC')
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(spec.name)) bad('name', 'must be letters, digits, _ or -', spec.name)
+  if (!Array.isArray(spec.subjects) || spec.subjects.length === 0) bad('subjects', 'must be a non-empty list', spec.subjects)
+  for (const k of ['maxAgeMs', 'maxBytes', 'duplicateWindowMs'] as const) {
+    if (!Number.isSafeInteger(spec[k]) || spec[k] <= 0) bad(k, 'must be a positive integer', spec[k])
+  }
+  if (spec.duplicateWindowMs > spec.maxAgeMs) bad('duplicateWindowMs', `must not exceed maxAgeMs (${spec.maxAgeMs})`, spec.duplicateWindowMs)
+}
+
+/**
+ * Creates the stream (file storage, limits retention, discard old) or, when it exists, brings
+ * its limits (max age, max bytes, duplicate window) to the spec and logs what changed. Subjects
+ * of an existing stream are left alone: check them with validateStreamSubjects.
+ */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log: Logger = silentLogger()): Promise<StreamInfo> {
+  validateSpec(spec)
+  const limits = {
+    max_age: nanos(spec.maxAgeMs),
+    max_bytes: spec.maxBytes,
+    duplicate_window: nanos(spec.duplicateWindowMs),
+  }
+  let info: StreamInfo
+  try {
+    info = await jsm.streams.info(spec.name)
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamNotFound) throw e
+    info = await jsm.streams.add({
+      name: spec.name,
+      subjects: spec.subjects,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      ...limits,
+    })
+    log.info({ stream: spec.name, subjects: spec.subjects, ...spec }, 'created stream')
+    return info
+  }
+  if (info.config.storage !== StorageType.File) {
+    log.warn({ stream: spec.name, storage: info.config.storage }, 'stream exists with non-file storage (cannot be changed in place)')
+  }
+  const changed: Record<string, { from: number; to: number }> = {}
+  for (const [k, v] of Object.entries(limits) as [keyof typeof limits, number][]) {
+    if (info.config[k] !== v) changed[k] = { from: info.config[k], to: v }
+  }
+  if (Object.keys(changed).length === 0) return info
+  info = await jsm.streams.update(spec.name, { ...limits })
+  log.info({ stream: spec.name, changed }, 'updated stream limits')
+  return info
+}

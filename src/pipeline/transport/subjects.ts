@@ -1,0 +1,43 @@
+import { TransportError } from './errors.ts'
+
+/**
+ * NATS subject matching. `*` matches exactly one token, `>` one or more trailing tokens.
+ * `subject` may itself contain wildcards: then the answer is whether EVERY subject it matches is
+ * also matched by `pattern` (so `a.>` covers `a.b.>` and `a.*`, but `a.*` does not cover `a.>`).
+ */
+export function subjectCovers(pattern: string, subject: string): boolean {
+  const p = pattern.split('.')
+  const s = subject.split('.')
+  for (let i = 0; i < p.length; i++) {
+    const pt = p[i]
+    if (pt === '>') return i < s.length
+    if (i >= s.length) return false
+    const st = s[i]
+    if (st === '>') return false
+    if (pt === '*') continue
+    if (pt !== st) return false
+  }
+  return p.length === s.length
+}
+
+/** The part of a JetStream StreamInfo this check reads. */
+export interface StreamSubjectsInfo {
+  config: { name: string; subjects?: string[] }
+}
+
+/**
+ * Throws TransportError STREAM_SUBJECTS unless one of the stream's subjects captures
+ * `{prefix}.>`, i.e. every subject the connector can publish under the prefix. The connector
+ * calls this at start and refuses to run otherwise (a stream that misses the prefix would make
+ * every publish fail with "no responders").
+ */
+export function validateStreamSubjects(info: StreamSubjectsInfo, prefix: string): void {
+  const wanted = `${prefix}.>`
+  const subjects = info.config.subjects ?? []
+  if (subjects.some((p) => subjectCovers(p, wanted))) return
+  throw new TransportError(
+    'STREAM_SUBJECTS',
+    `stream ${info.config.name} has subjects [${subjects.join(', ')}], which do not capture ` +
+      `${wanted} (subject prefix ${prefix}): add ${wanted} to the stream or change the prefix`,
+  )
+}

@@ -1,5 +1,11 @@
 import type { Command } from 'commander'
+import { registerDb } from './db.ts'
 import { registerEnv } from './env.ts'
+import { registerFees } from './fees.ts'
 
 /** Every subcommand registers itself here, one line each. */
-export const COMMANDS: ((program: Command) => void)[] = [registerEnv]
+export const COMMANDS: ((program: Command) => void)[] = [
+  registerEnv,
+  registerDb,
+  registerFees,
+]

@@ -1,0 +1,195 @@
+/**
+ * Archive lines: the payload bytes with fields appended before the final `}` (no
+ * re-serialisation), and the reverse (`stripInjected`). Also the cheap envelope scan used for the
+ * manifest and the unwrapping of seed 001's `{"ts","feed","data"}` lines.
+ */
+
+/** Fields the pipeline appends to a frame: connector (`_shard_id`, `_received_at`), archiver
+ * (`_nats_seq`), the connector's file transport (`_seq`). */
+export const INJECTED_FIELDS = ['_shard_id', '_received_at', '_nats_seq', '_seq'] as const
+
+/** One record to archive. `seq` (NATS stream seq or connector seq) feeds the manifest and, when the
+ * writer has a `seqField`, is appended as `"<seqField>":<seq>`; `suffix` is extra member text
+ * appended before it (`"a":1,"b":2`, no leading comma). */
+export interface ArchiveRecord {
+  payload: Uint8Array | string
+  seq?: number
+  suffix?: string
+}
+
+const CLOSE = 0x7d
+const OPEN = 0x7b
+const NL = 0x0a
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+}
+
+/** Called with each payload's bytes (`buf[start, end)`, trailing whitespace trimmed, before injection). */
+export type LineVisitor = (buf: Buffer, start: number, end: number) => void
+
+export interface EncodedBatch {
+  buf: Buffer
+  /** Payloads not ending in `}`: written unchanged. */
+  unterminated: number
+}
+
+/**
+ * Encodes records into one buffer of `\n`-terminated lines, appending `suffix` and
+ * `"<seqField>":<seq>` before each payload's final `}`. Trailing whitespace of a payload is dropped
+ * (a line holds exactly one frame); a payload not ending in `}` is written unchanged.
+ */
+export function encodeBatch(
+  records: readonly ArchiveRecord[],
+  seqField: string | null,
+  visit?: LineVisitor,
+): EncodedBatch {
+  const n = records.length
+  const payloads: Buffer[] = new Array(n)
+  const suffixes: string[] = new Array(n)
+  let size = 0
+  for (let i = 0; i < n; i++) {
+    const r = records[i]
+    const p = r.payload
+    const b = typeof p === 'string' ? Buffer.from(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength)
+    payloads[i] = b
+    let s = r.suffix ?? ''
+    if (seqField !== null && r.seq !== undefined) s = s ? `${s},"${seqField}":${r.seq}` : `"${seqField}":${r.seq}`
+    suffixes[i] = s
+    size += b.length + 2 + (s ? Buffer.byteLength(s) : 0)
+  }
+  const buf = Buffer.allocUnsafe(size)
+  let at = 0
+  let unterminated = 0
+  for (let i = 0; i < n; i++) {
+    const b = payloads[i]
+    let end = b.length
+    while (end > 0 && isWs(b[end - 1])) end--
+    const s = suffixes[i]
+    if (end > 0 && b[end - 1] === CLOSE && s) {
+      const start = at
+      at += b.copy(buf, at, 0, end)
+      visit?.(buf, start, at)
+      at-- // the final } is written again after the suffix
+      let j = end - 2
+      while (j >= 0 && isWs(b[j])) j--
+      if (j < 0 || b[j] !== OPEN) buf[at++] = 0x2c
+      at += buf.write(s, at)
+      buf[at++] = CLOSE
+    } else {
+      if (end === 0 || b[end - 1] !== CLOSE) unterminated++
+      at += b.copy(buf, at, 0, end)
+      visit?.(buf, at - end, at)
+    }
+    buf[at++] = NL
+  }
+  return { buf: at === size ? buf : buf.subarray(0, at), unterminated }
+}
+
+const TYPE_KEY = Buffer.from('"type":"')
+const TICKER_KEY = Buffer.from('"market_ticker":"')
+
+function stringAfter(view: Buffer, key: Buffer): string | null {
+  const i = view.indexOf(key)
+  if (i < 0) return null
+  const start = i + key.length
+  const end = view.indexOf(0x22, start)
+  if (end < 0) return null
+  const text = view.toString('utf8', start, end)
+  if (text.includes('\\')) return null
+  return text
+}
+
+/** The envelope's `type` and `msg.market_ticker` of a frame, found with an indexOf scan; falls back
+ * to JSON.parse when the type is not found that way. `type` is `unknown` when the frame is not JSON. */
+export function scanFrame(view: Buffer): { type: string; ticker: string | null; parsed: boolean } {
+  const type = stringAfter(view, TYPE_KEY)
+  if (type !== null) return { type, ticker: stringAfter(view, TICKER_KEY), parsed: false }
+  try {
+    const o = JSON.parse(view.toString('utf8')) as { type?: unknown; msg?: { market_ticker?: unknown } }
+    const ticker = typeof o?.msg?.market_ticker === 'string' ? o.msg.market_ticker : null
+    return { type: typeof o?.type === 'string' ? o.type : 'unknown', ticker, parsed: true }
+  } catch {
+    return { type: 'unknown', ticker: null, parsed: true }
+  }
+}
+
+function injectedMemberAt(line: string, a: number, b: number): boolean {
+  if (line.charCodeAt(a) !== 0x22) return false
+  for (const f of INJECTED_FIELDS) {
+    if (!line.startsWith(f, a + 1) || !line.startsWith('":', a + 1 + f.length)) continue
+    let k = a + 3 + f.length
+    if (line.charCodeAt(k) === 0x2d) k++
+    if (k >= b) return false
+    for (; k < b; k++) {
+      const c = line.charCodeAt(k)
+      if (c < 0x30 || c > 0x39) return false
+    }
+    return true
+  }
+  return false
+}
+
+/**
+ * The original frame text of an archive line: removes the trailing integer members `_shard_id`,
+ * `_received_at`, `_nats_seq`, `_seq` that the pipeline appended, only at the end of the top-level
+ * object. Anything else (including those names inside nested objects) is left as it is.
+ */
+export function stripInjected(line: string): string {
+  let end = line.length
+  while (end > 0 && isWs(line.charCodeAt(end - 1))) end--
+  if (end === 0 || line.charCodeAt(end - 1) !== CLOSE) return line
+  const close = end - 1
+  let cut = close
+  for (;;) {
+    const comma = line.lastIndexOf(',', cut - 1)
+    if (comma < 0) {
+      if (line.charCodeAt(0) === OPEN && cut > 1 && injectedMemberAt(line, 1, cut)) cut = 1
+      break
+    }
+    if (!injectedMemberAt(line, comma + 1, cut)) break
+    cut = comma
+  }
+  return cut === close ? line.slice(0, end) : line.slice(0, cut) + '}'
+}
+
+/** Epoch microseconds of an RFC 3339 time, keeping sub-millisecond digits (Go writes nanoseconds). */
+export function rfc3339Micros(text: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(text)
+  if (!m) return Date.parse(text) * 1000
+  const micros = m[2] ? Number((m[2] + '00000').slice(0, 6)) : 0
+  return Date.parse(m[1] + m[3]) * 1000 + micros
+}
+
+const SEED_PREFIX = '{"ts":"'
+
+/**
+ * Unwraps a seed 001 line `{"ts":"<RFC3339>","feed":"kalshi","data":{…frame…}}` to the raw frame
+ * with the line's `ts` appended as `"_received_at":<µs epoch>` (the same field live lines carry,
+ * so `stripInjected` gives back the frame). Returns null for a line that is not in that format.
+ */
+export function unwrapSeedLine(line: string): string | null {
+  if (!line.startsWith(SEED_PREFIX)) return null
+  const tsEnd = line.indexOf('"', SEED_PREFIX.length)
+  const dataAt = tsEnd < 0 ? -1 : line.indexOf(',"data":', tsEnd)
+  let end = line.length
+  while (end > 0 && isWs(line.charCodeAt(end - 1))) end--
+  let ts: string
+  let frame: string
+  if (dataAt > 0 && line.charCodeAt(dataAt + 8) === OPEN && line.charCodeAt(end - 2) === CLOSE) {
+    ts = line.slice(SEED_PREFIX.length, tsEnd)
+    frame = line.slice(dataAt + 8, end - 1)
+  } else {
+    try {
+      const o = JSON.parse(line) as { ts?: unknown; data?: unknown }
+      if (typeof o.ts !== 'string' || o.data === undefined) return null
+      ts = o.ts
+      frame = JSON.stringify(o.data)
+    } catch {
+      return null
+    }
+  }
+  const micros = rfc3339Micros(ts)
+  if (!Number.isFinite(micros) || frame.charCodeAt(frame.length - 1) !== CLOSE) return frame
+  return frame.length === 2 ? `{"_received_at":${micros}}` : `${frame.slice(0, -1)},"_received_at":${micros}}`
+}

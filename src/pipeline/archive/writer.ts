@@ -1,0 +1,241 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { silentLogger, type Logger } from '../core/log.ts'
+import { UsageError } from '../core/errors.ts'
+import { DayState } from './day-state.ts'
+import { ArchiveError } from './errors.ts'
+import { GzipFile } from './gzip-file.ts'
+import { encodeBatch, scanFrame, type ArchiveRecord } from './line.ts'
+import type { ManifestFile } from './manifest.ts'
+import { parseRotation, rfc3339, slotAt, type Slot } from './rotation.ts'
+
+export const ARCHIVE_WRITER_DEFAULTS = {
+  /** Wall-clock rotation interval; whole minutes that divide a day. */
+  rotation: '15m',
+  /** gzip level 1..9. */
+  gzipLevel: 6,
+  /** Field appended with each record's `seq`: `_nats_seq` (archiver) or `_seq` (file transport);
+   * null appends nothing. Also recorded as the manifest's `seq_field`. */
+  seqField: '_nats_seq' as string | null,
+  /** How often a timer closes a file whose slot has ended when no records arrive; 0 = no timer
+   * (call `tick()` yourself). */
+  rotationCheckMs: 1000,
+}
+
+export interface ArchiveWriterOptions extends Partial<typeof ARCHIVE_WRITER_DEFAULTS> {
+  root: string
+  feed: string
+  stream: string
+  /** Wall clock in epoch milliseconds (tests inject one). */
+  now?: () => number
+  log?: Logger
+}
+
+export interface ArchiveWriterStats {
+  records: number
+  bytes: number
+  /** Payloads not ending in `}`, written unchanged. */
+  unterminated: number
+  /** Frames whose type needed JSON.parse (or was not JSON). */
+  parseFallbacks: number
+  filesRotated: number
+  openFile: string | null
+}
+
+export interface GapInput {
+  after_seq: number
+  missing_count: number
+  /** Epoch ms; default now. */
+  detected_at?: number
+}
+
+interface OpenFile {
+  file: GzipFile
+  slot: Slot
+  entry: ManifestFile
+  byType: Map<string, number>
+}
+
+const SAFE_NAME = /^[A-Za-z0-9_.-]+$/
+
+/**
+ * Writes `{root}/{feed}/{stream}/{YYYY-MM-DD}/{HHMM}.jsonl.gz` (UTC), one file per wall-clock slot,
+ * with a merged `manifest.json` per date directory.
+ *
+ * Durability contract: when `append()` resolves, the batch is handed to the compressor; when
+ * `flush()` resolves, every record appended before the call is compressed and written to the file
+ * (`.tmp` while open) with Z_SYNC_FLUSH, so it is readable by other processes and survives a crash
+ * of this process, but not of the machine. A file is fsynced and renamed when its slot ends and on
+ * `close()`. The archiver acks a batch only after `flush()` resolves: at-least-once across process
+ * crashes. Calls are serialised in the order made. Memory does not grow with the day's volume
+ * (per day: the distinct tickers and types, and one manifest entry per file).
+ *
+ * A batch goes to the slot of the clock when `append()` is called (one clock read per batch).
+ */
+export class ArchiveWriter {
+  private readonly o: typeof ARCHIVE_WRITER_DEFAULTS
+  private readonly rotationMs: number
+  private readonly now: () => number
+  private readonly log: Logger
+  private readonly dir: string
+  private readonly feed: string
+  private readonly stream: string
+  private chain: Promise<unknown> = Promise.resolve()
+  private day: DayState | null = null
+  private open: OpenFile | null = null
+  private timer: ReturnType<typeof setInterval> | null = null
+  private closed = false
+  private readonly counts = { records: 0, bytes: 0, unterminated: 0, parseFallbacks: 0, filesRotated: 0 }
+
+  constructor(options: ArchiveWriterOptions) {
+    this.o = { ...ARCHIVE_WRITER_DEFAULTS, ...dropUndefined(options) }
+    this.rotationMs = parseRotation(this.o.rotation)
+    for (const k of ['feed', 'stream'] as const) {
+      if (!SAFE_NAME.test(options[k])) throw new UsageError(`options.${k} must be a plain name (got ${JSON.stringify(options[k])})`, 'ARCHIVE_OPTIONS')
+    }
+    const level = this.o.gzipLevel
+    if (!Number.isInteger(level) || level < 1 || level > 9) throw new UsageError(`options.gzipLevel must be 1..9 (got ${level})`, 'ARCHIVE_OPTIONS')
+    if (!Number.isInteger(this.o.rotationCheckMs) || this.o.rotationCheckMs < 0) {
+      throw new UsageError(`options.rotationCheckMs must be a non-negative integer (got ${this.o.rotationCheckMs})`, 'ARCHIVE_OPTIONS')
+    }
+    this.now = options.now ?? Date.now
+    this.log = options.log ?? silentLogger()
+    this.feed = options.feed
+    this.stream = options.stream
+    this.dir = join(options.root, options.feed, options.stream)
+    if (this.o.rotationCheckMs > 0) {
+      this.timer = setInterval(() => this.tick().catch((e) => this.log.error({ err: e }, 'archive rotation failed')), this.o.rotationCheckMs)
+      this.timer.unref?.()
+    }
+  }
+
+  /** Appends a batch (one gzip write). See the class comment for what resolution means. */
+  append(records: readonly ArchiveRecord[]): Promise<void> {
+    return this.serial(() => this.doAppend(records))
+  }
+
+  /** Pushes all appended records to the OS (Z_SYNC_FLUSH, no fsync): they are in the file. */
+  flush(): Promise<void> {
+    return this.serial(async () => {
+      await this.open?.file.flush()
+    })
+  }
+
+  /** Closes the open file if its slot has ended (the timer calls this; tests call it). */
+  tick(): Promise<void> {
+    return this.serial(async () => {
+      if (this.open && this.now() >= this.open.slot.endMs) await this.closeOpen(this.now())
+    })
+  }
+
+  /** Records a gap in the manifest of the day it was detected; written at once. */
+  recordGap(gap: GapInput): Promise<void> {
+    return this.serial(async () => {
+      const at = gap.detected_at ?? this.now()
+      const day = await this.dayFor(slotAt(at, this.rotationMs).date)
+      day.gaps.push({ after_seq: gap.after_seq, missing_count: gap.missing_count, detected_at: rfc3339(at) })
+      await day.save()
+    })
+  }
+
+  /** Graceful shutdown: finish, fsync and rename the open file, write the manifest. */
+  close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    return this.serial(async () => {
+      if (this.open) await this.closeOpen(this.now())
+      this.closed = true
+    })
+  }
+
+  stats(): ArchiveWriterStats {
+    return { ...this.counts, openFile: this.open?.file.tmpPath ?? null }
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(() => {
+      if (this.closed) throw new ArchiveError(`archive writer for ${this.dir} is closed`, 'ARCHIVE_CLOSED')
+      return step()
+    })
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  private async doAppend(records: readonly ArchiveRecord[]): Promise<void> {
+    const now = this.now()
+    const slot = slotAt(now, this.rotationMs)
+    if (this.open && this.open.slot.startMs !== slot.startMs) await this.closeOpen(now)
+    if (records.length === 0) return
+    const open = this.open ?? (await this.openFile(slot, now))
+    const day = this.day as DayState
+    const entry = open.entry
+    let fallbacks = 0
+    const { buf, unterminated } = encodeBatch(records, this.o.seqField, (b, start, end) => {
+      const f = scanFrame(b.subarray(start, end))
+      if (f.parsed) fallbacks++
+      open.byType.set(f.type, (open.byType.get(f.type) ?? 0) + 1)
+      day.types.add(f.type)
+      if (f.ticker !== null) day.tickers.add(f.ticker)
+    })
+    for (const r of records) {
+      if (r.seq === undefined) continue
+      if (entry.first_seq === null) entry.first_seq = r.seq
+      entry.last_seq = r.seq
+    }
+    entry.records += records.length
+    entry.bytes += buf.length
+    this.counts.records += records.length
+    this.counts.bytes += buf.length
+    this.counts.unterminated += unterminated
+    this.counts.parseFallbacks += fallbacks
+    await open.file.write(buf)
+  }
+
+  private async dayFor(date: string): Promise<DayState> {
+    if (this.day?.date === date) return this.day
+    const dir = join(this.dir, date)
+    mkdirSync(dir, { recursive: true })
+    const header = { feed: this.feed, stream: this.stream, rotation_interval: this.o.rotation, seq_field: this.o.seqField }
+    this.day = await DayState.load(date, dir, header, this.log)
+    return this.day
+  }
+
+  private async openFile(slot: Slot, now: number): Promise<OpenFile> {
+    const day = await this.dayFor(slot.date)
+    let name = `${slot.name}.jsonl.gz`
+    for (let k = 1; day.names.has(name) || existsSync(join(day.dir, name)) || existsSync(join(day.dir, `${name}.tmp`)); k++) {
+      name = `${slot.name}-${String(k).padStart(2, '0')}.jsonl.gz`
+    }
+    day.names.add(name)
+    const file = new GzipFile(join(day.dir, name), this.o.gzipLevel)
+    const entry: ManifestFile = {
+      name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0, first_seq: null, last_seq: null, records_by_type: {},
+    }
+    this.open = { file, slot, entry, byType: new Map() }
+    this.log.debug({ file: file.tmpPath }, 'archive file opened')
+    return this.open
+  }
+
+  private async closeOpen(now: number): Promise<void> {
+    const open = this.open as OpenFile
+    this.open = null
+    const day = this.day as DayState
+    const entry = open.entry
+    entry.end = rfc3339(Math.min(now, open.slot.endMs))
+    entry.records_by_type = Object.fromEntries([...open.byType].sort(([a], [b]) => a.localeCompare(b)))
+    try {
+      await open.file.close()
+    } catch (e) {
+      open.file.abandon()
+      throw e
+    }
+    day.files.push(entry)
+    this.counts.filesRotated++
+    await day.save()
+    this.log.info({ file: open.file.finalPath, records: entry.records, bytes: entry.bytes }, 'archive file closed')
+  }
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -19,9 +19,15 @@ export interface MigrateOptions {
 /** Serialises concurrent `ssmd db migrate` runs against one database (held per transaction). */
 const LOCK_KEY = 0x73736d64 // 'ssmd' in ASCII
 
-/** Same definition as dbmate's, so whichever tool comes first, the other reads the same table. */
+/**
+ * Same definition as dbmate's, so whichever tool comes first, the other reads the same table.
+ * Under the lock: two concurrent `create table if not exists` can both try to create it.
+ */
 async function ensureTable(sql: Sql): Promise<void> {
-  await sql`create table if not exists schema_migrations (version varchar primary key)`
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${LOCK_KEY})`
+    await tx`create table if not exists schema_migrations (version varchar primary key)`
+  })
 }
 
 /** Versions recorded in schema_migrations (empty when the table does not exist yet). */

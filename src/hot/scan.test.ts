@@ -1,0 +1,223 @@
+import { describe, expect, test } from 'bun:test'
+import { FrameScanner, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan.ts'
+import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './testing/frames.ts'
+import { Prng, testSeed } from './testing/prng.ts'
+
+const SEED = testSeed()
+
+/** What JSON.parse says, written independently of scan.ts. */
+function expected(frame: string) {
+  let o: any
+  try {
+    o = JSON.parse(frame)
+  } catch {
+    return { valid: false }
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return { valid: false }
+  const uint = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : -1)
+  const m = o.msg !== null && typeof o.msg === 'object' && !Array.isArray(o.msg) ? o.msg : {}
+  return {
+    valid: true,
+    type: typeof o.type === 'string' ? o.type : null,
+    sid: uint(o.sid),
+    seq: uint(o.seq),
+    id: uint(o.id),
+    marketTicker: typeof m.market_ticker === 'string' ? m.market_ticker : null,
+    eventTicker: typeof m.event_ticker === 'string' ? m.event_ticker : null,
+    lastBrace: frame.lastIndexOf('}'),
+  }
+}
+
+function actual(r: ScanResult) {
+  if (r.status === SCAN_INVALID) return { valid: false }
+  const { type, sid, seq, id, marketTicker, eventTicker, lastBrace } = r
+  return { valid: true, type, sid, seq, id, marketTicker, eventTicker, lastBrace }
+}
+
+function check(scanner: FrameScanner, frame: string, seed: number) {
+  const got = actual(scanner.scan(frame))
+  const want = expected(frame)
+  if (!Bun.deepEquals(got, want)) {
+    throw new Error(`seed ${seed}: scanner disagrees with JSON.parse on ${JSON.stringify(frame)}\n` +
+      `got ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`)
+  }
+  return scanner.result.status
+}
+
+// ---- structural mutations: re-serialise a parsed frame with random layout ----
+
+const WS = ['', '', '', ' ', '  ', '\n', '\t', '\r\n ']
+const DECOYS = [
+  '{"type":"trade","sid":99,"seq":98,"id":97,"msg":{"market_ticker":"DECOY-A"}}',
+  '{"market_ticker":"DECOY-B","event_ticker":"DECOY-E","type":"x"}',
+  '[{"market_ticker":"DECOY-C"},"msg",{"msg":{"market_ticker":"DECOY-D"}}]',
+  '"type\\":\\"trade\\",\\"market_ticker\\":\\"DECOY-F"',
+  '"},{:[] type sid seq msg market_ticker"',
+  '"\\u0074ype"',
+  '-0.5e-3',
+  'null',
+]
+
+function serialise(v: unknown, r: Prng, depth: number): string {
+  const w = () => (r.chance(0.15) ? r.pick(WS) : '')
+  if (typeof v === 'string') {
+    let s = JSON.stringify(v)
+    if (r.chance(0.1)) s = s.replace(/[A-Za-z.]/, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    return s
+  }
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && r.chance(0.05)) return r.pick([`${v}.0`, `${v}e0`, `${v}E+0`])
+    return String(v)
+  }
+  if (Array.isArray(v)) return `[${w()}${v.map((x) => serialise(x, r, depth + 1)).join(`${w()},${w()}`)}${w()}]`
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}${w()}:${w()}${serialise(x, r, depth + 1)}`)
+    if (r.chance(0.3)) entries.sort(() => r.next() - 0.5)
+    if (depth <= 2 && r.chance(0.2)) entries.splice(r.int(0, entries.length), 0, `"decoy"${w()}:${w()}${r.pick(DECOYS)}`)
+    if (r.chance(0.03)) entries.push(`"${r.pick(['type', 'sid', 'seq', 'msg', 'id'])}":${r.pick(['"trade"', '7', '{}'])}`)
+    return `{${w()}${entries.join(`${w()},${w()}`)}${w()}}`
+  }
+  return JSON.stringify(v)
+}
+
+function structural(r: Prng, frame: string): string {
+  const o = JSON.parse(frame)
+  if (r.chance(0.05)) o.msg = r.pick([[1, 2], 'str', null, 5, { market_ticker: 7, event_ticker: null }])
+  if (r.chance(0.05)) o.sid = r.pick([-1, 1.5, '3', null, 2 ** 60])
+  if (r.chance(0.05)) o.type = r.pick([5, null, 'tickers', 'orderbook', ['ticker']])
+  if (r.chance(0.05) && o.msg && typeof o.msg === 'object') {
+    o.msg.market_ticker = r.pick(['', 'KX\u00e9-1', 'A B', 'KX"x', 'T\\1', '\u2028', 'KX\u{1F600}'])
+  }
+  return `${r.chance(0.1) ? r.pick(WS) : ''}${serialise(o, r, 1)}${r.chance(0.1) ? r.pick(WS) : ''}`
+}
+
+// ---- textual mutations: mostly invalid JSON ----
+
+function textual(r: Prng, f: string): string {
+  const at = r.int(0, f.length)
+  switch (r.int(0, 5)) {
+    case 0:
+      return f.slice(0, at)
+    case 1:
+      return f.slice(0, at) + f.slice(at + 1)
+    case 2:
+      return f.slice(0, at) + r.pick(['"', '{', '}', '[', ']', ',', ':', '\\', '\u0000', 'x', '0', '-', ' ']) + f.slice(at)
+    case 3:
+      return f.slice(0, at) + r.pick(['"', '}', ',', '1']) + f.slice(at + 1)
+    case 4:
+      return r.pick(['[', '"', '1', 'null', 'true', '[{"type":"ticker"}]', '"{\\"type\\":1}"', '', ' '] as const) +
+        (r.chance(0.5) ? '' : f)
+    default:
+      return f + r.pick(['}', ' x', ',', '{}', '\n'])
+  }
+}
+
+describe('FrameScanner', () => {
+  test('reads type, sid, seq, id, tickers and the final brace of every frame type without JSON.parse', () => {
+    const r = new Prng(SEED)
+    const scanner = new FrameScanner()
+    for (let i = 0; i < 3000; i++) {
+      const f = makeFrame(r, FRAME_KINDS[i % FRAME_KINDS.length])
+      expect(check(scanner, f, SEED)).toBe(SCAN_OK)
+    }
+    expect(scanner.fallbacks).toBe(0)
+  })
+
+  test('answers a known frame exactly', () => {
+    const f = '{"type":"trade","sid":2,"seq":1187,"msg":{"trade_id":"u","market_ticker":"KXBTCD-26JAN2317-T102249.99","yes_price_dollars":"0.5500","count_fp":"10.00","taker_side":"yes","ts":1771080000}}'
+    expect(actual(new FrameScanner().scan(f))).toEqual({
+      valid: true, type: 'trade', sid: 2, seq: 1187, id: -1,
+      marketTicker: 'KXBTCD-26JAN2317-T102249.99', eventTicker: null, lastBrace: f.length - 1,
+    })
+  })
+
+  test('never disagrees with JSON.parse on re-laid-out frames with decoys, escapes and odd values', () => {
+    const r = new Prng(SEED + 1)
+    const scanner = new FrameScanner({ tickerCacheSize: 64 })
+    let fast = 0
+    for (let i = 0; i < 6000; i++) {
+      const f = structural(r, makeFrame(r, FRAME_KINDS[i % FRAME_KINDS.length]))
+      if (check(scanner, f, SEED + 1) === SCAN_OK) fast++
+    }
+    // the fast path still answers many of them (spaces, reordering and decoys are not odd)
+    expect(fast).toBeGreaterThan(500)
+  })
+
+  test('answers frames with spaces, reordered keys and nested decoy keys on the fast path', () => {
+    const g = ' { "msg" : { "additional_metadata" : { "type" : "x", "market_ticker" : "DECOY", "sid" : 4 },' +
+      ' "note" : "},{:[" , "market_ticker" : "HIGHNY-22DEC23-B53.5" } , "seq" : 7 , "type" : "market_lifecycle_v2" } '
+    const f = g.replace('},{:[', String.raw`},{\"`)
+    const scanner = new FrameScanner()
+    expect(actual(scanner.scan(g))).toEqual(expected(g))
+    expect(scanner.result.status).toBe(SCAN_OK)
+    expect(scanner.result.marketTicker).toBe('HIGHNY-22DEC23-B53.5')
+    expect(scanner.scan(f).status).toBe(SCAN_FALLBACK)
+  })
+
+  test('never disagrees with JSON.parse on truncated and corrupted frames', () => {
+    const r = new Prng(SEED + 2)
+    const scanner = new FrameScanner()
+    let invalid = 0
+    for (let i = 0; i < 8000; i++) {
+      let f = makeFrame(r, FRAME_KINDS[i % FRAME_KINDS.length])
+      if (r.chance(0.3)) f = structural(r, f)
+      f = textual(r, f)
+      if (r.chance(0.2)) f = textual(r, f)
+      if (check(scanner, f, SEED + 2) === SCAN_INVALID) invalid++
+    }
+    expect(invalid).toBe(scanner.invalid)
+    expect(invalid).toBeGreaterThan(3000)
+  })
+
+  test('falls back to JSON.parse for escapes, duplicates and odd numbers, and counts it', () => {
+    const scanner = new FrameScanner()
+    const odd = [
+      '{"type":"ticker","msg":{"market_ticker":"KX\\u0042TC-1"}}',
+      '{"type":"ticker","type":"trade","msg":{}}',
+      '{"type":"trade","sid":1e2,"msg":{}}',
+      '{"type":"trade","msg":{"market_ticker":"A","market_ticker":"B"}}',
+      '{"type":"trade",\n"sid":1}',
+    ]
+    for (const f of odd) expect(scanner.scan(f).status).toBe(SCAN_FALLBACK)
+    expect(scanner.scan(odd[0]).marketTicker).toBe('KXBTC-1')
+    expect(scanner.scan(odd[1]).type).toBe('trade')
+    expect(scanner.scan(odd[2]).sid).toBe(100)
+    expect(scanner.scan(odd[3]).marketTicker).toBe('B')
+    expect(scanner.fallbacks).toBe(9)
+  })
+
+  test('reports invalid for non-object and broken frames, and still gives the caller nothing wrong', () => {
+    const scanner = new FrameScanner()
+    for (const f of ['', '[1]', '"x"', '42', 'null', '{"type":"ticker"', '{"type":"ticker"}}', '{"a":01}']) {
+      expect(scanner.scan(f).status).toBe(SCAN_INVALID)
+      expect(scanner.result.lastBrace).toBe(-1)
+    }
+    expect(scanner.invalid).toBe(8)
+  })
+
+  test('returns the same ticker string instance for repeated tickers from the cache', () => {
+    const scanner = new FrameScanner()
+    const frames = makeCorpus(new Prng(SEED), 2000)
+    for (const f of frames) scanner.scan(f)
+    expect(scanner.tickerCacheHits).toBeGreaterThan(600) // half the corpus uses six sample tickers
+    const a = scanner.scan(`{"type":"ticker","msg":{"market_ticker":"${SAMPLE_TICKERS[0]}"}}`).marketTicker
+    const b = scanner.scan(`{"type":"trade","msg":{"market_ticker":"${SAMPLE_TICKERS[0]}"}}`).marketTicker
+    expect(a).toBe(SAMPLE_TICKERS[0])
+    expect(a === b).toBe(true)
+  })
+
+  test('gives the same answers with the off switches (forced JSON.parse, no ticker cache)', () => {
+    const frames = makeCorpus(new Prng(SEED + 3), 1000)
+    const fast = new FrameScanner({ tickerCacheSize: 0 })
+    const slow = new FrameScanner({ forceJsonParse: true })
+    for (const f of frames) expect(actual(fast.scan(f))).toEqual(actual(slow.scan(f)))
+    expect(slow.fallbacks).toBe(1000)
+    expect(fast.fallbacks).toBe(0)
+  })
+
+  test('rejects a ticker cache size that is not a power of two', () => {
+    expect(() => new FrameScanner({ tickerCacheSize: 1000 })).toThrow(
+      'options.tickerCacheSize must be a power of two or 0 (got 1000)',
+    )
+  })
+})

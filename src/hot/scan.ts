@@ -1,0 +1,401 @@
+/**
+ * Frame scanner: reads the envelope of a Kalshi WS text frame — `type`, `sid`, `seq`, `id`,
+ * `msg.market_ticker`, `msg.event_ticker` and the index of the final `}` — without
+ * `JSON.parse` of the whole frame, into a reusable ScanResult.
+ *
+ * Contract: the answer is exactly what JSON.parse of the frame gives (see `scanByJsonParse`,
+ * which defines it), or the scanner falls back to that very function (status SCAN_FALLBACK,
+ * counted) — it never guesses. The fast path is a complete JSON grammar check over the frame
+ * that only extracts the keys above at depth 1 (top level) and depth 2 (directly inside a
+ * top-level `msg` object); a same-named key anywhere else is skipped like any other value.
+ * It gives up (→ JSON.parse) on:
+ *   - any backslash or control character in the frame (escapes, `\u` in tickers, tabs or
+ *     newlines; one regex test, ~20 ns), so every string is `"` … next `"`;
+ *   - a duplicate key of interest (JSON.parse keeps the last one);
+ *   - a key of interest whose value is not the expected kind (non-string type, negative,
+ *     fractional, exponent or > 15-digit sid/seq/id);
+ *   - any grammar error or nesting deeper than MAX_DEPTH (JSON.parse then decides: invalid
+ *     frames get SCAN_INVALID, and the caller still forwards the raw frame).
+ * Allocation per frame: none, except the ticker strings (and those only on a ticker-cache
+ * miss) and the type string of an unknown type.
+ *
+ * Off switches: option `forceJsonParse` or env SSMD_HOT_SCAN=json (every frame via JSON.parse);
+ * option `tickerCacheSize: 0` or env SSMD_HOT_TICKER_CACHE=0 (slice every ticker).
+ */
+import { invalidOption, isPowerOfTwo } from './errors.ts'
+
+/** Answered by the fast scan. */
+export const SCAN_OK = 0
+/** Answered by JSON.parse of the frame (it had something odd but is a valid JSON object). */
+export const SCAN_FALLBACK = 1
+/** Not JSON, or JSON that is not an object: forward the raw frame, count it. */
+export const SCAN_INVALID = 2
+
+/** Frame types the scanner returns as shared constant strings (no allocation). */
+export const FRAME_TYPES = [
+  'ticker',
+  'trade',
+  'orderbook_snapshot',
+  'orderbook_delta',
+  'market_lifecycle_v2',
+  'event_lifecycle',
+  'subscribed',
+  'ok',
+  'unsubscribed',
+  'error',
+] as const
+
+export class ScanResult {
+  status = SCAN_INVALID
+  /** `type` when it is a string, else null. */
+  type: string | null = null
+  /** sid/seq/id when a non-negative safe integer, else -1 (absent or another kind). */
+  sid = -1
+  seq = -1
+  id = -1
+  /** `msg.market_ticker` / `msg.event_ticker` when `msg` is an object and they are strings. */
+  marketTicker: string | null = null
+  eventTicker: string | null = null
+  /** Index of the top-level object's closing `}`; -1 when SCAN_INVALID. */
+  lastBrace = -1
+
+  reset(): void {
+    this.status = SCAN_INVALID
+    this.type = null
+    this.sid = -1
+    this.seq = -1
+    this.id = -1
+    this.marketTicker = null
+    this.eventTicker = null
+    this.lastBrace = -1
+  }
+}
+
+export interface FrameScannerOptions {
+  /** Off switch: answer every frame with JSON.parse. @default env SSMD_HOT_SCAN === 'json' */
+  forceJsonParse?: boolean
+  /** Ticker-string cache slots (power of two, 0 = off). @default 4096 (env SSMD_HOT_TICKER_CACHE) */
+  tickerCacheSize?: number
+}
+
+const MAX_DEPTH = 64
+const MAX_CACHED_TICKER = 64
+const ODD = /[\x00-\x1f\\]/
+
+const QUOTE = 34
+const COMMA = 44
+const MINUS = 45
+const DOT = 46
+const D0 = 48
+const D9 = 57
+const COLON = 58
+const UPPER_E = 69
+const LBRACK = 91
+const RBRACK = 93
+const LOWER_E = 101
+const LOWER_F = 102
+const LOWER_N = 110
+const LOWER_T = 116
+const LBRACE = 123
+const RBRACE = 125
+const SPACE = 32
+
+const SEEN_TYPE = 1
+const SEEN_SID = 2
+const SEEN_SEQ = 4
+const SEEN_ID = 8
+const SEEN_MSG = 16
+const SEEN_MARKET = 1
+const SEEN_EVENT = 2
+
+export class FrameScanner {
+  readonly result = new ScanResult()
+  /** Frames scanned, answered by JSON.parse (incl. invalid), and invalid. */
+  scanned = 0
+  fallbacks = 0
+  invalid = 0
+  tickerCacheHits = 0
+  tickerCacheMisses = 0
+  private readonly forceJson: boolean
+  private readonly cache: (string | undefined)[]
+  private readonly cacheMask: number
+  /** Position after the last number read by readUint (avoids returning a pair). */
+  private pos = 0
+
+  constructor(options: FrameScannerOptions = {}) {
+    const env = typeof process === 'undefined' ? {} : process.env
+    this.forceJson = options.forceJsonParse ?? env.SSMD_HOT_SCAN === 'json'
+    const size = options.tickerCacheSize ?? (env.SSMD_HOT_TICKER_CACHE === '0' ? 0 : 4096)
+    if (size !== 0 && !isPowerOfTwo(size)) invalidOption('tickerCacheSize', 'a power of two or 0', size)
+    this.cache = new Array<string | undefined>(size).fill(undefined)
+    this.cacheMask = size - 1
+  }
+
+  /** Scans `frame` into `out` (the scanner's own result by default) and returns it. */
+  scan(frame: string, out: ScanResult = this.result): ScanResult {
+    this.scanned++
+    out.reset()
+    if (this.forceJson || ODD.test(frame) || !this.fast(frame, out)) {
+      this.fallbacks++
+      out.reset()
+      scanByJsonParse(frame, out)
+      if (out.status === SCAN_INVALID) this.invalid++
+    }
+    return out
+  }
+
+  // ---- fast path: returns false to fall back ----
+
+  private fast(s: string, out: ScanResult): boolean {
+    let i = ws(s, 0)
+    if (s.charCodeAt(i) !== LBRACE) return false
+    i = ws(s, i + 1)
+    let seen = 0
+    if (s.charCodeAt(i) !== RBRACE) {
+      for (;;) {
+        if (s.charCodeAt(i) !== QUOTE) return false
+        const k = i + 1
+        const ke = s.indexOf('"', k)
+        if (ke < 0) return false
+        i = ws(s, ke + 1)
+        if (s.charCodeAt(i) !== COLON) return false
+        i = ws(s, i + 1)
+        const klen = ke - k
+        let bit = 0
+        if (klen === 4 && s.startsWith('type', k)) bit = SEEN_TYPE
+        else if (klen === 3) {
+          if (s.startsWith('sid', k)) bit = SEEN_SID
+          else if (s.startsWith('seq', k)) bit = SEEN_SEQ
+          else if (s.startsWith('msg', k)) bit = SEEN_MSG
+        } else if (klen === 2 && s.startsWith('id', k)) bit = SEEN_ID
+        if (bit === 0) i = skipValue(s, i, 1)
+        else {
+          if ((seen & bit) !== 0) return false
+          seen |= bit
+          if (bit === SEEN_TYPE) {
+            if (s.charCodeAt(i) !== QUOTE) return false
+            const e = s.indexOf('"', i + 1)
+            if (e < 0) return false
+            out.type = typeName(s, i + 1, e)
+            i = e + 1
+          } else if (bit === SEEN_MSG) {
+            i = s.charCodeAt(i) === LBRACE ? this.msg(s, i, out) : skipValue(s, i, 1)
+          } else {
+            const v = this.readUint(s, i)
+            if (v < 0) return false
+            if (bit === SEEN_SID) out.sid = v
+            else if (bit === SEEN_SEQ) out.seq = v
+            else out.id = v
+            i = this.pos
+          }
+        }
+        if (i < 0) return false
+        i = ws(s, i)
+        const c = s.charCodeAt(i)
+        if (c === COMMA) i = ws(s, i + 1)
+        else if (c === RBRACE) break
+        else return false
+      }
+    }
+    out.lastBrace = i
+    if (ws(s, i + 1) !== s.length) return false
+    out.status = SCAN_OK
+    return true
+  }
+
+  /** The top-level `msg` object starting at `i` (a `{`); returns the index after it or -1. */
+  private msg(s: string, i: number, out: ScanResult): number {
+    i = ws(s, i + 1)
+    if (s.charCodeAt(i) === RBRACE) return i + 1
+    let seen = 0
+    for (;;) {
+      if (s.charCodeAt(i) !== QUOTE) return -1
+      const k = i + 1
+      const ke = s.indexOf('"', k)
+      if (ke < 0) return -1
+      i = ws(s, ke + 1)
+      if (s.charCodeAt(i) !== COLON) return -1
+      i = ws(s, i + 1)
+      const klen = ke - k
+      let bit = 0
+      if (klen === 13 && s.startsWith('market_ticker', k)) bit = SEEN_MARKET
+      else if (klen === 12 && s.startsWith('event_ticker', k)) bit = SEEN_EVENT
+      if (bit !== 0) {
+        if ((seen & bit) !== 0) return -1
+        seen |= bit
+      }
+      if (bit !== 0 && s.charCodeAt(i) === QUOTE) {
+        const e = s.indexOf('"', i + 1)
+        if (e < 0) return -1
+        const t = this.ticker(s, i + 1, e)
+        if (bit === SEEN_MARKET) out.marketTicker = t
+        else out.eventTicker = t
+        i = e + 1
+      } else {
+        // a non-string ticker reads as null, like the reference; nested keys are skipped
+        i = skipValue(s, i, 2)
+        if (i < 0) return -1
+      }
+      i = ws(s, i)
+      const c = s.charCodeAt(i)
+      if (c === COMMA) i = ws(s, i + 1)
+      else if (c === RBRACE) return i + 1
+      else return -1
+    }
+  }
+
+  /** A plain non-negative integer (≤ 15 digits) at `i`, else -1; sets this.pos after it. */
+  private readUint(s: string, i: number): number {
+    let c = s.charCodeAt(i)
+    if (c < D0 || c > D9) return -1
+    let v = c - D0
+    const start = i
+    i++
+    c = s.charCodeAt(i)
+    if (v === 0 && c >= D0 && c <= D9) return -1
+    while (c >= D0 && c <= D9) {
+      v = v * 10 + (c - D0)
+      c = s.charCodeAt(++i)
+    }
+    if (i - start > 15 || c === DOT || c === LOWER_E || c === UPPER_E) return -1
+    this.pos = i
+    return v
+  }
+
+  /** The ticker string between `a` and `b`, from the cache when the same text was seen. */
+  private ticker(s: string, a: number, b: number): string {
+    const len = b - a
+    if (this.cacheMask < 0 || len > MAX_CACHED_TICKER || len === 0) return s.slice(a, b)
+    // cheap key: length, first char and the last four chars (strikes and dates differ there)
+    let h = len * 31 + s.charCodeAt(a)
+    h = h * 31 + s.charCodeAt(b - 1)
+    if (len > 1) h = h * 31 + s.charCodeAt(b - 2)
+    if (len > 2) h = h * 31 + s.charCodeAt(b - 3)
+    if (len > 3) h = h * 31 + s.charCodeAt(b - 4)
+    if (len > 8) h = h * 31 + s.charCodeAt(a + (len >> 1))
+    const slot = (h ^ (h >>> 13)) & this.cacheMask
+    const hit = this.cache[slot]
+    if (hit !== undefined && hit.length === len && s.startsWith(hit, a)) {
+      this.tickerCacheHits++
+      return hit
+    }
+    this.tickerCacheMisses++
+    // flatten, so the cached string does not keep the whole frame alive
+    const t = flat(s.slice(a, b))
+    this.cache[slot] = t
+    return t
+  }
+}
+
+/**
+ * The reference answer, by JSON.parse. The fast path must equal this for every frame it
+ * accepts; frames it does not accept are answered by this function.
+ */
+export function scanByJsonParse(frame: string, out: ScanResult): ScanResult {
+  let o: unknown
+  try {
+    o = JSON.parse(frame)
+  } catch {
+    out.status = SCAN_INVALID
+    return out
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    out.status = SCAN_INVALID
+    return out
+  }
+  const r = o as Record<string, unknown>
+  out.status = SCAN_FALLBACK
+  out.type = typeof r.type === 'string' ? r.type : null
+  out.sid = uintField(r.sid)
+  out.seq = uintField(r.seq)
+  out.id = uintField(r.id)
+  const m = r.msg
+  if (m !== null && typeof m === 'object' && !Array.isArray(m)) {
+    const mt = (m as Record<string, unknown>).market_ticker
+    const et = (m as Record<string, unknown>).event_ticker
+    out.marketTicker = typeof mt === 'string' ? mt : null
+    out.eventTicker = typeof et === 'string' ? et : null
+  }
+  out.lastBrace = frame.lastIndexOf('}')
+  return out
+}
+
+function uintField(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : -1
+}
+
+function ws(s: string, i: number): number {
+  while (s.charCodeAt(i) === SPACE) i++
+  return i
+}
+
+function typeName(s: string, a: number, b: number): string {
+  for (const t of FRAME_TYPES) if (t.length === b - a && s.startsWith(t, a)) return t
+  return s.slice(a, b)
+}
+
+function flat(s: string): string {
+  // a slice may share the frame's buffer; slicing a fresh concatenation copies the characters
+  return (' ' + s).slice(1)
+}
+
+/** Index after the JSON value at `i`, or -1 (grammar error or too deep → fall back). */
+function skipValue(s: string, i: number, depth: number): number {
+  const c = s.charCodeAt(i)
+  if (c === QUOTE) {
+    const e = s.indexOf('"', i + 1)
+    return e < 0 ? -1 : e + 1
+  }
+  if (c === LBRACE || c === LBRACK) {
+    if (depth >= MAX_DEPTH) return -1
+    const close = c === LBRACE ? RBRACE : RBRACK
+    i = ws(s, i + 1)
+    if (s.charCodeAt(i) === close) return i + 1
+    for (;;) {
+      if (c === LBRACE) {
+        if (s.charCodeAt(i) !== QUOTE) return -1
+        const e = s.indexOf('"', i + 1)
+        if (e < 0) return -1
+        i = ws(s, e + 1)
+        if (s.charCodeAt(i) !== COLON) return -1
+        i = ws(s, i + 1)
+      }
+      i = skipValue(s, i, depth + 1)
+      if (i < 0) return -1
+      i = ws(s, i)
+      const d = s.charCodeAt(i)
+      if (d === COMMA) i = ws(s, i + 1)
+      else if (d === close) return i + 1
+      else return -1
+    }
+  }
+  if (c === MINUS || (c >= D0 && c <= D9)) return skipNumber(s, i)
+  if (c === LOWER_T) return s.startsWith('true', i) ? i + 4 : -1
+  if (c === LOWER_F) return s.startsWith('false', i) ? i + 5 : -1
+  if (c === LOWER_N) return s.startsWith('null', i) ? i + 4 : -1
+  return -1
+}
+
+function skipNumber(s: string, i: number): number {
+  if (s.charCodeAt(i) === MINUS) i++
+  let c = s.charCodeAt(i)
+  if (c === D0) c = s.charCodeAt(++i)
+  else if (c > D0 && c <= D9) {
+    do c = s.charCodeAt(++i)
+    while (c >= D0 && c <= D9)
+  } else return -1
+  if (c === DOT) {
+    c = s.charCodeAt(++i)
+    if (!(c >= D0 && c <= D9)) return -1
+    do c = s.charCodeAt(++i)
+    while (c >= D0 && c <= D9)
+  }
+  if (c === LOWER_E || c === UPPER_E) {
+    c = s.charCodeAt(++i)
+    if (c === 43 || c === MINUS) c = s.charCodeAt(++i)
+    if (!(c >= D0 && c <= D9)) return -1
+    do c = s.charCodeAt(++i)
+    while (c >= D0 && c <= D9)
+  }
+  return i
+}

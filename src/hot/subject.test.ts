@@ -1,0 +1,95 @@
+import { describe, expect, test } from 'bun:test'
+import {
+  decodeTickerToken,
+  encodeTickerToken,
+  KIND_EVENT_LIFECYCLE,
+  KIND_LIFECYCLE,
+  KIND_NONE,
+  KIND_ORDERBOOK,
+  KIND_TICKER,
+  KIND_TRADE,
+  kindOfType,
+  SubjectCache,
+} from './subject.ts'
+import { Prng, testSeed } from './testing/prng.ts'
+
+const SEED = testSeed()
+
+describe('ticker tokens', () => {
+  test('encode dots, wildcards, percent, underscore and spaces as the design says', () => {
+    expect(encodeTickerToken('KXBTCD-26JAN2317-T102249.99')).toBe('KXBTCD-26JAN2317-T102249_99')
+    expect(encodeTickerToken('KXBTC15M-26FEB081915-15')).toBe('KXBTC15M-26FEB081915-15')
+    expect(encodeTickerToken('A_B*C>D%E F.G')).toBe('A%5FB%2AC%3ED%25E%20F_G')
+    expect(encodeTickerToken('x\u0000\u007f\tÉ😀')).toBe('x%00%7F%09%C3%89%F0%9F%98%80')
+  })
+
+  test('decode is the exact inverse on random strings', () => {
+    const r = new Prng(SEED)
+    const alphabet = 'AZaz09-._*>% $~\u0000\u001f\u007féÉ中😀\u2028'
+    const chars = [...alphabet]
+    for (let i = 0; i < 5000; i++) {
+      const s = Array.from({ length: r.int(1, 30) }, () => r.pick(chars)).join('')
+      const token = encodeTickerToken(s)
+      if (!/^[\x21-\x7e]+$/.test(token) || /[.*>]/.test(token) || decodeTickerToken(token) !== s) {
+        throw new Error(`seed ${SEED}: ${JSON.stringify(s)} → ${token} → ${decodeTickerToken(token)}`)
+      }
+    }
+  })
+
+  test('decode rejects malformed tokens', () => {
+    expect(decodeTickerToken('A%G1')).toBeNull()
+    expect(decodeTickerToken('A%4')).toBeNull()
+    expect(decodeTickerToken('%FF')).toBeNull()
+    expect(decodeTickerToken('a b')).toBeNull()
+  })
+})
+
+describe('SubjectCache', () => {
+  test('builds data and control subjects from the frame type', () => {
+    const c = new SubjectCache('prod.kalshi.crypto')
+    const t = 'KXBTCD-26JAN2317-T102249.99'
+    expect(
+      ['ticker', 'trade', 'orderbook_snapshot', 'orderbook_delta', 'market_lifecycle_v2'].map((ty) =>
+        c.data(kindOfType(ty), t),
+      ),
+    ).toEqual([
+      'prod.kalshi.crypto.json.ticker.KXBTCD-26JAN2317-T102249_99',
+      'prod.kalshi.crypto.json.trade.KXBTCD-26JAN2317-T102249_99',
+      'prod.kalshi.crypto.json.orderbook.KXBTCD-26JAN2317-T102249_99',
+      'prod.kalshi.crypto.json.orderbook.KXBTCD-26JAN2317-T102249_99',
+      'prod.kalshi.crypto.json.lifecycle.KXBTCD-26JAN2317-T102249_99',
+    ])
+    expect(c.data(KIND_EVENT_LIFECYCLE, 'KXBTCD-26JAN2317')).toBe('prod.kalshi.crypto.json.event_lifecycle.KXBTCD-26JAN2317')
+    expect(c.controlSubject('gap')).toBe('prod.kalshi.crypto.json.control.gap')
+    expect([kindOfType('ok'), kindOfType(null), kindOfType('error')]).toEqual([KIND_NONE, KIND_NONE, KIND_NONE])
+    expect([KIND_TICKER, KIND_TRADE, KIND_ORDERBOOK, KIND_LIFECYCLE]).toEqual([0, 1, 2, 3])
+  })
+
+  test('answers repeated lookups from the cache with the same string', () => {
+    const c = new SubjectCache('dev.kalshi')
+    const a = c.data(KIND_TRADE, 'HIGHNY-22DEC23-B53.5')
+    expect(c.data(KIND_TRADE, 'HIGHNY-22DEC23-B53.5')).toBe(a)
+    expect({ hits: c.hits, misses: c.misses }).toEqual({ hits: 1, misses: 1 })
+  })
+
+  test('stays bounded: clears at the cap and counts it', () => {
+    const c = new SubjectCache('dev.kalshi', { maxEntries: 100 })
+    for (let i = 0; i < 1050; i++) c.data(i % 5, `T-${i}`)
+    expect(c.entries).toBeLessThanOrEqual(100)
+    expect(c.clears).toBe(10)
+    expect(c.data(KIND_TICKER, 'T-1.5')).toBe('dev.kalshi.json.ticker.T-1_5')
+  })
+
+  test('builds every subject afresh with the cache switched off', () => {
+    const c = new SubjectCache('dev.kalshi', { maxEntries: 0 })
+    c.data(KIND_TICKER, 'A')
+    c.data(KIND_TICKER, 'A')
+    expect({ hits: c.hits, misses: c.misses, entries: c.entries }).toEqual({ hits: 0, misses: 2, entries: 0 })
+  })
+
+  test('validates its prefix and options', () => {
+    expect(() => new SubjectCache('a.*.b')).toThrow('options.prefix must be')
+    expect(() => new SubjectCache('a.', {})).toThrow('options.prefix must be')
+    expect(() => new SubjectCache('a', { maxEntries: -1 })).toThrow('options.maxEntries must be a non-negative integer (got -1)')
+  })
+})

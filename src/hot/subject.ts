@@ -1,0 +1,186 @@
+/**
+ * NATS subjects (DESIGN §5): data `{prefix}.json.{kind}.{tickerToken}`, control records
+ * `{prefix}.json.control.{kind}`.
+ *
+ * Ticker token encoding (a bijection, so `decodeTickerToken` inverts it exactly):
+ *   `.` → `_`; `_ * > %` and space → `%XX`; every other byte that is not printable ASCII
+ *   (control characters, DEL, and each UTF-8 byte of a non-ASCII character) → `%XX`,
+ *   uppercase hex. Printable ASCII other than those passes through. A lone surrogate is
+ *   encoded as U+FFFD (as TextEncoder does), the only input that does not round-trip.
+ *   Never parse a ticker from a subject in production; the payload has it.
+ *
+ * SubjectCache: (kind, ticker) → subject, one Map per kind. Bounded: when the entries reach
+ * `maxEntries` every map is cleared and `clears` is counted (cap + clear keeps the lookup a
+ * single Map.get; at 10^4–10^5 live markets the default cap is never reached in practice).
+ * Off switch: `maxEntries: 0` (or env SSMD_HOT_SUBJECT_CACHE=0) builds every subject afresh.
+ */
+import { invalidOption } from './errors.ts'
+
+/** Data kinds, in the order of their numeric codes (the ring's record kind). */
+export const DATA_KINDS = ['ticker', 'trade', 'orderbook', 'lifecycle', 'event_lifecycle'] as const
+export type DataKind = (typeof DATA_KINDS)[number]
+export const KIND_TICKER = 0
+export const KIND_TRADE = 1
+export const KIND_ORDERBOOK = 2
+export const KIND_LIFECYCLE = 3
+export const KIND_EVENT_LIFECYCLE = 4
+/** Not a data frame (control reply, unknown type). */
+export const KIND_NONE = -1
+
+/** Control record kinds (connector-emitted, `{prefix}.json.control.{kind}`). */
+export const CONTROL_KINDS = ['gap', 'reconnect', 'unknown', 'error', 'invalid'] as const
+
+/** Kalshi frame `type` → data kind code, or KIND_NONE. */
+export function kindOfType(type: string | null): number {
+  switch (type) {
+    case 'ticker':
+      return KIND_TICKER
+    case 'trade':
+      return KIND_TRADE
+    case 'orderbook_snapshot':
+    case 'orderbook_delta':
+      return KIND_ORDERBOOK
+    case 'market_lifecycle_v2':
+      return KIND_LIFECYCLE
+    case 'event_lifecycle':
+      return KIND_EVENT_LIFECYCLE
+    default:
+      return KIND_NONE
+  }
+}
+
+const HEX = '0123456789ABCDEF'
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** True for a UTF-16 code unit that passes through unchanged. */
+function plain(c: number): boolean {
+  return c > 32 && c < 127 && c !== 46 && c !== 95 && c !== 42 && c !== 62 && c !== 37
+}
+
+/** The subject token for a ticker (see the header for the rule). */
+export function encodeTickerToken(ticker: string): string {
+  let i = 0
+  const n = ticker.length
+  while (i < n && plain(ticker.charCodeAt(i))) i++
+  if (i === n) return ticker
+  let out = ticker.slice(0, i)
+  for (; i < n; i++) {
+    const c = ticker.charCodeAt(i)
+    if (plain(c)) out += ticker[i]
+    else if (c === 46) out += '_'
+    else if (c < 128) out += pct(c)
+    else {
+      // one code point, as UTF-8 bytes
+      const cp = ticker.codePointAt(i) as number
+      const bytes = utf8.encode(String.fromCodePoint(cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp))
+      for (const b of bytes) out += pct(b)
+      if (cp > 0xffff) i++
+    }
+  }
+  return out
+}
+
+function pct(b: number): string {
+  return `%${HEX[b >> 4]}${HEX[b & 15]}`
+}
+
+/** Inverse of encodeTickerToken. Returns null when the token is not a valid encoding. */
+export function decodeTickerToken(token: string): string | null {
+  let i = 0
+  while (i < token.length && plain(token.charCodeAt(i))) i++
+  if (i === token.length) return token
+  const bytes: number[] = []
+  for (i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i)
+    if (c === 95) bytes.push(46)
+    else if (c === 37) {
+      const h = parseHex(token, i + 1)
+      if (h < 0) return null
+      bytes.push(h)
+      i += 2
+    } else if (plain(c)) bytes.push(c)
+    else return null
+  }
+  try {
+    return utf8Decoder.decode(new Uint8Array(bytes))
+  } catch {
+    return null
+  }
+}
+
+function parseHex(s: string, i: number): number {
+  const a = HEX.indexOf(s[i] ?? 'x')
+  const b = HEX.indexOf(s[i + 1] ?? 'x')
+  return a < 0 || b < 0 ? -1 : (a << 4) | b
+}
+
+export interface SubjectCacheOptions {
+  /** Entries before the cache is cleared. @default 200_000 (env SSMD_HOT_SUBJECT_CACHE=0: off) */
+  maxEntries?: number
+}
+
+export class SubjectCache {
+  readonly prefix: string
+  /** Lookups answered from the cache, subjects built, and times the cache was cleared. */
+  hits = 0
+  misses = 0
+  clears = 0
+  private size = 0
+  private readonly maxEntries: number
+  private readonly heads: string[]
+  private readonly maps: Map<string, string>[]
+  private readonly control = new Map<string, string>()
+
+  constructor(prefix: string, options: SubjectCacheOptions = {}) {
+    if (prefix === '' || /[\s*>]|^\.|\.$|\.\./.test(prefix)) {
+      invalidOption('prefix', 'a NATS subject without wildcards, spaces or empty tokens', JSON.stringify(prefix))
+    }
+    const env = typeof process === 'undefined' ? undefined : process.env.SSMD_HOT_SUBJECT_CACHE
+    const max = options.maxEntries ?? (env === '0' ? 0 : 200_000)
+    if (!Number.isInteger(max) || max < 0) invalidOption('maxEntries', 'a non-negative integer', max)
+    this.prefix = prefix
+    this.maxEntries = max
+    this.heads = DATA_KINDS.map((k) => `${prefix}.json.${k}.`)
+    this.maps = DATA_KINDS.map(() => new Map<string, string>())
+  }
+
+  /** `{prefix}.json.{kind}.{token(ticker)}` for a data kind code (KIND_TICKER…). */
+  data(kind: number, ticker: string): string {
+    const map = this.maps[kind]
+    if (map === undefined) invalidOption('kind', `a data kind code 0..${DATA_KINDS.length - 1}`, kind)
+    const hit = map.get(ticker)
+    if (hit !== undefined) {
+      this.hits++
+      return hit
+    }
+    this.misses++
+    const subject = this.heads[kind] + encodeTickerToken(ticker)
+    if (this.maxEntries > 0) {
+      if (this.size >= this.maxEntries) this.clear()
+      map.set(ticker, subject)
+      this.size++
+    }
+    return subject
+  }
+
+  /** `{prefix}.json.control.{kind}` (cached; control kinds are few). */
+  controlSubject(kind: string): string {
+    let s = this.control.get(kind)
+    if (s === undefined) {
+      s = `${this.prefix}.json.control.${encodeTickerToken(kind)}`
+      if (this.control.size < 256) this.control.set(kind, s)
+    }
+    return s
+  }
+
+  get entries(): number {
+    return this.size
+  }
+
+  clear(): void {
+    for (const m of this.maps) m.clear()
+    this.size = 0
+    this.clears++
+  }
+}

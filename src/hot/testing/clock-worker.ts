@@ -1,0 +1,7 @@
+/** Test Worker: answers every message with its own nowUs(). */
+import { nowUs } from '../clock.ts'
+
+declare const self: Worker
+self.onmessage = () => {
+  self.postMessage(nowUs())
+}

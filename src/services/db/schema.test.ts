@@ -101,7 +101,7 @@ describe.skipIf(!pg.ok)(`schema (${pg.reason})`, () => {
       on conflict (nats_seq) do nothing`
     const counts = [(await insert(42)).count, (await insert(42)).count, (await insert(null)).count, (await insert(null)).count]
     expect(counts).toEqual([1, 0, 1, 1])
-    expect(await sql`select nats_seq, metadata from market_lifecycle_events order by id`).toEqual([
+    expect([...(await sql`select nats_seq, metadata from market_lifecycle_events order by id`)]).toEqual([
       { nats_seq: '42', metadata: { result: 'yes' } },
       { nats_seq: null, metadata: { result: 'yes' } },
       { nats_seq: null, metadata: { result: 'yes' } },
@@ -133,13 +133,14 @@ describe.skipIf(!pg.ok)(`schema (${pg.reason})`, () => {
       'api_keys_key_prefix_key',
       'api_keys_hash_format',
     ])
-    const [k] = await sql`select id, scopes, rate_limit_tier, revoked_at from api_keys where key_prefix = 'sk_test_x'`
-    expect({ ...k, id: /^[0-9a-f-]{36}$/.test(k.id) }).toEqual({ id: true, scopes: [], rate_limit_tier: 'standard', revoked_at: null })
+    const [k] = await sql<{ id: string; scopes: string[]; rate_limit_tier: string; revoked_at: Date | null }[]>`
+      select id, scopes, rate_limit_tier, revoked_at from api_keys where key_prefix = 'sk_test_x'`
+    expect({ ...k, id: /^[0-9a-f-]{36}$/.test(k.id) } as object).toEqual({ id: true, scopes: [], rate_limit_tier: 'standard', revoked_at: null })
   })
 
   test('settings come seeded with the secmaster sync anchors', async () => {
     await using db = await migrated()
-    expect(await db.sql`select key, value from settings order by key`).toEqual([
+    expect([...(await db.sql`select key, value from settings order by key`)]).toEqual([
       { key: 'secmaster.sync.last_closed_ts', value: null },
       { key: 'secmaster.sync.last_settled_ts', value: null },
     ])

@@ -12,6 +12,8 @@ export interface OutRecord {
   msgId: string
   /** Local receive time in µs since the epoch, for the receive → durable latency metric. */
   receivedAtUs?: number
+  /** The connector's own monotonic sequence (the file transport writes it as `_seq`). */
+  seq?: number
 }
 
 export interface SinkStats {

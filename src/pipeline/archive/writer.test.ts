@@ -1,0 +1,270 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { SsmdError } from '../core/errors.ts'
+import type { ArchiveRecord } from './line.ts'
+import { readManifest } from './manifest.ts'
+import { newReadStats, readLines } from './reader.ts'
+import { ArchiveWriter, type ArchiveWriterOptions } from './writer.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function tempRoot(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ssmd-archive-'))
+  dirs.push(d)
+  return d
+}
+
+/** A writer on a settable clock, without the rotation timer. */
+function writerAt(root: string, iso: string, extra: Partial<ArchiveWriterOptions> = {}) {
+  const clock = { ms: Date.parse(iso) }
+  const writer = new ArchiveWriter({ root, feed: 'kalshi', stream: 'crypto', now: () => clock.ms, rotationCheckMs: 0, ...extra })
+  return { writer, clock, set: (t: string) => (clock.ms = Date.parse(t)) }
+}
+
+function trade(seq: number, ticker = 'KX-A'): ArchiveRecord {
+  return { payload: `{"type":"trade","sid":1,"seq":${seq},"msg":{"market_ticker":"${ticker}"},"_shard_id":0}`, seq }
+}
+
+const day = (root: string, date: string) => join(root, 'kalshi', 'crypto', date)
+const gunzipText = (path: string) => gunzipSync(readFileSync(path)).toString('utf8')
+
+describe('ArchiveWriter', () => {
+  test('rotates on wall-clock slot boundaries and names files after the slot', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T14:14:58Z')
+    await writer.append([trade(1)])
+    set('2026-02-15T14:14:59.999Z')
+    await writer.append([trade(2)])
+    set('2026-02-15T14:15:00Z')
+    await writer.append([trade(3)])
+    set('2026-02-15T15:02:00Z')
+    await writer.append([trade(4)])
+    await writer.close()
+    const dir = day(root, '2026-02-15')
+    expect(readdirSync(dir).sort()).toEqual(['1400.jsonl.gz', '1415.jsonl.gz', '1500.jsonl.gz', 'manifest.json'])
+    const seqs = (name: string) => gunzipText(join(dir, name)).trim().split('\n').map((l) => JSON.parse(l)._nats_seq)
+    expect([seqs('1400.jsonl.gz'), seqs('1415.jsonl.gz'), seqs('1500.jsonl.gz')]).toEqual([[1, 2], [3], [4]])
+    expect(writer.stats()).toEqual({ records: 4, bytes: expect.any(Number), unterminated: 0, parseFallbacks: 0, filesRotated: 3, openFile: null })
+  })
+
+  test('honours a configured interval', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T14:59:00Z', { rotation: '1h' })
+    await writer.append([trade(1)])
+    set('2026-02-15T15:30:00Z')
+    await writer.append([trade(2)])
+    await writer.close()
+    expect(readdirSync(day(root, '2026-02-15')).sort()).toEqual(['1400.jsonl.gz', '1500.jsonl.gz', 'manifest.json'])
+  })
+
+  test('keeps the open file as .tmp while writing and renames it on close', async () => {
+    const root = tempRoot()
+    const { writer } = writerAt(root, '2026-02-15T14:20:00Z')
+    await writer.append([trade(1)])
+    const dir = day(root, '2026-02-15')
+    expect([readdirSync(dir), writer.stats().openFile]).toEqual([['1415.jsonl.gz.tmp'], join(dir, '1415.jsonl.gz.tmp')])
+    await writer.close()
+    expect(readdirSync(dir).sort()).toEqual(['1415.jsonl.gz', 'manifest.json'])
+  })
+
+  test('closes a file whose slot has ended on tick, without new records', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T14:20:00Z')
+    await writer.append([trade(1)])
+    await writer.tick()
+    expect(writer.stats().openFile).not.toBeNull()
+    set('2026-02-15T14:31:00Z')
+    await writer.tick()
+    const m = await readManifest(day(root, '2026-02-15'))
+    expect([writer.stats().openFile, m?.files.map((f) => [f.name, f.start, f.end])]).toEqual([
+      null,
+      [['1415.jsonl.gz', '2026-02-15T14:20:00.000Z', '2026-02-15T14:30:00.000Z']],
+    ])
+    await writer.close()
+  })
+
+  test('writes lines byte-exact with the injected sequence field', async () => {
+    const root = tempRoot()
+    const { writer } = writerAt(root, '2026-02-15T14:20:00Z', { seqField: '_seq' })
+    const frame = '{"type":"ticker","sid":3,"msg":{"market_ticker":"KX-Ü","price_dollars":"0.4200"},"_shard_id":2,"_received_at":1771165200000001}'
+    await writer.append([{ payload: new TextEncoder().encode(frame), seq: 41 }, { payload: 'plain text', seq: 42 }])
+    await writer.close()
+    expect([gunzipText(join(day(root, '2026-02-15'), '1415.jsonl.gz')), writer.stats().unterminated]).toEqual([
+      `${frame.slice(0, -1)},"_seq":41}\nplain text\n`,
+      1,
+    ])
+  })
+
+  test('makes flushed lines readable from the .tmp before close', async () => {
+    const root = tempRoot()
+    const { writer } = writerAt(root, '2026-02-15T14:20:00Z')
+    await writer.append([trade(1), trade(2)])
+    await writer.flush()
+    const stats = newReadStats()
+    const lines: string[] = []
+    for await (const l of readLines(writer.stats().openFile as string, { stats })) lines.push(l)
+    expect([lines, stats.truncated.map((t) => [t.open, t.droppedBytes])]).toEqual([
+      [
+        '{"type":"trade","sid":1,"seq":1,"msg":{"market_ticker":"KX-A"},"_shard_id":0,"_nats_seq":1}',
+        '{"type":"trade","sid":1,"seq":2,"msg":{"market_ticker":"KX-A"},"_shard_id":0,"_nats_seq":2}',
+      ],
+      [[true, 0]],
+    ])
+    await writer.close()
+  })
+
+  test('writes a manifest with counts, sequences, types, tickers and gaps', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T14:20:00Z')
+    await writer.append([trade(10, 'KX-B'), trade(11, 'KX-A'), { payload: '{"type":"ticker","msg":{"market_ticker":"KX-B"}}', seq: 12 }])
+    set('2026-02-15T14:21:00Z')
+    await writer.recordGap({ after_seq: 12, missing_count: 3 })
+    await writer.append([{ payload: '{"type":"event_lifecycle","msg":{}}', seq: 16 }])
+    set('2026-02-15T14:22:30Z')
+    await writer.close()
+    const bytes = gunzipSync(readFileSync(join(day(root, '2026-02-15'), '1415.jsonl.gz'))).length
+    expect(await readManifest(day(root, '2026-02-15'))).toEqual({
+      feed: 'kalshi',
+      stream: 'crypto',
+      date: '2026-02-15',
+      format: 'jsonl',
+      rotation_interval: '15m',
+      seq_field: '_nats_seq',
+      files: [
+        {
+          name: '1415.jsonl.gz',
+          start: '2026-02-15T14:20:00.000Z',
+          end: '2026-02-15T14:22:30.000Z',
+          records: 4,
+          bytes,
+          first_seq: 10,
+          last_seq: 16,
+          records_by_type: { event_lifecycle: 1, ticker: 1, trade: 2 },
+        },
+      ],
+      gaps: [{ after_seq: 12, missing_count: 3, detected_at: '2026-02-15T14:21:00.000Z' }],
+      has_gaps: true,
+      tickers: ['KX-A', 'KX-B'],
+      message_types: ['event_lifecycle', 'ticker', 'trade'],
+    })
+  })
+
+  test('after a restart in the same slot, uses a suffix and merges the manifest', async () => {
+    const root = tempRoot()
+    const first = writerAt(root, '2026-02-15T14:16:00Z')
+    await first.writer.append([trade(1, 'KX-A'), trade(2, 'KX-A')])
+    await first.writer.close()
+    // A crashed writer's .tmp must not be overwritten either.
+    writeFileSync(join(day(root, '2026-02-15'), '1415-01.jsonl.gz.tmp'), 'partial')
+    const second = writerAt(root, '2026-02-15T14:17:00Z')
+    await second.writer.append([trade(3, 'KX-B')])
+    await second.writer.close()
+    const m = await readManifest(day(root, '2026-02-15'))
+    expect([readdirSync(day(root, '2026-02-15')).sort(), m?.files.map((f) => [f.name, f.records, f.first_seq, f.last_seq]), m?.tickers]).toEqual([
+      ['1415-01.jsonl.gz.tmp', '1415-02.jsonl.gz', '1415.jsonl.gz', 'manifest.json'],
+      [['1415.jsonl.gz', 2, 1, 2], ['1415-02.jsonl.gz', 1, 3, 3]],
+      ['KX-A', 'KX-B'],
+    ])
+  })
+
+  test('a restart never reuses a name the manifest lists, even if the file was removed', async () => {
+    const root = tempRoot()
+    const first = writerAt(root, '2026-02-15T14:16:00Z')
+    await first.writer.append([trade(1)])
+    await first.writer.close()
+    rmSync(join(day(root, '2026-02-15'), '1415.jsonl.gz'))
+    const second = writerAt(root, '2026-02-15T14:17:00Z')
+    await second.writer.append([trade(2)])
+    await second.writer.close()
+    const m = await readManifest(day(root, '2026-02-15'))
+    expect(m?.files.map((f) => f.name)).toEqual(['1415.jsonl.gz', '1415-01.jsonl.gz'])
+  })
+
+  test('closes the file and finishes the manifest at day rollover', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T23:59:59Z')
+    await writer.append([trade(1, 'KX-OLD')])
+    set('2026-02-16T00:00:01Z')
+    await writer.append([trade(2, 'KX-NEW')])
+    const before = await readManifest(day(root, '2026-02-15'))
+    expect([before?.files.map((f) => [f.name, f.end]), before?.tickers, readdirSync(day(root, '2026-02-16'))]).toEqual([
+      [['2345.jsonl.gz', '2026-02-16T00:00:00.000Z']],
+      ['KX-OLD'],
+      ['0000.jsonl.gz.tmp'],
+    ])
+    await writer.close()
+    const after = await readManifest(day(root, '2026-02-16'))
+    expect([after?.date, after?.tickers, after?.files.map((f) => f.name)]).toEqual(['2026-02-16', ['KX-NEW'], ['0000.jsonl.gz']])
+  })
+
+  test('moves an unreadable manifest aside instead of failing or losing it', async () => {
+    const root = tempRoot()
+    const dir = day(root, '2026-02-15')
+    const first = writerAt(root, '2026-02-15T14:16:00Z')
+    await first.writer.append([trade(1)])
+    await first.writer.close()
+    writeFileSync(join(dir, 'manifest.json'), '{not json')
+    const second = writerAt(root, '2026-02-15T14:40:00Z')
+    await second.writer.append([trade(2)])
+    await second.writer.close()
+    const names = readdirSync(dir)
+    expect([names.some((n) => n.startsWith('manifest.json.invalid-')), (await readManifest(dir))?.files.map((f) => f.name)]).toEqual([
+      true,
+      ['1430.jsonl.gz'],
+    ])
+  })
+
+  test('rejects bad options and use after close with typed errors', async () => {
+    const codeOf = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        return SsmdError.is(e) ? `${e.code}: ${e.message}` : String(e)
+      }
+    }
+    const root = tempRoot()
+    expect([
+      codeOf(() => new ArchiveWriter({ root, feed: 'kalshi', stream: 'x', rotation: '7m' })),
+      codeOf(() => new ArchiveWriter({ root, feed: '../up', stream: 'x' })),
+      codeOf(() => new ArchiveWriter({ root, feed: 'kalshi', stream: 'x', gzipLevel: 0 })),
+    ]).toEqual([
+      'ARCHIVE_OPTIONS: options.rotation must divide a day (got 7m)',
+      'ARCHIVE_OPTIONS: options.feed must be a plain name (got "../up")',
+      'ARCHIVE_OPTIONS: options.gzipLevel must be 1..9 (got 0)',
+    ])
+    const { writer } = writerAt(root, '2026-02-15T14:16:00Z')
+    await writer.close()
+    expect(await writer.append([trade(1)]).catch((e) => e.code)).toEqual('ARCHIVE_CLOSED')
+    expect(existsSync(join(root, 'kalshi'))).toEqual(false)
+  })
+
+  test('round-trips 100k lines in batches through the reader', async () => {
+    const root = tempRoot()
+    const { writer, clock } = writerAt(root, '2026-02-15T14:00:00Z', { seqField: '_seq' })
+    const n = 100_000
+    const batch = 1000
+    for (let i = 0; i < n; i += batch) {
+      clock.ms += 60_000 // 100 batches, one a minute: seven 15-minute files
+      await writer.append(Array.from({ length: batch }, (_, k) => ({ payload: `{"type":"ticker","msg":{"market_ticker":"T${(i + k) % 97}","v":${i + k}}}`, seq: i + k + 1 })))
+    }
+    await writer.close()
+    const { listArchiveFiles } = await import('./list.ts')
+    const files = await listArchiveFiles(root, { feed: 'kalshi', stream: 'crypto' })
+    let count = 0
+    let ordered = true
+    for (const f of files) {
+      for await (const line of readLines(f)) {
+        count++
+        if (line !== `{"type":"ticker","msg":{"market_ticker":"T${(count - 1) % 97}","v":${count - 1}},"_seq":${count}}`) ordered = false
+      }
+    }
+    const m = await readManifest(day(root, '2026-02-15'))
+    expect([count, ordered, files.length, m?.files.reduce((a, f) => a + f.records, 0), m?.tickers.length]).toEqual([n, true, 7, n, 97])
+  })
+})

@@ -1,0 +1,101 @@
+/**
+ * A NATS outage with our own nats-server: records written while it is down go to the journal and
+ * land exactly once, in order, after it comes back on the same port and store directory.
+ */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import type { Subprocess } from 'bun'
+import { uniqueId } from '../../../test/services.ts'
+import { reachable } from '../core/services.ts'
+import { waitFor } from '../core/wait.ts'
+import { NatsSink } from './nats-sink.ts'
+import { readStream } from './read-stream.ts'
+import { makeRecords } from './sink.contract.ts'
+import { ensureStream } from './stream.ts'
+
+const NATS_SERVER = '/usr/sbin/nats-server'
+const have = existsSync(NATS_SERVER)
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function startServer(port: number, storeDir: string): Promise<Subprocess> {
+  const proc = Bun.spawn([NATS_SERVER, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdout: 'ignore', stderr: 'ignore' })
+  cleanups.push(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL')
+    await proc.exited
+  })
+  await waitFor(() => reachable(`nats://127.0.0.1:${port}`, 200), `nats-server on port ${port}`)
+  return proc
+}
+
+describe.skipIf(!have)(`NatsSink through a NATS outage (${have ? NATS_SERVER : `SKIPPED: no ${NATS_SERVER}`})`, () => {
+  test('journals records while NATS is down and lands each once, in order, when it returns', async () => {
+    const port = await freePort()
+    const storeDir = mkdtempSync(join(tmpdir(), 'ssmd-outage-store-'))
+    const journalDir = mkdtempSync(join(tmpdir(), 'ssmd-outage-journal-'))
+    cleanups.push(() => rmSync(storeDir, { recursive: true, force: true }))
+    cleanups.push(() => rmSync(journalDir, { recursive: true, force: true }))
+    const url = `nats://127.0.0.1:${port}`
+    let server = await startServer(port, storeDir)
+
+    const prefix = uniqueId('out')
+    const stream = prefix.toUpperCase()
+    const admin = await connect({ servers: url })
+    await ensureStream(await jetstreamManager(admin), { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 600_000, maxBytes: 256 << 20, duplicateWindowMs: 120_000 })
+    await admin.close()
+
+    const sink = await NatsSink.open({ servers: url, journalDir, reconnectTimeWaitMs: 50, ackTimeoutMs: 2000 })
+    cleanups.push(() => sink.close().catch(() => {}))
+    const [a, b1, b2, c, d] = ['a', 'b1', 'b2', 'c', 'd'].map((k) => makeRecords(prefix, 20, 25, k))
+
+    sink.write(a)
+    await sink.flush()
+    expect(sink.stats().mode).toBe('live')
+
+    // Outage: stop the server by its PID and keep writing.
+    server.kill('SIGTERM')
+    sink.write(b1)
+    await server.exited
+    await waitFor(() => sink.stats().mode === 'journal' && !sink.stats().connected, 'the sink to notice the outage')
+    sink.write(b2)
+    await sink.flush()
+    const during = sink.stats()
+    expect(during.journalRecords).toBeGreaterThanOrEqual(b2.length)
+    expect(during.pending).toBe(0)
+
+    // Back on the same port and store directory.
+    server = await startServer(port, storeDir)
+    sink.write(c)
+    await waitFor(() => {
+      const s = sink.stats()
+      return s.mode === 'live' && s.journalRecords === 0 && s.connected
+    }, 'the journal to be replayed', 20_000)
+    sink.write(d)
+    await sink.flush()
+
+    const reader = await connect({ servers: url })
+    cleanups.push(() => reader.close())
+    const got = await readStream(reader, stream)
+    expect(got.map((r) => r.msgId)).toEqual([...a, ...b1, ...b2, ...c, ...d].map((r) => r.msgId))
+    expect(got.map((r) => Buffer.from(r.payload).toString())).toEqual([...a, ...b1, ...b2, ...c, ...d].map((r) => Buffer.from(r.payload).toString()))
+  })
+})

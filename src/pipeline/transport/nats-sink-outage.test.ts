@@ -98,4 +98,39 @@ describe.skipIf(!have)(`NatsSink through a NATS outage (${have ? NATS_SERVER : `
     expect(got.map((r) => r.msgId)).toEqual([...a, ...b1, ...b2, ...c, ...d].map((r) => r.msgId))
     expect(got.map((r) => Buffer.from(r.payload).toString())).toEqual([...a, ...b1, ...b2, ...c, ...d].map((r) => Buffer.from(r.payload).toString()))
   })
+
+  test('resends the unacked window in order after an ack timeout, storing each record once', async () => {
+    const port = await freePort()
+    const storeDir = mkdtempSync(join(tmpdir(), 'ssmd-stall-store-'))
+    const journalDir = mkdtempSync(join(tmpdir(), 'ssmd-stall-journal-'))
+    cleanups.push(() => rmSync(storeDir, { recursive: true, force: true }))
+    cleanups.push(() => rmSync(journalDir, { recursive: true, force: true }))
+    const url = `nats://127.0.0.1:${port}`
+    const server = await startServer(port, storeDir)
+    const prefix = uniqueId('stall')
+    const stream = prefix.toUpperCase()
+    const admin = await connect({ servers: url })
+    cleanups.push(() => admin.close())
+    await ensureStream(await jetstreamManager(admin), { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 600_000, maxBytes: 256 << 20, duplicateWindowMs: 120_000 })
+
+    const sink = await NatsSink.open({ servers: url, journalDir, reconnectTimeWaitMs: 50, ackTimeoutMs: 300, maxInFlight: 64 })
+    cleanups.push(() => sink.close().catch(() => {}))
+    const [a, b, c] = ['a', 'b', 'c'].map((k) => makeRecords(prefix, 10, 50, k))
+    sink.write(a)
+    await sink.flush()
+
+    // Freeze the server: the connection stays up but PubAcks stop coming.
+    server.kill('SIGSTOP')
+    cleanups.push(() => void server.kill('SIGCONT'))
+    sink.write(b)
+    await waitFor(() => sink.stats().mode === 'journal', 'the ack timeout to send the window to the journal')
+    sink.write(c)
+    server.kill('SIGCONT')
+    await waitFor(() => sink.stats().mode === 'live' && sink.stats().journalRecords === 0, 'the journal to be replayed', 20_000)
+    await sink.flush()
+
+    const got = await readStream(admin, stream)
+    expect(got.map((r) => r.msgId)).toEqual([...a, ...b, ...c].map((r) => r.msgId))
+    expect(sink.stats().retries).toBeGreaterThan(0)
+  })
 })

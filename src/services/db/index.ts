@@ -8,4 +8,4 @@ export { appliedVersions, formatStatus, migrate, migrationStatus, newMigration, 
 export type { MigrateOptions, MigrationState } from './migrator.ts'
 export { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './load.ts'
 export { createTestDatabase } from './test-database.ts'
-export type { TestDatabase } from './test-database.ts'
+export type { TestDatabase, TestDatabaseOptions } from './test-database.ts'

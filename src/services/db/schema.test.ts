@@ -1,18 +1,11 @@
 /** What the shipped migrations promise, checked on a real server (one fresh database per test). */
 import { describe, expect, test } from 'bun:test'
 import { needService } from '../../../test/services.ts'
-import { EMBEDDED_MIGRATIONS } from './embedded.ts'
-import { migrationsFromTexts } from './migration-file.ts'
-import { migrate } from './migrator.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
 
 const pg = await needService('postgres')
-const migrations = migrationsFromTexts(EMBEDDED_MIGRATIONS)
-
-async function migrated(): Promise<TestDatabase> {
-  const db = await createTestDatabase(pg.url)
-  await migrate(db.sql, migrations)
-  return db
+function migrated(): Promise<TestDatabase> {
+  return createTestDatabase(pg.url, { migrated: true })
 }
 
 /** The constraint a failing statement violated, or 'ok'. */

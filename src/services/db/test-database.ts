@@ -1,5 +1,8 @@
 import postgres from 'postgres'
 import { openDb, type Sql } from './connect.ts'
+import { EMBEDDED_MIGRATIONS } from './embedded.ts'
+import { migrationsFromTexts } from './migration-file.ts'
+import { migrate } from './migrator.ts'
 
 /** A throw-away database for one test: created from template0, dropped (with FORCE) by `drop()`. */
 export interface TestDatabase {
@@ -10,12 +13,19 @@ export interface TestDatabase {
   [Symbol.asyncDispose](): Promise<void>
 }
 
+export interface TestDatabaseOptions {
+  /** Apply the shipped migrations before returning. @default false */
+  migrated?: boolean
+  /** @default 'ssmd_t_' */
+  prefix?: string
+}
+
 /**
  * Creates `ssmd_t_<random>` on the server of `adminUrl` and connects to it.
- * `await using db = await createTestDatabase(url)` drops it when the test ends.
+ * `await using db = await createTestDatabase(url, { migrated: true })` drops it when the test ends.
  */
-export async function createTestDatabase(adminUrl: string, prefix = 'ssmd_t_'): Promise<TestDatabase> {
-  const name = `${prefix}${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`
+export async function createTestDatabase(adminUrl: string, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const name = `${options.prefix ?? 'ssmd_t_'}${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`
   const admin = await openDb(adminUrl, { max: 1 })
   try {
     await admin.unsafe(`create database "${name}" template template0`)
@@ -33,6 +43,14 @@ export async function createTestDatabase(adminUrl: string, prefix = 'ssmd_t_'): 
       await a.unsafe(`drop database if exists "${name}" with (force)`)
     } finally {
       await a.end()
+    }
+  }
+  if (options.migrated) {
+    try {
+      await migrate(sql, migrationsFromTexts(EMBEDDED_MIGRATIONS))
+    } catch (e) {
+      await drop()
+      throw e
     }
   }
   return { name, url, sql, drop, [Symbol.asyncDispose]: drop }

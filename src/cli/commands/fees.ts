@@ -12,7 +12,9 @@ interface CalcOptions {
 }
 
 export function registerFees(program: Command): void {
-  const fees = program.command('fees').description("Kalshi trading fees: the exchange's formula, per series fee type and multiplier")
+  const fees = program
+    .command('fees')
+    .description("Kalshi trading fees: the exchange's formula, per series fee type and multiplier")
 
   fees
     .command('calc')
@@ -22,17 +24,20 @@ export function registerFees(program: Command): void {
     .option('--maker', 'the fill rested on the book (maker); the default is taker')
     .addOption(new Option('--fee-type <type>', "the series' fee type").choices(FEE_TYPES).default('quadratic'))
     .option('--multiplier <m>', "the series' fee multiplier", '1')
-    .addOption(new Option('--rounding <unit>', 'round up to the cent or the centicent').choices(['cent', 'centicent']).default('cent'))
+    .addOption(
+      new Option('--rounding <unit>', 'round up to the cent or the centicent').choices(['cent', 'centicent']).default('cent'),
+    )
     .option('--json', 'print JSON')
     .action((o: CalcOptions) => {
       const side = o.maker ? 'maker' : 'taker'
-      const fee = kalshiFee({ price: o.price, contracts: o.contracts, side, feeType: o.feeType, multiplier: o.multiplier, rounding: o.rounding })
+      const { price, contracts, feeType, multiplier, rounding } = o
+      const fee = kalshiFee({ price, contracts, side, feeType, multiplier, rounding })
       if (o.json) {
-        const input = { price: Number(o.price), contracts: Number(o.contracts), side, feeType: o.feeType, multiplier: Number(o.multiplier) }
-        console.log(JSON.stringify({ ...input, rounding: o.rounding, fee }))
+        const input = { price: Number(price), contracts: Number(contracts), side, feeType, multiplier: Number(multiplier) }
+        console.log(JSON.stringify({ ...input, rounding, fee }))
       } else {
-        const digits = o.rounding === 'centicent' ? 4 : 2
-        console.log(`$${fee.toFixed(digits)} (${side}, ${o.feeType}, ${o.contracts} contracts @ $${o.price}, multiplier ${o.multiplier})`)
+        const amount = fee.toFixed(rounding === 'centicent' ? 4 : 2)
+        console.log(`$${amount} (${side}, ${feeType}, ${contracts} contracts @ $${price}, multiplier ${multiplier})`)
       }
     })
 }

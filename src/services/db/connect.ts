@@ -30,7 +30,10 @@ export function describeUrl(url: string): string {
   }
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED'])
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
+])
 
 /**
  * Opens a pool and proves it works with one round trip, so a bad URL fails here with a typed
@@ -61,12 +64,14 @@ export async function openDb(url: string, options: OpenDbOptions = {}): Promise<
 /** Turns a driver error raised while connecting into our ConnectionError. */
 export function translateConnectError(e: unknown, url: string): ConnectionError {
   const code = (e as { code?: string }).code ?? ''
+  const message = (e as Error).message
   const where = describeUrl(url)
   const hostPort = where.split('/')[0]
+  const error = (text: string, errorCode: string) => new ConnectionError(text, errorCode, { cause: e })
   if (UNREACHABLE.has(code)) {
-    return new ConnectionError(`cannot reach PostgreSQL at ${hostPort} (${code}); is it running? (${where})`, 'DB_UNREACHABLE', { cause: e })
+    return error(`cannot reach PostgreSQL at ${hostPort} (${code}); is it running? (${where})`, 'DB_UNREACHABLE')
   }
-  if (code === '3D000') return new ConnectionError(`database does not exist: ${where} (${(e as Error).message})`, 'DB_NOT_FOUND', { cause: e })
-  if (code === '28P01' || code === '28000') return new ConnectionError(`PostgreSQL refused the login at ${where}: ${(e as Error).message}`, 'DB_AUTH', { cause: e })
-  return new ConnectionError(`cannot connect to PostgreSQL at ${where}: ${(e as Error).message}`, 'DB_CONNECT', { cause: e })
+  if (code === '3D000') return error(`database does not exist: ${where} (${message})`, 'DB_NOT_FOUND')
+  if (code === '28P01' || code === '28000') return error(`PostgreSQL refused the login at ${where}: ${message}`, 'DB_AUTH')
+  return error(`cannot connect to PostgreSQL at ${where}: ${message}`, 'DB_CONNECT')
 }

@@ -55,7 +55,11 @@ export function formatStatus(states: readonly MigrationState[]): string {
  * the insert of its version, so a failing migration leaves neither its objects nor its version.
  * Returns the migrations applied by this call.
  */
-export async function migrate(sql: Sql, migrations: readonly Migration[], options: MigrateOptions = {}): Promise<Migration[]> {
+export async function migrate(
+  sql: Sql,
+  migrations: readonly Migration[],
+  options: MigrateOptions = {},
+): Promise<Migration[]> {
   await ensureTable(sql)
   const applied = await appliedVersions(sql)
   const done: Migration[] = []
@@ -82,7 +86,11 @@ export async function migrate(sql: Sql, migrations: readonly Migration[], option
  * Runs the down of the most recently applied migration (highest version) and removes its
  * version, in one transaction. Returns it, or undefined when nothing is applied.
  */
-export async function rollback(sql: Sql, migrations: readonly Migration[], options: MigrateOptions = {}): Promise<Migration | undefined> {
+export async function rollback(
+  sql: Sql,
+  migrations: readonly Migration[],
+  options: MigrateOptions = {},
+): Promise<Migration | undefined> {
   const applied = [...(await appliedVersions(sql))].sort()
   const latest = applied.at(-1)
   if (latest === undefined) return undefined
@@ -124,7 +132,8 @@ function translateMigrationError(e: unknown, m: Migration, direction: 'up' | 'do
   const line = position > 0 ? section.line + (section.sql.slice(0, position - 1).match(/\n/g)?.length ?? 0) : undefined
   const where = line ? `${m.source}:${line}` : m.source
   const extra = [err.detail && `detail: ${err.detail}`, err.hint && `hint: ${err.hint}`].filter(Boolean).join('; ')
-  const message = `${where}: migration ${m.version} ${direction} failed, nothing applied: ${err.message}${extra ? ` (${extra})` : ''}`
+  const what = `migration ${m.version} ${direction} failed, nothing applied`
+  const message = `${where}: ${what}: ${err.message}${extra ? ` (${extra})` : ''}`
   return new MigrationError(message, { file: m.source, line, sqlState: err.code }, { cause: e })
 }
 
@@ -134,7 +143,9 @@ function elapsed(t0: number): string {
 
 /** Writes `{dir}/{YYYYMMDDHHMMSS}_{name}.sql` (UTC, like dbmate) with both sections; returns its path. */
 export function newMigration(dir: string, name: string, now = new Date()): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`migration name must be letters, digits, _ or - (got '${name}')`, 'MIGRATION_NAME')
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+    throw new UsageError(`migration name must be letters, digits, _ or - (got '${name}')`, 'MIGRATION_NAME')
+  }
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14)
   const file = join(dir, `${stamp}_${name}.sql`)
   if (existsSync(file)) throw new UsageError(`${file} already exists`, 'MIGRATION_EXISTS')

@@ -46,8 +46,12 @@ const E4 = 10_000n
  */
 export function kalshiFee(input: KalshiFeeInput): number {
   const feeType = input.feeType ?? 'quadratic'
-  if (!FEE_TYPES.includes(feeType)) throw new UsageError(`unknown fee type '${feeType}' (expected ${FEE_TYPES.join(', ')})`, 'FEE_INPUT')
-  if (input.side !== 'taker' && input.side !== 'maker') throw new UsageError(`side must be taker or maker (got '${input.side}')`, 'FEE_INPUT')
+  if (!FEE_TYPES.includes(feeType)) {
+    throw new UsageError(`unknown fee type '${feeType}' (expected ${FEE_TYPES.join(', ')})`, 'FEE_INPUT')
+  }
+  if (input.side !== 'taker' && input.side !== 'maker') {
+    throw new UsageError(`side must be taker or maker (got '${input.side}')`, 'FEE_INPUT')
+  }
   const p = units(input.price, 4, 'price')
   if (p > E4) throw new UsageError(`price must be between 0 and 1 dollars (got ${input.price})`, 'FEE_INPUT')
   const c = units(input.contracts, 2, 'contracts')

@@ -1,0 +1,380 @@
+/**
+ * Single-producer single-consumer ring of variable-length records over one SharedArrayBuffer
+ * (modelled on padenot/ringbuf.js). One thread pushes (the connector's main thread), one
+ * thread drains (the flusher Worker); the roles never change. Over 300 lines because the
+ * layout, the publish protocol and the wait protocol are one invariant and stay together.
+ *
+ * Header (bytes; Int32 index = byte / 4, Float64 index = byte / 8):
+ *     0  WRITE      i32  next byte position to write; written only by the producer
+ *     8  WRITTEN    f64  records pushed                        (producer; metrics, may be stale)
+ *    16  FULL       f64  pushes refused because full (back-pressure events)     (producer)
+ *    24  NOTIFIES   f64  wake-ups sent to a sleeping consumer                  (producer)
+ *    64  READ       i32  next byte position to read; written only by the consumer
+ *    72  READ_COUNT f64  records consumed                                       (consumer)
+ *   128  SLEEPING   i32  1 while the consumer sleeps / is about to sleep (consumer sets 1,
+ *                        whoever wakes it swaps it to 0)
+ *   132  P_WAITING  i32  1 while the producer waits for space (mirror of SLEEPING)
+ *   136  CLOSED     i32  1 once the producer closed the ring (no more pushes)
+ *   192  CAPACITY   i32  data bytes, a power of two (written once by `allocate`)
+ *   196  MAGIC      i32  RING_MAGIC, to reject a buffer that is not a ring
+ *   256  data       `capacity` bytes
+ * WRITE and READ sit on separate 64-byte cache lines, so the two threads do not share one.
+ *
+ * Positions are free-running 32-bit counters (they wrap at 2^32, which a power-of-two
+ * capacity divides). used = (WRITE − READ) mod 2^32; empty when used = 0, full when
+ * used = capacity; no byte is kept free. A record starts at offset = position & (capacity − 1).
+ *
+ * Record (8-byte aligned; occupies its size rounded up to 8):
+ *   +0 i32 size (header + subject + payload bytes)   +4 i32 kind/flags
+ *   +8 f64 receivedAtUs   +16 u32 subject bytes   +20 u32 payload bytes   +24 subject, payload
+ * Wrap rule: a record is never split. If it does not fit before the end of the data region,
+ * the producer writes PAD (size = −1) at the offset and the record starts at offset 0; the
+ * consumer skips from a PAD to the end. A pad is published even when the record then does not
+ * fit, so an empty ring can always take a record of up to `capacity` bytes. A bigger record
+ * is misuse: HotError RING_RECORD_TOO_LARGE.
+ *
+ * Publish points (the only Atomics on the data path): the producer writes a record with plain
+ * stores, then Atomics.store(WRITE) — the consumer's Atomics.load(WRITE) then sees the whole
+ * record. The consumer reads, then Atomics.store(READ) — only then may the producer reuse the
+ * bytes. Views handed to the consumer stay valid until it commits the read.
+ *
+ * Sleeping (never spin on 2 cores): the consumer stores SLEEPING = 1, re-checks WRITE, and
+ * only then waits (Atomics.waitAsync on SLEEPING while it is 1). The producer, after
+ * publishing WRITE, loads SLEEPING and, if 1, swaps it to 0 and notifies. All four are
+ * sequentially consistent, so either the producer sees 1 (and wakes the consumer; a wait
+ * that starts after the swap returns at once because SLEEPING is no longer 1), or the
+ * consumer's re-check comes after the publish and sees the record. No lost wake-up. The
+ * producer waiting for space (`waitWritable`) uses the same protocol on P_WAITING.
+ *
+ * Allocation: none per record on the producer side except the small subarray view and result
+ * object that TextEncoder.encodeInto imposes; the consumer allocates the decoded subject.
+ * Off switch for the whole ring: the connector's `SSMD_RING=0` (postMessage per batch
+ * instead); this file has no optional optimisations.
+ */
+import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
+
+const WRITE = 0
+const WRITTEN = 1 // f64
+const FULL = 2 // f64
+const NOTIFIES = 3 // f64
+const READ = 16
+const READ_COUNT = 9 // f64
+const SLEEPING = 32
+const P_WAITING = 33
+const CLOSED = 34
+const CAPACITY = 48
+const MAGIC = 49
+export const RING_HEADER_BYTES = 256
+export const RING_RECORD_HEADER_BYTES = 24
+export const RING_MAGIC = 0x52494e47 // 'RING'
+const PAD = -1
+const MIN_CAPACITY = 256
+const MAX_CAPACITY = 1 << 30
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** One record as the consumer sees it; the object and its payload view are reused. */
+export class RingRecord {
+  subject = ''
+  /** A view into the ring: valid until the read is committed (copy with .slice() to keep). */
+  payload: Uint8Array = new Uint8Array(0)
+  receivedAtUs = 0
+  kind = 0
+}
+
+export class Ring {
+  readonly sab: SharedArrayBuffer
+  readonly byteOffset: number
+  readonly capacity: number
+  private readonly mask: number
+  private readonly hdr: Int32Array
+  private readonly counters: Float64Array
+  private readonly u8: Uint8Array
+  private readonly i32: Int32Array
+  private readonly f64: Float64Array
+  /** Producer's copy of WRITE, consumer's uncommitted READ cursor. */
+  private wpos: number
+  private rpos: number
+  /** READ as seen by the last refused push (waitWritable wakes when it moves). */
+  private readAtFull = -1
+  /** Records read but not yet counted in READ_COUNT (counted at commit). */
+  private uncounted = 0
+  private readonly scratch = new RingRecord()
+
+  /** A new ring with `capacityBytes` of data (a power of two, 256 B … 1 GiB). */
+  static allocate(capacityBytes: number): Ring {
+    checkCapacity(capacityBytes)
+    return Ring.format(new SharedArrayBuffer(RING_HEADER_BYTES + capacityBytes), 0, capacityBytes)
+  }
+
+  /** Lays out a new ring inside `sab` at `byteOffset` (a multiple of 64), e.g. one per shard. */
+  static format(sab: SharedArrayBuffer, byteOffset: number, capacityBytes: number): Ring {
+    checkCapacity(capacityBytes)
+    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 64 !== 0) {
+      invalidOption('byteOffset', 'a non-negative multiple of 64', byteOffset)
+    }
+    if (sab.byteLength < byteOffset + RING_HEADER_BYTES + capacityBytes) {
+      invalidOption('capacityBytes', `at most ${sab.byteLength - byteOffset - RING_HEADER_BYTES} here`, capacityBytes)
+    }
+    const hdr = new Int32Array(sab, byteOffset, RING_HEADER_BYTES / 4)
+    hdr.fill(0)
+    hdr[CAPACITY] = capacityBytes
+    hdr[MAGIC] = RING_MAGIC
+    return new Ring(sab, byteOffset)
+  }
+
+  /** Wraps an existing ring (e.g. a buffer posted to a Worker) laid out at `byteOffset`. */
+  constructor(sab: SharedArrayBuffer, byteOffset = 0) {
+    const hdr = new Int32Array(sab, byteOffset, RING_HEADER_BYTES / 4)
+    const cap = hdr[CAPACITY]
+    if (hdr[MAGIC] !== RING_MAGIC || !isPowerOfTwo(cap) || sab.byteLength < byteOffset + RING_HEADER_BYTES + cap) {
+      throw new HotError('RING_BUFFER_INVALID', `no ring at byte ${byteOffset} of a ${sab.byteLength}-byte buffer`)
+    }
+    this.sab = sab
+    this.byteOffset = byteOffset
+    this.capacity = cap
+    this.mask = cap - 1
+    this.hdr = hdr
+    this.counters = new Float64Array(sab, byteOffset, RING_HEADER_BYTES / 8)
+    const data = byteOffset + RING_HEADER_BYTES
+    this.u8 = new Uint8Array(sab, data, cap)
+    this.i32 = new Int32Array(sab, data, cap / 4)
+    this.f64 = new Float64Array(sab, data, cap / 8)
+    this.wpos = Atomics.load(hdr, WRITE)
+    this.rpos = Atomics.load(hdr, READ)
+  }
+
+  // ---- producer ----
+
+  /** Pushes one record; false when there is no room (back-pressure, counted), never a drop. */
+  push(subject: string, payload: string, receivedAtUs: number, kind: number): boolean {
+    return this.pushParts(subject, payload, payload.length, '', receivedAtUs, kind)
+  }
+
+  /**
+   * Pushes a record whose payload is head[0, headEnd) followed by suffix, without building
+   * the joined string (the connector: frame up to its final `}`, then
+   * `,"_shard_id":N,"_received_at":T}`). False when full.
+   */
+  pushParts(subject: string, head: string, headEnd: number, suffix: string, receivedAtUs: number, kind: number): boolean {
+    const cap = this.capacity
+    const w = this.wpos
+    // acquire: the consumer's published READ (bytes before it are free again)
+    const read = Atomics.load(this.hdr, READ)
+    let free = cap - ((w - read) >>> 0)
+    let off = w & this.mask
+    let tail = cap - off
+    // upper bound on the encoded size: 3 UTF-8 bytes per UTF-16 unit
+    const bound = align8(RING_RECORD_HEADER_BYTES + 3 * (subject.length + head.length + suffix.length))
+    if (bound > tail || bound > free) {
+      const exact = align8(exactSize(subject, head, headEnd, suffix))
+      if (exact > cap) {
+        throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${subject})`)
+      }
+      if (exact > tail && tail <= free) {
+        this.i32[off >> 2] = PAD
+        this.wpos = (w + tail) | 0
+        // publish: the pad, so the consumer can free the tail even if the record waits
+        Atomics.store(this.hdr, WRITE, this.wpos)
+        free -= tail
+        off = 0
+        tail = cap
+      }
+      if (exact > free || exact > tail) {
+        this.counters[FULL]++
+        this.readAtFull = read
+        if (this.wpos !== w) this.wake()
+        return false
+      }
+    }
+    const u8 = this.u8
+    let p = off + RING_RECORD_HEADER_BYTES
+    const end = off + Math.min(tail, bound)
+    const sb = encoder.encodeInto(subject, u8.subarray(p, end)).written
+    p += sb
+    let pb = encoder.encodeInto(head, u8.subarray(p, end)).written
+    if (headEnd !== head.length) {
+      // bytes of head[0, headEnd): equal to headEnd when head is ASCII, else re-encode the prefix
+      pb = pb === head.length ? headEnd : encoder.encodeInto(head.slice(0, headEnd), u8.subarray(p, end)).written
+    }
+    if (suffix.length > 0) pb += encoder.encodeInto(suffix, u8.subarray(p + pb, end)).written
+    const size = RING_RECORD_HEADER_BYTES + sb + pb
+    const at = off >> 2
+    this.i32[at] = size
+    this.i32[at + 1] = kind
+    this.f64[(off >> 3) + 1] = receivedAtUs
+    this.i32[at + 4] = sb
+    this.i32[at + 5] = pb
+    this.wpos = (this.wpos + align8(size)) | 0
+    this.counters[WRITTEN]++
+    // publish: the record is complete; the consumer's Atomics.load(WRITE) now sees it
+    Atomics.store(this.hdr, WRITE, this.wpos)
+    this.wake()
+    return true
+  }
+
+  /** Producer: no more records. Wakes the consumer so it can drain and stop. */
+  close(): void {
+    // publish: CLOSED after every record; a consumer that sees it drains what is left
+    Atomics.store(this.hdr, CLOSED, 1)
+    Atomics.store(this.hdr, SLEEPING, 0)
+    Atomics.notify(this.hdr, SLEEPING)
+  }
+
+  /** Producer: resolves when the consumer has freed space since the last refused push. */
+  async waitWritable(timeoutMs = 1000): Promise<void> {
+    // announce, then re-check; the consumer swaps P_WAITING to 0 and notifies after a commit
+    Atomics.store(this.hdr, P_WAITING, 1)
+    if (Atomics.load(this.hdr, READ) !== this.readAtFull) {
+      Atomics.store(this.hdr, P_WAITING, 0)
+      return
+    }
+    const r = Atomics.waitAsync(this.hdr, P_WAITING, 1, timeoutMs)
+    if (r.async) await r.value
+    Atomics.store(this.hdr, P_WAITING, 0)
+  }
+
+  private wake(): void {
+    // the consumer announced a sleep: swap the flag to 0 (one notify per sleep) and wake it
+    if (Atomics.load(this.hdr, SLEEPING) === 1 && Atomics.compareExchange(this.hdr, SLEEPING, 1, 0) === 1) {
+      Atomics.notify(this.hdr, SLEEPING)
+      this.counters[NOTIFIES]++
+    }
+  }
+
+  // ---- consumer ----
+
+  /**
+   * Reads up to `max` records into `out` (reused objects) without freeing their space; call
+   * `commitRead()` when done with them. Returns how many were read.
+   */
+  readBatch(out: RingRecord[], max = out.length): number {
+    // acquire: every record before WRITE is complete
+    const w = Atomics.load(this.hdr, WRITE)
+    let r = this.rpos
+    let n = 0
+    while (r !== w && n < max) {
+      const off = r & this.mask
+      const size = this.i32[off >> 2]
+      if (size === PAD) {
+        r = (r + this.capacity - off) | 0
+        continue
+      }
+      this.fill(out[n++], off, size)
+      r = (r + align8(size)) | 0
+    }
+    this.rpos = r
+    this.uncounted += n
+    return n
+  }
+
+  /** Frees the space of everything read so far and wakes a producer waiting for it. */
+  commitRead(): void {
+    const done = this.rpos
+    const before = Atomics.load(this.hdr, READ)
+    if (done === before) return
+    this.counters[READ_COUNT] += this.uncounted
+    this.uncounted = 0
+    // publish: the producer may now overwrite the bytes before `done`
+    Atomics.store(this.hdr, READ, done)
+    if (Atomics.load(this.hdr, P_WAITING) === 1 && Atomics.compareExchange(this.hdr, P_WAITING, 1, 0) === 1) {
+      Atomics.notify(this.hdr, P_WAITING)
+    }
+  }
+
+  /** Reads up to `max` records, calling fn with a reused record (valid during the call). */
+  drain(fn: (record: RingRecord) => void, max = Infinity): number {
+    const w = Atomics.load(this.hdr, WRITE)
+    let n = 0
+    while (this.rpos !== w && n < max) {
+      const off = this.rpos & this.mask
+      const size = this.i32[off >> 2]
+      if (size === PAD) {
+        this.rpos = (this.rpos + this.capacity - off) | 0
+        continue
+      }
+      this.fill(this.scratch, off, size)
+      this.rpos = (this.rpos + align8(size)) | 0
+      n++
+      fn(this.scratch)
+    }
+    this.uncounted += n
+    this.commitRead()
+    return n
+  }
+
+  /** Consumer: true when a record (or a pad) is waiting. */
+  readable(): boolean {
+    return Atomics.load(this.hdr, WRITE) !== this.rpos
+  }
+
+  get closed(): boolean {
+    return Atomics.load(this.hdr, CLOSED) === 1
+  }
+
+  /**
+   * Consumer: resolves when something may be readable, the ring is closed, `wakeConsumer` was
+   * called, or after timeoutMs. Never spins.
+   */
+  async waitReadable(timeoutMs = 1000): Promise<void> {
+    // announce the sleep, then re-check (see the header for why this cannot lose a wake-up)
+    Atomics.store(this.hdr, SLEEPING, 1)
+    if (this.readable() || this.closed) {
+      Atomics.store(this.hdr, SLEEPING, 0)
+      return
+    }
+    const r = Atomics.waitAsync(this.hdr, SLEEPING, 1, timeoutMs)
+    if (r.async) await r.value
+    Atomics.store(this.hdr, SLEEPING, 0)
+  }
+
+  /** Wakes a consumer sleeping in waitReadable (e.g. to stop it); any thread may call it. */
+  wakeConsumer(): void {
+    Atomics.store(this.hdr, SLEEPING, 0)
+    Atomics.notify(this.hdr, SLEEPING)
+  }
+
+  // ---- both sides ----
+
+  /** Bytes in use (may be stale by the time it returns). */
+  get usedBytes(): number {
+    return (Atomics.load(this.hdr, WRITE) - Atomics.load(this.hdr, READ)) >>> 0
+  }
+
+  /** Counters from the header: records written/read, back-pressure events, wake-ups. */
+  stats(): { written: number; read: number; full: number; notifies: number; usedBytes: number } {
+    const c = this.counters
+    return { written: c[WRITTEN], read: c[READ_COUNT], full: c[FULL], notifies: c[NOTIFIES], usedBytes: this.usedBytes }
+  }
+
+  private fill(rec: RingRecord, off: number, size: number): void {
+    const at = off >> 2
+    const sb = this.i32[at + 4]
+    const pb = this.i32[at + 5]
+    const p = off + RING_RECORD_HEADER_BYTES
+    rec.kind = this.i32[at + 1]
+    rec.receivedAtUs = this.f64[(off >> 3) + 1]
+    rec.subject = decoder.decode(this.u8.subarray(p, p + sb))
+    rec.payload = this.u8.subarray(p + sb, p + sb + pb)
+    if (RING_RECORD_HEADER_BYTES + sb + pb !== size) {
+      throw new HotError('RING_CORRUPT', `record at offset ${off} has size ${size} but parts of ${sb} + ${pb} bytes`)
+    }
+  }
+}
+
+function checkCapacity(capacityBytes: number): void {
+  if (!isPowerOfTwo(capacityBytes) || capacityBytes < MIN_CAPACITY || capacityBytes > MAX_CAPACITY) {
+    invalidOption('capacityBytes', `a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}`, capacityBytes)
+  }
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7
+}
+
+/** Exact bytes of a record (only off the fast path: near the end of the data or near full). */
+function exactSize(subject: string, head: string, headEnd: number, suffix: string): number {
+  const h = headEnd === head.length ? head : head.slice(0, headEnd)
+  return RING_RECORD_HEADER_BYTES + Buffer.byteLength(subject) + Buffer.byteLength(h) + Buffer.byteLength(suffix)
+}

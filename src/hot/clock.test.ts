@@ -19,7 +19,7 @@ describe('clock', () => {
   })
 
   test('a real Worker reads the same clock within a millisecond (its reading falls between two of ours)', async () => {
-    const worker = new Worker(new URL('./testing/clock-worker.ts', import.meta.url).href)
+    const worker = new Worker(new URL('./fixture-clock-worker.ts', import.meta.url).href)
     try {
       const worst: number[] = []
       for (let i = 0; i < 20; i++) {

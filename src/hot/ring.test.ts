@@ -3,8 +3,8 @@ import { waitFor } from '../pipeline/core/wait.ts'
 import { drainLoop } from './drain-loop.ts'
 import { HotError } from './errors.ts'
 import { RING_HEADER_BYTES, RING_RECORD_HEADER_BYTES, Ring, RingRecord } from './ring.ts'
-import { Prng, testSeed } from './testing/prng.ts'
-import { expectedPayload } from './testing/ring-consumer-worker.ts'
+import { Prng, testSeed } from './fixture-prng.ts'
+import { expectedPayload } from './fixture-frames.ts'
 
 const SEED = testSeed()
 const CANARY = 0xa5
@@ -181,7 +181,7 @@ describe('Ring', () => {
 
   test('delivers 200k records in order to a consumer in a real Worker', async () => {
     const ring = Ring.allocate(1 << 16)
-    const worker = new Worker(new URL('./testing/ring-consumer-worker.ts', import.meta.url).href)
+    const worker = new Worker(new URL('./fixture-ring-worker.ts', import.meta.url).href)
     try {
       const done = new Promise<{ count: number; errors: number; first: string }>((resolve) => {
         worker.onmessage = (e) => resolve(e.data)

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { FrameScanner, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan.ts'
-import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './testing/frames.ts'
-import { Prng, testSeed } from './testing/prng.ts'
+import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './fixture-frames.ts'
+import { Prng, testSeed } from './fixture-prng.ts'
 
 const SEED = testSeed()
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { SEQ_FIRST, SEQ_GAP, SEQ_OK, SEQ_STALE, SeqTracker } from './seq-tracker.ts'
 import { hashString, ShardedMap } from './sharded-map.ts'
-import { Prng, testSeed } from './testing/prng.ts'
+import { Prng, testSeed } from './fixture-prng.ts'
 
 const SEED = testSeed()
 

@@ -11,7 +11,7 @@ import {
   kindOfType,
   SubjectCache,
 } from './subject.ts'
-import { Prng, testSeed } from './testing/prng.ts'
+import { Prng, testSeed } from './fixture-prng.ts'
 
 const SEED = testSeed()
 

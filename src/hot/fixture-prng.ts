@@ -1,4 +1,5 @@
 /**
+ * Fixture for tests and benches only (not exported from index.ts).
  * Seeded PRNG for tests and benches (mulberry32): same seed, same sequence. Tests print the
  * seed on failure and take it from SSMD_SEED, defaulting to a fixed value.
  */

@@ -1,16 +1,14 @@
 /**
+ * Fixture for tests and benches only (not exported from index.ts).
  * Test/bench Worker: attaches to a ring and runs drainLoop over it, checking that record i
  * has receivedAtUs = i, kind = i % 5, subject `s.${i % 13}` and payload expectedPayload(i).
  * Message in: { sab, verify }. Message out when the ring closes: { count, errors, first }.
  */
-import { drainLoop } from '../drain-loop.ts'
-import { Ring } from '../ring.ts'
+import { drainLoop } from './drain-loop.ts'
+import { expectedPayload } from './fixture-frames.ts'
+import { Ring } from './ring.ts'
 
 declare const self: Worker
-
-export function expectedPayload(i: number): string {
-  return `{"i":${i},"pad":"${'x'.repeat(i % 97)}"}`
-}
 
 self.onmessage = async (e: MessageEvent) => {
   const { sab, verify } = e.data as { sab: SharedArrayBuffer; verify: boolean }

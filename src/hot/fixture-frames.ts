@@ -1,9 +1,10 @@
 /**
+ * Fixture for tests and benches only (not exported from index.ts).
  * Realistic Kalshi WS v2 frames (research/ssmd-reference.md §1.4) for tests and benches:
  * every data and control type, integer-cent and `*_dollars`/`*_fp` price formats, tickers
  * with dots, digits and dashes. Not used by production code.
  */
-import type { Prng } from './prng.ts'
+import type { Prng } from './fixture-prng.ts'
 
 export const SAMPLE_TICKERS = [
   'KXBTCD-26JAN2317-T102249.99',
@@ -137,4 +138,9 @@ export function makeCorpus(r: Prng, n: number): string[] {
     out.push(f.replace('"seq":1,', `"seq":${seq},`))
   }
   return out
+}
+
+/** Payload of record i in the ring tests and benches (varied length, checkable). */
+export function expectedPayload(i: number): string {
+  return `{"i":${i},"pad":"${'x'.repeat(i % 97)}"}`
 }

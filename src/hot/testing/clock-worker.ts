@@ -1,7 +1,0 @@
-/** Test Worker: answers every message with its own nowUs(). */
-import { nowUs } from '../clock.ts'
-
-declare const self: Worker
-self.onmessage = () => {
-  self.postMessage(nowUs())
-}

@@ -34,6 +34,31 @@ export interface EncodedBatch {
   unterminated: number
 }
 
+const seqPrefixes = new Map<string, Buffer>()
+
+/** `"<field>":` as bytes, cached per field name. */
+function seqPrefix(field: string): Buffer {
+  let b = seqPrefixes.get(field)
+  if (!b) seqPrefixes.set(field, (b = Buffer.from(`"${field}":`)))
+  return b
+}
+
+/** Writes a non-negative safe integer as ASCII digits; returns the new offset. */
+function writeUint(buf: Buffer, at: number, n: number): number {
+  if (n < 10) {
+    buf[at] = 0x30 + n
+    return at + 1
+  }
+  let digits = 1
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++
+  let x = n
+  for (let k = at + digits - 1; k >= at; k--) {
+    buf[k] = 0x30 + (x % 10)
+    x = Math.floor(x / 10)
+  }
+  return at + digits
+}
+
 /**
  * Encodes records into one buffer of `\n`-terminated lines, appending `suffix` and
  * `"<seqField>":<seq>` before each payload's final `}`. Trailing whitespace of a payload is dropped
@@ -44,64 +69,71 @@ export function encodeBatch(
   seqField: string | null,
   visit?: LineVisitor,
 ): EncodedBatch {
-  const n = records.length
-  const payloads: Buffer[] = new Array(n)
-  const suffixes: string[] = new Array(n)
+  const prefix = seqField === null ? null : seqPrefix(seqField)
+  const perRecord = 3 + (prefix ? prefix.length + 24 : 0)
   let size = 0
-  for (let i = 0; i < n; i++) {
-    const r = records[i]
+  for (const r of records) {
     const p = r.payload
-    const b = typeof p === 'string' ? Buffer.from(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength)
-    payloads[i] = b
-    let s = r.suffix ?? ''
-    if (seqField !== null && r.seq !== undefined) s = s ? `${s},"${seqField}":${r.seq}` : `"${seqField}":${r.seq}`
-    suffixes[i] = s
-    size += b.length + 2 + (s ? Buffer.byteLength(s) : 0)
+    size += (typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength) + perRecord
+    if (r.suffix) size += Buffer.byteLength(r.suffix) + 1
   }
   const buf = Buffer.allocUnsafe(size)
   let at = 0
   let unterminated = 0
-  for (let i = 0; i < n; i++) {
-    const b = payloads[i]
-    let end = b.length
-    while (end > 0 && isWs(b[end - 1])) end--
-    const s = suffixes[i]
-    if (end > 0 && b[end - 1] === CLOSE && s) {
-      const start = at
-      at += b.copy(buf, at, 0, end)
-      visit?.(buf, start, at)
-      at-- // the final } is written again after the suffix
-      let j = end - 2
-      while (j >= 0 && isWs(b[j])) j--
-      if (j < 0 || b[j] !== OPEN) buf[at++] = 0x2c
-      at += buf.write(s, at)
+  for (const r of records) {
+    const p = r.payload
+    const start = at
+    if (typeof p === 'string') at += buf.write(p, at)
+    else {
+      buf.set(p, at)
+      at += p.byteLength
+    }
+    while (at > start && isWs(buf[at - 1])) at--
+    visit?.(buf, start, at)
+    const seq = prefix === null ? undefined : r.seq
+    if (at === start || buf[at - 1] !== CLOSE) {
+      unterminated++
+    } else if (seq !== undefined || r.suffix) {
+      let j = at - 2
+      while (j >= start && isWs(buf[j])) j--
+      at-- // the final } is written again after the injected members
+      let first = j < start || buf[j] === OPEN
+      if (r.suffix) {
+        if (!first) buf[at++] = 0x2c
+        at += buf.write(r.suffix, at)
+        first = false
+      }
+      if (seq !== undefined) {
+        if (!first) buf[at++] = 0x2c
+        at += (prefix as Buffer).copy(buf, at)
+        if (Number.isSafeInteger(seq) && seq >= 0) at = writeUint(buf, at, seq)
+        else at += buf.write(String(seq), at)
+      }
       buf[at++] = CLOSE
-    } else {
-      if (end === 0 || b[end - 1] !== CLOSE) unterminated++
-      at += b.copy(buf, at, 0, end)
-      visit?.(buf, at - end, at)
     }
     buf[at++] = NL
   }
-  return { buf: at === size ? buf : buf.subarray(0, at), unterminated }
+  return { buf: buf.subarray(0, at), unterminated }
 }
 
 const TYPE_KEY = Buffer.from('"type":"')
 const TICKER_KEY = Buffer.from('"market_ticker":"')
 
-function stringAfter(view: Buffer, key: Buffer): string | null {
-  const i = view.indexOf(key)
-  if (i < 0) return null
-  const start = i + key.length
+function stringAt(view: Buffer, start: number): string | null {
   const end = view.indexOf(0x22, start)
   if (end < 0) return null
   const text = view.toString('utf8', start, end)
-  if (text.includes('\\')) return null
-  return text
+  return text.includes('\\') ? null : text
 }
 
-/** The envelope's `type` and `msg.market_ticker` of a frame, found with an indexOf scan; falls back
- * to JSON.parse when the type is not found that way. `type` is `unknown` when the frame is not JSON. */
+function stringAfter(view: Buffer, key: Buffer): string | null {
+  const i = view.indexOf(key)
+  return i < 0 ? null : stringAt(view, i + key.length)
+}
+
+/** The envelope's `type` and `msg.market_ticker` of a frame (`view` holds exactly one), found with
+ * an indexOf scan; falls back to JSON.parse when
+ * the type is not found that way. `type` is `unknown` when the frame is not JSON. */
 export function scanFrame(view: Buffer): { type: string; ticker: string | null; parsed: boolean } {
   const type = stringAfter(view, TYPE_KEY)
   if (type !== null) return { type, ticker: stringAfter(view, TICKER_KEY), parsed: false }

@@ -117,17 +117,40 @@ function finish(line: string, unwrap: boolean): string {
   return unwrap && l.startsWith('{"ts":"') ? (unwrapSeedLine(l) ?? l) : l
 }
 
-/** The lines of one archive file, one string each (see `readLineBatches`). */
-export async function* readLines(file: string | ArchiveFile, options: ReadOptions = {}): AsyncGenerator<string> {
-  for await (const batch of readLineBatches(file, options)) yield* batch
+/** Flattens batches into single lines without a generator level per line (2× faster in Bun). */
+function flatten(batches: AsyncGenerator<string[]>): AsyncIterableIterator<string> {
+  let batch: string[] = []
+  let i = 0
+  const it: AsyncIterableIterator<string> = {
+    async next(): Promise<IteratorResult<string>> {
+      while (i >= batch.length) {
+        const r = await batches.next()
+        if (r.done) return { value: undefined, done: true }
+        batch = r.value
+        i = 0
+      }
+      return { value: batch[i++], done: false }
+    },
+    async return(): Promise<IteratorResult<string>> {
+      await batches.return(undefined)
+      return { value: undefined, done: true }
+    },
+    [Symbol.asyncIterator]: () => it,
+  }
+  return it
 }
 
-/** The lines of several files, in the order given (`listArchiveFiles` gives time order). */
-export async function* readArchive(files: Iterable<string | ArchiveFile>, options: ReadOptions = {}): AsyncGenerator<string> {
-  for (const f of files) yield* readLines(f, options)
+/** The lines of one archive file, one string each (see `readLineBatches`). */
+export function readLines(file: string | ArchiveFile, options: ReadOptions = {}): AsyncIterableIterator<string> {
+  return flatten(readLineBatches(file, options))
 }
 
 /** Like `readArchive`, in batches. */
 export async function* readArchiveBatches(files: Iterable<string | ArchiveFile>, options: ReadOptions = {}): AsyncGenerator<string[]> {
   for (const f of files) yield* readLineBatches(f, options)
+}
+
+/** The lines of several files, in the order given (`listArchiveFiles` gives time order). */
+export function readArchive(files: Iterable<string | ArchiveFile>, options: ReadOptions = {}): AsyncIterableIterator<string> {
+  return flatten(readArchiveBatches(files, options))
 }

@@ -36,7 +36,7 @@ import { backoffMs, delay } from '../core/wait.ts'
 import { TransportError } from './errors.ts'
 import { Journal, type JournalRecord } from './journal.ts'
 import { natsSinkMetrics, type NatsSinkMetrics } from './nats-sink-metrics.ts'
-import { msgIdHeader, parsePubAck, type PubAck } from './pub-ack.ts'
+import { msgIdHeader, parsePubAck, quickPubAck, type PubAck } from './pub-ack.ts'
 import type { OutRecord, Sink, SinkStats } from './types.ts'
 
 export const NATS_SINK_DEFAULTS = {
@@ -364,18 +364,22 @@ export class NatsSink implements Sink {
       this.#suspect = e.subject
       return this.#stall(`no responders for ${e.subject}`)
     }
-    let ack: PubAck
-    try {
-      ack = parsePubAck(msg.data)
-    } catch (err) {
-      return this.#fail(new TransportError('PUBLISH_REJECTED', `unreadable PubAck for ${e.subject} (msgId ${e.msgId})`, { cause: err }))
-    }
-    if (ack.error) {
-      const { code, err_code, description } = ack.error
-      return this.#fail(new TransportError('PUBLISH_REJECTED', `JetStream rejected a publish to ${e.subject} (msgId ${e.msgId}): ${description} (code ${code}, err_code ${err_code})`))
+    let duplicate = quickPubAck(msg.data)
+    if (duplicate < 0) {
+      let ack: PubAck
+      try {
+        ack = parsePubAck(msg.data)
+      } catch (err) {
+        return this.#fail(new TransportError('PUBLISH_REJECTED', `unreadable PubAck for ${e.subject} (msgId ${e.msgId})`, { cause: err }))
+      }
+      if (ack.error) {
+        const { code, err_code, description } = ack.error
+        return this.#fail(new TransportError('PUBLISH_REJECTED', `JetStream rejected a publish to ${e.subject} (msgId ${e.msgId}): ${description} (code ${code}, err_code ${err_code})`))
+      }
+      duplicate = ack.duplicate ? 1 : 0
     }
     e.acked = true
-    if (ack.duplicate) {
+    if (duplicate === 1) {
       this.#duplicates++
       this.#metrics?.duplicates.inc()
     }

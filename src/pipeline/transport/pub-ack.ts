@@ -9,6 +9,20 @@ export interface PubAck {
 }
 
 const decoder = new TextDecoder()
+const OPEN_BRACE = 0x7b
+const QUOTE = 0x22
+const S = 0x73
+
+/**
+ * The common case without JSON.parse: a success ack starts with `{"stream"` and ends with
+ * `true}` only when it carries `"duplicate":true` (no other field of a PubAck ends in `e`).
+ * Returns 0 (stored), 1 (duplicate) or -1 (anything else: parse it with parsePubAck).
+ */
+export function quickPubAck(data: Uint8Array): 0 | 1 | -1 {
+  const n = data.length
+  if (n < 12 || data[0] !== OPEN_BRACE || data[1] !== QUOTE || data[2] !== S || data[n - 1] !== 0x7d) return -1
+  return data[n - 2] === 0x65 && data[n - 3] === 0x75 && data[n - 4] === 0x72 && data[n - 5] === 0x74 ? 1 : 0
+}
 
 /** Parses a JetStream PubAck body: `{"stream":..,"seq":..,"duplicate"?:true}` or `{"error":{..}}`. */
 export function parsePubAck(data: Uint8Array): PubAck {

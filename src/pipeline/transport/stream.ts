@@ -1,7 +1,7 @@
 import {
   DiscardPolicy,
   JetStreamApiCodes,
-  JetStreamApiError,
+  type JetStreamApiError,
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
@@ -48,7 +48,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log:
   try {
     info = await jsm.streams.info(spec.name)
   } catch (e) {
-    if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamNotFound) throw e
+    // by code, not instanceof: a second copy of @nats-io/jetstream would defeat instanceof
+    if ((e as JetStreamApiError | undefined)?.code !== JetStreamApiCodes.StreamNotFound) throw e
     info = await jsm.streams.add({
       name: spec.name,
       subjects: spec.subjects,

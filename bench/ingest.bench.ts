@@ -1,0 +1,173 @@
+/**
+ * JetStream ingest: NatsSink (reply subject per message, one wildcard ack subscription, journal
+ * fallback) against the server's ingest ceiling (plain core publishes onto the stream's subjects,
+ * no acks, counted through the stream state) and windowed `js.publish()`.
+ * ~300-byte Kalshi-like payloads on ~800 subjects. Run: `bun bench/ingest.bench.ts [messages]`.
+ * Needs the local NATS (NATS_URL, default nats://127.0.0.1:4222); without it, says so and exits 0.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { headers } from '@nats-io/nats-core'
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
+import { createRegistry } from '../src/pipeline/core/metrics.ts'
+import { NatsSink } from '../src/pipeline/transport/nats-sink.ts'
+import { msgIdHeader } from '../src/pipeline/transport/pub-ack.ts'
+import { ensureStream } from '../src/pipeline/transport/stream.ts'
+import type { OutRecord } from '../src/pipeline/transport/types.ts'
+
+const N = Number(process.argv[2] ?? 200_000)
+const SUBJECTS = 800
+const BATCH = 1000
+const TRIALS = 3
+const url = LOCAL_SERVICES.nats
+
+type Report = (name: string, value: number, unit: string, o?: { baseline?: number; baselineName?: string; target?: number }) => void
+let report: Report = (name, value, unit, o = {}) => {
+  const ratio = o.baseline ? ` (ratio ${(value / o.baseline).toFixed(2)} to "${o.baselineName}"${o.target ? `, target ≥ ${o.target}` : ''})` : ''
+  console.log(`${name}: ${Math.round(value).toLocaleString('en-US')} ${unit}${ratio}`)
+}
+try {
+  const runnerPath = './runner.ts'
+  const runner = await import(runnerPath)
+  if (typeof runner.report === 'function') report = runner.report
+} catch {
+  // bench/runner.ts not there yet: plain output
+}
+
+if (!(await reachable(url))) {
+  console.log(`ingest bench: NATS unreachable at ${url}; start it (see DEVELOPERS.md). Skipping.`)
+  process.exit(0)
+}
+
+function makeRecords(prefix: string): OutRecord[] {
+  const enc = new TextEncoder()
+  const out: OutRecord[] = new Array(N)
+  const now = Date.now() * 1000
+  for (let i = 0; i < N; i++) {
+    const s = i % SUBJECTS
+    const ticker = `KXBTCD-26FEB07-T${98000 + s}`
+    const body = `{"type":"ticker","sid":${s},"seq":${i},"msg":{"market_ticker":"${ticker}","price":${i % 100},"yes_bid":${i % 99},"yes_ask":${(i % 99) + 1},"volume":${i * 13},"open_interest":${i * 3},"dollar_volume":${i * 11},"dollar_open_interest":${i * 5},"ts":${1700000000 + i}},"_shard_id":${s % 4},"_received_at":${now + i}}`
+    out[i] = { subject: `${prefix}.json.ticker.${ticker}`, payload: enc.encode(body), msgId: `b:${i}`, receivedAtUs: now + i }
+  }
+  return out
+}
+
+let counter = 0
+async function freshStream(jsm: JetStreamManager): Promise<{ prefix: string; name: string; records: OutRecord[] }> {
+  const prefix = `bench${Date.now().toString(36)}${counter++}`
+  const name = prefix.toUpperCase()
+  await ensureStream(jsm, { name, subjects: [`${prefix}.>`], maxAgeMs: 600_000, maxBytes: 2 * 1024 ** 3, duplicateWindowMs: 120_000 })
+  return { prefix, name, records: makeRecords(prefix) }
+}
+
+async function untilStored(jsm: JetStreamManager, name: string): Promise<void> {
+  for (;;) {
+    const { state } = await jsm.streams.info(name)
+    if (state.messages >= N) return
+    await Bun.sleep(2)
+  }
+}
+
+/** Server ceiling: core publish onto the stream's subjects, no acks; timed until the stream holds N. */
+async function corePublish(nc: NatsConnection, jsm: JetStreamManager): Promise<number> {
+  const { name, records } = await freshStream(jsm)
+  const t0 = performance.now()
+  for (let i = 0; i < N; i++) {
+    nc.publish(records[i].subject, records[i].payload)
+    if (i % BATCH === BATCH - 1) await nc.flush()
+  }
+  await nc.flush()
+  await untilStored(jsm, name)
+  const rate = N / ((performance.now() - t0) / 1000)
+  await jsm.streams.delete(name)
+  return rate
+}
+
+/** NatsSink as the flusher Worker uses it: batches of 1000, back-pressure honoured, flush at the end. */
+async function natsSink(jsm: JetStreamManager, withMetrics: boolean): Promise<number> {
+  const { name, records } = await freshStream(jsm)
+  const dir = mkdtempSync(join(tmpdir(), 'ssmd-bench-journal-'))
+  const sink = await NatsSink.open({ servers: url, journalDir: dir, registry: withMetrics ? createRegistry() : undefined })
+  const t0 = performance.now()
+  for (let i = 0; i < N; i += BATCH) {
+    const p = sink.write(records.slice(i, i + BATCH))
+    if (p) await p
+  }
+  await sink.flush()
+  const rate = N / ((performance.now() - t0) / 1000)
+  const s = sink.stats()
+  await sink.close()
+  await untilStored(jsm, name)
+  if (s.journalRecords !== 0 || s.retries !== 0) console.log(`  (NatsSink used its journal: ${JSON.stringify(s)})`)
+  rmSync(dir, { recursive: true, force: true })
+  await jsm.streams.delete(name)
+  return rate
+}
+
+/** Reference: `js.publish()` with a sliding window of 4096 promises and msgID. */
+async function jsPublish(nc: NatsConnection, jsm: JetStreamManager): Promise<number> {
+  const { name, records } = await freshStream(jsm)
+  const js = jetstream(nc)
+  const WINDOW = 4096
+  const inflight = new Set<Promise<unknown>>()
+  const t0 = performance.now()
+  for (let i = 0; i < N; i++) {
+    const p: Promise<unknown> = js.publish(records[i].subject, records[i].payload, { msgID: records[i].msgId }).then(() => inflight.delete(p))
+    inflight.add(p)
+    if (inflight.size >= WINDOW) await Promise.race(inflight)
+  }
+  await Promise.all(inflight)
+  const rate = N / ((performance.now() - t0) / 1000)
+  await jsm.streams.delete(name)
+  return rate
+}
+
+function headerBench(): { slab: number; natsHeaders: number } {
+  const M = 1_000_000
+  const ids = Array.from({ length: 1000 }, (_, i) => `KXBTCD-26FEB07-T98000:${1_000_000 + i}`)
+  let sink = 0
+  let t0 = performance.now()
+  for (let i = 0; i < M; i++) sink += msgIdHeader(ids[i % 1000]).length
+  const slab = ((performance.now() - t0) * 1e6) / M
+  t0 = performance.now()
+  for (let i = 0; i < M; i++) {
+    const h = headers()
+    h.set('Nats-Msg-Id', ids[i % 1000])
+    sink += h.encode().length
+  }
+  const natsHeaders = ((performance.now() - t0) * 1e6) / M
+  if (sink === 0) console.log('')
+  return { slab, natsHeaders }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+const nc = await connect({ servers: url, noAsyncTraces: true })
+const jsm = await jetstreamManager(nc)
+console.log(`ingest bench: ${N.toLocaleString('en-US')} messages of ~300 bytes on ${SUBJECTS} subjects, ${TRIALS} trials (medians), NATS ${url}`)
+
+const hb = headerBench()
+report('Nats-Msg-Id header, slab encoder', hb.slab, 'ns/msg', { baseline: hb.natsHeaders, baselineName: 'nats.js headers().set().encode()' })
+report('Nats-Msg-Id header, nats.js headers()', hb.natsHeaders, 'ns/msg')
+
+const core: number[] = []
+const sink: number[] = []
+const sinkMetrics: number[] = []
+for (let t = 0; t < TRIALS; t++) {
+  core.push(await corePublish(nc, jsm))
+  sink.push(await natsSink(jsm, false))
+  sinkMetrics.push(await natsSink(jsm, true))
+}
+const js = await jsPublish(nc, jsm)
+const base = median(core)
+const baseName = 'core publish, no acks (server ingest ceiling)'
+report(baseName, base, 'msg/s')
+report('NatsSink, acked and stored', median(sink), 'msg/s', { baseline: base, baselineName: baseName, target: 0.7 })
+report('NatsSink + metrics registry', median(sinkMetrics), 'msg/s', { baseline: base, baselineName: baseName, target: 0.7 })
+report('js.publish(), window 4096, msgID', js, 'msg/s', { baseline: base, baselineName: baseName })
+console.log(`trials: core ${core.map(Math.round).join(', ')}; sink ${sink.map(Math.round).join(', ')}; sink+metrics ${sinkMetrics.map(Math.round).join(', ')}`)
+console.log(`NatsSink vs js.publish(): ${(median(sink) / js).toFixed(2)}x`)
+await nc.close()

@@ -1,0 +1,96 @@
+/**
+ * The one wrapper over mitata every bench/*.bench.ts imports (STYLE habit 24).
+ *
+ * - Micro benches: `bench`, `group`, `summary`, `do_not_optimize` re-exported from mitata, and
+ *   `run()` printing mitata's human output, or JSON when SSMD_BENCH_JSON=1.
+ * - Pipeline benches: `report(name, value, unit, { baseline, baselineName, target })` prints
+ *     name: 123,456 msgs/s (ratio 0.82 to "baseline name"; target ≥ 0.7 met)
+ *   and a machine-readable line `BENCH {json}` that bench/run.ts collects into its summary.
+ *   ratio = value / baseline. target is '>=0.7' / '<=0.35' (a bare number means ≥).
+ */
+import { bench, do_not_optimize, group, run as mitataRun, summary } from 'mitata'
+
+export { bench, do_not_optimize, group, summary }
+
+export const JSON_OUTPUT = process.env.SSMD_BENCH_JSON === '1'
+
+export interface ReportOptions {
+  baseline?: number
+  baselineName?: string
+  /** '>=0.7', '<=0.35', or a number meaning ≥. */
+  target?: string | number
+}
+
+export interface BenchResult {
+  bench: string
+  name: string
+  value: number
+  unit: string
+  baseline?: number
+  baselineName?: string
+  ratio?: number
+  target?: string
+  met?: boolean
+}
+
+/** Every figure reported by this process, in order. */
+export const results: BenchResult[] = []
+
+const benchName = (process.argv[1] ?? '').split('/').pop()?.replace(/\.bench\.ts$/, '') ?? ''
+
+function parseTarget(t: string | number): { op: '>=' | '<='; x: number } {
+  if (typeof t === 'number') return { op: '>=', x: t }
+  const m = /^\s*(>=|<=|≥|≤)?\s*([\d.]+)\s*$/.exec(t)
+  if (!m) throw new TypeError(`target must look like '>=0.7' or '<=0.35' (got ${t})`)
+  return { op: m[1] === '<=' || m[1] === '≤' ? '<=' : '>=', x: Number(m[2]) }
+}
+
+export function formatValue(v: number): string {
+  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US')
+  return v.toLocaleString('en-US', { maximumSignificantDigits: 3 })
+}
+
+/** Prints one pipeline figure (with its ratio to a baseline measured in the same run). */
+export function report(name: string, value: number, unit: string, options: ReportOptions = {}): BenchResult {
+  const r: BenchResult = { bench: benchName, name, value, unit }
+  let line = `${name}: ${formatValue(value)} ${unit}`
+  if (options.baseline !== undefined && options.baseline > 0) {
+    r.baseline = options.baseline
+    r.baselineName = options.baselineName ?? 'baseline'
+    r.ratio = value / options.baseline
+    line += ` (ratio ${r.ratio.toFixed(2)} to "${r.baselineName}"`
+    if (options.target !== undefined) {
+      const t = parseTarget(options.target)
+      r.target = `${t.op}${t.x}`
+      r.met = t.op === '>=' ? r.ratio >= t.x : r.ratio <= t.x
+      line += `; target ${t.op === '>=' ? '≥' : '≤'} ${t.x} ${r.met ? 'met' : 'NOT met'}`
+    }
+    line += ')'
+  }
+  results.push(r)
+  if (!JSON_OUTPUT) console.log(line)
+  console.log(`BENCH ${JSON.stringify(r)}`)
+  return r
+}
+
+/** Runs the mitata benches registered so far (human output, or JSON under SSMD_BENCH_JSON=1). */
+export async function run(filter?: RegExp) {
+  return mitataRun({ format: JSON_OUTPUT ? 'json' : 'mitata', filter, colors: !JSON_OUTPUT && process.stdout.isTTY })
+}
+
+/** Mean time per item of `fn(n)` over `trials` runs after one discarded warm-up, in ns. */
+export function timePerItemNs(n: number, fn: (n: number) => void, trials = 5): number {
+  fn(Math.min(n, 10_000))
+  const xs: number[] = []
+  for (let t = 0; t < trials; t++) {
+    const t0 = Bun.nanoseconds()
+    fn(n)
+    xs.push((Bun.nanoseconds() - t0) / n)
+  }
+  return median(xs)
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[s.length >> 1]
+}

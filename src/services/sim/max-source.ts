@@ -62,7 +62,7 @@ export class MaxCycleSource implements FrameSource {
     const seq = conn.nextSeq(sub)
     if (sub.channel === 'trade') {
       const id = (this.tradeIds.next++).toString(16).padStart(12, '0')
-      return `${this.prefix}${seq},"msg":{"trade_id":"${this.tradeIds.prefix}${id}",${body}}`
+      return `${this.prefix}${seq},"msg":{"trade_id":"${this.tradeIds.prefix}${id}",${body}}}`
     }
     return `${this.prefix}${seq},"msg":${body}}`
   }

@@ -161,9 +161,9 @@ export class Universe {
     if (to === 'closed') m.closeMs = Math.min(m.closeMs, nowMs)
     if (to === 'determined') {
       m.result ||= this.rng.chance(0.5) ? 'yes' : 'no'
-      m.determinedMs = nowMs
+      m.determinedMs = Math.min(nowMs, m.closeMs + LIFECYCLE_DELAYS.DETERMINE_AFTER_CLOSE_MS)
     }
-    if (to === 'settled') m.settledMs = nowMs
+    if (to === 'settled') m.settledMs = Math.min(nowMs, m.determinedMs + LIFECYCLE_DELAYS.SETTLE_AFTER_DETERMINE_MS)
     m.status = to
     this.activeCache = null
     this.onChange({ kind: 'market', eventType: to, market: m, atMs: nowMs })

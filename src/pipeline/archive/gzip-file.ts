@@ -21,8 +21,8 @@ export class GzipFile {
   private failure: Error | null = null
   compressedBytes = 0
 
-  constructor(readonly finalPath: string, level: number) {
-    this.tmpPath = `${finalPath}.tmp`
+  constructor(readonly finalPath: string, level: number, tmpSuffix = '.tmp') {
+    this.tmpPath = `${finalPath}${tmpSuffix}`
     try {
       this.fd = openSync(this.tmpPath, 'wx')
     } catch (e) {

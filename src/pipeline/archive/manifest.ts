@@ -24,6 +24,8 @@ export interface ManifestFile {
   first_seq: number | null
   last_seq: number | null
   records_by_type: Record<string, number>
+  /** Rebuilt at start-up from a crashed writer's `.tmp` (start is the slot start, end its mtime). */
+  recovered?: boolean
   upload?: UploadState
 }
 

@@ -160,17 +160,43 @@ describe('ArchiveWriter', () => {
     const first = writerAt(root, '2026-02-15T14:16:00Z')
     await first.writer.append([trade(1, 'KX-A'), trade(2, 'KX-A')])
     await first.writer.close()
-    // A crashed writer's .tmp must not be overwritten either.
-    writeFileSync(join(day(root, '2026-02-15'), '1415-01.jsonl.gz.tmp'), 'partial')
     const second = writerAt(root, '2026-02-15T14:17:00Z')
     await second.writer.append([trade(3, 'KX-B')])
     await second.writer.close()
     const m = await readManifest(day(root, '2026-02-15'))
     expect([readdirSync(day(root, '2026-02-15')).sort(), m?.files.map((f) => [f.name, f.records, f.first_seq, f.last_seq]), m?.tickers]).toEqual([
-      ['1415-01.jsonl.gz.tmp', '1415-02.jsonl.gz', '1415.jsonl.gz', 'manifest.json'],
-      [['1415.jsonl.gz', 2, 1, 2], ['1415-02.jsonl.gz', 1, 3, 3]],
+      ['1415-01.jsonl.gz', '1415.jsonl.gz', 'manifest.json'],
+      [['1415.jsonl.gz', 2, 1, 2], ['1415-01.jsonl.gz', 1, 3, 3]],
       ['KX-A', 'KX-B'],
     ])
+  })
+
+  test('after a crash, recovers the flushed lines of the .tmp into a complete file and the manifest', async () => {
+    const root = tempRoot()
+    const crashed = writerAt(root, '2026-02-15T14:16:00Z')
+    await crashed.writer.append([trade(1, 'KX-A'), trade(2, 'KX-B')])
+    await crashed.writer.flush()
+    await crashed.writer.append([trade(3, 'KX-C')]) // never flushed: may be lost, must not break recovery
+    // The process dies here: no close(). A new writer starts in the same slot.
+    const next = writerAt(root, '2026-02-15T14:18:00Z')
+    await next.writer.append([trade(4, 'KX-D')])
+    await next.writer.close()
+    const dir = day(root, '2026-02-15')
+    const m = await readManifest(dir)
+    const recovered = gunzipText(join(dir, '1415.jsonl.gz')).trim().split('\n').map((l) => JSON.parse(l)._nats_seq)
+    expect([
+      readdirSync(dir).sort(),
+      recovered.slice(0, 2),
+      m?.files.map((f) => [f.name, f.start, f.first_seq, f.records_by_type.trade, f.recovered ?? false]),
+    ]).toEqual([
+      ['1415-01.jsonl.gz', '1415.jsonl.gz', 'manifest.json'],
+      [1, 2],
+      [
+        ['1415.jsonl.gz', '2026-02-15T14:15:00.000Z', 1, recovered.length, true],
+        ['1415-01.jsonl.gz', '2026-02-15T14:18:00.000Z', 4, 1, false],
+      ],
+    ])
+    await crashed.writer.close().catch(() => {}) // its .tmp is gone: only releases the descriptor
   })
 
   test('a restart never reuses a name the manifest lists, even if the file was removed', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { UsageError } from '../core/errors.ts'
@@ -7,6 +7,7 @@ import { ArchiveError } from './errors.ts'
 import { GzipFile } from './gzip-file.ts'
 import { encodeBatch, scanFrame, type ArchiveRecord } from './line.ts'
 import type { ManifestFile } from './manifest.ts'
+import { freeName, recoverOrphans } from './recover.ts'
 import { parseRotation, rfc3339, slotAt, type Slot } from './rotation.ts'
 
 export const ARCHIVE_WRITER_DEFAULTS = {
@@ -196,16 +197,15 @@ export class ArchiveWriter {
     const dir = join(this.dir, date)
     mkdirSync(dir, { recursive: true })
     const header = { feed: this.feed, stream: this.stream, rotation_interval: this.o.rotation, seq_field: this.o.seqField }
-    this.day = await DayState.load(date, dir, header, this.log)
-    return this.day
+    const day = await DayState.load(date, dir, header, this.log)
+    if ((await recoverOrphans(day, this.o.seqField, this.o.gzipLevel, this.log)) > 0) await day.save()
+    this.day = day
+    return day
   }
 
   private async openFile(slot: Slot, now: number): Promise<OpenFile> {
     const day = await this.dayFor(slot.date)
-    let name = `${slot.name}.jsonl.gz`
-    for (let k = 1; day.names.has(name) || existsSync(join(day.dir, name)) || existsSync(join(day.dir, `${name}.tmp`)); k++) {
-      name = `${slot.name}-${String(k).padStart(2, '0')}.jsonl.gz`
-    }
+    const name = freeName(day, slot.name)
     day.names.add(name)
     const file = new GzipFile(join(day.dir, name), this.o.gzipLevel)
     const entry: ManifestFile = {

@@ -31,7 +31,7 @@ describe('house rules', () => {
     const bad = files
       .filter((f) => f.startsWith('src/hot/'))
       .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => [f, m[1]]))
-      .filter(([, spec]) => !spec.startsWith('./'))
+      .filter(([f, spec]) => !spec.startsWith('.') || !new URL(spec, `file:///${f}`).pathname.startsWith('/src/hot/'))
     expect(bad).toEqual([])
   })
 

@@ -16,6 +16,8 @@ export interface OpsServerOptions {
   health?: () => Probe
   /** Readiness: connected and fresh? @default same as health */
   ready?: () => Probe
+  /** More Prometheus text appended to `/metrics` (e.g. a Worker's registry). */
+  extraMetrics?: () => Promise<string>
 }
 
 export interface OpsServer {
@@ -38,7 +40,8 @@ export function serveOps(options: OpsServerOptions): OpsServer {
         return Response.json(body, { status: ok ? 200 : 503 })
       }
       if (path === '/metrics') {
-        return new Response(await options.registry.metrics(), {
+        const extra = options.extraMetrics ? await options.extraMetrics() : ''
+        return new Response((await options.registry.metrics()) + extra, {
           headers: { 'content-type': options.registry.contentType },
         })
       }

@@ -1,0 +1,125 @@
+import type { Command } from 'commander'
+import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
+import { logger } from '../../pipeline/core/log.ts'
+import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
+import { startSim, type Sim } from '../../services/sim/index.ts'
+import { globals } from '../program.ts'
+
+interface ConnectorFlags {
+  env: string
+  url?: string
+  transport?: string
+  natsUrl?: string
+  stream?: string
+  subjectPrefix?: string
+  markets?: string
+  shardSize?: string
+  healthPort?: string
+  status?: boolean
+}
+
+export function registerConnector(program: Command): void {
+  program
+    .command('connector')
+    .description('Kalshi WebSocket → transport (NATS JetStream, file archive or memory); `local` runs the embedded simulator into ./data')
+    .option('-e, --env <name|file>', 'environment (exchanges/environments/<name>.yaml)', 'local')
+    .option('--url <ws-url>', 'WebSocket URL (overrides the feed and the embedded simulator); env KALSHI_WS_URL')
+    .option('--transport <type>', 'nats | file | memory; env SSMD_TRANSPORT')
+    .option('--nats-url <url>', 'NATS server; env NATS_URL')
+    .option('--stream <name>', 'JetStream stream; env SSMD_STREAM')
+    .option('--subject-prefix <prefix>', 'subject prefix; env SSMD_SUBJECT_PREFIX')
+    .option('--markets <tickers>', 'comma-separated market tickers (markets mode); env SSMD_MARKETS')
+    .option('--shard-size <n>', 'markets per socket (≤ 256); env SSMD_SHARD_SIZE')
+    .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT')
+    .option('--no-status', 'no live status line')
+    .action(async (f: ConnectorFlags, cmd: Command) => {
+      const g = globals(cmd)
+      const config = resolveConfig(f.env, {
+        configDir: g.configDir,
+        dataDir: g.dataDir,
+        url: f.url,
+        transport: f.transport,
+        natsUrl: f.natsUrl,
+        stream: f.stream,
+        subjectPrefix: f.subjectPrefix,
+        markets: f.markets?.split(',').map((s) => s.trim()).filter(Boolean),
+        shardSize: f.shardSize === undefined ? undefined : Number(f.shardSize),
+        healthPort: f.healthPort === undefined ? undefined : Number(f.healthPort),
+      })
+      await runConnector(config, { explicitUrl: f.url !== undefined || config.sources['exchange.url'] === 'env', status: f.status !== false })
+    })
+}
+
+/** Runs until SIGINT/SIGTERM; then stops the sockets, flushes everything, and returns. */
+export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boolean; status: boolean }): Promise<void> {
+  const log = logger().child({ role: 'connector', env: config.name })
+  let sim: Sim | undefined
+  let wsUrl: string | undefined
+  let restUrl: string | undefined
+  if (config.exchange.type === 'sim' && !o.explicitUrl) {
+    const s = config.exchange.sim
+    sim = startSim({ seed: s.seed, markets: s.markets, rate: s.rate, framesPerSecond: s.frames_per_second, format: s.format, port: s.port, logger: log.child({ role: 'sim' }) })
+    wsUrl = sim.wsUrl
+    restUrl = sim.restUrl
+    log.info({ ws: sim.wsUrl, markets: s.markets, rate: s.rate }, 'embedded simulator started')
+  }
+  let connector: Connector
+  try {
+    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, opsPort: await freePortOr(config.connector.healthPort, log) })
+  } catch (e) {
+    await sim?.stop()
+    throw e
+  }
+  if (connector.ops) log.info({ url: connector.ops.url }, 'health and metrics')
+  const where = config.transport.type === 'file' ? `${config.dataDir}/${config.feed.name}/${config.name}` : config.transport.type === 'nats' ? `${config.transport.url} stream ${config.transport.stream}` : 'memory'
+  log.info({ to: where }, `capturing to ${where}`)
+  const status = o.status ? startStatusLine(connector) : undefined
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  status?.stop()
+  log.info('stopping: closing sockets and flushing')
+  await connector.stop()
+  await sim?.stop()
+  const s = connector.stats()
+  log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
+}
+
+async function freePortOr(port: number, log: ReturnType<typeof logger>): Promise<number> {
+  if (port === 0) return 0
+  try {
+    const probe = Bun.serve({ port, hostname: '0.0.0.0', fetch: () => new Response() })
+    await probe.stop(true)
+    return port
+  } catch {
+    log.warn({ port }, 'health port in use; using a free one instead')
+    return 0
+  }
+}
+
+/** One line, rewritten every second on a TTY (every 10 s as a log line otherwise). */
+function startStatusLine(c: Connector): { stop(): void } {
+  const tty = process.stderr.isTTY === true
+  let prev = c.stats().frames
+  let prevT = performance.now()
+  const every = tty ? 1000 : 10_000
+  const timer = setInterval(() => {
+    const s = c.stats()
+    const now = performance.now()
+    const rate = ((s.frames - prev) * 1000) / (now - prevT)
+    prev = s.frames
+    prevT = now
+    const journal = s.out.journalRecords ? ` journal ${s.out.journalRecords}` : ''
+    const line = `${Math.round(rate).toLocaleString()} msgs/s  frames ${s.frames.toLocaleString()}  written ${s.out.records.toLocaleString()}  shards ${s.connected}/${s.shards}  markets ${s.markets || 'all'}  gaps ${s.gaps}  reconnects ${s.reconnects}${journal}`
+    if (tty) process.stderr.write(`\r\x1b[2K${line}`)
+    else console.error(line)
+  }, every)
+  return {
+    stop() {
+      clearInterval(timer)
+      if (tty) process.stderr.write('\n')
+    },
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The connector's ring and where it drains to. `nats` and `file` drain in the flusher Worker
+ * (a second thread: disk and JetStream I/O never delay the socket thread); `memory`, or a sink
+ * handed in, drains in-process. Before a `nats` start the stream is created or validated.
+ */
+import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import type { Logger } from 'pino'
+import { Ring } from '../../hot/ring.ts'
+import type { ResolvedConfig } from '../config/index.ts'
+import { ConnectionError, SsmdError } from '../core/errors.ts'
+import { withTimeout } from '../core/wait.ts'
+import { MemorySink } from '../transport/memory-sink.ts'
+import { ensureStream } from '../transport/stream.ts'
+import { validateStreamSubjects } from '../transport/subjects.ts'
+import type { Sink } from '../transport/types.ts'
+import { Flusher } from './flusher.ts'
+import type { RecordOut } from './ingest.ts'
+import type { WorkerInit } from './flusher-worker.ts'
+
+export interface BridgeStats {
+  records: number
+  written?: number
+  accepted?: number
+  pending?: number
+  journalRecords?: number
+  journalBytes?: number
+  connected?: boolean
+  mode?: string
+}
+
+export interface Bridge {
+  out: RecordOut
+  capacityBytes: number
+  usedBytes(): number
+  stats(): BridgeStats
+  metricsText(): Promise<string>
+  /** Closes the ring, drains it into the transport, closes the transport. */
+  stop(): Promise<void>
+  /** The in-process sink when there is one (memory transport, tests). */
+  sink?: Sink
+}
+
+export interface BridgeOptions {
+  config: ResolvedConfig
+  sink?: Sink
+  instanceId: string
+  log: Logger
+}
+
+export async function startBridge(o: BridgeOptions): Promise<Bridge> {
+  const c = o.config
+  const ring = Ring.allocate(c.connector.ringBytes)
+  if (o.sink || c.transport.type === 'memory') {
+    const sink = o.sink ?? new MemorySink()
+    const flusher = new Flusher(ring, sink, o.instanceId)
+    const done = flusher.start()
+    done.catch((e) => o.log.error({ err: e }, 'flusher failed'))
+    return {
+      out: ring,
+      sink,
+      capacityBytes: ring.capacity,
+      usedBytes: () => ring.usedBytes,
+      stats: () => ({ records: flusher.records, ...sink.stats() }),
+      metricsText: async () => '',
+      stop: async () => {
+        ring.close()
+        await flusher.stop()
+      },
+    }
+  }
+  if (c.transport.type === 'nats') await prepareStream(c, o.log)
+  return startWorkerBridge(ring, o)
+}
+
+/** Creates or validates the stream; a NATS that is down at start is not fatal (the journal takes over). */
+async function prepareStream(c: ResolvedConfig, log: Logger): Promise<void> {
+  let nc
+  try {
+    nc = await connect({ servers: c.transport.url, timeout: 3000, noAsyncTraces: true, name: 'ssmd-connector-setup' })
+  } catch (e) {
+    log.warn({ url: c.transport.url, err: (e as Error).message }, 'NATS unreachable at start: journaling locally until it answers')
+    return
+  }
+  try {
+    const jsm = await jetstreamManager(nc)
+    const info = await withTimeout(
+      ensureStream(jsm, { name: c.transport.stream, subjects: [`${c.transport.subjectPrefix}.>`], maxAgeMs: c.transport.maxAgeMs, maxBytes: c.transport.maxBytes, duplicateWindowMs: c.transport.duplicateWindowMs }, log),
+      10_000,
+      `creating or reading stream ${c.transport.stream}`,
+    )
+    validateStreamSubjects(info, c.transport.subjectPrefix)
+  } finally {
+    await nc.close()
+  }
+}
+
+function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
+  const c = o.config
+  const worker = new Worker(new URL('./flusher-worker.ts', import.meta.url).href)
+  let last: BridgeStats = { records: 0 }
+  let failure: SsmdError | undefined
+  let metricsId = 0
+  const metricWaiters = new Map<number, (text: string) => void>()
+  let stopped: () => void = () => {}
+  const stoppedP = new Promise<void>((r) => (stopped = r))
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent) => {
+      const m = ev.data as { type: string; [k: string]: unknown }
+      if (m.type === 'ready') resolve(bridge)
+      else if (m.type === 'stats') last = m as unknown as BridgeStats
+      else if (m.type === 'metrics') metricWaiters.get(m.id as number)?.(m.text as string)
+      else if (m.type === 'stopped') stopped()
+      else if (m.type === 'error') {
+        failure = new ConnectionError(`flusher (${c.transport.type}): ${m.message}`, (m.code as string) ?? 'FLUSHER')
+        o.log.error({ err: m.message, code: m.code }, 'flusher failed')
+        reject(failure)
+        stopped()
+      }
+    }
+    worker.onerror = (e) => {
+      failure = new ConnectionError(`flusher worker crashed: ${e.message}`, 'FLUSHER_CRASHED')
+      reject(failure)
+      stopped()
+    }
+    const init: WorkerInit = {
+      type: 'init',
+      sab: ring.sab,
+      instanceId: o.instanceId,
+      transport: c.transport.type as 'nats' | 'file',
+      nats: { url: c.transport.url, journalDir: c.transport.journalDir },
+      file: { root: c.dataDir, feed: c.feed.name, stream: c.name },
+      logLevel: process.env.SSMD_LOG_LEVEL,
+    }
+    worker.postMessage(init)
+    const bridge: Bridge = {
+      out: ring,
+      capacityBytes: ring.capacity,
+      usedBytes: () => ring.usedBytes,
+      stats: () => last,
+      metricsText: () =>
+        new Promise<string>((res) => {
+          const id = ++metricsId
+          const t = setTimeout(() => res(''), 2000)
+          metricWaiters.set(id, (text) => {
+            clearTimeout(t)
+            metricWaiters.delete(id)
+            res(text)
+          })
+          worker.postMessage({ type: 'metrics', id })
+        }),
+      stop: async () => {
+        ring.close()
+        worker.postMessage({ type: 'stop' })
+        await stoppedP
+        worker.terminate()
+        if (failure) throw failure
+      },
+    }
+  })
+}

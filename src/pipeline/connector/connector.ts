@@ -1,0 +1,274 @@
+/**
+ * The connector supervisor: shards (one socket each) → the hot path (Ingest) → the SPSC ring →
+ * the flusher (a Worker for `nats`/`file`, in-process for `memory`) → the transport.
+ * Health: `/health` stale when connected and nothing received for the staleness; `/ready` when
+ * every shard is connected and subscribed.
+ */
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import { nowUs } from '../../hot/clock.ts'
+import type { ResolvedConfig } from '../config/index.ts'
+import { AuthError } from '../core/errors.ts'
+import { serveOps, type OpsServer } from '../core/http.ts'
+import { silentLogger } from '../core/log.ts'
+import { createRegistry, type Registry } from '../core/metrics.ts'
+import { kalshiAuthHeaders, loadPrivateKey, type KalshiPrivateKey } from '../kalshi/auth.ts'
+import { WS_PATH } from '../kalshi/protocol.ts'
+import type { Sink } from '../transport/types.ts'
+import { Ingest } from './ingest.ts'
+import { connectorMetrics, type ConnectorMetrics } from './metrics.ts'
+import { fetchOpenMarkets } from './markets.ts'
+import { PER_MARKET_CHANNELS, planShards } from './plan.ts'
+import { startBridge, type Bridge } from './bridge.ts'
+import { Shard, type ShardHost } from './shard.ts'
+
+export interface ConnectorOptions {
+  config: ResolvedConfig
+  log?: Logger
+  registry?: Registry
+  /** Serve /health /ready /metrics on this port (0 = any); false = no server. @default config */
+  opsPort?: number | false
+  /** Overrides the WebSocket URL (e.g. an embedded simulator). */
+  wsUrl?: string
+  /** Overrides the REST URL used for market discovery. */
+  restUrl?: string
+  /** Send no auth headers (a simulator started without keys). */
+  noAuth?: boolean
+  /** Use this sink in-process instead of the environment's transport (tests, `ssmd run`). */
+  sink?: Sink
+  /** Markets for `markets`/`secmaster` mode (else the config's list). */
+  markets?: string[]
+  instanceId?: string
+}
+
+export interface ConnectorStats {
+  frames: number
+  forwarded: number
+  gaps: number
+  missing: number
+  reconnects: number
+  invalid: number
+  unknown: number
+  backpressure: number
+  waiting: number
+  markets: number
+  shards: number
+  connected: number
+  out: ReturnType<Bridge['stats']>
+}
+
+export class Connector {
+  readonly shards: Shard[] = []
+  readonly registry: Registry
+  readonly metrics: ConnectorMetrics
+  ops: OpsServer | undefined
+  private readonly counts = { frames: 0, gaps: 0, missing: 0, invalid: 0, unknown: 0 }
+  private readonly byType = new Map<string, number>()
+  private ingest!: Ingest
+  private bridge!: Bridge
+  private overflowTimer: ReturnType<typeof setTimeout> | undefined
+  private key: KalshiPrivateKey | undefined
+  private readonly log: Logger
+  private readonly labels: { feed: string; category: string }
+
+  constructor(readonly o: ConnectorOptions) {
+    this.log = o.log ?? silentLogger()
+    this.registry = o.registry ?? createRegistry()
+    this.metrics = connectorMetrics(this.registry)
+    const c = o.config
+    this.labels = { feed: c.feed.name, category: c.connector.mode === 'secmaster' ? (c.env.secmaster?.categories[0] ?? 'all').toLowerCase() : c.connector.mode }
+  }
+
+  async start(): Promise<void> {
+    const c = this.o.config
+    if (!this.o.noAuth) this.loadCredentials()
+    const instanceId = this.o.instanceId ?? `${hostname()}-${Date.now().toString(36)}`
+    this.bridge = await startBridge({ config: c, sink: this.o.sink, instanceId, log: this.log })
+    this.ingest = new Ingest(c.transport.subjectPrefix, this.bridge.out, {
+      gap: (shardId, connId, sid, expected, got) => this.onGap(shardId, connId, sid, expected, got),
+      frame: (_shard, type) => {
+        this.counts.frames++
+        this.byType.set(type, (this.byType.get(type) ?? 0) + 1)
+      },
+      invalid: () => this.counts.invalid++,
+      unknown: (_shard, type) => {
+        this.counts.unknown++
+        this.metrics.unknownTypes.inc({ feed: this.labels.feed, message_type: type })
+      },
+    })
+    let markets = this.o.markets ?? c.connector.markets
+    if (c.connector.mode === 'global' && c.connector.channels.some((ch) => PER_MARKET_CHANNELS.includes(ch)) && markets.length === 0) {
+      markets = await fetchOpenMarkets(this.o.restUrl ?? c.exchange.restUrl)
+      this.log.info({ markets: markets.length }, 'open markets discovered over REST for per-market channels')
+    }
+    const plans = planShards({ mode: c.connector.mode, markets, channels: c.connector.channels, shardSize: c.connector.shardSize })
+    const host = this.shardHost()
+    for (const p of plans) {
+      this.shards.push(new Shard(host, { id: p.id, channels: p.channels, global: p.global, markets: p.markets, stalenessMs: c.connector.stalenessMs }))
+    }
+    this.metrics.shards.set(this.labels, this.shards.length)
+    this.metrics.ringCapacity.set(this.bridge.capacityBytes)
+    this.installCollectors()
+    for (const s of this.shards) s.start()
+    const port = this.o.opsPort ?? c.connector.healthPort
+    if (port !== false) {
+      this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
+    }
+    this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: this.o.wsUrl ?? c.exchange.wsUrl }, 'connector started')
+  }
+
+  private loadCredentials(): void {
+    const s = this.o.config.secrets
+    const apiKey = s.get('KALSHI_API_KEY')
+    const pem = s.get('KALSHI_PRIVATE_KEY')
+    if (!apiKey) throw new AuthError('KALSHI_API_KEY is not set (the Kalshi API key id)', 'AUTH_MISSING_KEY_ID')
+    if (!pem) throw new AuthError('KALSHI_PRIVATE_KEY (PEM text) or KALSHI_PRIVATE_KEY_PATH (a file) is not set', 'AUTH_MISSING_PRIVATE_KEY')
+    this.key = loadPrivateKey(pem)
+  }
+
+  private shardHost(): ShardHost {
+    const url = this.o.wsUrl ?? this.o.config.exchange.wsUrl
+    const path = new URL(url).pathname || WS_PATH
+    return {
+      log: this.log,
+      endpoint: () => {
+        const apiKey = this.o.config.secrets.get('KALSHI_API_KEY')
+        return { url, headers: this.key && apiKey ? kalshiAuthHeaders(apiKey, this.key, 'GET', path) : {} }
+      },
+      ingest: (shard, text, t) => {
+        const id = this.ingest.frame(shard.id, shard.connId, text, t)
+        if (this.ingest.waiting > 0) this.scheduleOverflow()
+        return id
+      },
+      control: (kind, fields) => {
+        if (kind === 'reconnect') this.metrics.reconnects.inc({ feed: this.labels.feed, shard: String(fields.shard) })
+        if (kind === 'error' && fields.code !== undefined) this.metrics.kalshiErrors.inc({ feed: this.labels.feed, code: String(fields.code) })
+        this.ingest.control(kind, fields, nowUs())
+        if (this.ingest.waiting > 0) this.scheduleOverflow()
+      },
+      connectionClosed: (connId) => this.ingest.seq.resetConnection(connId),
+      onStateChange: (shard) => {
+        const l = { ...this.labels, shard: String(shard.id) }
+        this.metrics.connected.set(l, shard.connected ? 1 : 0)
+        this.metrics.markets.set(l, shard.marketCount)
+      },
+    }
+  }
+
+  private onGap(shardId: number, connId: string, sid: number, expected: number, got: number): void {
+    const shard = this.shards[shardId]
+    const channel = shard?.sids.get(sid)?.channel ?? 'unknown'
+    this.counts.gaps++
+    this.counts.missing += got - expected
+    this.metrics.gaps.inc({ feed: this.labels.feed, shard: String(shardId), channel })
+    this.metrics.missing.inc({ feed: this.labels.feed, shard: String(shardId), channel }, got - expected)
+    this.ingest.control('gap', { shard: shardId, conn: connId, sid, channel, expected, got, missing: got - expected }, nowUs())
+    if (channel === 'orderbook_delta') void shard?.resnapshot(sid)
+  }
+
+  private scheduleOverflow(): void {
+    if (this.overflowTimer) return
+    this.overflowTimer = setTimeout(() => {
+      this.overflowTimer = undefined
+      if (this.ingest.drainOverflow() > 0) this.scheduleOverflow()
+    }, 1)
+  }
+
+  /** Copies hot-path counters into Prometheus at scrape time (no prom-client call per frame). */
+  private installCollectors(): void {
+    const self = this
+    const seen = new Map<string, number>()
+    const m = this.metrics
+    const collectTypes = () => {
+      for (const [type, n] of self.byType) {
+        const prev = seen.get(type) ?? 0
+        if (n > prev) m.messages.inc({ ...self.labels, shard: 'all', message_type: type }, n - prev)
+        seen.set(type, n)
+      }
+    }
+    let invalidSeen = 0
+    ;(m.messages as unknown as { collect?: () => void }).collect = collectTypes
+    ;(m.parseErrors as unknown as { collect?: () => void }).collect = () => {
+      const n = self.counts.invalid + self.ingest.scanner.invalid
+      if (n > invalidSeen) m.parseErrors.inc({ feed: self.labels.feed }, n - invalidSeen)
+      invalidSeen = n
+    }
+    let bpSeen = 0
+    ;(m.backpressure as unknown as { collect?: () => void }).collect = () => {
+      const n = self.ingest.backpressureEvents
+      if (n > bpSeen) m.backpressure.inc(n - bpSeen)
+      bpSeen = n
+    }
+    ;(m.ringUsed as unknown as { collect?: () => void }).collect = () => m.ringUsed.set(self.bridge.usedBytes())
+    ;(m.overflowQueued as unknown as { collect?: () => void }).collect = () => m.overflowQueued.set(self.ingest.waiting)
+    ;(m.idle as unknown as { collect?: () => void }).collect = () => {
+      for (const s of self.shards) {
+        const l = { ...self.labels, shard: String(s.id) }
+        const last = s.socket?.lastActivityMs ?? Date.now()
+        m.idle.set(l, (Date.now() - last) / 1000)
+        m.lastActivity.set(l, last / 1000)
+      }
+    }
+    ;(m.journalRecords as unknown as { collect?: () => void }).collect = () => {
+      const st = self.bridge.stats()
+      m.journalRecords.set(st.journalRecords ?? 0)
+      m.journalBytes.set(st.journalBytes ?? 0)
+    }
+  }
+
+  health(): { ok: boolean; [k: string]: unknown } {
+    const stale = this.shards.filter((s) => s.connected && Date.now() - (s.socket?.lastActivityMs ?? Date.now()) > Math.max(this.o.config.connector.stalenessMs, 300_000))
+    const last = Math.max(0, ...this.shards.map((s) => s.socket?.lastActivityMs ?? 0))
+    return {
+      ok: stale.length === 0,
+      status: stale.length ? 'stale' : 'ok',
+      feed: this.labels.feed,
+      connected: this.shards.some((s) => s.connected),
+      ...(this.counts.frames ? { last_message_secs_ago: Math.round((Date.now() - last) / 1000) } : {}),
+      ...(stale.length ? { stale: true } : {}),
+    }
+  }
+
+  ready(): { ok: boolean; [k: string]: unknown } {
+    const down = this.shards.filter((s) => !s.connected || !s.subscribed).map((s) => s.id)
+    const h = this.health()
+    return { ok: down.length === 0 && h.ok, status: down.length ? 'not_connected' : h.ok ? 'ready' : 'stale', shards_down: down }
+  }
+
+  stats(): ConnectorStats {
+    return {
+      frames: this.counts.frames,
+      forwarded: this.ingest?.forwarded ?? 0,
+      gaps: this.counts.gaps,
+      missing: this.counts.missing,
+      reconnects: this.shards.reduce((n, s) => n + s.reconnects, 0),
+      invalid: this.counts.invalid,
+      unknown: this.counts.unknown,
+      backpressure: this.ingest?.backpressureEvents ?? 0,
+      waiting: this.ingest?.waiting ?? 0,
+      markets: this.shards.reduce((n, s) => n + s.marketCount, 0),
+      shards: this.shards.length,
+      connected: this.shards.filter((s) => s.connected).length,
+      out: this.bridge.stats(),
+    }
+  }
+
+  /** Stops the sockets, then drains the overflow and the ring into the transport and closes it. */
+  async stop(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.stop()))
+    clearTimeout(this.overflowTimer)
+    while (this.ingest.waiting > 0) {
+      this.ingest.drainOverflow()
+      if (this.ingest.waiting > 0) await new Promise((r) => setTimeout(r, 1))
+    }
+    await this.bridge.stop()
+    await this.ops?.stop()
+    this.log.info(this.stats(), 'connector stopped')
+  }
+}
+
+export async function startConnector(o: ConnectorOptions): Promise<Connector> {
+  const c = new Connector(o)
+  await c.start()
+  return c
+}

@@ -1,0 +1,67 @@
+/**
+ * The flusher Worker: attaches to the connector's ring and drains it into the environment's
+ * transport (`nats`: JetStream with a local journal; `file`: the archive writer). Messages:
+ * in `{type:'init', …}`, `{type:'stop'}`, `{type:'metrics', id}`; out `ready`, `stats`,
+ * `metrics`, `stopped`, `error`.
+ */
+import { Ring } from '../../hot/ring.ts'
+import { createLogger } from '../core/log.ts'
+import { createRegistry } from '../core/metrics.ts'
+import { NatsSink } from '../transport/nats-sink.ts'
+import type { Sink } from '../transport/types.ts'
+import { FileSink } from './file-sink.ts'
+import { Flusher } from './flusher.ts'
+
+export interface WorkerInit {
+  type: 'init'
+  sab: SharedArrayBuffer
+  instanceId: string
+  transport: 'nats' | 'file'
+  nats?: { url: string; journalDir: string }
+  file?: { root: string; feed: string; stream: string; rotation?: string }
+  logLevel?: string
+}
+
+declare const self: Worker
+const registry = createRegistry()
+let flusher: Flusher | undefined
+let statsTimer: ReturnType<typeof setInterval> | undefined
+
+function post(msg: unknown): void {
+  self.postMessage(msg)
+}
+
+function stats(): Record<string, unknown> {
+  const s = flusher?.sink.stats() as (ReturnType<Sink['stats']> & { journalRecords?: number; journalBytes?: number; connected?: boolean; mode?: string }) | undefined
+  return { type: 'stats', records: flusher?.records ?? 0, ...(s ?? {}) }
+}
+
+self.onmessage = async (ev: MessageEvent) => {
+  const msg = ev.data as WorkerInit | { type: 'stop' } | { type: 'metrics'; id: number }
+  try {
+    if (msg.type === 'init') {
+      const log = createLogger('ssmd-flusher', { level: msg.logLevel ?? 'info', pretty: false, destination: 2 })
+      const ring = new Ring(msg.sab)
+      let sink: Sink
+      if (msg.transport === 'nats') {
+        sink = await NatsSink.open({ servers: msg.nats!.url, journalDir: msg.nats!.journalDir, registry, log, name: `ssmd-connector-${msg.instanceId}` })
+      } else {
+        sink = new FileSink({ ...msg.file!, log })
+      }
+      flusher = new Flusher(ring, sink, msg.instanceId)
+      flusher.start().catch((e) => post({ type: 'error', message: String(e?.message ?? e), code: e?.code }))
+      statsTimer = setInterval(() => post(stats()), 250)
+      post({ type: 'ready' })
+    } else if (msg.type === 'metrics') {
+      post({ type: 'metrics', id: msg.id, text: await registry.metrics() })
+    } else if (msg.type === 'stop') {
+      clearInterval(statsTimer)
+      await flusher?.stop()
+      post(stats())
+      post({ type: 'stopped' })
+    }
+  } catch (e) {
+    const err = e as { message?: string; code?: string }
+    post({ type: 'error', message: String(err?.message ?? e), code: err?.code })
+  }
+}

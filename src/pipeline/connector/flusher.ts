@@ -1,0 +1,44 @@
+/**
+ * The flusher: drains the ring in batches into a transport sink. Runs in the flusher Worker
+ * (nats, file) or in-process (memory, or a sink handed in by tests / `ssmd run`).
+ */
+import { drainLoop } from '../../hot/drain-loop.ts'
+import type { Ring, RingRecord } from '../../hot/ring.ts'
+import type { OutRecord, Sink } from '../transport/types.ts'
+import { OutRecordFactory } from './out-records.ts'
+
+export const FLUSHER_DEFAULTS = { MAX_BATCH: 1024 }
+
+export class Flusher {
+  readonly factory: OutRecordFactory
+  records = 0
+  private readonly abort = new AbortController()
+  private done: Promise<number> | undefined
+
+  constructor(readonly ring: Ring, readonly sink: Sink, instanceId: string, private readonly maxBatch = FLUSHER_DEFAULTS.MAX_BATCH) {
+    this.factory = new OutRecordFactory(instanceId)
+  }
+
+  start(): Promise<number> {
+    this.done = drainLoop(this.ring, (batch) => this.onBatch(batch), { maxBatch: this.maxBatch, signal: this.abort.signal })
+    return this.done
+  }
+
+  private onBatch(batch: readonly RingRecord[]): void | Promise<void> {
+    const out: OutRecord[] = new Array(batch.length)
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]
+      // The payload view is reused once the batch is committed: the sink keeps a copy.
+      out[i] = this.factory.make(r.subject, r.payload.slice(), r.receivedAtUs, r.kind)
+    }
+    this.records += batch.length
+    return this.sink.write(out)
+  }
+
+  /** Drains what is left in the ring (the producer has closed it), then closes the sink. */
+  async stop(): Promise<void> {
+    this.abort.abort()
+    await this.done
+    await this.sink.close()
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The connector's hot path, on the socket's thread: scan the envelope (no full JSON.parse),
+ * check seq per (connection, sid), pick the subject from a cache, append `_shard_id` and
+ * `_received_at` to the raw bytes (no re-serialisation) and push into the SPSC ring. Every
+ * frame is forwarded: unparseable frames and unknown types go to control subjects, counted.
+ * A full ring is back-pressure: frames wait in an ordered overflow queue (counted), never dropped.
+ */
+import { FrameScanner, SCAN_INVALID } from '../../hot/scan.ts'
+import { KIND_NONE, kindOfType, SubjectCache } from '../../hot/subject.ts'
+import { SEQ_GAP, SeqTracker } from '../../hot/seq-tracker.ts'
+
+/** Record kinds in the ring's flags field (data kinds 0..4 come from src/hot/subject.ts). */
+export const KIND_CONTROL = 15
+
+/** Where records go: the SPSC ring (or, for tests, anything with the same shape). */
+export interface RecordOut {
+  /** payload = frame.slice(0, end) + suffix. Returns false when full. */
+  pushParts(subject: string, frame: string, end: number, suffix: string, receivedAtUs: number, kind: number): boolean
+}
+
+export interface IngestHooks {
+  /** A seq gap on (connection, sid); the shard re-snapshots orderbook subscriptions. */
+  gap(shardId: number, connId: string, sid: number, expected: number, got: number): void
+  frame(shardId: number, type: string): void
+  invalid(shardId: number): void
+  unknown(shardId: number, type: string): void
+}
+
+interface Pending {
+  subject: string
+  frame: string
+  end: number
+  suffix: string
+  t: number
+  kind: number
+}
+
+export class Ingest {
+  readonly scanner = new FrameScanner()
+  readonly subjects: SubjectCache
+  readonly seq = new SeqTracker()
+  /** Frames that found the ring full, in arrival order. */
+  private readonly overflow: Pending[] = []
+  backpressureEvents = 0
+  forwarded = 0
+
+  constructor(prefix: string, private readonly out: RecordOut, private readonly hooks: IngestHooks) {
+    this.subjects = new SubjectCache(prefix)
+  }
+
+  /**
+   * Handles one frame. Returns the command id when the frame is a control reply
+   * (subscribed/ok/unsubscribed/error with an id), else -1. Control replies are not published.
+   */
+  frame(shardId: number, connId: string, text: string, t: number): number {
+    const r = this.scanner.scan(text)
+    if (r.status === SCAN_INVALID) {
+      this.hooks.invalid(shardId)
+      this.put(this.subjects.controlSubject('invalid'), text, text.length, '', t, KIND_CONTROL)
+      return -1
+    }
+    const type = r.type ?? ''
+    const kind = kindOfType(r.type)
+    if (kind === KIND_NONE) {
+      if (type === 'subscribed' || type === 'ok' || type === 'unsubscribed' || type === 'error') {
+        this.hooks.frame(shardId, type)
+        if (r.id >= 0) return r.id
+        if (type !== 'error') return -1
+        // An error without a command id: keep it, on the control subject.
+        this.put(this.subjects.controlSubject('error'), text, r.lastBrace, this.suffix(shardId, t), t, KIND_CONTROL)
+        return -1
+      }
+      this.hooks.unknown(shardId, type)
+      this.put(this.subjects.controlSubject('unknown'), text, r.lastBrace, this.suffix(shardId, t), t, KIND_CONTROL)
+      return -1
+    }
+    this.hooks.frame(shardId, type)
+    if (r.sid >= 0 && r.seq >= 0) {
+      if (this.seq.check(connId, r.sid, r.seq) === SEQ_GAP) this.hooks.gap(shardId, connId, r.sid, this.seq.expected, r.seq)
+    }
+    const ticker = kind === 4 ? r.eventTicker : r.marketTicker
+    if (ticker === null || ticker === '') {
+      // A data frame without its id field: forward it where it can be found, never drop it.
+      this.hooks.unknown(shardId, `${type}:no-ticker`)
+      this.put(this.subjects.controlSubject('unknown'), text, r.lastBrace, this.suffix(shardId, t), t, KIND_CONTROL)
+      return -1
+    }
+    this.put(this.subjects.data(kind, ticker), text, r.lastBrace, this.suffix(shardId, t), t, kind)
+    return -1
+  }
+
+  /** `,"_shard_id":N,"_received_at":T}` replacing the frame's final `}`. */
+  private suffix(shardId: number, t: number): string {
+    return `,"_shard_id":${shardId},"_received_at":${t}}`
+  }
+
+  /** A connector-emitted control record (gap, reconnect, error) as JSON. */
+  control(kind: string, fields: Record<string, unknown>, t: number): void {
+    const body = JSON.stringify({ type: 'ssmd_control', kind, ts_us: t, ...fields })
+    this.put(this.subjects.controlSubject(kind), body, body.length, '', t, KIND_CONTROL)
+  }
+
+  private put(subject: string, frame: string, end: number, suffix: string, t: number, kind: number): void {
+    if (this.overflow.length === 0 && this.out.pushParts(subject, frame, end, suffix, t, kind)) {
+      this.forwarded++
+      return
+    }
+    this.backpressureEvents++
+    this.overflow.push({ subject, frame, end, suffix, t, kind })
+  }
+
+  /** Moves waiting frames into the ring, in order; returns how many are still waiting. */
+  drainOverflow(): number {
+    let i = 0
+    while (i < this.overflow.length) {
+      const p = this.overflow[i]
+      if (!this.out.pushParts(p.subject, p.frame, p.end, p.suffix, p.t, p.kind)) break
+      this.forwarded++
+      i++
+    }
+    if (i > 0) this.overflow.splice(0, i)
+    return this.overflow.length
+  }
+
+  get waiting(): number {
+    return this.overflow.length
+  }
+}

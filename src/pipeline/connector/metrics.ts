@@ -1,0 +1,31 @@
+/** The connector's Prometheus metrics: the reference's names (§3.8) plus gaps, reconnects, ring and journal. */
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '../core/metrics.ts'
+
+export type ConnectorMetrics = ReturnType<typeof connectorMetrics>
+
+export function connectorMetrics(registry: Registry) {
+  const registers = [registry]
+  const shardLabels = ['feed', 'category', 'shard'] as const
+  return {
+    messages: new Counter({ name: 'ssmd_connector_messages_total', help: 'Frames received by message type', labelNames: [...shardLabels, 'message_type'], registers }),
+    lastActivity: new Gauge({ name: 'ssmd_connector_last_activity_timestamp', help: 'Epoch seconds of the last frame or pong received', labelNames: shardLabels, registers }),
+    connected: new Gauge({ name: 'ssmd_connector_websocket_connected', help: '1 while the shard socket is open', labelNames: shardLabels, registers }),
+    shards: new Gauge({ name: 'ssmd_connector_shards_total', help: 'Shards (sockets) configured', labelNames: ['feed', 'category'], registers }),
+    markets: new Gauge({ name: 'ssmd_connector_markets_subscribed', help: 'Markets subscribed per shard', labelNames: shardLabels, registers }),
+    idle: new Gauge({ name: 'ssmd_connector_idle_seconds', help: 'Seconds since the shard last received anything', labelNames: shardLabels, registers }),
+    process: new Histogram({ name: 'ssmd_connector_ws_process_duration_seconds', help: 'WebSocket receive to ring push', labelNames: ['feed'], buckets: LATENCY_BUCKETS_S, registers }),
+    parseErrors: new Counter({ name: 'ssmd_connector_parse_errors_total', help: 'Frames the scanner could not parse (still forwarded raw)', labelNames: ['feed'], registers }),
+    unknownTypes: new Counter({ name: 'ssmd_connector_unknown_types_total', help: 'Frames of unknown type (forwarded to the control subject)', labelNames: ['feed', 'message_type'], registers }),
+    gaps: new Counter({ name: 'ssmd_connector_seq_gaps_total', help: 'Sequence gaps detected per (connection, sid)', labelNames: ['feed', 'shard', 'channel'], registers }),
+    missing: new Counter({ name: 'ssmd_connector_seq_missing_total', help: 'Frames missing according to seq gaps', labelNames: ['feed', 'shard', 'channel'], registers }),
+    reconnects: new Counter({ name: 'ssmd_connector_reconnects_total', help: 'Shard reconnects', labelNames: ['feed', 'shard'], registers }),
+    kalshiErrors: new Counter({ name: 'ssmd_connector_kalshi_errors_total', help: 'Error replies from Kalshi by code', labelNames: ['feed', 'code'], registers }),
+    ringUsed: new Gauge({ name: 'ssmd_connector_ring_used_bytes', help: 'Bytes waiting in the SPSC ring', registers }),
+    ringCapacity: new Gauge({ name: 'ssmd_connector_ring_capacity_bytes', help: 'SPSC ring capacity', registers }),
+    backpressure: new Counter({ name: 'ssmd_connector_ring_backpressure_total', help: 'Frames that found the ring full and waited (never dropped)', registers }),
+    overflowQueued: new Gauge({ name: 'ssmd_connector_ring_overflow_queued', help: 'Frames held on the main thread while the ring is full', registers }),
+    published: new Counter({ name: 'ssmd_connector_records_out_total', help: 'Records handed to the transport', labelNames: ['transport'], registers }),
+    journalRecords: new Gauge({ name: 'ssmd_connector_journal_records', help: 'Records in the local journal waiting for NATS', registers }),
+    journalBytes: new Gauge({ name: 'ssmd_connector_journal_bytes', help: 'Bytes in the local journal waiting for NATS', registers }),
+  }
+}

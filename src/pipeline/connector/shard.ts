@@ -1,0 +1,228 @@
+/**
+ * A shard: one socket, its own market list (≤ shard size), one subscribe per channel. It
+ * reconnects by itself with jittered exponential back-off, resubscribes its own markets and
+ * reports a reconnect control record; other shards are untouched. A seq gap on an
+ * orderbook_delta subscription triggers a re-snapshot (`update_subscription` `get_snapshot`).
+ */
+import type { Logger } from 'pino'
+import { KalshiError, SsmdError } from '../core/errors.ts'
+import { backoffMs, delay } from '../core/wait.ts'
+import type { Channel } from '../config/schema.ts'
+import { KalshiSocket } from './socket.ts'
+
+export const SHARD_DEFAULTS = {
+  BACKOFF_BASE_MS: 250,
+  BACKOFF_CAP_MS: 30_000,
+  STALENESS_MS: 90_000,
+  SUBSCRIBE_RETRIES: 5,
+}
+
+/** What a shard needs from its connector. */
+export interface ShardHost {
+  log: Logger
+  /** WebSocket URL and freshly signed upgrade headers (re-signed on every connect). */
+  endpoint(): { url: string; headers: Record<string, string> }
+  /** The hot path: returns the command id when the frame is a control reply, else -1. */
+  ingest(shard: Shard, text: string, receivedAtUs: number): number
+  /** A control record (gap, reconnect, error) onto `{prefix}.json.control.{kind}`. */
+  control(kind: string, fields: Record<string, unknown>): void
+  /** Seq state of a connection is void after it closes. */
+  connectionClosed(connId: string): void
+  onStateChange?(shard: Shard): void
+}
+
+export interface SidInfo {
+  channel: string
+  tickers: string[]
+}
+
+export interface ShardOptions {
+  id: number
+  channels: readonly Channel[]
+  /** Channels subscribed without a market filter (lifecycle always is). */
+  global: readonly Channel[]
+  markets: string[]
+  stalenessMs?: number
+  backoffBaseMs?: number
+  backoffCapMs?: number
+}
+
+export class Shard {
+  readonly id: number
+  readonly channels: readonly Channel[]
+  readonly global: readonly Channel[]
+  markets: string[]
+  socket: KalshiSocket | undefined
+  connId = ''
+  epoch = 0
+  connected = false
+  subscribed = false
+  reconnects = 0
+  readonly sids = new Map<number, SidInfo>()
+  private attempt = 0
+  private stopping = false
+  private watchdog: ReturnType<typeof setInterval> | undefined
+  private readonly stalenessMs: number
+  private readonly abort = new AbortController()
+  private opened: Promise<void> = Promise.resolve()
+
+  constructor(private readonly host: ShardHost, o: ShardOptions) {
+    this.id = o.id
+    this.channels = o.channels
+    this.global = o.global
+    this.markets = o.markets
+    this.stalenessMs = o.stalenessMs ?? SHARD_DEFAULTS.STALENESS_MS
+    this.backoffBase = o.backoffBaseMs ?? SHARD_DEFAULTS.BACKOFF_BASE_MS
+    this.backoffCap = o.backoffCapMs ?? SHARD_DEFAULTS.BACKOFF_CAP_MS
+  }
+  private readonly backoffBase: number
+  private readonly backoffCap: number
+
+  get marketCount(): number {
+    return this.markets.length
+  }
+
+  start(): void {
+    this.connect()
+    const every = Math.max(50, Math.min(5_000, Math.floor(this.stalenessMs / 3)))
+    this.watchdog = setInterval(() => this.checkLiveness(), every)
+  }
+
+  private connect(): void {
+    const { url, headers } = this.host.endpoint()
+    this.epoch++
+    this.connId = `${this.id}.${this.epoch}`
+    this.sids.clear()
+    this.subscribed = false
+    const socket = new KalshiSocket(url, headers, {
+      onFrame: (text, t) => {
+        const id = this.host.ingest(this, text, t)
+        if (id >= 0) socket.reply(id, JSON.parse(text))
+      },
+      onOpen: () => {
+        this.connected = true
+        this.host.onStateChange?.(this)
+        this.opened = this.subscribeAll(socket)
+      },
+      onClose: (code, reason) => this.closed(socket, code, reason),
+    })
+    this.socket = socket
+  }
+
+  private async subscribeAll(socket: KalshiSocket): Promise<void> {
+    const groups = this.subscriptionGroups()
+    await Promise.all(groups.map((g) => this.subscribeWithRetry(socket, g.channel, g.tickers)))
+    if (socket === this.socket && !socket.closed) {
+      this.subscribed = true
+      this.attempt = 0
+      this.host.onStateChange?.(this)
+    }
+  }
+
+  private subscriptionGroups(): { channel: Channel; tickers: string[] | null }[] {
+    return this.channels.map((channel) => ({ channel, tickers: channel === 'market_lifecycle_v2' || this.global.includes(channel) ? null : this.markets }))
+  }
+
+  private async subscribeWithRetry(socket: KalshiSocket, channel: Channel, tickers: string[] | null): Promise<void> {
+    for (let attempt = 0; !socket.closed && !this.stopping; attempt++) {
+      try {
+        const params: Record<string, unknown> = { channels: [channel] }
+        if (tickers) params.market_tickers = tickers
+        const reply = await socket.command('subscribe', params)
+        const sid = Number((reply.msg as { sid?: number } | undefined)?.sid ?? reply.sid)
+        this.sids.set(sid, { channel, tickers: tickers ?? [] })
+        return
+      } catch (e) {
+        if (socket.closed || this.stopping) return
+        const code = e instanceof KalshiError ? e.kalshiCode : 0
+        this.host.control('error', { shard: this.id, conn: this.connId, cmd: 'subscribe', channel, code, message: (e as Error).message })
+        this.host.log.warn({ shard: this.id, channel, code, err: (e as Error).message }, 'subscribe failed')
+        if (attempt + 1 >= SHARD_DEFAULTS.SUBSCRIBE_RETRIES) {
+          this.host.log.error({ shard: this.id, channel }, 'subscribe keeps failing; reconnecting')
+          socket.close(4000, 'subscribe failed')
+          return
+        }
+        await delay(backoffMs(attempt, this.backoffBase, this.backoffCap), this.abort.signal)
+      }
+    }
+  }
+
+  /** Called by the connector when a seq gap is detected on one of this shard's sids. */
+  async resnapshot(sid: number): Promise<void> {
+    const info = this.sids.get(sid)
+    const socket = this.socket
+    if (!info || info.channel !== 'orderbook_delta' || !socket || socket.closed) return
+    try {
+      await socket.command('update_subscription', { sids: [sid], market_tickers: info.tickers, action: 'get_snapshot' })
+    } catch (e) {
+      this.host.log.warn({ shard: this.id, sid, err: (e as Error).message }, 're-snapshot failed; reconnecting')
+      socket.close(4001, 'resnapshot failed')
+    }
+  }
+
+  /** Adds markets to this shard's subscriptions (one update_subscription per sid). */
+  async addMarkets(tickers: string[]): Promise<void> {
+    this.markets = [...this.markets, ...tickers]
+    await this.opened
+    const socket = this.socket
+    if (!socket || socket.closed) return // the reconnect subscribes the whole list
+    for (const [sid, info] of this.sids) {
+      if (this.global.includes(info.channel as Channel) || info.channel === 'market_lifecycle_v2') continue
+      await socket.command('update_subscription', { sids: [sid], market_tickers: tickers, action: 'add_markets' })
+      info.tickers.push(...tickers)
+    }
+  }
+
+  /** Removes markets without disturbing the others on the same sids. */
+  async removeMarkets(tickers: string[]): Promise<void> {
+    const drop = new Set(tickers)
+    this.markets = this.markets.filter((t) => !drop.has(t))
+    await this.opened
+    const socket = this.socket
+    if (!socket || socket.closed) return
+    for (const [sid, info] of this.sids) {
+      const mine = info.tickers.filter((t) => drop.has(t))
+      if (!mine.length) continue
+      await socket.command('update_subscription', { sids: [sid], market_tickers: mine, action: 'delete_markets' })
+      info.tickers = info.tickers.filter((t) => !drop.has(t))
+    }
+  }
+
+  private checkLiveness(): void {
+    const s = this.socket
+    if (!s || s.closed || !this.connected) return
+    const idle = Date.now() - s.lastActivityMs
+    if (idle >= this.stalenessMs) {
+      this.host.log.warn({ shard: this.id, idleMs: idle }, 'stale connection: nothing received; reconnecting')
+      s.close(4002, 'stale')
+    }
+  }
+
+  private closed(socket: KalshiSocket, code: number, reason: string): void {
+    if (socket !== this.socket) return
+    const wasConnected = this.connected
+    this.connected = false
+    this.subscribed = false
+    this.host.connectionClosed(this.connId)
+    this.host.onStateChange?.(this)
+    if (this.stopping) return
+    const wait = backoffMs(this.attempt++, this.backoffBase, this.backoffCap)
+    this.reconnects++
+    this.host.control('reconnect', { shard: this.id, conn: this.connId, code, reason, was_connected: wasConnected, retry_in_ms: wait, attempt: this.attempt })
+    this.host.log.warn({ shard: this.id, code, reason, retryInMs: wait }, 'socket closed; reconnecting')
+    void delay(wait, this.abort.signal).then(() => {
+      if (!this.stopping) this.connect()
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.abort.abort()
+    clearInterval(this.watchdog)
+    this.socket?.close(1000, 'shutdown')
+  }
+}
+
+export class ShardError extends SsmdError {
+  override name = 'ShardError'
+}

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { headers } from '@nats-io/nats-core'
+import { headers, type MsgHdrs } from '@nats-io/nats-core'
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
 import { createRegistry } from '../src/pipeline/core/metrics.ts'
@@ -17,25 +17,13 @@ import { NatsSink } from '../src/pipeline/transport/nats-sink.ts'
 import { msgIdHeader } from '../src/pipeline/transport/pub-ack.ts'
 import { ensureStream } from '../src/pipeline/transport/stream.ts'
 import type { OutRecord } from '../src/pipeline/transport/types.ts'
+import { report } from './runner.ts'
 
 const N = Number(process.argv[2] ?? 200_000)
 const SUBJECTS = 800
 const BATCH = 1000
-const TRIALS = 3
+const TRIALS = Number(process.env.TRIALS ?? 5)
 const url = LOCAL_SERVICES.nats
-
-type Report = (name: string, value: number, unit: string, o?: { baseline?: number; baselineName?: string; target?: number }) => void
-let report: Report = (name, value, unit, o = {}) => {
-  const ratio = o.baseline ? ` (ratio ${(value / o.baseline).toFixed(2)} to "${o.baselineName}"${o.target ? `, target ≥ ${o.target}` : ''})` : ''
-  console.log(`${name}: ${Math.round(value).toLocaleString('en-US')} ${unit}${ratio}`)
-}
-try {
-  const runnerPath = './runner.ts'
-  const runner = await import(runnerPath)
-  if (typeof runner.report === 'function') report = runner.report
-} catch {
-  // bench/runner.ts not there yet: plain output
-}
 
 if (!(await reachable(url))) {
   console.log(`ingest bench: NATS unreachable at ${url}; start it (see DEVELOPERS.md). Skipping.`)
@@ -77,6 +65,24 @@ async function corePublish(nc: NatsConnection, jsm: JetStreamManager): Promise<n
   const t0 = performance.now()
   for (let i = 0; i < N; i++) {
     nc.publish(records[i].subject, records[i].payload)
+    if (i % BATCH === BATCH - 1) await nc.flush()
+  }
+  await nc.flush()
+  await untilStored(jsm, name)
+  const rate = N / ((performance.now() - t0) / 1000)
+  await jsm.streams.delete(name)
+  return rate
+}
+
+/** Same, with the sink's Nats-Msg-Id header on each message (the server's dedupe work, still no acks). */
+async function corePublishMsgId(nc: NatsConnection, jsm: JetStreamManager): Promise<number> {
+  const { name, records } = await freshStream(jsm)
+  const hdr = { bytes: new Uint8Array(0) as Uint8Array, encode() { return this.bytes } }
+  const opts = { headers: hdr as unknown as MsgHdrs }
+  const t0 = performance.now()
+  for (let i = 0; i < N; i++) {
+    hdr.bytes = msgIdHeader(records[i].msgId)
+    nc.publish(records[i].subject, records[i].payload, opts)
     if (i % BATCH === BATCH - 1) await nc.flush()
   }
   await nc.flush()
@@ -136,7 +142,7 @@ function headerBench(): { slab: number; natsHeaders: number } {
   for (let i = 0; i < M; i++) {
     const h = headers()
     h.set('Nats-Msg-Id', ids[i % 1000])
-    sink += h.encode().length
+    sink += (h as unknown as { encode(): Uint8Array }).encode().length
   }
   const natsHeaders = ((performance.now() - t0) * 1e6) / M
   if (sink === 0) console.log('')
@@ -154,20 +160,25 @@ report('Nats-Msg-Id header, slab encoder', hb.slab, 'ns/msg', { baseline: hb.nat
 report('Nats-Msg-Id header, nats.js headers()', hb.natsHeaders, 'ns/msg')
 
 const core: number[] = []
+const coreId: number[] = []
 const sink: number[] = []
 const sinkMetrics: number[] = []
+// interleaved so that load from other processes hits every case alike
 for (let t = 0; t < TRIALS; t++) {
   core.push(await corePublish(nc, jsm))
   sink.push(await natsSink(jsm, false))
+  coreId.push(await corePublishMsgId(nc, jsm))
   sinkMetrics.push(await natsSink(jsm, true))
 }
 const js = await jsPublish(nc, jsm)
 const base = median(core)
 const baseName = 'core publish, no acks (server ingest ceiling)'
 report(baseName, base, 'msg/s')
+report('core publish + Nats-Msg-Id, no acks', median(coreId), 'msg/s', { baseline: base, baselineName: baseName })
 report('NatsSink, acked and stored', median(sink), 'msg/s', { baseline: base, baselineName: baseName, target: 0.7 })
 report('NatsSink + metrics registry', median(sinkMetrics), 'msg/s', { baseline: base, baselineName: baseName, target: 0.7 })
+report('NatsSink vs core publish + Nats-Msg-Id', median(sink), 'msg/s', { baseline: median(coreId), baselineName: 'core publish + Nats-Msg-Id, no acks' })
 report('js.publish(), window 4096, msgID', js, 'msg/s', { baseline: base, baselineName: baseName })
-console.log(`trials: core ${core.map(Math.round).join(', ')}; sink ${sink.map(Math.round).join(', ')}; sink+metrics ${sinkMetrics.map(Math.round).join(', ')}`)
+console.log(`trials: core ${core.map(Math.round).join(', ')}; core+id ${coreId.map(Math.round).join(', ')}; sink ${sink.map(Math.round).join(', ')}; sink+metrics ${sinkMetrics.map(Math.round).join(', ')}`)
 console.log(`NatsSink vs js.publish(): ${(median(sink) / js).toFixed(2)}x`)
 await nc.close()

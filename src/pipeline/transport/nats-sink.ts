@@ -41,7 +41,7 @@ import type { OutRecord, Sink, SinkStats } from './types.ts'
 
 export const NATS_SINK_DEFAULTS = {
   /** Publishes waiting for a PubAck at most. */
-  MAX_IN_FLIGHT: 8192,
+  MAX_IN_FLIGHT: 4096,
   /** An unacked publish older than this sends the window to the journal for a resend. */
   ACK_TIMEOUT_MS: 5000,
   /** Records queued behind a full window before write() returns a back-pressure promise. */

@@ -155,7 +155,7 @@ export class FrameScanner {
       for (;;) {
         if (s.charCodeAt(i) !== QUOTE) return false
         const k = i + 1
-        const ke = s.indexOf('"', k)
+        const ke = closeQuote(s, k)
         if (ke < 0) return false
         i = ws(s, ke + 1)
         if (s.charCodeAt(i) !== COLON) return false
@@ -174,7 +174,7 @@ export class FrameScanner {
           seen |= bit
           if (bit === SEEN_TYPE) {
             if (s.charCodeAt(i) !== QUOTE) return false
-            const e = s.indexOf('"', i + 1)
+            const e = closeQuote(s, i + 1)
             if (e < 0) return false
             out.type = typeName(s, i + 1, e)
             i = e + 1
@@ -211,7 +211,7 @@ export class FrameScanner {
     for (;;) {
       if (s.charCodeAt(i) !== QUOTE) return -1
       const k = i + 1
-      const ke = s.indexOf('"', k)
+      const ke = closeQuote(s, k)
       if (ke < 0) return -1
       i = ws(s, ke + 1)
       if (s.charCodeAt(i) !== COLON) return -1
@@ -225,7 +225,7 @@ export class FrameScanner {
         seen |= bit
       }
       if (bit !== 0 && s.charCodeAt(i) === QUOTE) {
-        const e = s.indexOf('"', i + 1)
+        const e = closeQuote(s, i + 1)
         if (e < 0) return -1
         const t = this.ticker(s, i + 1, e)
         if (bit === SEEN_MARKET) out.marketTicker = t
@@ -324,6 +324,18 @@ function uintField(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : -1
 }
 
+/** Index of the next `"` at or after i, or -1 (strings hold no backslash: checked up front). */
+function closeQuote(s: string, i: number): number {
+  // short strings (keys, tickers, enums) are cheaper to walk than an indexOf call
+  const stop = i + 24
+  for (; i < stop; i++) {
+    const c = s.charCodeAt(i)
+    if (c === QUOTE) return i
+    if (c !== c) return -1 // NaN: past the end
+  }
+  return s.indexOf('"', i)
+}
+
 function ws(s: string, i: number): number {
   while (s.charCodeAt(i) === SPACE) i++
   return i
@@ -343,7 +355,7 @@ function flat(s: string): string {
 function skipValue(s: string, i: number, depth: number): number {
   const c = s.charCodeAt(i)
   if (c === QUOTE) {
-    const e = s.indexOf('"', i + 1)
+    const e = closeQuote(s, i + 1)
     return e < 0 ? -1 : e + 1
   }
   if (c === LBRACE || c === LBRACK) {
@@ -354,7 +366,7 @@ function skipValue(s: string, i: number, depth: number): number {
     for (;;) {
       if (c === LBRACE) {
         if (s.charCodeAt(i) !== QUOTE) return -1
-        const e = s.indexOf('"', i + 1)
+        const e = closeQuote(s, i + 1)
         if (e < 0) return -1
         i = ws(s, e + 1)
         if (s.charCodeAt(i) !== COLON) return -1

@@ -1,0 +1,160 @@
+/**
+ * The connector's hot path (src/hot), each figure with a baseline measured in the same run:
+ *  (a) per frame: scan + seq check + subject lookup + suffix + ring push (a Worker draining),
+ *      against JSON.parse of the same frames; target ≤ 0.35 of the parse cost.
+ *  (b) ring push + drain across a real Worker, against postMessage(string) to a Worker.
+ *  (c) the scanner against its own off switch (forced JSON.parse) and without the ticker cache.
+ * Corpus: realistic Kalshi frames, orderbook_delta 70%, ticker 20%, trade 8%, snapshot 2%,
+ * both price formats (src/hot/fixture-frames.ts), seeded.
+ */
+import { makeCorpus } from '../src/hot/fixture-frames.ts'
+import { Prng } from '../src/hot/fixture-prng.ts'
+import {
+  FrameScanner,
+  KIND_EVENT_LIFECYCLE,
+  kindOfType,
+  nowUs,
+  Ring,
+  SeqTracker,
+  SubjectCache,
+} from '../src/hot/index.ts'
+import { bench, do_not_optimize, group, median, report, run, summary, timePerItemNs } from './runner.ts'
+
+const corpus = makeCorpus(new Prng(20260123), 20_000)
+const avgBytes = corpus.reduce((n, f) => n + f.length, 0) / corpus.length
+console.log(`corpus: ${corpus.length} frames, ${avgBytes.toFixed(0)} B average`)
+
+function startConsumer(ring: Ring): Promise<{ count: number }> {
+  const w = new Worker(new URL('../src/hot/fixture-ring-worker.ts', import.meta.url).href)
+  return new Promise((resolve) => {
+    w.onmessage = (e) => {
+      w.terminate()
+      resolve(e.data)
+    }
+    w.postMessage({ sab: ring.sab, verify: false })
+  })
+}
+
+// ---- (a) hot path per frame vs JSON.parse ----
+
+async function hotPath(n: number): Promise<{ ns: number; refused: number; fallbacks: number }> {
+  const ring = Ring.allocate(1 << 24)
+  const done = startConsumer(ring)
+  const scanner = new FrameScanner()
+  const seqs = new SeqTracker()
+  const subjects = new SubjectCache('bench.kalshi')
+  const head = ',"_shard_id":0,"_received_at":'
+  let refused = 0
+  const t0 = Bun.nanoseconds()
+  for (let i = 0; i < n; i++) {
+    const frame = corpus[i % corpus.length]
+    const ts = nowUs()
+    const r = scanner.scan(frame)
+    if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
+    const kind = kindOfType(r.type)
+    const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
+    const subject = subjects.data(kind, ticker as string)
+    while (!ring.pushParts(subject, frame, r.lastBrace, `${head}${ts}}`, ts, kind)) {
+      refused++
+      await ring.waitWritable()
+    }
+  }
+  const ns = (Bun.nanoseconds() - t0) / n
+  ring.close()
+  await done
+  return { ns, refused, fallbacks: scanner.fallbacks }
+}
+
+function parseAll(n: number): void {
+  let x = 0
+  for (let i = 0; i < n; i++) x += JSON.parse(corpus[i % corpus.length]).sid
+  do_not_optimize(x)
+}
+
+const N = 400_000
+await hotPath(50_000) // warm-up, discarded
+const hot: number[] = []
+const parse: number[] = []
+let refused = 0
+for (let t = 0; t < 5; t++) {
+  parse.push(timePerItemNs(N, parseAll, 1))
+  const h = await hotPath(N)
+  hot.push(h.ns)
+  refused += h.refused
+}
+const parseNs = median(parse)
+report('JSON.parse per frame (baseline)', parseNs, 'ns/frame')
+report('hot path per frame (scan+seq+subject+ring push)', median(hot), 'ns/frame', {
+  baseline: parseNs,
+  baselineName: 'JSON.parse',
+  target: '<=0.35',
+})
+if (refused) console.log(`(ring refused ${refused} pushes: the consumer fell behind)`)
+
+// ---- (b) ring across a Worker vs postMessage(string) ----
+
+async function ringThroughput(n: number): Promise<number> {
+  const ring = Ring.allocate(1 << 22)
+  const done = startConsumer(ring)
+  const t0 = Bun.nanoseconds()
+  for (let i = 0; i < n; i++) {
+    const f = corpus[i % corpus.length]
+    while (!ring.push('bench.kalshi.json.orderbook.T', f, i, 2)) await ring.waitWritable()
+  }
+  ring.close()
+  const { count } = await done
+  if (count !== n) throw new Error(`ring delivered ${count} of ${n}`)
+  return n / ((Bun.nanoseconds() - t0) / 1e9)
+}
+
+async function postMessageThroughput(n: number): Promise<number> {
+  const w = new Worker(new URL('../src/hot/fixture-postmessage-worker.ts', import.meta.url).href)
+  const done = new Promise<{ count: number }>((resolve) => (w.onmessage = (e) => resolve(e.data)))
+  w.postMessage({ expect: n })
+  const t0 = Bun.nanoseconds()
+  for (let i = 0; i < n; i++) w.postMessage(corpus[i % corpus.length])
+  const { count } = await done
+  const rate = n / ((Bun.nanoseconds() - t0) / 1e9)
+  w.terminate()
+  if (count !== n) throw new Error(`postMessage delivered ${count} of ${n}`)
+  return rate
+}
+
+const M = 1_000_000
+await ringThroughput(100_000)
+await postMessageThroughput(100_000)
+const ringRates: number[] = []
+const pmRates: number[] = []
+for (let t = 0; t < 3; t++) {
+  pmRates.push(await postMessageThroughput(M))
+  ringRates.push(await ringThroughput(M))
+}
+const pm = median(pmRates)
+report('postMessage(string) to a Worker (baseline)', pm, 'msgs/s')
+report('ring push + drainLoop in a Worker', median(ringRates), 'msgs/s', {
+  baseline: pm,
+  baselineName: 'postMessage(string)',
+  target: '>=1.5',
+})
+
+// ---- (c) scanner vs its off switch ----
+
+const fast = new FrameScanner()
+const noCache = new FrameScanner({ tickerCacheSize: 0 })
+const forced = new FrameScanner({ forceJsonParse: true })
+let k = 0
+const next = () => corpus[k++ % corpus.length]
+group('scan one frame', () => {
+  summary(() => {
+    bench('FrameScanner forceJsonParse (off switch)', () => do_not_optimize(forced.scan(next()).sid)).baseline()
+    bench('FrameScanner', () => do_not_optimize(fast.scan(next()).sid))
+    bench('FrameScanner, no ticker cache', () => do_not_optimize(noCache.scan(next()).sid))
+    bench('JSON.parse', () => do_not_optimize(JSON.parse(next()).sid))
+  })
+})
+const out = await run()
+const avg = (name: string) =>
+  out.benchmarks.find((b) => b.alias === name)?.runs[0]?.stats?.avg ?? Number.NaN
+const forcedNs = avg('FrameScanner forceJsonParse (off switch)')
+report('FrameScanner per frame', avg('FrameScanner'), 'ns/frame', { baseline: forcedNs, baselineName: 'forceJsonParse', target: '<=0.35' })
+report('FrameScanner, no ticker cache', avg('FrameScanner, no ticker cache'), 'ns/frame', { baseline: forcedNs, baselineName: 'forceJsonParse' })

@@ -12,7 +12,8 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import type { Subprocess } from 'bun'
 import { uniqueId } from '../../../test/services.ts'
 import { reachable } from '../core/services.ts'
-import { waitFor } from '../core/wait.ts'
+import { waitFor, withTimeout } from '../core/wait.ts'
+import { Journal } from './journal.ts'
 import { NatsSink } from './nats-sink.ts'
 import { readStream } from './read-stream.ts'
 import { makeRecords } from './sink.contract.ts'
@@ -132,5 +133,46 @@ describe.skipIf(!have)(`NatsSink through a NATS outage (${have ? NATS_SERVER : `
     const got = await readStream(admin, stream)
     expect(got.map((r) => r.msgId)).toEqual([...a, ...b, ...c].map((r) => r.msgId))
     expect(sink.stats().retries).toBeGreaterThan(0)
+  })
+
+  test('starts on the journal when NATS is down at start, and replays it in order once NATS is up', async () => {
+    const port = await freePort()
+    const storeDir = mkdtempSync(join(tmpdir(), 'ssmd-start-store-'))
+    const journalDir = mkdtempSync(join(tmpdir(), 'ssmd-start-journal-'))
+    cleanups.push(() => rmSync(storeDir, { recursive: true, force: true }))
+    cleanups.push(() => rmSync(journalDir, { recursive: true, force: true }))
+    const url = `nats://127.0.0.1:${port}`
+    const prefix = uniqueId('start')
+    const stream = prefix.toUpperCase()
+    let server = await startServer(port, storeDir)
+    const admin = await connect({ servers: url })
+    await ensureStream(await jetstreamManager(admin), { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 600_000, maxBytes: 256 << 20, duplicateWindowMs: 120_000 })
+    await admin.close()
+    server.kill('SIGTERM')
+    await server.exited
+
+    const sink = await NatsSink.open({ servers: url, journalDir, reconnectTimeWaitMs: 50, connectWaitMs: 0 })
+    cleanups.push(() => sink.close().catch(() => {}))
+    const [a, b] = ['a', 'b'].map((k) => makeRecords(prefix, 10, 20, k))
+    sink.write(a)
+    await sink.flush()
+    expect([sink.stats().mode, sink.stats().journalRecords]).toEqual(['journal', a.length])
+
+    server = await startServer(port, storeDir)
+    sink.write(b)
+    await waitFor(() => sink.stats().mode === 'live' && sink.stats().journalRecords === 0, 'the journal to be replayed', 20_000)
+    await sink.flush()
+    const reader = await connect({ servers: url })
+    cleanups.push(() => reader.close())
+    expect((await readStream(reader, stream)).map((r) => r.msgId)).toEqual([...a, ...b].map((r) => r.msgId))
+  })
+
+  test('closes promptly while NATS is unreachable, keeping the records in the journal', async () => {
+    const journalDir = mkdtempSync(join(tmpdir(), 'ssmd-closed-journal-'))
+    cleanups.push(() => rmSync(journalDir, { recursive: true, force: true }))
+    const sink = await NatsSink.open({ servers: `nats://127.0.0.1:${await freePort()}`, journalDir, reconnectTimeWaitMs: 50, connectWaitMs: 0 })
+    sink.write(makeRecords('x', 3, 3))
+    await withTimeout(sink.close(), 2000, 'close() with NATS down')
+    expect(Journal.open(journalDir).records).toBe(9)
   })
 })

@@ -152,7 +152,8 @@ export class NatsSink implements Sink {
   readonly #pubOpts: PublishOptions = { reply: '', headers: this.#hdr as unknown as MsgHdrs }
   #nc: NatsConnection | undefined
   #connected = false
-  #mode: 'live' | 'journal' = 'live'
+  /** Starts on the journal; the first connection replays it (usually empty) and goes live. */
+  #mode: 'live' | 'journal' = 'journal'
   #queue: Entry[] = []
   #qHead = 0
   #inflight: Entry[] = []
@@ -182,7 +183,6 @@ export class NatsSink implements Sink {
     this.#journal = Journal.open(this.#o.journalDir, { segmentMaxBytes: options.journalSegmentMaxBytes, log: this.#log })
     this.#metrics = options.registry ? natsSinkMetrics(options.registry, () => this.#byN.size) : undefined
     if (this.#journal.records > 0) {
-      this.#mode = 'journal'
       this.#log.info({ records: this.#journal.records, bytes: this.#journal.bytes, dir: this.#o.journalDir }, 'found a leftover journal; replaying it before new records')
     }
     this.#gauges()
@@ -279,14 +279,23 @@ export class NatsSink implements Sink {
   }
 
   async #connect(): Promise<void> {
-    const nc = await connect({
-      servers: this.#o.servers,
-      name: 'ssmd-nats-sink',
-      noAsyncTraces: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: this.#o.reconnectTimeWaitMs,
-      waitOnFirstConnect: true,
-    })
+    // Our own first-connect loop (not waitOnFirstConnect) so that close() can stop it.
+    let nc: NatsConnection | undefined
+    for (let attempt = 0; !nc && !this.#closing; attempt++) {
+      try {
+        nc = await connect({
+          servers: this.#o.servers,
+          name: 'ssmd-nats-sink',
+          noAsyncTraces: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: this.#o.reconnectTimeWaitMs,
+        })
+      } catch (e) {
+        if (attempt % 30 === 0) this.#log.warn({ servers: this.#o.servers, attempt, err: (e as Error).message }, 'NATS unreachable; journaling records until it is up')
+        await delay(this.#o.reconnectTimeWaitMs, this.#stop.signal)
+      }
+    }
+    if (!nc) return
     if (this.#closing) {
       await nc.close()
       return

@@ -19,56 +19,73 @@ const TYPES = ['ticker', 'trade', 'orderbook_delta'] as const
 function frame(i: number): string {
   const type = TYPES[i % 3]
   const ticker = `KXBTCD-26FEB15-T${97_000 + (i % 400) * 250}`
-  const price = (i * 7919) % 100
-  return `{"type":"${type}","sid":${(i % 8) + 1},"seq":${i},"msg":{"market_ticker":"${ticker}","price":${price},"yes_bid_dollars":"0.${String(price).padStart(2, '0')}00","yes_ask_dollars":"0.${String((price + 1) % 100).padStart(2, '0')}00","volume":${i * 13},"open_interest":${(i * 31) % 100_000},"ts":${1_771_160_000 + (i >> 6)}},"_shard_id":${i % 4},"_received_at":${1_771_160_000_000_000 + i * 173}}`
+  const bid = String((i * 7919) % 100).padStart(2, '0')
+  const ask = String(((i * 7919) % 100 + 1) % 100).padStart(2, '0')
+  const msg = `{"market_ticker":"${ticker}","price":${Number(bid)},"yes_bid_dollars":"0.${bid}00",` +
+    `"yes_ask_dollars":"0.${ask}00","volume":${i * 13},"open_interest":${(i * 31) % 100_000},` +
+    `"ts":${1_771_160_000 + (i >> 6)}}`
+  const received = 1_771_160_000_000_000 + i * 173
+  return `{"type":"${type}","sid":${(i % 8) + 1},"seq":${i},"msg":${msg},"_shard_id":${i % 4},"_received_at":${received}}`
 }
 
 const enc = new TextEncoder()
 const batches: ArchiveRecord[][] = []
 for (let i = 0; i < LINES; i += BATCH) {
-  batches.push(Array.from({ length: Math.min(BATCH, LINES - i) }, (_, k) => ({ payload: enc.encode(frame(i + k)), seq: i + k + 1 })))
+  const size = Math.min(BATCH, LINES - i)
+  batches.push(Array.from({ length: size }, (_, k) => ({ payload: enc.encode(frame(i + k)), seq: i + k + 1 })))
 }
-const joined = Buffer.from(Array.from({ length: LINES }, (_, i) => `${frame(i).slice(0, -1)},"_nats_seq":${i + 1}}\n`).join(''))
+const line = (i: number) => `${frame(i).slice(0, -1)},"_nats_seq":${i + 1}}\n`
+const joined = Buffer.from(Array.from({ length: LINES }, (_, i) => line(i)).join(''))
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[s.length >> 1]
 }
 
-async function measure(fn: () => Promise<unknown> | unknown): Promise<number> {
-  await fn() // warm-up, discarded
-  const times: number[] = []
+/** Times `fn` and `baseline` alternately (so machine noise hits both), TRIALS times after a
+ * discarded warm-up of each; returns the median time of each and the median of per-trial ratios. */
+async function pair(fn: () => unknown, baseline: () => unknown): Promise<{ ms: number; baseMs: number; ratio: number }> {
+  await baseline()
+  await fn()
+  const ms: number[] = []
+  const base: number[] = []
+  const ratios: number[] = []
   for (let t = 0; t < TRIALS; t++) {
-    const start = performance.now()
+    let start = performance.now()
+    await baseline()
+    base.push(performance.now() - start)
+    start = performance.now()
     await fn()
-    times.push(performance.now() - start)
+    ms.push(performance.now() - start)
+    ratios.push(base[t] / ms[t])
   }
-  return median(times)
+  return { ms: median(ms), baseMs: median(base), ratio: median(ratios) }
 }
 
 const root = mkdtempSync(join(tmpdir(), 'ssmd-archive-bench-'))
 let run = 0
-async function writeArchive(flushEachBatch: boolean): Promise<string> {
-  const w = new ArchiveWriter({ root, feed: 'kalshi', stream: `s${run++}`, now: () => 1_771_160_000_000, rotationCheckMs: 0 })
+async function writeArchive(flushEachBatch: boolean): Promise<void> {
+  const stream = `s${run++}`
+  const w = new ArchiveWriter({ root, feed: 'kalshi', stream, now: () => 1_771_160_000_000, rotationCheckMs: 0 })
   for (const b of batches) {
     await w.append(b)
     if (flushEachBatch) await w.flush()
   }
   await w.close()
-  return w.stats().openFile ?? ''
 }
 
-function report(name: string, ms: number, baselineName: string, baselineMs: number): void {
-  const rate = (LINES / ms) * 1000
-  console.log(`${name}: ${Math.round(rate / 1000)}k lines/s (ratio ${(baselineMs / ms).toFixed(2)} to "${baselineName}")`)
+const rate = (ms: number) => `${Math.round(LINES / ms)}k lines/s`
+
+function report(name: string, baselineName: string, r: { ms: number; baseMs: number; ratio: number }): void {
+  console.log(`${baselineName}: ${rate(r.baseMs)}`)
+  console.log(`${name}: ${rate(r.ms)} (ratio ${r.ratio.toFixed(2)} to "${baselineName}")`)
 }
 
 try {
   console.log(`archive bench: ${LINES} lines, ${(joined.length / 1e6).toFixed(1)} MB uncompressed, batches of ${BATCH}, median of ${TRIALS}`)
-  const gzipMs = await measure(() => zlib.gzipSync(joined, { level: 6 }))
-  report('zlib.gzipSync level 6 (baseline)', gzipMs, 'zlib.gzipSync', gzipMs)
-  report('ArchiveWriter level 6, flush at close', await measure(() => writeArchive(false)), 'zlib.gzipSync', gzipMs)
-  report('ArchiveWriter level 6, flush per batch', await measure(() => writeArchive(true)), 'zlib.gzipSync', gzipMs)
+  const gzip = () => zlib.gzipSync(joined, { level: 6 })
+  report('ArchiveWriter level 6, flush at close', 'zlib.gzipSync level 6', await pair(() => writeArchive(false), gzip))
+  report('ArchiveWriter level 6, flush per batch', 'zlib.gzipSync level 6', await pair(() => writeArchive(true), gzip))
 
   const [file] = await listArchiveFiles(root, { feed: 'kalshi', stream: 's0' })
   const splitAll = () => {
@@ -82,18 +99,18 @@ try {
     return n
   }
   if (splitAll() !== LINES) throw new RangeError(`expected ${LINES} lines in ${file.path}`)
-  const splitMs = await measure(splitAll)
-  report('Bun.gunzipSync + split (baseline)', splitMs, 'gunzip+split', splitMs)
-  report('readLines (streaming)', await measure(async () => {
+  const lines = async () => {
     let n = 0
     for await (const l of readLines(file)) n += l.length > 0 ? 1 : 0
     return n
-  }), 'gunzip+split', splitMs)
-  report('readLineBatches (streaming)', await measure(async () => {
+  }
+  const batchesOf = async () => {
     let n = 0
     for await (const b of readLineBatches(file)) n += b.length
     return n
-  }), 'gunzip+split', splitMs)
+  }
+  report('readLines (streaming)', 'Bun.gunzipSync + split', await pair(lines, splitAll))
+  report('readLineBatches (streaming)', 'Bun.gunzipSync + split', await pair(batchesOf, splitAll))
 } finally {
   rmSync(root, { recursive: true, force: true })
 }

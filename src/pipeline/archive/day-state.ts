@@ -18,7 +18,12 @@ export class DayState {
   /** File names already used that day (by earlier runs, per the manifest, or by this one). */
   readonly names = new Set<string>()
 
-  private constructor(readonly date: string, readonly dir: string, private readonly header: ManifestHeader, private readonly log: Logger) {}
+  private constructor(
+    readonly date: string,
+    readonly dir: string,
+    private readonly header: ManifestHeader,
+    private readonly log: Logger,
+  ) {}
 
   static async load(date: string, dir: string, header: ManifestHeader, log: Logger): Promise<DayState> {
     const day = new DayState(date, dir, header, log)

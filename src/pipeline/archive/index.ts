@@ -1,7 +1,19 @@
-export { ARCHIVE_WRITER_DEFAULTS, ArchiveWriter, type ArchiveWriterOptions, type ArchiveWriterStats, type GapInput } from './writer.ts'
+export {
+  ARCHIVE_WRITER_DEFAULTS, ArchiveWriter,
+  type ArchiveWriterOptions, type ArchiveWriterStats, type GapInput,
+} from './writer.ts'
 export { ArchiveError } from './errors.ts'
-export { INJECTED_FIELDS, encodeBatch, rfc3339Micros, scanFrame, stripInjected, unwrapSeedLine, type ArchiveRecord } from './line.ts'
-export { MANIFEST_NAME, mergeManifests, readManifest, writeManifest, type Manifest, type ManifestFile, type ManifestGap, type UploadState } from './manifest.ts'
+export {
+  INJECTED_FIELDS, encodeBatch, rfc3339Micros, scanFrame, stripInjected, unwrapSeedLine,
+  type ArchiveRecord,
+} from './line.ts'
+export {
+  MANIFEST_NAME, mergeManifests, readManifest, writeManifest,
+  type Manifest, type ManifestFile, type ManifestGap, type UploadState,
+} from './manifest.ts'
 export { listArchiveFiles, listDates, type ArchiveFile, type ListOptions } from './list.ts'
-export { newReadStats, readArchive, readArchiveBatches, readLineBatches, readLines, type ReadOptions, type ReadStats, type TruncatedFile } from './reader.ts'
+export {
+  newReadStats, readArchive, readArchiveBatches, readLineBatches, readLines,
+  type ReadOptions, type ReadStats, type TruncatedFile,
+} from './reader.ts'
 export { parseRotation, slotAt, type Slot } from './rotation.ts'

@@ -75,7 +75,8 @@ export async function listArchiveFiles(root: string, options: ListOptions): Prom
     if (DATE.test(e.name)) {
       if (stream !== undefined || !keep(e.name)) continue
       for (const f of await dataFiles(join(feedDir, e.name), includeOpen)) {
-        out.push({ path: join(feedDir, e.name, f.name), feed, stream: null, date: e.name, name: f.name, layout: 'feed', open: f.open })
+        const path = join(feedDir, e.name, f.name)
+        out.push({ path, feed, stream: null, date: e.name, name: f.name, layout: 'feed', open: f.open })
       }
       continue
     }
@@ -83,7 +84,8 @@ export async function listArchiveFiles(root: string, options: ListOptions): Prom
     for (const d of await entries(join(feedDir, e.name))) {
       if (!d.dir || !keep(d.name)) continue
       for (const f of await dataFiles(join(feedDir, e.name, d.name), includeOpen)) {
-        out.push({ path: join(feedDir, e.name, d.name, f.name), feed, stream: e.name, date: d.name, name: f.name, layout: 'stream', open: f.open })
+        const path = join(feedDir, e.name, d.name, f.name)
+        out.push({ path, feed, stream: e.name, date: d.name, name: f.name, layout: 'stream', open: f.open })
       }
     }
   }
@@ -92,7 +94,8 @@ export async function listArchiveFiles(root: string, options: ListOptions): Prom
       if (!e.dir || !keep(e.name)) continue
       for (const f of await dataFiles(join(root, e.name), includeOpen)) {
         if (f.name.replace(DATA_FILE, '') !== feed) continue
-        out.push({ path: join(root, e.name, f.name), feed, stream: null, date: e.name, name: f.name, layout: 'seed', open: f.open })
+        const path = join(root, e.name, f.name)
+        out.push({ path, feed, stream: null, date: e.name, name: f.name, layout: 'seed', open: f.open })
       }
     }
   }

@@ -63,7 +63,8 @@ export async function recoverOrphans(day: DayState, seqField: string | null, lev
     entry.records_by_type = Object.fromEntries([...byType].sort(([a], [b]) => a.localeCompare(b)))
     day.files.push(entry)
     await unlink(tmpPath)
-    log.warn({ file: tmpPath, as: name, records: entry.records, truncated: stats.truncated.length > 0 }, 'recovered an archive file left by a crashed writer')
+    const truncated = stats.truncated.length > 0
+    log.warn({ file: tmpPath, as: name, records: entry.records, truncated }, 'recovered a crashed writer\'s file')
   }
   return orphans.length
 }

@@ -91,13 +91,14 @@ export class ArchiveWriter {
   constructor(options: ArchiveWriterOptions) {
     this.o = { ...ARCHIVE_WRITER_DEFAULTS, ...dropUndefined(options) }
     this.rotationMs = parseRotation(this.o.rotation)
+    const bad = (message: string) => new UsageError(`options.${message}`, 'ARCHIVE_OPTIONS')
     for (const k of ['feed', 'stream'] as const) {
-      if (!SAFE_NAME.test(options[k])) throw new UsageError(`options.${k} must be a plain name (got ${JSON.stringify(options[k])})`, 'ARCHIVE_OPTIONS')
+      if (!SAFE_NAME.test(options[k])) throw bad(`${k} must be a plain name (got ${JSON.stringify(options[k])})`)
     }
-    const level = this.o.gzipLevel
-    if (!Number.isInteger(level) || level < 1 || level > 9) throw new UsageError(`options.gzipLevel must be 1..9 (got ${level})`, 'ARCHIVE_OPTIONS')
-    if (!Number.isInteger(this.o.rotationCheckMs) || this.o.rotationCheckMs < 0) {
-      throw new UsageError(`options.rotationCheckMs must be a non-negative integer (got ${this.o.rotationCheckMs})`, 'ARCHIVE_OPTIONS')
+    const { gzipLevel: level, rotationCheckMs: checkMs } = this.o
+    if (!Number.isInteger(level) || level < 1 || level > 9) throw bad(`gzipLevel must be 1..9 (got ${level})`)
+    if (!Number.isInteger(checkMs) || checkMs < 0) {
+      throw bad(`rotationCheckMs must be a non-negative integer (got ${checkMs})`)
     }
     this.now = options.now ?? Date.now
     this.log = options.log ?? silentLogger()
@@ -105,7 +106,8 @@ export class ArchiveWriter {
     this.stream = options.stream
     this.dir = join(options.root, options.feed, options.stream)
     if (this.o.rotationCheckMs > 0) {
-      this.timer = setInterval(() => this.tick().catch((e) => this.log.error({ err: e }, 'archive rotation failed')), this.o.rotationCheckMs)
+      const check = () => this.tick().catch((e) => this.log.error({ err: e }, 'archive rotation failed'))
+      this.timer = setInterval(check, checkMs)
       this.timer.unref?.()
     }
   }
@@ -196,7 +198,9 @@ export class ArchiveWriter {
     if (this.day?.date === date) return this.day
     const dir = join(this.dir, date)
     mkdirSync(dir, { recursive: true })
-    const header = { feed: this.feed, stream: this.stream, rotation_interval: this.o.rotation, seq_field: this.o.seqField }
+    const header = {
+      feed: this.feed, stream: this.stream, rotation_interval: this.o.rotation, seq_field: this.o.seqField,
+    }
     const day = await DayState.load(date, dir, header, this.log)
     if ((await recoverOrphans(day, this.o.seqField, this.o.gzipLevel, this.log)) > 0) await day.save()
     this.day = day
@@ -209,7 +213,8 @@ export class ArchiveWriter {
     day.names.add(name)
     const file = new GzipFile(join(day.dir, name), this.o.gzipLevel)
     const entry: ManifestFile = {
-      name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0, first_seq: null, last_seq: null, records_by_type: {},
+      name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0,
+      first_seq: null, last_seq: null, records_by_type: {},
     }
     this.open = { file, slot, entry, byType: new Map() }
     this.log.debug({ file: file.tmpPath }, 'archive file opened')

@@ -1,6 +1,7 @@
 /**
  * NatsSink: the connector's JetStream ingest path (DESIGN.md §6). Over 300 lines because the
- * publish window, the journal fallback and the replay are one state machine sharing one window.
+ * publish window, the journal fallback and the replay are one state machine sharing one window
+ * (options live in nats-sink-options.ts).
  *
  * Wire: `nc.publish(subject, payload, { reply: '{inbox}.{n}', headers: Nats-Msg-Id })`, with ONE
  * subscription on `{inbox}.>` receiving the PubAcks, up to `maxInFlight` unacked at a time.
@@ -29,67 +30,16 @@
  */
 import { connect } from '@nats-io/transport-node'
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions } from '@nats-io/nats-core'
-import { UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
-import type { Registry } from '../core/metrics.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import { TransportError } from './errors.ts'
 import { Journal, type JournalRecord } from './journal.ts'
 import { natsSinkMetrics, type NatsSinkMetrics } from './nats-sink-metrics.ts'
 import { msgIdHeader, parsePubAck, quickPubAck, type PubAck } from './pub-ack.ts'
-import type { OutRecord, Sink, SinkStats } from './types.ts'
+import type { OutRecord, Sink } from './types.ts'
+import { NATS_SINK_DEFAULTS, validate, type NatsSinkOptions, type NatsSinkStats, type Settings } from './nats-sink-options.ts'
 
-export const NATS_SINK_DEFAULTS = {
-  /** Publishes waiting for a PubAck at most. */
-  MAX_IN_FLIGHT: 4096,
-  /** An unacked publish older than this sends the window to the journal for a resend. */
-  ACK_TIMEOUT_MS: 5000,
-  /** Records queued behind a full window before write() returns a back-pressure promise. */
-  MAX_QUEUED_RECORDS: 200_000,
-  /** Pause between reconnect attempts (the client reconnects forever). */
-  RECONNECT_TIME_WAIT_MS: 1000,
-  /** How long open() waits for a first connection before starting on the journal. */
-  CONNECT_WAIT_MS: 2000,
-  /** First pause before replaying again after a failed replay; doubles up to the max. */
-  REPLAY_BACKOFF_MS: 200,
-  REPLAY_BACKOFF_MAX_MS: 10_000,
-}
-
-export interface NatsSinkOptions {
-  /** NATS server URL(s). */
-  servers: string | string[]
-  /** Directory of the local journal (created if missing; leftover segments are replayed first). */
-  journalDir: string
-  /** @default NATS_SINK_DEFAULTS.MAX_IN_FLIGHT */
-  maxInFlight?: number
-  /** @default NATS_SINK_DEFAULTS.ACK_TIMEOUT_MS */
-  ackTimeoutMs?: number
-  /** @default NATS_SINK_DEFAULTS.MAX_QUEUED_RECORDS */
-  maxQueuedRecords?: number
-  /** @default NATS_SINK_DEFAULTS.RECONNECT_TIME_WAIT_MS */
-  reconnectTimeWaitMs?: number
-  /** @default NATS_SINK_DEFAULTS.CONNECT_WAIT_MS */
-  connectWaitMs?: number
-  /** Journal segment size before a new one starts. @default JOURNAL_DEFAULTS.SEGMENT_MAX_BYTES */
-  journalSegmentMaxBytes?: number
-  /** Connection name shown by the server. */
-  name?: string
-  registry?: Registry
-  log?: Logger
-  /** Called once when the sink fails permanently (the same error write/flush/close then throw). */
-  onError?: (error: TransportError) => void
-}
-
-export interface NatsSinkStats extends SinkStats {
-  mode: 'live' | 'journal'
-  connected: boolean
-  inFlight: number
-  queued: number
-  duplicates: number
-  retries: number
-  journalRecords: number
-  journalBytes: number
-}
+export { NATS_SINK_DEFAULTS, type NatsSinkOptions, type NatsSinkStats }
 
 /** One record on its way; fields all set here so the shape stays stable. */
 class Entry {
@@ -116,28 +66,6 @@ interface Deferred {
 
 class ReplayAborted {
   constructor(readonly from: number) {}
-}
-
-type Settings = Required<Omit<NatsSinkOptions, 'registry' | 'log' | 'onError' | 'name' | 'journalSegmentMaxBytes'>>
-
-function validate(o: NatsSinkOptions): Settings {
-  const pick = (name: keyof NatsSinkOptions, v: number | undefined, dflt: number, min: number) => {
-    const x = v ?? dflt
-    if (!Number.isSafeInteger(x) || x < min) {
-      throw new UsageError(`options.${name} must be ${min > 0 ? 'a positive' : 'a non-negative'} integer (got ${x})`, 'OPTIONS')
-    }
-    return x
-  }
-  if (!o.journalDir) throw new UsageError(`options.journalDir must be a directory path (got ${JSON.stringify(o.journalDir)})`, 'OPTIONS')
-  return {
-    servers: o.servers,
-    journalDir: o.journalDir,
-    maxInFlight: pick('maxInFlight', o.maxInFlight, NATS_SINK_DEFAULTS.MAX_IN_FLIGHT, 1),
-    ackTimeoutMs: pick('ackTimeoutMs', o.ackTimeoutMs, NATS_SINK_DEFAULTS.ACK_TIMEOUT_MS, 1),
-    maxQueuedRecords: pick('maxQueuedRecords', o.maxQueuedRecords, NATS_SINK_DEFAULTS.MAX_QUEUED_RECORDS, 1),
-    reconnectTimeWaitMs: pick('reconnectTimeWaitMs', o.reconnectTimeWaitMs, NATS_SINK_DEFAULTS.RECONNECT_TIME_WAIT_MS, 1),
-    connectWaitMs: pick('connectWaitMs', o.connectWaitMs, NATS_SINK_DEFAULTS.CONNECT_WAIT_MS, 0),
-  }
 }
 
 export class NatsSink implements Sink {

@@ -56,6 +56,8 @@ export class Connection {
   readonly subs = new Map<number, Subscription>()
   nextSid = 1
   framesSent = 0
+  /** Commands swallowed by a total stall. */
+  commandsIgnored = 0
   readonly byType: Record<string, number> = {}
   stall: 'data' | 'all' | null = null
   closed = false
@@ -140,6 +142,7 @@ export class Connection {
       open: !this.closed,
       stall: this.stall ?? this.faults.stall,
       frames_sent: this.framesSent,
+      commands_ignored: this.commandsIgnored,
       by_type: { ...this.byType },
       subscriptions: [...this.subs.values()].map((s) => s.info()),
     }

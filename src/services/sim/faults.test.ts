@@ -55,6 +55,7 @@ describe('sim faults', () => {
     await c.waitFrames(22)
     await post({ name: 'stall', value: 'all', conn: 1 })
     const swallowed = c.send('list_subscriptions')
+    await waitFor(() => sim.stats().connections[0].commands_ignored === 1, 'the command to reach the stalled connection')
     await post({ name: 'stall', value: 'off', conn: 1 })
     const answered = c.send('list_subscriptions')
     await c.reply(answered)

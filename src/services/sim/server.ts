@@ -106,7 +106,10 @@ export function startSim(options: SimOptions = {}): Sim {
       },
       message(ws, message) {
         const conn = ws.data.conn!
-        if (conn.silent) return
+        if (conn.silent) {
+          conn.commandsIgnored++
+          return
+        }
         handleCommand(ctx, conn, typeof message === 'string' ? message : message.toString())
       },
       drain(ws) {

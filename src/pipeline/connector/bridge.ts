@@ -130,7 +130,7 @@ function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
       transport: c.transport.type as 'nats' | 'file',
       nats: { url: c.transport.url, journalDir: c.transport.journalDir },
       file: { root: c.dataDir, feed: c.feed.name, stream: c.name },
-      logLevel: process.env.SSMD_LOG_LEVEL,
+      logLevel: o.log.level,
     }
     worker.postMessage(init)
     const bridge: Bridge = {

@@ -3,6 +3,7 @@
  * correlated by id inside the read loop (data never stops flowing while a command is pending),
  * liveness judged only on received frames and pongs, never on our own sends.
  */
+import { nowUs } from '../../hot/clock.ts'
 import { KalshiError, TimeoutError } from '../core/errors.ts'
 
 export interface SocketEvents {
@@ -33,7 +34,7 @@ export class KalshiSocket {
   private pingTimer: ReturnType<typeof setInterval> | undefined
   closed = false
 
-  constructor(url: string, headers: Record<string, string>, private readonly events: SocketEvents, private readonly commandTimeoutMs = SOCKET_DEFAULTS.COMMAND_TIMEOUT_MS, pingIntervalMs = SOCKET_DEFAULTS.PING_INTERVAL_MS, now: () => number = () => performance.timeOrigin * 1000 + performance.now() * 1000) {
+  constructor(url: string, headers: Record<string, string>, private readonly events: SocketEvents, private readonly commandTimeoutMs = SOCKET_DEFAULTS.COMMAND_TIMEOUT_MS, pingIntervalMs = SOCKET_DEFAULTS.PING_INTERVAL_MS, now: () => number = nowUs) {
     // Bun's WebSocket accepts upgrade headers (the Kalshi signature) in its options.
     this.ws = new WebSocket(url, { headers } as unknown as string[])
     this.ws.binaryType = 'arraybuffer'

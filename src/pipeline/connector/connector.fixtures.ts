@@ -1,0 +1,62 @@
+/** Shared set-up for the connector's tests: a simulator, a config pointing at a unique stream. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { resolveConfig, type ResolvedConfig } from '../config/index.ts'
+import { stripInjected } from '../archive/index.ts'
+import { uniqueId } from '../../../test/services.ts'
+
+export interface TestEnv {
+  config: ResolvedConfig
+  dir: string
+  stream: string
+  prefix: string
+  cleanup(): Promise<void>
+}
+
+/** A `dev`-based config on a unique stream and subject prefix, journal in a temp dir. */
+export function testConfig(natsUrl: string, over: Partial<ResolvedConfig['connector']> = {}): TestEnv {
+  const id = uniqueId('cx')
+  const dir = mkdtempSync(join(tmpdir(), 'ssmd-connector-'))
+  const stream = id.toUpperCase()
+  const prefix = `${id}.kalshi`
+  const config = resolveConfig('dev', { transport: 'nats', natsUrl, stream, subjectPrefix: prefix, dataDir: dir, healthPort: 0 }, {})
+  config.connector = { ...config.connector, ...over }
+  config.transport.journalDir = join(dir, 'journal')
+  config.transport.maxAgeMs = 3_600_000
+  config.transport.maxBytes = 256 * 1024 * 1024
+  return {
+    config,
+    dir,
+    stream,
+    prefix,
+    async cleanup() {
+      const nc = await connect({ servers: natsUrl })
+      try {
+        const jsm = await jetstreamManager(nc)
+        await jsm.streams.delete(stream).catch(() => {})
+      } finally {
+        await nc.close()
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+const SUFFIX = /,"_shard_id":(\d+),"_received_at":(\d+)\}$/
+
+/** Splits a published payload into the original frame and the connector's injected fields. */
+export function unwrap(payload: Uint8Array | string): { frame: string; shard: number; receivedAt: number } {
+  const text = typeof payload === 'string' ? payload : new TextDecoder().decode(payload)
+  const m = SUFFIX.exec(text)
+  if (!m) return { frame: text, shard: -1, receivedAt: 0 }
+  return { frame: stripInjected(text), shard: Number(m[1]), receivedAt: Number(m[2]) }
+}
+
+export const DATA_TYPES = new Set(['ticker', 'trade', 'orderbook_snapshot', 'orderbook_delta', 'market_lifecycle_v2', 'event_lifecycle'])
+
+export function frameType(frame: string): string {
+  return /^\{"type":"([a-z_0-9]+)"/.exec(frame)?.[1] ?? ''
+}

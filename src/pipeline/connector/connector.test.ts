@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { connect } from '@nats-io/transport-node'
+import { needService } from '../../../test/services.ts'
+import { startWsTap, type WsTap } from '../../../test/ws-tap.ts'
+import { startSim, type Sim } from '../../services/sim/index.ts'
+import { waitFor } from '../core/wait.ts'
+import { readStream } from '../transport/read-stream.ts'
+import { startConnector, type Connector } from './connector.ts'
+import { DATA_TYPES, frameType, testConfig, unwrap, type TestEnv } from './connector.fixtures.ts'
+
+const nats = await needService('nats')
+
+describe.skipIf(!nats.ok)(`connector → JetStream (${nats.reason})`, () => {
+  let sim: Sim | undefined
+  let tap: WsTap | undefined
+  let connector: Connector | undefined
+  let env: TestEnv | undefined
+  afterEach(async () => {
+    await connector?.stop().catch(() => {})
+    tap?.stop()
+    await sim?.stop()
+    await env?.cleanup()
+    sim = tap = connector = env = undefined
+  })
+
+  test('every frame the exchange sent over several shards lands in the stream exactly once, byte for byte, in order per sid', async () => {
+    sim = startSim({ seed: 7, markets: 600, rate: 'max', format: 'mixed', countPerSubscription: 400, pingIntervalMs: 0 })
+    tap = startWsTap(sim.wsUrl)
+    const markets = sim.universe.markets.slice(0, 450).map((m) => m.ticker)
+    env = testConfig(nats.url, { mode: 'markets', channels: ['ticker', 'trade', 'orderbook_delta'], shardSize: 200 })
+    connector = await startConnector({ config: env.config, wsUrl: tap.url, noAuth: true, markets, opsPort: false })
+    expect(connector.shards.length).toBe(3)
+    // 3 shards × 3 channels × 400 frames, plus one snapshot per market ahead of the deltas.
+    const sent = () => [...tap!.frames.values()].flat().filter((f) => DATA_TYPES.has(frameType(f)))
+    await waitFor(() => sent().length >= 3 * 3 * 400, 'the simulator to send every counted frame', 30_000)
+    await waitFor(() => connector!.stats().out.accepted === sent().length, 'every frame to be acked by JetStream', 30_000)
+    await connector.stop()
+    connector = undefined
+
+    const nc = await connect({ servers: nats.url })
+    const stored = await readStream(nc, env.stream, 30_000)
+    await nc.close()
+    const byConn = [...tap.frames.values()].map((frames) => frames.filter((f) => DATA_TYPES.has(frameType(f))))
+    const storedFrames = stored.map((r) => unwrap(r.payload))
+    expect(stored.length).toBe(sent().length)
+    expect(new Set(stored.map((r) => r.msgId)).size).toBe(stored.length)
+    expect(storedFrames.filter((s) => !(s.shard >= 0 && s.shard < 3 && s.receivedAt > 1e15)).slice(0, 2)).toEqual([])
+    // Byte-identical, and in the socket's order, connection by connection.
+    const byShard = new Map<number, string[]>()
+    for (const s of storedFrames) byShard.set(s.shard, [...(byShard.get(s.shard) ?? []), s.frame])
+    expect([...byShard.values()].map((l) => l.join('\n')).sort()).toEqual(byConn.map((l) => l.join('\n')).sort())
+    // Per sid, seq runs 1, 2, 3 … without a hole.
+    const seqs = new Map<string, number[]>()
+    for (const s of storedFrames) {
+      const f = JSON.parse(s.frame)
+      if (f.seq === undefined) continue
+      const k = `${s.shard}:${f.sid}`
+      seqs.set(k, [...(seqs.get(k) ?? []), f.seq])
+    }
+    for (const list of seqs.values()) expect(list).toEqual(list.map((_, i) => i + 1))
+  })
+
+  test('a stream whose subjects do not cover the prefix is refused with an error naming both', async () => {
+    env = testConfig(nats.url)
+    const nc = await connect({ servers: nats.url })
+    const { jetstreamManager } = await import('@nats-io/jetstream')
+    const jsm = await jetstreamManager(nc)
+    await jsm.streams.add({ name: env.stream, subjects: [`${env.prefix}.json.trade.>`] })
+    await nc.close()
+    sim = startSim({ markets: 10, pingIntervalMs: 0 })
+    const err = await startConnector({ config: env.config, wsUrl: sim.wsUrl, noAuth: true, opsPort: false }).catch((e) => e)
+    expect(err.code).toBe('STREAM_SUBJECTS')
+    expect(err.message).toContain(env.stream)
+    expect(err.message).toContain(`${env.prefix}.>`)
+  })
+})

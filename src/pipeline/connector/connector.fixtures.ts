@@ -14,6 +14,8 @@ export interface TestEnv {
   stream: string
   prefix: string
   cleanup(): Promise<void>
+  /** Removes the temp dir only (tests that never touched NATS). */
+  cleanupLocal(): void
 }
 
 /** A `dev`-based config on a unique stream and subject prefix, journal in a temp dir. */
@@ -32,6 +34,9 @@ export function testConfig(natsUrl: string, over: Partial<ResolvedConfig['connec
     dir,
     stream,
     prefix,
+    cleanupLocal() {
+      rmSync(dir, { recursive: true, force: true })
+    },
     async cleanup() {
       const nc = await connect({ servers: natsUrl })
       try {

@@ -1,0 +1,127 @@
+/**
+ * Faults injected by the simulator (its control API): each is detected, recorded on a control
+ * subject, and recovered from, and no frame that reached the connector is lost.
+ */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { startWsTap, type WsTap } from '../../../test/ws-tap.ts'
+import { startSim, type Sim, type SimOptions } from '../../services/sim/index.ts'
+import { waitFor } from '../core/wait.ts'
+import { MemorySink } from '../transport/memory-sink.ts'
+import { startConnector, type Connector } from './connector.ts'
+import { DATA_TYPES, frameType, testConfig, unwrap, type TestEnv } from './connector.fixtures.ts'
+
+const decoder = new TextDecoder()
+let sim: Sim | undefined
+let tap: WsTap | undefined
+let connector: Connector | undefined
+let env: TestEnv | undefined
+let sink: MemorySink
+
+afterEach(async () => {
+  await connector?.stop().catch(() => {})
+  tap?.stop()
+  await sim?.stop()
+  env?.cleanupLocal()
+  sim = tap = connector = env = undefined
+})
+
+async function start(simOptions: SimOptions, connectorOver: Partial<TestEnv['config']['connector']> = {}, markets = 20) {
+  sim = startSim({ seed: 3, markets: 300, pingIntervalMs: 0, ...simOptions })
+  tap = startWsTap(sim.wsUrl)
+  env = testConfig('nats://127.0.0.1:1', { mode: 'markets', channels: ['ticker', 'trade', 'orderbook_delta'], shardSize: 200, ...connectorOver })
+  sink = new MemorySink()
+  connector = await startConnector({ config: env.config, wsUrl: tap.url, noAuth: true, sink, markets: sim.universe.markets.slice(0, markets).map((m) => m.ticker), opsPort: false })
+  await waitFor(() => connector!.shards.every((s) => s.subscribed), 'every shard to subscribe')
+  return connector
+}
+
+const control = (kind: string) => sink.records(`${env!.prefix}.json.control.${kind}`).map((r) => JSON.parse(decoder.decode(r.payload)))
+const dataFrames = () => sink.records(`${env!.prefix}.json.*.>`).filter((r) => !r.subject.includes('.json.control.')).map((r) => unwrap(r.payload).frame)
+const isJson = (f: string) => {
+  try {
+    JSON.parse(f)
+    return true
+  } catch {
+    return false
+  }
+}
+const sentFrames = () => [...tap!.frames.values()].flat().filter((f) => DATA_TYPES.has(frameType(f)) && isJson(f))
+
+/** Every data frame the exchange sent arrived once, in order (a multiset check per connection order). */
+async function expectNothingLost() {
+  await waitFor(() => dataFrames().length >= sentFrames().length, 'every sent data frame to reach the sink')
+  expect(dataFrames().sort()).toEqual(sentFrames().sort())
+}
+
+describe('connector faults', () => {
+  test('a dropped connection is detected, recorded and the shard reconnects and resubscribes by itself', async () => {
+    await start({ rate: 'realistic', framesPerSecond: 400 })
+    await waitFor(() => dataFrames().length > 20, 'data before the drop')
+    sim!.applyFault({ name: 'drop' })
+    await waitFor(() => connector!.shards[0].subscribed && connector!.shards[0].epoch >= 2 && control('reconnect').length >= 1, 'a reconnect, its record, and a resubscribe')
+    const before = dataFrames().length
+    await waitFor(() => dataFrames().length > before + 20, 'data after the reconnect')
+    expect(control('reconnect')[0]).toMatchObject({ type: 'ssmd_control', kind: 'reconnect', shard: 0, conn: '0.1' })
+    await expectNothingLost()
+  })
+
+  test('a silent socket is detected within the staleness and replaced', async () => {
+    await start({ rate: 'realistic', framesPerSecond: 200 }, { stalenessMs: 300 })
+    await waitFor(() => dataFrames().length > 5, 'data before the stall')
+    sim!.applyFault({ name: 'stall', value: 'all' })
+    await waitFor(() => control('reconnect').length >= 1, 'the stale socket to be replaced', 5000)
+    sim!.clearFaults()
+    await waitFor(() => connector!.shards[0].subscribed && connector!.shards[0].epoch >= 2, 'the new socket to subscribe')
+    const before = dataFrames().length
+    await waitFor(() => dataFrames().length > before + 5, 'data on the new socket')
+    expect(control('reconnect')[0]).toMatchObject({ kind: 'reconnect', code: 4002, reason: 'stale' })
+    await expectNothingLost()
+  })
+
+  test('a skipped seq is a gap record and a metric, and the order book is re-snapshotted', async () => {
+    await start({ rate: 'realistic', framesPerSecond: 400 }, { channels: ['orderbook_delta'] }, 5)
+    const sid = [...connector!.shards[0].sids.keys()][0]
+    await waitFor(() => dataFrames().length > 10, 'deltas before the skip')
+    const snapshotsBefore = dataFrames().filter((f) => frameType(f) === 'orderbook_snapshot').length
+    sim!.applyFault({ name: 'skip_seq', value: 3 })
+    await waitFor(() => connector!.stats().gaps === 1 && control('gap').length === 1, 'the gap to be detected and recorded')
+    expect(control('gap')[0]).toMatchObject({ kind: 'gap', shard: 0, sid, channel: 'orderbook_delta', missing: 3 })
+    expect(connector!.stats().missing).toBe(3)
+    await waitFor(() => dataFrames().filter((f) => frameType(f) === 'orderbook_snapshot').length >= snapshotsBefore + 5, 'fresh snapshots after the gap')
+    expect(await connector!.registry.getSingleMetricAsString('ssmd_connector_seq_gaps_total')).toContain('channel="orderbook_delta"} 1')
+    await expectNothingLost()
+  })
+
+  test('a malformed frame is forwarded raw to the control subject and counted; data keeps flowing', async () => {
+    await start({ rate: 'realistic', framesPerSecond: 300 })
+    await waitFor(() => dataFrames().length > 5, 'data before the bad frame')
+    sim!.applyFault({ name: 'malformed_frame', value: 1 })
+    await waitFor(() => sink.records(`${env!.prefix}.json.control.invalid`).length === 1, 'the malformed frame on the control subject')
+    const raw = decoder.decode(sink.records(`${env!.prefix}.json.control.invalid`)[0].payload)
+    const sentBad = [...tap!.frames.values()].flat().filter((f) => !isJson(f))
+    expect(sentBad.length).toBe(1)
+    expect(raw).toBe(sentBad[0])
+    expect(connector!.stats().invalid).toBe(1)
+    const before = dataFrames().length
+    await waitFor(() => dataFrames().length > before + 5, 'data after the bad frame')
+    await expectNothingLost()
+  })
+
+  test('a refused subscribe surfaces the Kalshi code, is recorded, and is retried until it succeeds', async () => {
+    sim = undefined
+    const s = startSim({ seed: 3, markets: 300, pingIntervalMs: 0, rate: 'realistic', framesPerSecond: 300, faults: [{ name: 'refuse_subscribe', value: '17:2' }] })
+    sim = s
+    tap = startWsTap(s.wsUrl)
+    env = testConfig('nats://127.0.0.1:1', { mode: 'markets', channels: ['ticker'], shardSize: 200 })
+    sink = new MemorySink()
+    connector = await startConnector({ config: env.config, wsUrl: tap.url, noAuth: true, sink, markets: s.universe.markets.slice(0, 10).map((m) => m.ticker), opsPort: false })
+    await waitFor(() => connector!.shards[0].subscribed && control('error').length === 2, 'the subscribe to succeed after the refusals', 10_000)
+    expect(control('error').map((e) => [e.cmd, e.code])).toEqual([
+      ['subscribe', 17],
+      ['subscribe', 17],
+    ])
+    expect(await connector!.registry.getSingleMetricAsString('ssmd_connector_kalshi_errors_total')).toContain('code="17"} 2')
+    await waitFor(() => dataFrames().length > 5, 'data after subscribing')
+    await expectNothingLost()
+  })
+})

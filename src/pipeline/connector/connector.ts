@@ -8,7 +8,8 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { nowUs } from '../../hot/clock.ts'
 import type { ResolvedConfig } from '../config/index.ts'
-import { AuthError } from '../core/errors.ts'
+import { AuthError, ConnectionError } from '../core/errors.ts'
+import { waitFor } from '../core/wait.ts'
 import { serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger } from '../core/log.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
@@ -39,7 +40,11 @@ export interface ConnectorOptions {
   /** Markets for `markets`/`secmaster` mode (else the config's list). */
   markets?: string[]
   instanceId?: string
+  /** How long start() waits for every shard's first connection. @default 15000 */
+  connectTimeoutMs?: number
 }
+
+export const CONNECTOR_DEFAULTS = { CONNECT_TIMEOUT_MS: 15_000 }
 
 export interface ConnectorStats {
   frames: number
@@ -110,11 +115,26 @@ export class Connector {
     this.metrics.ringCapacity.set(this.bridge.capacityBytes)
     this.installCollectors()
     for (const s of this.shards) s.start()
+    await this.awaitFirstConnect()
     const port = this.o.opsPort ?? c.connector.healthPort
     if (port !== false) {
       this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
     }
     this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: this.o.wsUrl ?? c.exchange.wsUrl }, 'connector started')
+  }
+
+  /** Fails the start with an error naming the URL when a shard cannot connect at all. */
+  private async awaitFirstConnect(): Promise<void> {
+    const url = this.o.wsUrl ?? this.o.config.exchange.wsUrl
+    const timeout = this.o.connectTimeoutMs ?? CONNECTOR_DEFAULTS.CONNECT_TIMEOUT_MS
+    try {
+      await waitFor(() => this.shards.every((s) => s.connected), `a connection to ${url}`, timeout, 10)
+    } catch {
+      const why = this.shards.find((s) => !s.connected)?.lastClose || 'no answer'
+      await Promise.all(this.shards.map((s) => s.stop()))
+      await this.bridge.stop().catch(() => {})
+      throw new ConnectionError(`cannot connect to ${url}: ${why} (check the URL, KALSHI_API_KEY and the private key)`, 'WS_CONNECT')
+    }
   }
 
   private loadCredentials(): void {

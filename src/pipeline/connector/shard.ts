@@ -58,6 +58,8 @@ export class Shard {
   connected = false
   subscribed = false
   reconnects = 0
+  /** Why the last socket closed (code and reason), for start-up errors. */
+  lastClose = ''
   readonly sids = new Map<number, SidInfo>()
   private attempt = 0
   private stopping = false
@@ -201,6 +203,7 @@ export class Shard {
   private closed(socket: KalshiSocket, code: number, reason: string): void {
     if (socket !== this.socket) return
     const wasConnected = this.connected
+    this.lastClose = wasConnected ? `closed with ${code}${reason ? ` (${reason})` : ''}` : `connection failed or upgrade refused (code ${code}${reason ? `, ${reason}` : ''})`
     this.connected = false
     this.subscribed = false
     this.host.connectionClosed(this.connId)

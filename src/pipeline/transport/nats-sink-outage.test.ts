@@ -3,35 +3,22 @@
  * land exactly once, in order, after it comes back on the same port and store directory.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { Subprocess } from 'bun'
 import { uniqueId } from '../../../test/services.ts'
-import { reachable } from '../core/services.ts'
 import { waitFor, withTimeout } from '../core/wait.ts'
 import { Journal } from './journal.ts'
 import { NatsSink } from './nats-sink.ts'
 import { readStream } from './read-stream.ts'
 import { makeRecords } from './sink.contract.ts'
 import { ensureStream } from './stream.ts'
+import { freePort, haveNatsServer, NATS_SERVER, startNatsServer } from '../../../test/nats-server.ts'
 
-const NATS_SERVER = '/usr/sbin/nats-server'
-const have = existsSync(NATS_SERVER)
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
+const have = haveNatsServer
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -39,12 +26,11 @@ afterEach(async () => {
 })
 
 async function startServer(port: number, storeDir: string): Promise<Subprocess> {
-  const proc = Bun.spawn([NATS_SERVER, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdout: 'ignore', stderr: 'ignore' })
+  const proc = await startNatsServer(port, storeDir)
   cleanups.push(async () => {
     if (proc.exitCode === null) proc.kill('SIGKILL')
     await proc.exited
   })
-  await waitFor(() => reachable(`nats://127.0.0.1:${port}`, 200), `nats-server on port ${port}`)
   return proc
 }
 

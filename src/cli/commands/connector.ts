@@ -53,6 +53,11 @@ export function registerConnector(program: Command): void {
 /** Runs until SIGINT/SIGTERM; then stops the sockets, flushes everything, and returns. */
 export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boolean; status: boolean }): Promise<void> {
   const log = logger().child({ role: 'connector', env: config.name })
+  // Listen for Ctrl-C from the first moment, so a stop during start-up is clean too.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
   let sim: Sim | undefined
   let wsUrl: string | undefined
   let restUrl: string | undefined
@@ -74,11 +79,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   const where = config.transport.type === 'file' ? `${config.dataDir}/${config.feed.name}/${config.name}` : config.transport.type === 'nats' ? `${config.transport.url} stream ${config.transport.stream}` : 'memory'
   log.info({ to: where }, `capturing to ${where}`)
   const status = o.status ? startStatusLine(connector) : undefined
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  await stopRequested
   status?.stop()
   log.info('stopping: closing sockets and flushing')
   await connector.stop()

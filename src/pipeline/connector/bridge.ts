@@ -95,9 +95,19 @@ async function prepareStream(c: ResolvedConfig, log: Logger): Promise<void> {
   }
 }
 
+/**
+ * Where the flusher Worker's module is: beside this file in a checkout; inside a
+ * `bun build --compile` executable, by its path from the entry points' common root (`src/`;
+ * package.json's `build` script passes the worker as a second entry point).
+ */
+function flusherWorkerSpecifier(): string {
+  const url = new URL('./flusher-worker.ts', import.meta.url).href
+  return url.includes('$bunfs') ? './pipeline/connector/flusher-worker.ts' : url
+}
+
 function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
   const c = o.config
-  const worker = new Worker(new URL('./flusher-worker.ts', import.meta.url).href)
+  const worker = new Worker(flusherWorkerSpecifier())
   let last: BridgeStats = { records: 0 }
   let failure: SsmdError | undefined
   let metricsId = 0

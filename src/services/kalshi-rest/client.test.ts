@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { DataError } from '../../pipeline/core/errors.ts'
+import { startSim } from '../sim/index.ts'
+import { KalshiRest } from './client.ts'
+import { KalshiRestError } from './errors.ts'
+import { TokenBucket } from './token-bucket.ts'
+import type { RestMarket } from './types.ts'
+
+const sim = startSim({ seed: 7, markets: 250, restRateLimit: 0, lifecycleTickMs: 3_600_000 })
+afterAll(() => sim.stop())
+
+async function caught(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p
+  } catch (e) {
+    return e
+  }
+  throw new DataError('expected a rejection', 'TEST')
+}
+
+describe('KalshiRest', () => {
+  test('streams every page of a list, one request per page, until the cursor is empty', async () => {
+    const rest = new KalshiRest({ baseUrl: sim.restUrl, ratePerSecond: 1000 })
+    const pages: number[] = []
+    const tickers: string[] = []
+    for await (const p of rest.pages<RestMarket>('/markets', 'markets', { limit: 40 })) {
+      pages.push(p.page)
+      tickers.push(...p.items.map((m) => m.ticker))
+    }
+    expect(pages).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(tickers).toEqual(sim.universe.markets.map((m) => m.ticker))
+    expect(rest.stats).toMatchObject({ requests: 7, pages: 7, retries: 0 })
+  })
+
+  test('a 429 is retried after Retry-After and the list still completes', async () => {
+    const limited = startSim({ seed: 7, markets: 120, restRateLimit: 2, lifecycleTickMs: 3_600_000 })
+    try {
+      const rest = new KalshiRest({ baseUrl: limited.restUrl, ratePerSecond: 1000 })
+      let n = 0
+      for await (const p of rest.pages<RestMarket>('/markets', 'markets', { limit: 40 })) n += p.items.length
+      expect(n).toBe(120)
+      expect(rest.stats.rateLimited).toBeGreaterThan(0)
+      expect(limited.stats().rest.rateLimited).toBe(rest.stats.rateLimited)
+    } finally {
+      await limited.stop()
+    }
+  })
+
+  test('a 4xx other than 429 fails at once with the URL and status', async () => {
+    const rest = new KalshiRest({ baseUrl: sim.restUrl })
+    const before = sim.stats().rest.requests
+    const e = (await caught(rest.get('/markets', { limit: 5000 }))) as KalshiRestError
+    expect(e).toBeInstanceOf(KalshiRestError)
+    expect([e.code, e.status, e.url.includes('/trade-api/v2/markets?limit=5000')]).toEqual(['REST_STATUS', 400, true])
+    expect(e.message).toContain('HTTP 400')
+    expect(sim.stats().rest.requests - before).toBe(1)
+  })
+
+  test('5xx answers are retried a bounded number of times, then fail naming the URL', async () => {
+    let hits = 0
+    await using server = Bun.serve({ port: 0, fetch: () => (hits++, new Response('down', { status: 503 })) })
+    const rest = new KalshiRest({ baseUrl: `http://127.0.0.1:${server.port}/trade-api/v2`, maxRetries: 3, retryBaseMs: 1, retryCapMs: 2 })
+    const e = (await caught(rest.get('/series'))) as KalshiRestError
+    expect([e.code, e.status, hits, rest.stats.retries]).toEqual(['REST_UNAVAILABLE', 503, 4, 3])
+    expect(e.message).toContain('/trade-api/v2/series')
+  })
+
+  test('an unreachable server is a REST_UNAVAILABLE error after the retries', async () => {
+    const server = Bun.serve({ port: 0, fetch: () => new Response('') })
+    const port = server.port
+    await server.stop(true)
+    const rest = new KalshiRest({ baseUrl: `http://127.0.0.1:${port}/trade-api/v2`, maxRetries: 1, retryBaseMs: 1 })
+    const e = (await caught(rest.get('/events'))) as KalshiRestError
+    expect([e.code, e.status]).toEqual(['REST_UNAVAILABLE', 0])
+  })
+
+  test('a malformed page is a DataError naming the endpoint and the page number', async () => {
+    const rest = new KalshiRest({ baseUrl: sim.restUrl, ratePerSecond: 1000 })
+    const pages = rest.pages<RestMarket>('/markets', 'markets', { limit: 100 })
+    expect((await pages.next()).value?.items.length).toBe(100)
+    sim.applyFault({ name: 'malformed_page' })
+    const e = (await caught(pages.next())) as DataError
+    expect([e.code, e.message.startsWith('GET /markets page 2: the response is not JSON')]).toEqual(['REST_MALFORMED_PAGE', true])
+  })
+
+  test('a page without the list array is a DataError', async () => {
+    await using server = Bun.serve({ port: 0, fetch: () => Response.json({ cursor: '' }) })
+    const rest = new KalshiRest({ baseUrl: `http://127.0.0.1:${server.port}/trade-api/v2` })
+    const e = (await caught(rest.pages('/events', 'events').next())) as DataError
+    expect([e.code, e.message]).toEqual(['REST_MALFORMED_PAGE', 'GET /events page 1: no "events" array in the response'])
+  })
+
+  test('options are validated', () => {
+    expect(() => new KalshiRest({ baseUrl: 'nope' })).toThrow('Expected `baseUrl` to be a URL')
+    expect(() => new KalshiRest({ baseUrl: sim.restUrl, ratePerSecond: 0 })).toThrow('Expected `ratePerSecond` to be a positive number, got 0')
+  })
+})
+
+describe('TokenBucket', () => {
+  test('lets a burst through, then one token per 1/rate seconds; pause holds everyone', () => {
+    let now = 0
+    const b = new TokenBucket(10, 3, () => now)
+    expect([b.tryTake(), b.tryTake(), b.tryTake(), b.tryTake()]).toEqual([0, 0, 0, 100])
+    now = 100
+    expect([b.tryTake(), b.tryTake()]).toEqual([0, 100])
+    b.pause(2000)
+    expect(b.tryTake()).toBe(2000)
+    now = 2200
+    expect([b.tryTake(), b.tryTake()]).toEqual([0, 100])
+  })
+})

@@ -1,0 +1,5 @@
+export { KALSHI_REST_DEFAULTS, KalshiRest } from './client.ts'
+export type { KalshiRestOptions, KalshiRestStats } from './client.ts'
+export { KalshiRestError } from './errors.ts'
+export { TokenBucket } from './token-bucket.ts'
+export type { Page, RestEvent, RestFeeChange, RestMarket, RestSeries } from './types.ts'

@@ -5,6 +5,7 @@ import { registerEnv } from './env.ts'
 import { registerKeys } from './keys.ts'
 import { registerSim } from './sim.ts'
 import { registerFees } from './fees.ts'
+import { registerCdc } from './cdc.ts'
 
 /** Every subcommand registers itself here, one line each. */
 export const COMMANDS: ((program: Command) => void)[] = [
@@ -14,4 +15,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerConnector,
   registerSim,
   registerKeys,
+  registerCdc,
 ]

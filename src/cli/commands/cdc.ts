@@ -1,0 +1,98 @@
+import { connect } from '@nats-io/transport-node'
+import type { Command } from 'commander'
+import { resolveConfig } from '../../pipeline/config/index.ts'
+import { serveOps } from '../../pipeline/core/http.ts'
+import { logger } from '../../pipeline/core/log.ts'
+import { createRegistry } from '../../pipeline/core/metrics.ts'
+import { UsageError } from '../../pipeline/core/errors.ts'
+import { CDC_DEFAULTS, dropCdc, openCdcSql, startCdc } from '../../services/cdc/index.ts'
+import { globals } from '../program.ts'
+
+interface CdcFlags {
+  env: string
+  databaseUrl?: string
+  natsUrl?: string
+  slot?: string
+  publication?: string
+  tables?: string
+  stream?: string
+  subjectPrefix?: string
+  healthPort?: string
+  batch?: string
+  drop?: boolean
+}
+
+/** A stale loop (no poll finished for this long) fails /health. */
+const STALE_MS = 60_000
+
+export function registerCdc(program: Command): void {
+  program
+    .command('cdc')
+    .description('PostgreSQL logical decoding (pgoutput, permanent slot) → JetStream {prefix}.{table}.{op}')
+    .option('-e, --env <name|file>', 'environment (exchanges/environments/<name>.yaml)', 'dev')
+    .option('--database-url <url>', 'PostgreSQL; env DATABASE_URL')
+    .option('--nats-url <url>', 'NATS server; env NATS_URL')
+    .option('--slot <name>', `replication slot; env SSMD_CDC_SLOT (default ${CDC_DEFAULTS.slot})`)
+    .option('--publication <name>', `publication; env SSMD_CDC_PUBLICATION (default ${CDC_DEFAULTS.publication})`)
+    .option('--tables <list>', `comma-separated tables; env SSMD_CDC_TABLES (default ${CDC_DEFAULTS.tables.join(',')})`)
+    .option('--stream <name>', `JetStream stream; env SSMD_CDC_STREAM (default ${CDC_DEFAULTS.stream})`)
+    .option('--subject-prefix <prefix>', `subject prefix; env SSMD_CDC_SUBJECT_PREFIX (default ${CDC_DEFAULTS.subjectPrefix})`)
+    .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT', undefined)
+    .option('--batch <n>', `changes per peek (default ${CDC_DEFAULTS.batchChanges})`)
+    .option('--drop', 'drop the slot and the publication, then exit (the slot\'s unread changes are lost)')
+    .action(async (f: CdcFlags, cmd: Command) => {
+      const g = globals(cmd)
+      const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, databaseUrl: f.databaseUrl })
+      const yaml = config.env.cdc
+      const vars = process.env
+      const slot = f.slot ?? vars.SSMD_CDC_SLOT ?? yaml?.slot ?? CDC_DEFAULTS.slot
+      const publication = f.publication ?? vars.SSMD_CDC_PUBLICATION ?? yaml?.publication ?? CDC_DEFAULTS.publication
+      const tablesText = f.tables ?? vars.SSMD_CDC_TABLES
+      const tables = tablesText ? tablesText.split(',').map((t) => t.trim()).filter(Boolean) : (yaml?.tables ?? [...CDC_DEFAULTS.tables])
+      const stream = f.stream ?? vars.SSMD_CDC_STREAM ?? yaml?.stream ?? CDC_DEFAULTS.stream
+      const subjectPrefix = f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX ?? CDC_DEFAULTS.subjectPrefix
+      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? 8081)
+      const batchChanges = f.batch === undefined ? undefined : Number(f.batch)
+      if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
+      if (batchChanges !== undefined && !(Number.isInteger(batchChanges) && batchChanges > 0)) throw new UsageError(`--batch must be a positive integer (got ${f.batch})`, 'CONFIG_FLAG')
+
+      const log = logger().child({ role: 'cdc', env: config.name })
+      const sql = await openCdcSql(config.databaseUrl)
+      if (f.drop) {
+        await dropCdc(sql, slot, publication)
+        log.info({ slot, publication }, 'dropped slot and publication')
+        await sql.end()
+        return
+      }
+      const nc = await connect({ servers: config.transport.url, noAsyncTraces: true, maxReconnectAttempts: -1 })
+      const registry = createRegistry({ defaults: true, labels: { role: 'cdc' } })
+      const cdc = await startCdc({ sql, nc, slot, publication, tables, stream, subjectPrefix, batchChanges, log, registry })
+      const ops = serveOps({
+        port: healthPort,
+        registry,
+        health: () => {
+          const s = cdc.stats()
+          return { ok: Date.now() - s.lastProgressAt < STALE_MS, lastLsn: s.lastLsn, lagBytes: s.lagBytes, published: s.published }
+        },
+        ready: () => {
+          const s = cdc.stats()
+          return { ok: Date.now() - s.lastProgressAt < STALE_MS && nc.isClosed() === false, lastLsn: s.lastLsn, failures: s.failures }
+        },
+      })
+      log.info({ slot, publication, tables, stream, subjectPrefix, ops: ops.url }, 'cdc running')
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      try {
+        await Promise.race([stopped, cdc.done])
+      } finally {
+        await cdc.stop()
+        await ops.stop()
+        await nc.drain().catch(() => {})
+        await sql.end({ timeout: 2 })
+        const s = cdc.stats()
+        log.info({ published: s.published, duplicates: s.duplicates, lastLsn: s.lastLsn }, 'cdc stopped')
+      }
+    })
+}

@@ -1,0 +1,82 @@
+import type { Sql } from 'postgres'
+import { UsageError } from '../../pipeline/core/errors.ts'
+import type { Logger } from '../../pipeline/core/log.ts'
+
+const NAME = /^[a-z_][a-z0-9_]*$/
+
+function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) throw new UsageError(`${kind} name must match ${NAME} (got ${JSON.stringify(name)})`, 'CDC_NAME')
+}
+
+function qualified(table: string): string {
+  const parts = table.includes('.') ? table.split('.') : ['public', table]
+  for (const p of parts) checkName('table', p)
+  return parts.map((p) => `"${p}"`).join('.')
+}
+
+/**
+ * Creates the publication for exactly `tables` or, when it exists with another table list,
+ * `ALTER PUBLICATION … SET TABLE` to it. Must run before the slot is created: pgoutput looks the
+ * publication up as of each change, so changes older than the publication cannot be decoded.
+ */
+export async function ensurePublication(sql: Sql, publication: string, tables: string[], log?: Logger): Promise<'created' | 'altered' | 'unchanged'> {
+  checkName('publication', publication)
+  if (tables.length === 0) throw new UsageError('cdc needs at least one table', 'CDC_TABLES')
+  const list = tables.map(qualified).join(', ')
+  const [exists] = await sql`select 1 from pg_publication where pubname = ${publication}`
+  if (!exists) {
+    await sql.unsafe(`create publication "${publication}" for table ${list}`)
+    log?.info({ publication, tables }, 'created publication')
+    return 'created'
+  }
+  const current = await sql<{ t: string }[]>`
+    select schemaname || '.' || tablename as t from pg_publication_tables where pubname = ${publication}`
+  const want = tables.map((t) => (t.includes('.') ? t : `public.${t}`)).sort()
+  const have = current.map((r) => r.t).sort()
+  if (want.join() === have.join()) return 'unchanged'
+  await sql.unsafe(`alter publication "${publication}" set table ${list}`)
+  log?.info({ publication, from: have, to: want }, 'altered publication table list')
+  return 'altered'
+}
+
+/**
+ * Creates the PERMANENT logical slot with the pgoutput plugin when it is missing. A slot belongs
+ * to one database: one of the same name in another database, or with another plugin, is an error.
+ */
+export async function ensureSlot(sql: Sql, slot: string, log?: Logger): Promise<'created' | 'exists'> {
+  checkName('slot', slot)
+  const [row] = await sql<{ plugin: string; database: string; temporary: boolean; here: string }[]>`
+    select plugin, database, temporary, current_database() as here
+    from pg_replication_slots where slot_name = ${slot}`
+  if (row) {
+    if (row.database !== row.here || row.plugin !== 'pgoutput' || row.temporary) {
+      throw new UsageError(
+        `replication slot ${slot} exists for database ${row.database} with plugin ${row.plugin}` +
+          `${row.temporary ? ' (temporary)' : ''}; cdc needs a permanent pgoutput slot in ${row.here}`,
+        'CDC_SLOT_MISMATCH',
+      )
+    }
+    return 'exists'
+  }
+  const [created] = await sql<{ lsn: string }[]>`
+    select lsn::text from pg_create_logical_replication_slot(${slot}, 'pgoutput', false)`
+  log?.info({ slot, lsn: created?.lsn }, 'created permanent replication slot')
+  return 'created'
+}
+
+/** Drops the slot (if any) and the publication (if any): for tests and `ssmd cdc --drop`. */
+export async function dropCdc(sql: Sql, slot: string, publication: string): Promise<void> {
+  checkName('slot', slot)
+  checkName('publication', publication)
+  await sql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${slot}`
+  await sql.unsafe(`drop publication if exists "${publication}"`)
+}
+
+/** Position of the slot and how far the server's WAL is ahead of it, in bytes. */
+export async function slotPosition(sql: Sql, slot: string): Promise<{ confirmed: string | null; lagBytes: number }> {
+  const [row] = await sql<{ confirmed: string | null; lag: string | null }[]>`
+    select confirmed_flush_lsn::text as confirmed,
+           pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text as lag
+    from pg_replication_slots where slot_name = ${slot}`
+  return { confirmed: row?.confirmed ?? null, lagBytes: Number(row?.lag ?? 0) }
+}

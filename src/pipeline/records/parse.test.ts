@@ -39,8 +39,8 @@ describe('parseRecord', () => {
   test('a 2025 cents ticker frame and a 2026 dollars frame of the same quote give the same prices', () => {
     const cents = '{"type":"ticker","sid":3,"msg":{"market_ticker":"KX-A","price":57,"yes_bid":56,"yes_ask":58,"volume":120034,"open_interest":88210,"dollar_volume":60017,"dollar_open_interest":44105,"ts":1770480000,"Clock":6598270000},"_shard_id":1,"_received_at":1770480000123456,"_nats_seq":42}'
     const dollars = '{"type":"ticker","sid":3,"msg":{"market_ticker":"KX-A","price_dollars":"0.5700","yes_bid_dollars":"0.5600","yes_ask_dollars":"0.5800","yes_bid_size_fp":"10.00","yes_ask_size_fp":"2.50","volume_fp":"120034.00","open_interest_fp":"88210.00","dollar_volume":60017,"dollar_open_interest":44105,"ts":1770480000,"ts_ms":1770480000987,"time":"2026-02-07T16:00:00.987000Z"},"_seq":9}'
-    const { raw: _a, ...a } = parseRecord(cents) as MarketRecord
-    const { raw: _b, ...b } = parseRecord(dollars) as MarketRecord
+    const { raw: _a, ...a } = parseRecord(cents) as MarketRecord & Record<string, unknown>
+    const { raw: _b, ...b } = parseRecord(dollars) as MarketRecord & Record<string, unknown>
     expect(a).toEqual({
       type: 'ticker', ticker: 'KX-A', ts: 1770480000000, receivedAt: 1770480000123, seq: undefined, sid: 3,
       shard: 1, natsSeq: 42, fileSeq: undefined, price: 0.57, yesBid: 0.56, yesAsk: 0.58, yesBidSize: null,

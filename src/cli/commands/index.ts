@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { registerArchiver } from './archiver.ts'
 import { registerConnector } from './connector.ts'
 import { registerDb } from './db.ts'
 import { registerEnv } from './env.ts'
@@ -13,6 +14,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerDb,
   registerFees,
   registerConnector,
+  registerArchiver,
   registerSim,
   registerKeys,
   registerCdc,

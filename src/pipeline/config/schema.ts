@@ -170,6 +170,34 @@ export const KeySchema = z.strictObject({
   source: z.string().regex(/^env:[A-Z_][A-Z0-9_]*(,[A-Z_][A-Z0-9_]*)*$/, 'expected env:VAR[,VAR…]'),
 })
 
+/** `ssmd archiver` (docs/ARCHIVER.md): one durable consumer per `streams` entry (default: the
+ * environment's stream, all of it), wall-clock `rotation`, upload of closed files to GCS
+ * (`storage.type: gcs`; `upload.enabled` defaults to that). */
+export const ArchiverSchema = z.strictObject({
+  streams: z
+    .array(
+      z.strictObject({
+        /** Directory under `{storage.path}/{feed}/`. */
+        name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a plain directory name'),
+        stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'stream names are letters, digits, _ and -'),
+        consumer: z.string().regex(/^[A-Za-z0-9_-]+$/, 'consumer names are letters, digits, _ and -'),
+        filter: z.string().min(1),
+        feed: z.string().optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
+  rotation: z.string().regex(/^[1-9][0-9]*(m|h)$/, 'expected whole minutes or hours, e.g. 15m, 1h').optional(),
+  batch_messages: z.number().int().positive().optional(),
+  health_port: z.number().int().min(0).max(65535).optional(),
+  upload: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      max_attempts: z.number().int().positive().optional(),
+    })
+    .optional(),
+})
+
 export const EnvironmentSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case name'),
   feed: z.string(),
@@ -184,6 +212,7 @@ export const EnvironmentSchema = z.strictObject({
   cache: CacheSchema.optional(),
   signals: SignalsSchema.optional(),
   schedule: ScheduleSchema.optional(),
+  archiver: ArchiverSchema.optional(),
   keys: z.record(z.string(), KeySchema).optional(),
   /** Roles `ssmd run <env>` starts in one process. */
   roles: z.array(z.string()).optional(),

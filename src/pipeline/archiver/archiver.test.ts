@@ -1,0 +1,129 @@
+import { afterEach, beforeAll, afterAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { needService, uniqueId } from '../../../test/services.ts'
+import { waitFor } from '../core/wait.ts'
+import { ArchiveWriter, listDates, readManifest } from '../archive/index.ts'
+import { SYNC_READY, startArchiver, type Archiver } from './archiver.ts'
+import { archivedSeqs, createStream, deleteStream, frame, notExactlyOnce, publishFrames } from './archiver.fixture.ts'
+
+const nats = await needService('nats')
+
+describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
+  let nc: NatsConnection
+  let jsm: JetStreamManager
+  const streams: string[] = []
+  const dirs: string[] = []
+  const running: Archiver[] = []
+  beforeAll(async () => {
+    nc = await connect({ servers: nats.url })
+    jsm = await jetstreamManager(nc)
+  })
+  afterEach(async () => {
+    for (const a of running.splice(0)) await a.stop().catch(() => {})
+    for (const s of streams.splice(0)) await deleteStream(jsm, s)
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  })
+  afterAll(async () => {
+    await nc?.close()
+  })
+
+  async function setup(subjectTail = '>') {
+    const id = uniqueId('arc')
+    const stream = id.toUpperCase()
+    streams.push(stream)
+    await createStream(jsm, stream, `${id}.${subjectTail}`)
+    const root = mkdtempSync(join(tmpdir(), 'ssmd-archiver-'))
+    dirs.push(root)
+    return { id, stream, root }
+  }
+
+  async function start(root: string, stream: string, filter: string, extra: { batchMessages?: number } = {}) {
+    const a = await startArchiver({
+      natsUrl: nats.url, root, opsPort: 0,
+      streams: [{ name: 'main', stream, consumer: 'archiver', filter, feed: 'kalshi' }],
+      tuning: { batchMessages: extra.batchMessages ?? 1000 },
+    })
+    running.push(a)
+    return a
+  }
+
+  test('archives every stream message exactly once with _nats_seq, acks them all, and writes .sync-ready on stop', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.KXT-${i % 50}`, 1, 2500)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 2500, 'all 2500 written')
+    await waitFor(async () => (await jsm.consumers.info(stream, 'archiver')).ack_floor.stream_seq === 2500, 'all acked')
+    const metrics = await (await fetch(`${a.ops!.url}/metrics`)).text()
+    expect(metrics).toContain('ssmd_archiver_messages_total{feed="kalshi",stream="main",message_type="trade"} 2500')
+    expect(metrics).toContain('ssmd_archiver_active_streams 1')
+    expect((await fetch(`${a.ops!.url}/ready`)).status).toBe(200)
+    await a.stop()
+    expect(existsSync(join(root, SYNC_READY))).toBe(true)
+    expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 2500)).toEqual([])
+    const [date] = await listDates(root, 'kalshi', 'main')
+    const m = await readManifest(join(root, 'kalshi', 'main', date as string))
+    expect(m?.files.map((f) => [f.records, f.first_seq, f.last_seq, f.records_by_type])).toEqual([[2500, 1, 2500, { trade: 2500 }]])
+    expect(m?.gaps).toEqual([])
+    expect(m?.seq_field).toBe('_nats_seq')
+  })
+
+  test('a restart after a crash between flush and ack skips the redelivered messages the archive already holds', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 300)
+    // a crashed archiver: seqs 1..120 flushed into a .tmp, never acked, never closed
+    const crashed = new ArchiveWriter({ root, feed: 'kalshi', stream: 'main', rotationCheckMs: 0 })
+    await crashed.append(Array.from({ length: 120 }, (_, k) => ({ payload: frame(k + 1), seq: k + 1 })))
+    await crashed.flush()
+    const a = await start(root, stream, `${id}.>`, { batchMessages: 50 })
+    await waitFor(async () => (await jsm.consumers.info(stream, 'archiver')).ack_floor.stream_seq === 300, 'all acked')
+    expect(a.stats().streams.main).toMatchObject({ written: 180, duplicates: 120, gaps: 0, lastSeq: 300 })
+    await a.stop()
+    expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 300)).toEqual([])
+  })
+
+  test('records a gap in the manifest when stream sequences are missing', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 10)
+    await jsm.streams.deleteMessage(stream, 5)
+    await jsm.streams.deleteMessage(stream, 6)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 8, '8 written')
+    await a.stop()
+    const [date] = await listDates(root, 'kalshi', 'main')
+    const m = await readManifest(join(root, 'kalshi', 'main', date as string))
+    expect(m?.gaps.map((g) => [g.after_seq, g.missing_count])).toEqual([[4, 2]])
+    expect(m?.has_gaps).toBe(true)
+  })
+
+  test('a filter narrower than the stream does not report the other subjects as gaps', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.${i % 2 ? 'trade' : 'ticker'}.X`, 1, 40)
+    const a = await start(root, stream, `${id}.json.trade.>`)
+    await waitFor(() => a.stats().streams.main?.written === 20, '20 trades written')
+    expect(a.stats().streams.main).toMatchObject({ gapBy: 'consumer', gaps: 0 })
+    await a.stop()
+    const counts = await archivedSeqs(root, 'kalshi', 'main')
+    expect([...counts.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, k) => 2 * k + 1))
+  })
+
+  test('a restart with the same durable consumer continues where the archive ends', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 500)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 500, '500 written')
+    await a.stop()
+    running.splice(0)
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 501, 500)
+    const b = await start(root, stream, `${id}.>`)
+    await waitFor(() => b.stats().streams.main?.written === 500, '500 more written')
+    await b.stop()
+    expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 1000)).toEqual([])
+    const [date] = await listDates(root, 'kalshi', 'main')
+    expect((await readManifest(join(root, 'kalshi', 'main', date as string)))?.files.length).toBe(2)
+  })
+})

@@ -1,0 +1,142 @@
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { ConnectionError } from '../core/errors.ts'
+import { serveOps, type OpsServer } from '../core/http.ts'
+import { silentLogger, type Logger } from '../core/log.ts'
+import { createRegistry, type Registry } from '../core/metrics.ts'
+import { withTimeout } from '../core/wait.ts'
+import { createArchiverMetrics, type ArchiverMetrics } from './metrics.ts'
+import { resolveTuning, validateEntries, type ArchiverTuning, type ArchiveStreamEntry } from './options.ts'
+import { StreamTask, type StreamTaskStats } from './stream-task.ts'
+import { UPLOAD_DEFAULTS, Uploader, gcsUpload, type UploadFn } from './upload.ts'
+
+export const SYNC_READY = '.sync-ready'
+
+export interface ArchiverUploadConfig extends Partial<typeof UPLOAD_DEFAULTS> {
+  bucket: string
+  prefix?: string
+  /** GCS-compatible endpoint (tests, emulators). */
+  endpoint?: string
+  /** Replaces the GCS upload (tests). */
+  upload?: UploadFn
+}
+
+export interface ArchiverOptions {
+  natsUrl: string
+  /** Local storage root (`{root}/{feed}/{name}/{date}/`). */
+  root: string
+  streams: ArchiveStreamEntry[]
+  tuning?: Partial<ArchiverTuning>
+  /** Upload closed files; null keeps them on the local disk only. */
+  upload?: ArchiverUploadConfig | null
+  /** `/health /ready /metrics` port (0 = any free one); null = no server. */
+  opsPort?: number | null
+  /** Upper bound on finishing queued uploads at shutdown; the rest resume on the next start. */
+  shutdownUploadMs?: number
+  log?: Logger
+  registry?: Registry
+}
+
+export interface ArchiverStats {
+  streams: Record<string, StreamTaskStats>
+  uploads: { pending: number; uploaded: number; failed: number; attempts: number }
+}
+
+export interface Archiver {
+  ops: OpsServer | null
+  registry: Registry
+  metrics: ArchiverMetrics
+  tasks: StreamTask[]
+  uploaders: Uploader[]
+  /** Rejects as soon as any stream task fails (the caller stops the rest and exits non-zero). */
+  failed: Promise<never>
+  stats(): ArchiverStats
+  /** Graceful: stop consuming, finish the files, settle uploads, write `.sync-ready`. */
+  stop(): Promise<void>
+}
+
+/** Starts one task per stream entry, sharing one NATS connection, one ops server, one registry. */
+export async function startArchiver(options: ArchiverOptions): Promise<Archiver> {
+  validateEntries(options.streams)
+  const tuning = resolveTuning(options.tuning)
+  const log = options.log ?? silentLogger()
+  const registry = options.registry ?? createRegistry()
+  const metrics = createArchiverMetrics(registry)
+  mkdirSync(options.root, { recursive: true })
+  rmSync(join(options.root, SYNC_READY), { force: true })
+  let nc: NatsConnection
+  try {
+    nc = await connect({ servers: options.natsUrl, name: 'ssmd-archiver', noAsyncTraces: true, maxReconnectAttempts: -1 })
+  } catch (e) {
+    throw new ConnectionError(`cannot connect to NATS at ${options.natsUrl}`, 'NATS_CONNECT', { cause: e })
+  }
+  const upload = options.upload ? options.upload.upload ?? gcsUpload({ endpoint: options.upload.endpoint }) : null
+  const tasks: StreamTask[] = []
+  const uploaders: Uploader[] = []
+  for (const entry of options.streams) {
+    let uploader: Uploader | null = null
+    const task: StreamTask = new StreamTask({
+      nc, entry, root: options.root, tuning, metrics, log,
+      onFileClosed: () => void uploader?.scan(2).catch((e) => log.error({ err: e }, 'upload scan failed')),
+    })
+    if (upload && options.upload) {
+      const { bucket, prefix, maxAttempts, retryBaseMs, retryCapMs } = options.upload
+      uploader = new Uploader({
+        dir: join(options.root, entry.feed, entry.name), feed: entry.feed, stream: entry.name, bucket, prefix,
+        upload, serial: (step) => task.serial(step), metrics, log, maxAttempts, retryBaseMs, retryCapMs,
+      })
+      uploaders.push(uploader)
+    }
+    tasks.push(task)
+  }
+  let ops: OpsServer | null = null
+  try {
+    await Promise.all(tasks.map((t) => t.start()))
+    // pending uploads of earlier runs resume now
+    await Promise.all(uploaders.map((u) => u.scan()))
+    if (options.opsPort !== null) {
+      const probe = () => {
+        const streams = Object.fromEntries(tasks.map((t) => [t.entry.name, t.stats()]))
+        const ok = tasks.every((t) => t.stats().state === 'consuming')
+        return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc.isClosed() ? 'closed' : 'connected' }
+      }
+      ops = serveOps({ port: options.opsPort ?? 8080, registry, health: probe, ready: () => {
+        const p = probe()
+        return { ...p, ok: p.ok && !nc.isClosed() }
+      } })
+    }
+  } catch (e) {
+    await Promise.all(tasks.map((t) => t.stop()))
+    await nc.close()
+    throw e
+  }
+  const failed = Promise.race(tasks.map((t) => t.done.then(() => new Promise<never>(() => {})))) as Promise<never>
+  failed.catch(() => {})
+  let stopping: Promise<void> | null = null
+  const stats = (): ArchiverStats => {
+    const u = { pending: 0, uploaded: 0, failed: 0, attempts: 0 }
+    for (const x of uploaders) for (const [k, v] of Object.entries(x.stats())) u[k as keyof typeof u] += v
+    return { streams: Object.fromEntries(tasks.map((t) => [t.entry.name, t.stats()])), uploads: u }
+  }
+  return {
+    ops, registry, metrics, tasks, uploaders, failed, stats,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all(tasks.map((t) => t.stop()))
+        for (const u of uploaders) await u.scan(2)
+        const settle = Promise.all(uploaders.map((u) => u.idle()))
+        await withTimeout(settle, options.shutdownUploadMs ?? 10_000, 'uploads at shutdown').catch((e) =>
+          log.warn({ err: e }, 'uploads still pending at shutdown; they resume on the next start'))
+        await Promise.all(uploaders.map((u) => u.close()))
+        await nc.drain().catch(() => nc.close())
+        writeFileSync(join(options.root, SYNC_READY), new Date().toISOString() + '\n')
+        await ops?.stop()
+        const errors = (await Promise.allSettled(tasks.map((t) => t.done))).filter((r) => r.status === 'rejected')
+        log.info({ ...stats().uploads, failedTasks: errors.length }, 'archiver stopped; files closed, .sync-ready written')
+      })()
+      return stopping
+    },
+  }
+}

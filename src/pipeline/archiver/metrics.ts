@@ -1,0 +1,24 @@
+import { Counter, Gauge, type Registry } from '../core/metrics.ts'
+
+/** Reference §5.7 names, plus acks, skipped duplicates and the upload counters. */
+export function createArchiverMetrics(registry: Registry) {
+  const registers = [registry]
+  const fs = ['feed', 'stream'] as const
+  return {
+    messages: new Counter({ name: 'ssmd_archiver_messages_total', help: 'Messages archived, by the subject kind token', labelNames: [...fs, 'message_type'], registers }),
+    bytes: new Counter({ name: 'ssmd_archiver_bytes_total', help: 'Uncompressed bytes written (with injected fields)', labelNames: fs, registers }),
+    filesRotated: new Counter({ name: 'ssmd_archiver_files_rotated_total', help: 'Archive files closed and renamed', labelNames: fs, registers }),
+    parseFailures: new Counter({ name: 'ssmd_archiver_parse_failures_total', help: 'Frames whose type needed a full parse or were not JSON (still archived)', labelNames: fs, registers }),
+    gaps: new Counter({ name: 'ssmd_archiver_gaps_total', help: 'Sequence gaps recorded in the manifest', labelNames: fs, registers }),
+    missing: new Counter({ name: 'ssmd_archiver_gap_messages_total', help: 'Sequence numbers missing in recorded gaps', labelNames: fs, registers }),
+    duplicates: new Counter({ name: 'ssmd_archiver_duplicates_skipped_total', help: 'Redelivered messages at or below the last durably written sequence, acked and skipped', labelNames: fs, registers }),
+    batches: new Counter({ name: 'ssmd_archiver_batches_total', help: 'Batches written, flushed and acked', labelNames: fs, registers }),
+    activeStreams: new Gauge({ name: 'ssmd_archiver_active_streams', help: 'Stream tasks consuming now', registers }),
+    lastMessage: new Gauge({ name: 'ssmd_archiver_last_message_timestamp', help: 'Wall clock of the last archived message (epoch s)', labelNames: fs, registers }),
+    uploads: new Counter({ name: 'ssmd_archiver_uploads_total', help: 'Upload attempts of closed files, by result (uploaded, failed, retry)', labelNames: [...fs, 'result'], registers }),
+    uploadBytes: new Counter({ name: 'ssmd_archiver_upload_bytes_total', help: 'Compressed bytes uploaded', labelNames: fs, registers }),
+    uploadPending: new Gauge({ name: 'ssmd_archiver_upload_pending', help: 'Closed files waiting for upload', labelNames: fs, registers }),
+  }
+}
+
+export type ArchiverMetrics = ReturnType<typeof createArchiverMetrics>

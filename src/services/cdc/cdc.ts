@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { createRegistry, type Registry } from '../../pipeline/core/metrics.ts'
 import { ensureStream } from '../../pipeline/transport/stream.ts'
 import { cdcMsgId, cdcPk, cdcSubject, type CdcEvent } from './event.ts'
-import { parseLsn } from './lsn.ts'
+import { compareLsn, parseLsn } from './lsn.ts'
 import { cdcMetrics } from './metrics.ts'
 import { PgoutputDecoder } from './pgoutput.ts'
 import { ensurePublication, ensureSlot, slotPosition } from './setup.ts'
@@ -97,10 +97,18 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
 
   /** One round: returns true when it found changes (so the next round runs without idling). */
   async function round(): Promise<boolean> {
+    const [{ flushed }] = (await sql`select pg_current_wal_flush_lsn()::text as flushed`) as unknown as [{ flushed: string }]
     const rows = await sql<{ lsn: string; data: Buffer }[]>`
       select lsn::text, data from pg_logical_slot_peek_binary_changes(
         ${o.slot}, null, ${o.batchChanges}, 'proto_version', '1', 'publication_names', ${o.publication})`
-    if (rows.length === 0) return false
+    if (rows.length === 0) {
+      // Nothing of ours committed up to `flushed` (the peek decoded at least that far), so the slot
+      // may move there: otherwise other databases' WAL would pile up behind an idle slot.
+      if (stats.lastLsn && compareLsn(flushed, stats.lastLsn) > 0) {
+        await sql`select pg_replication_slot_advance(${o.slot}, ${flushed}::pg_lsn)`
+      }
+      return false
+    }
     const ready: { event: CdcEvent; keys: string[] }[] = []
     let pending: { event: CdcEvent; keys: string[] }[] = []
     let tx = { commitLsn: '0/0', commitTime: '', xid: 0 }

@@ -61,7 +61,7 @@ describe('orderbook builder', () => {
           const m = model(events, t)
           const s = books.get(t)!.getState()
           const got = { valid: s.valid, yes: s.depth.yes, no: s.depth.no }
-          if (JSON.stringify(got) !== JSON.stringify(m)) expect({ seed, i, t, got }).toEqual({ seed, i, t, got: m })
+          if (JSON.stringify(got) !== JSON.stringify(m)) expect({ seed, i, t, got }).toEqual({ seed, i, t, got: m as unknown as typeof got })
           if (m.valid && m.yes.length > 0) expect(s.bestBid).toBe(m.yes[0][0] as number)
           if (m.valid && m.no.length > 0) expect(s.bestAsk).toBe(Math.round((1 - (m.no[0][0] as number)) * 10_000) / 10_000)
         }

@@ -1,0 +1,150 @@
+/**
+ * The evaluation core shared by live, replay and backtest (reference §8.3, without its bugs):
+ * for every record with a ticker, update that ticker's builders (the union of what the signals
+ * require; one instance per builder name and config, so two signals configuring `volumeProfile`
+ * differently each get their own), then call each signal's `evaluate` with its state. A throwing
+ * signal is counted (the first few logged with file:line) and never stops the loop.
+ */
+import type { Logger } from '../core/log.ts'
+import { silentLogger } from '../core/log.ts'
+import type { MarketRecord } from '../records/types.ts'
+import { createBuilder, type BuilderConfigs, type BuilderName } from '../state/registry.ts'
+import { newBuilderContext, type BuilderContext, type StateBuilder } from '../state/types.ts'
+import { stackPosition } from './loader.ts'
+import type { EmittedFire, LoadedSignal, SignalState } from './types.ts'
+
+export interface EngineOptions {
+  /** Builder config per signal id; default each signal's backtest.yaml `state`. */
+  configs?: Record<string, BuilderConfigs>
+  /** Only these tickers (default all). */
+  tickers?: readonly string[]
+  log?: Logger
+  /** Errors logged per signal before going quiet (all are counted). @default 10 */
+  maxErrorLogs?: number
+}
+
+export interface SignalCounters {
+  evaluations: number
+  fires: number
+  errors: number
+  /** The first errors as `file:line: message`. */
+  firstErrors: string[]
+}
+
+interface Slot {
+  key: string
+  name: BuilderName
+  config: object
+}
+
+interface Bound {
+  signal: LoadedSignal
+  /** (builder name, slot index) per required builder. */
+  slots: [BuilderName, number][]
+  counters: SignalCounters
+}
+
+interface TickerState {
+  builders: StateBuilder[]
+  memory: Record<string, unknown>[]
+}
+
+export class SignalEngine {
+  readonly signals: readonly LoadedSignal[]
+  /** Builders configured differently by two signals (kept as separate instances). */
+  readonly conflicts: string[] = []
+  readonly counters: Record<string, SignalCounters> = {}
+  records = 0
+  /** Records without a ticker (control frames, event lifecycle) or filtered out. */
+  skipped = 0
+  private readonly slots: Slot[] = []
+  private readonly bound: Bound[] = []
+  private readonly tickers = new Map<string, TickerState>()
+  private readonly only: Set<string> | null
+  private readonly ctx: BuilderContext = newBuilderContext()
+  private readonly log: Logger
+  private readonly maxErrorLogs: number
+
+  constructor(signals: readonly LoadedSignal[], options: EngineOptions = {}) {
+    this.signals = signals
+    this.log = options.log ?? silentLogger()
+    this.maxErrorLogs = options.maxErrorLogs ?? 10
+    this.only = options.tickers && options.tickers.length > 0 ? new Set(options.tickers) : null
+    const firstBy = new Map<string, { id: string; key: string }>()
+    for (const s of signals) {
+      const configs = options.configs?.[s.id] ?? s.manifest?.state ?? {}
+      const slots: [BuilderName, number][] = []
+      for (const name of s.requires as BuilderName[]) {
+        const config = (configs[name] ?? {}) as object
+        const key = `${name}:${JSON.stringify(config, Object.keys(config).sort())}`
+        let i = this.slots.findIndex((x) => x.key === key)
+        if (i < 0) i = this.slots.push({ key, name, config }) - 1
+        const first = firstBy.get(name)
+        if (!first) firstBy.set(name, { id: s.id, key })
+        else if (first.key !== key) {
+          this.conflicts.push(`${name}: ${s.id} uses ${JSON.stringify(config)}, ${first.id} uses ${first.key.slice(name.length + 1)} (separate instances)`)
+        }
+        slots.push([name, i])
+      }
+      this.counters[s.id] = { evaluations: 0, fires: 0, errors: 0, firstErrors: [] }
+      this.bound.push({ signal: s, slots, counters: this.counters[s.id] })
+    }
+    for (const c of this.conflicts) this.log.warn({ conflict: c }, 'builder configured differently by two signals')
+  }
+
+  get tickerCount(): number {
+    return this.tickers.size
+  }
+
+  /** Feeds one record; appends the fires it causes to `out`. */
+  process(r: MarketRecord, sourceSeq: number, out: EmittedFire[]): void {
+    this.records++
+    if (r.ticker === '' || (this.only !== null && !this.only.has(r.ticker))) {
+      this.skipped++
+      return
+    }
+    let t = this.tickers.get(r.ticker)
+    if (t === undefined) {
+      t = {
+        builders: this.slots.map((s) => createBuilder(s.name, { [s.name]: s.config } as BuilderConfigs, this.ctx)),
+        memory: this.bound.map(() => ({})),
+      }
+      this.tickers.set(r.ticker, t)
+    }
+    for (const b of t.builders) b.update(r)
+    const states: unknown[] = new Array(t.builders.length)
+    for (let k = 0; k < this.bound.length; k++) {
+      const { signal, slots, counters } = this.bound[k]
+      const state: SignalState = { ticker: r.ticker, memory: t.memory[k] }
+      for (const [name, i] of slots) state[name] = states[i] ??= t.builders[i].getState()
+      counters.evaluations++
+      let fired = false
+      let payload: unknown = {}
+      try {
+        fired = signal.evaluate(state) === true
+        if (fired && signal.payload) payload = signal.payload(state) ?? {}
+      } catch (e) {
+        this.failed(signal, counters, e, r)
+        continue
+      }
+      if (!fired) continue
+      counters.fires++
+      out.push({ signalId: signal.id, ts: r.ts, ticker: r.ticker, payload, sourceSeq })
+    }
+  }
+
+  private failed(signal: LoadedSignal, c: SignalCounters, e: unknown, r: MarketRecord): void {
+    c.errors++
+    if (c.firstErrors.length >= this.maxErrorLogs) return
+    const pos = stackPosition(e, signal.file)
+    const where = pos ? `${signal.file}:${pos.line}:${pos.column}` : signal.file
+    const text = `${where}: ${(e as Error)?.message ?? String(e)} (ticker ${r.ticker})`
+    c.firstErrors.push(text)
+    this.log.warn({ signal: signal.id, error: text }, 'signal threw')
+  }
+
+  /** Forgets every ticker's state (e.g. between independent backtests). */
+  reset(): void {
+    this.tickers.clear()
+  }
+}

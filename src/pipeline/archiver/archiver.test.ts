@@ -9,6 +9,7 @@ import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor } from '../core/wait.ts'
 import { ArchiveWriter, listDates, readManifest } from '../archive/index.ts'
 import { SYNC_READY, startArchiver, type Archiver } from './archiver.ts'
+import { startFakeGcs } from './fake-gcs.fixture.ts'
 import { archivedSeqs, createStream, deleteStream, frame, notExactlyOnce, publishFrames } from './archiver.fixture.ts'
 
 const nats = await needService('nats')
@@ -42,9 +43,10 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     return { id, stream, root }
   }
 
-  async function start(root: string, stream: string, filter: string, extra: { batchMessages?: number } = {}) {
+  async function start(root: string, stream: string, filter: string, extra: { batchMessages?: number; gcs?: string } = {}) {
     const a = await startArchiver({
       natsUrl: nats.url, root, opsPort: 0,
+      upload: extra.gcs ? { bucket: 'bkt', prefix: 'p', endpoint: extra.gcs } : null,
       streams: [{ name: 'main', stream, consumer: 'archiver', filter, feed: 'kalshi' }],
       tuning: { batchMessages: extra.batchMessages ?? 1000 },
     })
@@ -125,5 +127,26 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 1000)).toEqual([])
     const [date] = await listDates(root, 'kalshi', 'main')
     expect((await readManifest(join(root, 'kalshi', 'main', date as string)))?.files.length).toBe(2)
+  })
+
+  test('uploads the file closed at shutdown to GCS before writing .sync-ready', async () => {
+    const { id, stream, root } = await setup()
+    const gcs = startFakeGcs()
+    try {
+      await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 100)
+      const a = await start(root, stream, `${id}.>`, { gcs: gcs.url })
+      await waitFor(() => a.stats().streams.main?.written === 100, '100 written')
+      await a.stop()
+      expect(a.stats().uploads).toEqual({ pending: 0, uploaded: 1, failed: 0, attempts: 1 })
+      const [date] = await listDates(root, 'kalshi', 'main')
+      const m = await readManifest(join(root, 'kalshi', 'main', date as string))
+      const name = m!.files[0]!.name
+      expect(m!.files[0]!.upload).toMatchObject({ state: 'uploaded', uri: `gs://bkt/p/kalshi/main/${date}/${name}` })
+      expect(gcs.objects.has(`bkt/p/kalshi/main/${date}/${name}`)).toBe(true)
+      const metrics = await a.registry.metrics()
+      expect(metrics).toContain('ssmd_archiver_uploads_total{feed="kalshi",stream="main",result="uploaded"} 1')
+    } finally {
+      await gcs.stop()
+    }
   })
 })

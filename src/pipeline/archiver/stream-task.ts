@@ -152,15 +152,26 @@ export class StreamTask {
 
   private async ensureConsumer(jsm: Awaited<ReturnType<typeof jetstreamManager>>): Promise<ConsumerInfo> {
     const { entry, tuning } = this.o
+    const create = (from: number) => ({
+      durable_name: entry.consumer, filter_subject: entry.filter, ack_policy: AckPolicy.All,
+      ack_wait: nanos(tuning.ackWaitMs), max_ack_pending: tuning.maxAckPending,
+      ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : { deliver_policy: DeliverPolicy.All }),
+    })
     let ci: ConsumerInfo
     try {
       ci = await jsm.consumers.info(entry.stream, entry.consumer)
     } catch (e) {
       if ((e as JetStreamApiError)?.code !== JetStreamApiCodes.ConsumerNotFound) throw e
-      return jsm.consumers.add(entry.stream, {
-        durable_name: entry.consumer, filter_subject: entry.filter, ack_policy: AckPolicy.All,
-        deliver_policy: DeliverPolicy.All, ack_wait: nanos(tuning.ackWaitMs), max_ack_pending: tuning.maxAckPending,
-      })
+      return jsm.consumers.add(entry.stream, create(1))
+    }
+    if (ci.num_ack_pending > 0) {
+      // A previous run died holding deliveries: the server would redeliver them only after
+      // ack_wait, and with AckPolicy.All our first ack would ack them unseen (lost). Start the
+      // consumer again just after its ack floor; what the archive already holds is skipped.
+      const from = ci.ack_floor.stream_seq + 1
+      this.log.warn({ ackPending: ci.num_ack_pending, from }, 'consumer holds unacked deliveries of a previous run; recreating it at its ack floor')
+      await jsm.consumers.delete(entry.stream, entry.consumer)
+      return jsm.consumers.add(entry.stream, create(from))
     }
     if (ci.config.ack_policy === AckPolicy.None) {
       throw new UsageError(`consumer ${entry.stream}/${entry.consumer} has ack_policy none: the archiver needs acks; delete it or pick another name`, 'ARCHIVER_CONSUMER')

@@ -1,0 +1,7 @@
+export { STATUS_OF_EVENT, applyLifecycle } from './apply.ts'
+export type { ApplyOutcome } from './apply.ts'
+export { LIFECYCLE_CONSUMER_DEFAULTS, startLifecycleConsumer } from './consumer.ts'
+export type { LifecycleConsumer, LifecycleConsumerOptions, LifecycleConsumerStats } from './consumer.ts'
+export { eventTickerOf, parseLifecycle } from './frame.ts'
+export type { LifecycleEvent } from './frame.ts'
+export { sweepInitialized } from './sweep.ts'

@@ -24,56 +24,18 @@
  */
 import { invalidOption, isPowerOfTwo } from './errors.ts'
 
-/** Answered by the fast scan. */
-export const SCAN_OK = 0
-/** Answered by JSON.parse of the frame (it had something odd but is a valid JSON object). */
-export const SCAN_FALLBACK = 1
-/** Not JSON, or JSON that is not an object: forward the raw frame, count it. */
-export const SCAN_INVALID = 2
-
-/** Frame types the scanner returns as shared constant strings (no allocation). */
-export const FRAME_TYPES = [
-  'ticker',
-  'trade',
-  'orderbook_snapshot',
-  'orderbook_delta',
-  'market_lifecycle_v2',
-  'event_lifecycle',
-  'subscribed',
-  'ok',
-  'unsubscribed',
-  'error',
-] as const
-
-export class ScanResult {
-  status = SCAN_INVALID
-  /** `type` when it is a string, else null. */
-  type: string | null = null
-  /** sid/seq/id when a non-negative safe integer, else -1 (absent or another kind). */
-  sid = -1
-  seq = -1
-  id = -1
-  /** `msg.market_ticker` / `msg.event_ticker` when `msg` is an object and they are strings. */
-  marketTicker: string | null = null
-  eventTicker: string | null = null
-  /** Index of the top-level object's closing `}`; -1 when SCAN_INVALID. */
-  lastBrace = -1
-
-  reset(): void {
-    this.status = SCAN_INVALID
-    this.type = null
-    this.sid = -1
-    this.seq = -1
-    this.id = -1
-    this.marketTicker = null
-    this.eventTicker = null
-    this.lastBrace = -1
-  }
-}
+export { FRAME_TYPES, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan-result.ts'
+import { FRAME_TYPES, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan-result.ts'
+import { scanEnvelope } from './envelope.ts'
 
 export interface FrameScannerOptions {
   /** Off switch: answer every frame with JSON.parse. @default env SSMD_HOT_SCAN === 'json' */
   forceJsonParse?: boolean
+  /**
+   * Try the trusting envelope scan (envelope.ts, a few indexOf calls) before the checked scan.
+   * Off switch: false, or env SSMD_HOT_SCAN=checked. @default true
+   */
+  envelope?: boolean
   /** Ticker-string cache slots (power of two, 0 = off). @default 4096 (env SSMD_HOT_TICKER_CACHE) */
   tickerCacheSize?: number
 }
@@ -117,6 +79,9 @@ export class FrameScanner {
   tickerCacheHits = 0
   tickerCacheMisses = 0
   private readonly forceJson: boolean
+  private readonly envelope: boolean
+  /** Frames answered by the envelope scan. */
+  envelopeHits = 0
   private readonly cache: (string | undefined)[]
   private readonly cacheMask: number
   /** Position after the last number read by readUint (avoids returning a pair). */
@@ -125,6 +90,7 @@ export class FrameScanner {
   constructor(options: FrameScannerOptions = {}) {
     const env = typeof process === 'undefined' ? {} : process.env
     this.forceJson = options.forceJsonParse ?? env.SSMD_HOT_SCAN === 'json'
+    this.envelope = options.envelope ?? (env.SSMD_HOT_SCAN !== 'checked' && env.SSMD_HOT_SCAN !== 'json')
     const size = options.tickerCacheSize ?? (env.SSMD_HOT_TICKER_CACHE === '0' ? 0 : 4096)
     if (size !== 0 && !isPowerOfTwo(size)) invalidOption('tickerCacheSize', 'a power of two or 0', size)
     this.cache = new Array<string | undefined>(size).fill(undefined)
@@ -134,6 +100,11 @@ export class FrameScanner {
   /** Scans `frame` into `out` (the scanner's own result by default) and returns it. */
   scan(frame: string, out: ScanResult = this.result): ScanResult {
     this.scanned++
+    out.reset()
+    if (this.envelope && !this.forceJson && scanEnvelope(frame, out)) {
+      this.envelopeHits++
+      return out
+    }
     out.reset()
     if (this.forceJson || ODD.test(frame) || !this.fast(frame, out)) {
       this.fallbacks++

@@ -1,0 +1,48 @@
+/** The scanner's answer for one frame, reused across frames (no allocation per frame). */
+/** Answered by the fast scan. */
+export const SCAN_OK = 0
+/** Answered by JSON.parse of the frame (it had something odd but is a valid JSON object). */
+export const SCAN_FALLBACK = 1
+/** Not JSON, or JSON that is not an object: forward the raw frame, count it. */
+export const SCAN_INVALID = 2
+
+/** Frame types the scanner returns as shared constant strings (no allocation). */
+export const FRAME_TYPES = [
+  'ticker',
+  'trade',
+  'orderbook_snapshot',
+  'orderbook_delta',
+  'market_lifecycle_v2',
+  'event_lifecycle',
+  'subscribed',
+  'ok',
+  'unsubscribed',
+  'error',
+] as const
+
+export class ScanResult {
+  status = SCAN_INVALID
+  /** `type` when it is a string, else null. */
+  type: string | null = null
+  /** sid/seq/id when a non-negative safe integer, else -1 (absent or another kind). */
+  sid = -1
+  seq = -1
+  id = -1
+  /** `msg.market_ticker` / `msg.event_ticker` when `msg` is an object and they are strings. */
+  marketTicker: string | null = null
+  eventTicker: string | null = null
+  /** Index of the top-level object's closing `}`; -1 when SCAN_INVALID. */
+  lastBrace = -1
+
+  reset(): void {
+    this.status = SCAN_INVALID
+    this.type = null
+    this.sid = -1
+    this.seq = -1
+    this.id = -1
+    this.marketTicker = null
+    this.eventTicker = null
+    this.lastBrace = -1
+  }
+}
+

@@ -1,4 +1,8 @@
-/** The connector's Prometheus metrics: the reference's names (§3.8) plus gaps, reconnects, ring and journal. */
+/**
+ * The connector's Prometheus metrics: the reference's names (§3.8) plus gaps, reconnects and the
+ * ring. The transport's own metrics (publish latency, acks pending, journal depth) live in the
+ * flusher Worker's registry and are appended to /metrics (src/pipeline/transport/nats-sink-metrics.ts).
+ */
 import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '../core/metrics.ts'
 
 export type ConnectorMetrics = ReturnType<typeof connectorMetrics>
@@ -25,7 +29,5 @@ export function connectorMetrics(registry: Registry) {
     backpressure: new Counter({ name: 'ssmd_connector_ring_backpressure_total', help: 'Frames that found the ring full and waited (never dropped)', registers }),
     overflowQueued: new Gauge({ name: 'ssmd_connector_ring_overflow_queued', help: 'Frames held on the main thread while the ring is full', registers }),
     published: new Counter({ name: 'ssmd_connector_records_out_total', help: 'Records handed to the transport', labelNames: ['transport'], registers }),
-    journalRecords: new Gauge({ name: 'ssmd_connector_journal_records', help: 'Records in the local journal waiting for NATS', registers }),
-    journalBytes: new Gauge({ name: 'ssmd_connector_journal_bytes', help: 'Bytes in the local journal waiting for NATS', registers }),
   }
 }

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { needService } from '../../../test/services.ts'
+import { startSim, type Sim } from '../../services/sim/index.ts'
+import { waitFor } from '../core/wait.ts'
+import { startConnector, type Connector } from './connector.ts'
+import { testConfig, type TestEnv } from './connector.fixtures.ts'
+
+const nats = await needService('nats')
+
+describe.skipIf(!nats.ok)(`connector /health /ready /metrics (${nats.reason})`, () => {
+  let sim: Sim | undefined
+  let connector: Connector | undefined
+  let env: TestEnv | undefined
+  afterEach(async () => {
+    await connector?.stop().catch(() => {})
+    await sim?.stop()
+    await env?.cleanup()
+    sim = connector = env = undefined
+  })
+
+  test('serves health, readiness and the reference metric names plus the transport metrics', async () => {
+    sim = startSim({ seed: 5, markets: 300, rate: 'realistic', framesPerSecond: 500, pingIntervalMs: 0 })
+    env = testConfig(nats.url, { mode: 'markets', channels: ['ticker', 'trade', 'orderbook_delta'], shardSize: 200 })
+    connector = await startConnector({ config: env.config, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 250).map((m) => m.ticker), opsPort: 0 })
+    await waitFor(() => (connector!.stats().out.accepted ?? 0) > 100, 'frames acked')
+    const base = connector.ops!.url
+    const health = await fetch(`${base}/health`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toMatchObject({ status: 'ok', feed: 'kalshi', connected: true })
+    await waitFor(() => connector!.ready().ok, 'readiness')
+    const ready = await fetch(`${base}/ready`)
+    expect([ready.status, (await ready.json()).status]).toEqual([200, 'ready'])
+    const text = await (await fetch(`${base}/metrics`)).text()
+    const names = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]))
+    for (const name of [
+      'ssmd_connector_messages_total',
+      'ssmd_connector_last_activity_timestamp',
+      'ssmd_connector_websocket_connected',
+      'ssmd_connector_shards_total',
+      'ssmd_connector_markets_subscribed',
+      'ssmd_connector_idle_seconds',
+      'ssmd_connector_ws_process_duration_seconds',
+      'ssmd_connector_nats_publish_duration_seconds',
+      'ssmd_connector_publish_latency_seconds',
+      'ssmd_connector_seq_gaps_total',
+      'ssmd_connector_reconnects_total',
+      'ssmd_connector_ring_used_bytes',
+      'ssmd_connector_ring_backpressure_total',
+      'ssmd_connector_journal_records',
+      'ssmd_connector_journal_bytes',
+    ]) expect([name, names.has(name)]).toEqual([name, true])
+    // Each family appears once (the Worker's registry is appended, not duplicated).
+    expect([...text.matchAll(/^# TYPE (\S+) /gm)].length).toBe(names.size)
+    expect(text).toMatch(/ssmd_connector_websocket_connected\{feed="kalshi",category="markets",shard="1"\} 1/)
+    expect(text).toMatch(/ssmd_connector_markets_subscribed\{feed="kalshi",category="markets",shard="0"\} 200/)
+    expect(text).toMatch(/ssmd_connector_messages_total\{[^}]*message_type="orderbook_delta"\} [1-9]/)
+  })
+})

@@ -1,0 +1,124 @@
+/**
+ * Archiver throughput: msgs/s consumed, written (gzip level 6, flushed) and acked, from a stream
+ * pre-filled with ~300-byte frames, against a bare `consume()` with AckPolicy.None and no file on
+ * the same stream (the baseline, target ratio ≥ 0.7). Variants: AckPolicy.All acking the last
+ * message of each flushed batch (what the archiver creates) and AckPolicy.Explicit acking every
+ * message after the flush; gzip level 1 instead of 6. Also peak RSS. Trials alternate subject and baseline.
+ * Run: `bun bench/archiver.bench.ts [messages]` (default 200k). Needs NATS at NATS_URL or 127.0.0.1:4222.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
+import { startArchiver } from '../src/pipeline/archiver/index.ts'
+import { median, report } from './runner.ts'
+
+const N = Number(process.argv[2] ?? 200_000)
+const TRIALS = 3
+const url = LOCAL_SERVICES.nats
+if (!(await reachable(url))) {
+  console.log(`archiver bench: NATS unreachable at ${url}; skipped`)
+  process.exit(0)
+}
+
+const id = `benarc${Date.now().toString(36)}`
+const stream = id.toUpperCase()
+const nc = await connect({ servers: url, noAsyncTraces: true })
+const jsm = await jetstreamManager(nc)
+await jsm.streams.add({ name: stream, subjects: [`${id}.>`], max_bytes: 1 << 30 })
+
+function frame(i: number): string {
+  const ticker = `KXBTCD-26FEB15-T${97_000 + (i % 400) * 250}`
+  const msg = `{"market_ticker":"${ticker}","price":${i % 100},"yes_bid_dollars":"0.${String(i % 100).padStart(2, '0')}00",` +
+    `"yes_ask_dollars":"0.${String((i + 1) % 100).padStart(2, '0')}00","volume":${i * 13},"open_interest":${(i * 31) % 100_000},"ts":${1_771_160_000 + (i >> 6)}}`
+  return `{"type":"ticker","sid":1,"seq":${i},"msg":${msg},"_shard_id":0,"_received_at":${1_771_160_000_000_000 + i * 173}}`
+}
+
+// pre-fill: plain publishes onto the stream subject, flushed every 1000
+let bytes = 0
+for (let i = 1; i <= N; i++) {
+  const f = frame(i)
+  bytes += f.length
+  nc.publish(`${id}.json.ticker.T${i % 400}`, f)
+  if (i % 1000 === 0) await nc.flush()
+}
+await nc.flush()
+for (;;) {
+  const { state } = await jsm.streams.info(stream)
+  if (state.messages >= N) break
+  await nc.flush()
+}
+console.log(`stream ${stream}: ${N.toLocaleString()} messages, ${Math.round(bytes / N)} bytes on average`)
+
+let peakRss = 0
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+}, 20)
+
+/** Bare consume, AckPolicy.None, no file: messages/s. */
+async function baseline(k: number): Promise<number> {
+  const name = `base${k}`
+  await jsm.consumers.add(stream, { durable_name: name, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All })
+  const c = await jetstream(nc).consumers.get(stream, name)
+  const t0 = performance.now()
+  let seen = 0
+  await new Promise<void>((resolve) => {
+    void c.consume({ max_messages: 1000, callback: () => {
+      if (++seen === N) resolve()
+    } }).then((m) => resolve2.push(() => m.stop()))
+  })
+  const ms = performance.now() - t0
+  for (const stop of resolve2.splice(0)) stop()
+  await jsm.consumers.delete(stream, name)
+  return (N * 1000) / ms
+}
+const resolve2: (() => void)[] = []
+
+/** The archiver end to end (consume → gzip file → flush → ack): messages/s until all are acked. */
+async function archiver(k: number, policy: 'all' | 'explicit', gzipLevel = 6): Promise<number> {
+  const consumer = `arc${policy}${gzipLevel}${k}`
+  if (policy === 'explicit') {
+    await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${id}.>`, max_ack_pending: 20_000 })
+  }
+  const root = mkdtempSync(join(tmpdir(), 'ssmd-archiver-bench-'))
+  const t0 = performance.now()
+  const a = await startArchiver({ natsUrl: url, root, opsPort: null, streams: [{ name: 'main', stream, consumer, filter: `${id}.>`, feed: 'kalshi' }], tuning: { gzipLevel } })
+  for (;;) {
+    if (a.stats().streams.main!.written >= N) {
+      const ci = await jsm.consumers.info(stream, consumer)
+      if (ci.ack_floor.stream_seq >= N) break
+    }
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  const ms = performance.now() - t0
+  await a.stop()
+  rmSync(root, { recursive: true, force: true })
+  await jsm.consumers.delete(stream, consumer)
+  return (N * 1000) / ms
+}
+
+const base: number[] = []
+const all: number[] = []
+const explicit: number[] = []
+const level1: number[] = []
+try {
+  await baseline(-1) // warm-up
+  for (let t = 0; t < TRIALS; t++) {
+    base.push(await baseline(t))
+    all.push(await archiver(t, 'all'))
+    explicit.push(await archiver(t, 'explicit'))
+    level1.push(await archiver(t, 'all', 1))
+  }
+} finally {
+  clearInterval(sampler)
+  await jsm.streams.delete(stream).catch(() => {})
+  await nc.close()
+}
+const b = median(base)
+report('bare consume, AckPolicy.None, no file', b, 'msgs/s')
+report('archiver: consume + gzip file + flush + AckPolicy.All ack per batch', median(all), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None', target: '>=0.7' })
+report('archiver: same, AckPolicy.Explicit ack of every message after the flush', median(explicit), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None' })
+report('archiver: AckPolicy.All, gzip level 1', median(level1), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None', target: '>=0.7' })
+report('peak RSS (bench process: pre-fill, baseline and archiver runs)', peakRss / 2 ** 20, 'MB')

@@ -6,6 +6,9 @@ import { registerEnv } from './env.ts'
 import { registerKeys } from './keys.ts'
 import { registerSim } from './sim.ts'
 import { registerFees } from './fees.ts'
+import { registerSecmaster } from './secmaster.ts'
+import { registerSeries } from './series.ts'
+import { registerLifecycleConsumer } from './lifecycle-consumer.ts'
 import { registerCdc } from './cdc.ts'
 
 /** Every subcommand registers itself here, one line each. */
@@ -17,5 +20,8 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerArchiver,
   registerSim,
   registerKeys,
+  registerSecmaster,
+  registerSeries,
+  registerLifecycleConsumer,
   registerCdc,
 ]

@@ -1,0 +1,68 @@
+import type { Command } from 'commander'
+import { connect } from '@nats-io/transport-node'
+import { resolveConfig } from '../../pipeline/config/index.ts'
+import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
+import { logger } from '../../pipeline/core/log.ts'
+import { openDb } from '../../services/db/index.ts'
+import { LIFECYCLE_CONSUMER_DEFAULTS, startLifecycleConsumer } from '../../services/lifecycle/index.ts'
+import { globals } from '../program.ts'
+
+interface Flags {
+  env: string
+  natsUrl?: string
+  stream?: string
+  filter?: string
+  consumer?: string
+  databaseUrl?: string
+  healthPort?: string
+  sweepInterval: string
+}
+
+export function registerLifecycleConsumer(program: Command): void {
+  program
+    .command('lifecycle-consumer')
+    .description('JetStream lifecycle events → PostgreSQL (one transaction per message, idempotent); sweeps initialized → active')
+    .option('-e, --env <name|file>', 'environment', 'dev')
+    .option('--nats-url <url>', 'NATS server; env NATS_URL')
+    .option('--stream <name>', 'JetStream stream; env SSMD_STREAM (default: the environment\'s)')
+    .option('--filter <subject>', "subject filter (default '{prefix}.json.lifecycle.>')")
+    .option('--consumer <name>', `durable consumer name (default: lifecycle.consumer or ${LIFECYCLE_CONSUMER_DEFAULTS.consumer})`)
+    .option('--database-url <url>', 'PostgreSQL URL; env DATABASE_URL')
+    .option('--health-port <port>', '/health /ready /metrics port (0 = any)', '8081')
+    .option('--sweep-interval <ms>', 'initialized → active sweep period (0 = off)', String(LIFECYCLE_CONSUMER_DEFAULTS.sweepIntervalMs))
+    .action(async (f: Flags, cmd: Command) => {
+      const g = globals(cmd)
+      const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, stream: f.stream, databaseUrl: f.databaseUrl })
+      const sweepIntervalMs = Number(f.sweepInterval)
+      const opsPort = Number(f.healthPort)
+      if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs < 0) throw new UsageError(`--sweep-interval must be an integer ≥ 0 (got ${f.sweepInterval})`)
+      if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new UsageError(`--health-port must be a port (got ${f.healthPort})`)
+      const log = logger().child({ role: 'lifecycle-consumer', env: config.name })
+      const sql = await openDb(config.databaseUrl)
+      let nc
+      try {
+        nc = await connect({ servers: config.transport.url, name: 'ssmd-lifecycle-consumer' })
+      } catch (e) {
+        await sql.end()
+        throw new ConnectionError(`cannot reach NATS at ${config.transport.url}: ${(e as Error).message}`, 'NATS_UNREACHABLE', { cause: e })
+      }
+      try {
+        const c = await startLifecycleConsumer({
+          sql, nc,
+          stream: config.transport.stream,
+          filter: f.filter ?? config.env.lifecycle?.filter ?? `${config.transport.subjectPrefix}.json.lifecycle.>`,
+          consumer: f.consumer ?? config.env.lifecycle?.consumer,
+          sweepIntervalMs, opsPort, logger: log,
+        })
+        if (c.ops) log.info({ url: c.ops.url }, 'health and metrics')
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve())
+          process.once('SIGTERM', () => resolve())
+        })
+        await c.stop()
+      } finally {
+        await nc.drain().catch(() => {})
+        await sql.end()
+      }
+    })
+}

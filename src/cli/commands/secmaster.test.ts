@@ -1,0 +1,74 @@
+import { afterAll, afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
+import { needService } from '../../../test/services.ts'
+import { createTestDatabase } from '../../services/db/index.ts'
+import { startSim } from '../../services/sim/index.ts'
+import { run } from '../program.ts'
+
+const pg = await needService('postgres')
+const NOW = Date.parse('2026-03-02T12:07:00Z')
+const sim = startSim({ seed: 11, markets: 150, restRateLimit: 0, clock: () => NOW, lifecycleTickMs: 3_600_000 })
+afterAll(() => sim.stop())
+
+let out: string[] = []
+let err: string[] = []
+beforeEach(() => {
+  out = []
+  err = []
+  spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
+  spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
+})
+afterEach(() => {
+  ;(console.log as unknown as { mockRestore(): void }).mockRestore()
+  ;(console.error as unknown as { mockRestore(): void }).mockRestore()
+})
+
+async function ssmd(...argv: string[]): Promise<{ code: number; out: string[] }> {
+  out = []
+  process.exitCode = 0
+  const code = await run(argv)
+  process.exitCode = 0
+  return { code, out }
+}
+
+describe.skipIf(!pg.ok)(`ssmd secmaster / series / fees (${pg.reason})`, () => {
+  test('series sync, secmaster sync with PROGRESS lines, list and show, fees sync and show', async () => {
+    await using db = await createTestDatabase(pg.url, { migrated: true })
+    const src = ['--rest-url', sim.restUrl, '--database-url', db.url, '--rate', '1000']
+    const series = await ssmd('series', 'sync', ...src, '--json')
+    expect([series.code, JSON.parse(series.out[0]).series]).toEqual([0, sim.universe.series.length])
+
+    const sync = await ssmd('secmaster', 'sync', ...src)
+    expect(sync.code).toBe(0)
+    expect(sync.out).toContain(`PROGRESS:complete:events=${sim.universe.events.length},markets=150,errors=0`)
+    expect(sync.out.some((l) => l.startsWith('PROGRESS:markets:markets:page=1,'))).toBe(true)
+    expect(sync.out.at(-1)).toStartWith(`full sync: ${sim.universe.events.length} events, 150 markets`)
+
+    const bySeries = await ssmd('secmaster', 'sync', ...src, '--by-series', '--category', sim.universe.series[0].category)
+    expect(bySeries.out.filter((l) => l.startsWith('PROGRESS:series:1/'))).toHaveLength(1)
+
+    const list = await ssmd('secmaster', 'list', '--database-url', db.url, '--status', 'active', '--limit', '5', '--json')
+    const rows = JSON.parse(list.out[0])
+    expect(rows.length).toBe(Math.min(5, sim.universe.markets.filter((m) => m.status === 'active').length))
+    const table = await ssmd('secmaster', 'list', '--database-url', db.url, '--limit', '3')
+    expect([table.out[0].split('\n')[0].split(/\s+/), table.out[0].split('\n').length]).toEqual([['TICKER', 'STATUS', 'CLOSE', 'BID', 'ASK', 'VOLUME', 'CATEGORY'], 4])
+    const show = await ssmd('secmaster', 'show', rows[0].ticker, '--database-url', db.url, '--json')
+    expect(JSON.parse(show.out[0]).ticker).toBe(rows[0].ticker)
+    expect((await ssmd('secmaster', 'show', 'NOPE', '--database-url', db.url)).code).toBe(1)
+
+    expect((await ssmd('fees', 'sync', ...src)).out[0]).toMatch(/^fees sync: \d+ changes fetched, \d+ new periods/)
+    const s0 = sim.universe.series[1]
+    const fee = await ssmd('fees', 'show', s0.ticker, '--database-url', db.url, '--at', new Date(NOW).toISOString(), '--json')
+    expect(JSON.parse(fee.out[0])).toMatchObject({ seriesTicker: s0.ticker, feeType: s0.feeType, sourceId: `seed:${s0.ticker}` })
+  })
+
+  test('an unreachable database fails with DB_UNREACHABLE naming host and port (exit 1); bad flags exit 2', async () => {
+    const server = Bun.serve({ port: 0, fetch: () => new Response('') })
+    const port = server.port
+    await server.stop(true)
+    const r = await ssmd('secmaster', 'sync', '--rest-url', sim.restUrl, '--database-url', `postgres://postgres@127.0.0.1:${port}/x`)
+    expect(r.code).toBe(1)
+    expect(err.join('\n')).toContain(`error [DB_UNREACHABLE]: cannot reach PostgreSQL at 127.0.0.1:${port}`)
+    expect((await ssmd('secmaster', 'sync', '--active-only', '--by-series')).code).toBe(2)
+    expect((await ssmd('secmaster', 'list', '--limit', '0')).code).toBe(2)
+  })
+})

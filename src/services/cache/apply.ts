@@ -1,0 +1,99 @@
+import type { ChainableCommander } from 'ioredis'
+import type { Sql } from 'postgres'
+import { selectTyped, type CdcEvent, type Row } from '../cdc/index.ts'
+import type { CacheKeys } from './keys.ts'
+import { eventExpiry, marketExpiry } from './ttl.ts'
+import { putRow, type CacheState } from './write.ts'
+
+export interface ApplyContext {
+  sql: Sql
+  keys: CacheKeys
+  state: CacheState
+  nowMs: number
+}
+
+/**
+ * Adds the Redis commands for one CDC event to `pipe` (in stream order, so the last write wins).
+ * markets/events use the TTL policy; deletes and soft deletes remove the key and monitor field;
+ * series_fees re-reads the series' current fee. Returns the number of commands added.
+ */
+export async function applyEvent(pipe: ChainableCommander, e: CdcEvent, c: ApplyContext): Promise<number> {
+  const { keys, state } = c
+  const row = e.row
+  switch (e.table) {
+    case 'series': {
+      const key = keys.series(String(e.op === 'delete' ? e.old_keys?.ticker : row.ticker))
+      if (e.op === 'delete') pipe.del(key)
+      else pipe.set(key, JSON.stringify(row))
+      return 1
+    }
+    case 'events': {
+      const ticker = String(e.op === 'delete' ? e.old_keys?.event_ticker : row.event_ticker)
+      const oldTicker = e.old_keys ? String(e.old_keys.event_ticker) : ticker
+      const series = e.op === 'delete' ? (state.eventSeries.get(ticker) ?? 'unknown') : String(row.series_ticker)
+      if (e.op === 'delete') {
+        state.eventSeries.delete(ticker)
+        pipe.del(keys.event(series, ticker)).hdel(keys.monitorEvents(series), ticker)
+        return 2
+      }
+      if (oldTicker !== ticker) state.eventSeries.delete(oldTicker)
+      state.eventSeries.set(ticker, series)
+      const done = putRow(pipe, keys.event(series, ticker), row, eventExpiry(row, c.nowMs))
+      if (done === 'set' && row.status === 'active') {
+        const [n] = await c.sql<{ n: number }[]>`select count(*)::int as n from markets where event_ticker = ${ticker} and status = 'active' and deleted_at is null`
+        pipe.hset(keys.monitorEvents(series), ticker, JSON.stringify({ title: row.title, status: row.status, strike_date: row.strike_date, market_count: n?.n ?? 0 }))
+      } else {
+        pipe.hdel(keys.monitorEvents(series), ticker)
+      }
+      return 2
+    }
+    case 'markets': {
+      const ticker = String(e.op === 'delete' ? e.old_keys?.ticker : row.ticker)
+      if (e.op === 'delete') {
+        // a delete carries only the primary key and the row is gone: find its event in memory
+        const event = state.marketEvent.get(ticker)
+        if (!event) return 0
+        state.marketEvent.delete(ticker)
+        pipe.del(keys.market(await seriesOf(event, c), event, ticker)).hdel(keys.monitorMarkets(event), ticker)
+        return 2
+      }
+      const event = String(row.event_ticker)
+      state.marketEvent.set(ticker, event)
+      const series = await seriesOf(event, c)
+      const done = putRow(pipe, keys.market(series, event, ticker), row, marketExpiry(row, c.nowMs))
+      if (done === 'set' && row.status === 'active') {
+        pipe.hset(keys.monitorMarkets(event), ticker, JSON.stringify({ title: row.title, status: row.status, close_time: row.close_time }))
+      } else {
+        pipe.hdel(keys.monitorMarkets(event), ticker)
+      }
+      return 2
+    }
+    case 'series_fees': {
+      const id = String(e.op === 'delete' ? e.old_keys?.id : row.id)
+      const series = e.op === 'delete' ? state.feeSeries.get(id) : String(row.series_ticker)
+      if (e.op === 'delete') state.feeSeries.delete(id)
+      else state.feeSeries.set(id, String(row.series_ticker))
+      if (!series) return 0
+      const [current] = await currentFee(c, series)
+      if (current) pipe.set(c.keys.fee(series), JSON.stringify(current))
+      else pipe.del(c.keys.fee(series))
+      return 1
+    }
+    default:
+      return 0
+  }
+}
+
+async function seriesOf(event: string, c: ApplyContext): Promise<string> {
+  const known = c.state.eventSeries.get(event)
+  if (known) return known
+  const [r] = await c.sql<{ series_ticker: string }[]>`select series_ticker from events where event_ticker = ${event}`
+  const series = r?.series_ticker ?? 'unknown'
+  if (r) c.state.eventSeries.set(event, series)
+  return series
+}
+
+function currentFee(c: ApplyContext, series: string): Promise<Row[]> {
+  return selectTyped(c.sql, `select * from series_fees where series_ticker = $1 and effective_from <= to_timestamp($2::float8 / 1000)
+    and (effective_to is null or effective_to > to_timestamp($2::float8 / 1000)) order by effective_from desc limit 1`, [series, c.nowMs])
+}

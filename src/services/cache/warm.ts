@@ -1,0 +1,65 @@
+import type Redis from 'ioredis'
+import type { Sql } from 'postgres'
+import { selectTyped, type Row } from '../cdc/index.ts'
+import type { CacheKeys } from './keys.ts'
+import { refreshMonitors } from './monitor.ts'
+import { parseSnapshot, type WarmSnapshot } from './snapshot.ts'
+import { eventExpiry, marketExpiry } from './ttl.ts'
+import { putRow, type CacheState } from './write.ts'
+
+export interface WarmResult {
+  snapshot: WarmSnapshot
+  series: number
+  events: number
+  markets: number
+  fees: number
+  monitors: number
+}
+
+const CHUNK = 1000
+
+/**
+ * Reads the snapshot LSN and everything the cache holds in one REPEATABLE READ transaction and
+ * writes it with pipelined commands: all series, active events with ≥ 1 active market, active
+ * markets, each series' current fee, then the monitor hashes. Rows are typed exactly as CDC
+ * events type them (selectTyped), so a warmed key and a CDC-written key hold the same JSON.
+ */
+export async function warmCache(sql: Sql, redis: Redis, keys: CacheKeys, state: CacheState, nowMs: number): Promise<WarmResult> {
+  const read = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const [snap] = await tx<{ lsn: string; snap: string }[]>`select pg_current_wal_lsn()::text as lsn, pg_current_snapshot()::text as snap`
+    const q = (text: string, params: (string | number)[] = []) => selectTyped(tx as unknown as Sql, text, params)
+    return {
+      snapshot: parseSnapshot(snap!.lsn, snap!.snap),
+      series: await q('select * from series'),
+      events: await q(`select e.* from events e where e.status = 'active' and e.deleted_at is null
+        and exists (select 1 from markets m where m.event_ticker = e.event_ticker and m.status = 'active' and m.deleted_at is null)`),
+      markets: await q(`select m.*, e.series_ticker as "__series" from markets m join events e using (event_ticker)
+        where m.status = 'active' and m.deleted_at is null`),
+      eventSeries: await q('select event_ticker, series_ticker from events'),
+      marketEvent: await q('select ticker, event_ticker from markets'),
+      fees: await q(`select distinct on (series_ticker) * from series_fees
+        where effective_from <= to_timestamp($1::float8 / 1000) and (effective_to is null or effective_to > to_timestamp($1::float8 / 1000))
+        order by series_ticker, effective_from desc`, [nowMs]),
+      feeSeries: await q('select id, series_ticker from series_fees'),
+    }
+  })
+  for (const r of read.eventSeries) state.eventSeries.set(String(r.event_ticker), String(r.series_ticker))
+  for (const r of read.marketEvent) state.marketEvent.set(String(r.ticker), String(r.event_ticker))
+  for (const r of read.feeSeries) state.feeSeries.set(String(r.id), String(r.series_ticker))
+  const writes: ((pipe: ReturnType<Redis['pipeline']>) => void)[] = [
+    ...read.series.map((r) => (p: ReturnType<Redis['pipeline']>) => void p.set(keys.series(String(r.ticker)), JSON.stringify(r))),
+    ...read.events.map((r) => (p: ReturnType<Redis['pipeline']>) => void putRow(p, keys.event(String(r.series_ticker), String(r.event_ticker)), r, eventExpiry(r, nowMs))),
+    ...read.markets.map((r) => (p: ReturnType<Redis['pipeline']>) => {
+      const { __series, ...row } = r as Row & { __series: string }
+      putRow(p, keys.market(__series, String(row.event_ticker), String(row.ticker)), row, marketExpiry(row, nowMs))
+    }),
+    ...read.fees.map((r) => (p: ReturnType<Redis['pipeline']>) => void p.set(keys.fee(String(r.series_ticker)), JSON.stringify(r))),
+  ]
+  for (let i = 0; i < writes.length; i += CHUNK) {
+    const pipe = redis.pipeline()
+    for (const w of writes.slice(i, i + CHUNK)) w(pipe)
+    await pipe.exec()
+  }
+  const monitors = await refreshMonitors(sql, redis, keys)
+  return { snapshot: read.snapshot, series: read.series.length, events: read.events.length, markets: read.markets.length, fees: read.fees.length, monitors }
+}

@@ -25,7 +25,7 @@ export function startWsTap(upstreamUrl: string): WsTap {
   const frames = new Map<number, string[]>()
   const clients = new Set<ServerWebSocket<TapData>>()
   let next = 0
-  const server = Bun.serve<TapData, unknown>({
+  const server = Bun.serve<TapData>({
     port: 0,
     hostname: '127.0.0.1',
     fetch(req, srv) {

@@ -29,7 +29,7 @@ describe.skipIf(!nats.ok)(`connector /health /ready /metrics (${nats.reason})`, 
     expect(await health.json()).toMatchObject({ status: 'ok', feed: 'kalshi', connected: true })
     await waitFor(() => connector!.ready().ok, 'readiness')
     const ready = await fetch(`${base}/ready`)
-    expect([ready.status, (await ready.json()).status]).toEqual([200, 'ready'])
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([200, 'ready'])
     const text = await (await fetch(`${base}/metrics`)).text()
     const names = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]))
     for (const name of [

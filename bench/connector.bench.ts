@@ -1,0 +1,237 @@
+/**
+ * The connector, end to end, each figure with a baseline measured in the same run. The simulator
+ * runs in its own process (`ssmd sim`), so its CPU is not the connector's.
+ *  1. WebSocket receive → ring (scan, seq, subject, push; a Worker drains) vs a bare receive
+ *     loop that only counts frames. Target ≥ 0.7.
+ *  2. Ingest into JetStream, acked and stored, vs the same number of plain core publishes into
+ *     the same stream with no acks (the server's ingest ceiling). Target ≥ 0.7.
+ *  3. Latency frame received → PubAck at a steady 10k msgs/s: p50 / p99 / p99.9 (from the
+ *     connector's own histogram, interpolated within its buckets).
+ *  4. Peak RSS with 10,000 markets subscribed (target ≤ 150 MB) and its growth over the run
+ *     (SSMD_BENCH_SOAK_S seconds, default 30; an hour: SSMD_BENCH_SOAK_S=3600).
+ */
+import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { Ring } from '../src/hot/index.ts'
+import { resolveConfig } from '../src/pipeline/config/index.ts'
+import { reachable } from '../src/pipeline/core/services.ts'
+import { startConnector } from '../src/pipeline/connector/connector.ts'
+import { Ingest } from '../src/pipeline/connector/ingest.ts'
+import { KalshiSocket } from '../src/pipeline/connector/socket.ts'
+import { report } from './runner.ts'
+
+const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+const only = process.argv[2]
+
+async function startSimProcess(args: string[]): Promise<{ ws: string; rest: string; stop(): Promise<void> }> {
+  const proc = Bun.spawn(['bun', 'src/cli/main.ts', 'sim', '--port', '0', '--ping-interval', '0', ...args], { stdout: 'pipe', stderr: 'ignore', env: { ...process.env, SSMD_LOG_LEVEL: 'warn' } })
+  const reader = proc.stdout.getReader()
+  let text = ''
+  while (!/listening ws=\S+ rest=\S+/.test(text)) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`ssmd sim exited: ${text}`)
+    text += new TextDecoder().decode(value)
+  }
+  const m = /ws=(\S+) rest=(\S+)/.exec(text)!
+  return { ws: m[1], rest: m[2], stop: async () => { proc.kill('SIGTERM'); await proc.exited } }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const SUBSCRIBE = (id: number, ch: string) => JSON.stringify({ id, cmd: 'subscribe', params: { channels: [ch] } })
+
+/** Frames/s a client receives over `ms`, after a warm-up, subscribing ticker and trade globally. */
+async function receiveRate(url: string, onFrame: (ws: WebSocket) => () => number, ms = 3000): Promise<number> {
+  const ws = new WebSocket(url)
+  const count = onFrame(ws)
+  await new Promise((r) => ws.addEventListener('open', r, { once: true }))
+  ws.send(SUBSCRIBE(1, 'ticker'))
+  ws.send(SUBSCRIBE(2, 'trade'))
+  await sleep(700)
+  const n0 = count()
+  const t0 = performance.now()
+  await sleep(ms)
+  const rate = ((count() - n0) * 1000) / (performance.now() - t0)
+  ws.close()
+  return rate
+}
+
+async function receiveToRing(): Promise<void> {
+  const sim = await startSimProcess(['--rate', 'max', '--markets', '300', '--format', 'dollars'])
+  try {
+    const bare = await receiveRate(sim.ws, (ws) => {
+      let n = 0
+      ws.addEventListener('message', () => n++)
+      return () => n
+    })
+    const ring = Ring.allocate(1 << 24)
+    const drain = new Worker(new URL('../src/hot/fixture-ring-worker.ts', import.meta.url).href)
+    drain.postMessage({ sab: ring.sab, verify: false })
+    const ingest = new Ingest('bench.kalshi', ring, { gap() {}, frame() {}, invalid() {}, unknown() {} })
+    let frames = 0
+    const socket = new KalshiSocket(sim.ws, {}, {
+      onFrame: (text, t) => {
+        frames++
+        ingest.frame(0, 'c1', text, t)
+        if (ingest.waiting > 0) ingest.drainOverflow()
+      },
+      onOpen() {},
+      onClose() {},
+    })
+    await new Promise((r) => socket.ws.addEventListener('open', r, { once: true }))
+    socket.ws.send(SUBSCRIBE(1, 'ticker'))
+    socket.ws.send(SUBSCRIBE(2, 'trade'))
+    await sleep(700)
+    const n0 = frames
+    const t0 = performance.now()
+    await sleep(3000)
+    const ours = ((frames - n0) * 1000) / (performance.now() - t0)
+    socket.close()
+    ring.close()
+    drain.terminate()
+    report('WebSocket receive → ring', ours, 'frames/s', { baseline: bare, baselineName: 'bare receive loop (count only)', target: '>=0.7' })
+    report('  ring back-pressure events', ingest.backpressureEvents, 'events')
+  } finally {
+    await sim.stop()
+  }
+}
+
+function benchConfig(stream: string, prefix: string, over: Record<string, unknown> = {}) {
+  const c = resolveConfig('dev', { transport: 'nats', natsUrl: NATS, stream, subjectPrefix: prefix, healthPort: 0, dataDir: `/tmp/ssmd-bench-${stream}` }, {})
+  Object.assign(c.connector, { channels: ['ticker', 'trade'], ...over })
+  c.transport.maxAgeMs = 3_600_000
+  c.transport.maxBytes = 4 * 1024 ** 3
+  return c
+}
+
+async function dropStream(stream: string) {
+  const nc = await connect({ servers: NATS })
+  await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {})
+  await nc.close()
+}
+
+async function streamCount(stream: string): Promise<number> {
+  const nc = await connect({ servers: NATS })
+  const n = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages
+  await nc.close()
+  return n
+}
+
+async function ingestToJetStream(): Promise<void> {
+  const sim = await startSimProcess(['--rate', 'max', '--markets', '300', '--format', 'dollars'])
+  const stream = `BENCH_CX_${Date.now().toString(36).toUpperCase()}`
+  const prefix = `benchcx${Date.now().toString(36)}.kalshi`
+  try {
+    const connector = await startConnector({ config: benchConfig(stream, prefix), wsUrl: sim.ws, noAuth: true, opsPort: false })
+    await sleep(1500)
+    const a0 = connector.stats().out.accepted ?? 0
+    const t0 = performance.now()
+    await sleep(5000)
+    const acked = (connector.stats().out.accepted ?? 0) - a0
+    const ours = (acked * 1000) / (performance.now() - t0)
+    await connector.stop()
+    await sim.stop()
+    // Ceiling: as many plain publishes, into the same stream, no acks, flush every 1000.
+    const before = await streamCount(stream)
+    const nc = await connect({ servers: NATS, noAsyncTraces: true })
+    const payload = new TextEncoder().encode(`{"type":"ticker","sid":1,"msg":{"market_ticker":"KXBENCH-1","price_dollars":"0.5000"${' '.repeat(200)}}}`)
+    const t1 = performance.now()
+    for (let i = 0; i < acked; i++) {
+      nc.publish(`${prefix}.json.ticker.KXBENCH-${i % 800}`, payload)
+      if (i % 1000 === 999) await nc.flush()
+    }
+    await nc.flush()
+    while ((await streamCount(stream)) < before + acked) await sleep(20)
+    const ceiling = (acked * 1000) / (performance.now() - t1)
+    await nc.close()
+    report('connector ingest → JetStream (acked, stored)', ours, 'msgs/s', { baseline: ceiling, baselineName: 'plain core publishes into the stream, no acks', target: '>=0.7' })
+  } finally {
+    await sim.stop().catch(() => {})
+    await dropStream(stream)
+  }
+}
+
+/** Percentile from Prometheus histogram text, interpolated linearly within a bucket. */
+function percentile(text: string, name: string, q: number): number {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const)
+  const total = buckets.at(-1)?.[1] ?? 0
+  const want = q * total
+  let prevLe = 0
+  let prevN = 0
+  for (const [le, n] of buckets) {
+    if (n >= want) return le === Infinity ? prevLe : prevLe + ((want - prevN) / Math.max(1, n - prevN)) * (le - prevLe)
+    prevLe = le
+    prevN = n
+  }
+  return prevLe
+}
+
+async function latencyAt10k(): Promise<void> {
+  const sim = await startSimProcess(['--rate', 'realistic', '--fps', '10000', '--markets', '1000', '--format', 'dollars'])
+  const stream = `BENCH_LAT_${Date.now().toString(36).toUpperCase()}`
+  try {
+    const connector = await startConnector({ config: benchConfig(stream, `benchlat${Date.now().toString(36)}.kalshi`), wsUrl: sim.ws, noAuth: true, opsPort: 0 })
+    await sleep(8000)
+    const text = await (await fetch(`${connector.ops!.url}/metrics`)).text()
+    const s = connector.stats()
+    await connector.stop()
+    const name = 'ssmd_connector_publish_latency_seconds'
+    const us = (q: number) => percentile(text, name, q) * 1e6
+    report('latency received → PubAck at ~10k msgs/s, p50', us(0.5), 'µs')
+    report('latency received → PubAck at ~10k msgs/s, p99', us(0.99), 'µs')
+    report('latency received → PubAck at ~10k msgs/s, p99.9', us(0.999), 'µs')
+    report('  frames during the latency run', s.frames / 8, 'frames/s')
+  } finally {
+    await sim.stop()
+    await dropStream(stream)
+  }
+}
+
+async function allTickers(rest: string): Promise<string[]> {
+  const out: string[] = []
+  let cursor = ''
+  do {
+    const body = (await (await fetch(`${rest}/markets?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { markets: { ticker: string }[]; cursor: string }
+    for (const m of body.markets) out.push(m.ticker)
+    cursor = body.cursor
+  } while (cursor)
+  return out
+}
+
+async function rss10k(): Promise<void> {
+  const soakS = Number(process.env.SSMD_BENCH_SOAK_S ?? 30)
+  const sim = await startSimProcess(['--rate', 'realistic', '--fps', '3000', '--markets', '10000', '--format', 'dollars'])
+  const stream = `BENCH_RSS_${Date.now().toString(36).toUpperCase()}`
+  try {
+    const markets = (await allTickers(sim.rest)).slice(0, 10_000)
+    Bun.gc(true)
+    const base = process.memoryUsage().rss
+    const connector = await startConnector({ config: benchConfig(stream, `benchrss${Date.now().toString(36)}.kalshi`, { mode: 'markets', shardSize: 200 }), wsUrl: sim.ws, noAuth: true, markets, opsPort: false })
+    const samples: [number, number][] = []
+    const t0 = performance.now()
+    while (performance.now() - t0 < soakS * 1000) {
+      await sleep(1000)
+      samples.push([(performance.now() - t0) / 1000, process.memoryUsage().rss])
+    }
+    const st = connector.stats()
+    await connector.stop()
+    const peak = Math.max(...samples.map((s) => s[1]))
+    const half = samples.slice(Math.floor(samples.length / 2))
+    const growth = half.length > 1 ? ((half.at(-1)![1] - half[0][1]) / (half.at(-1)![0] - half[0][0])) * 60 : 0
+    report('peak RSS, 10,000 markets subscribed', peak / 1e6, 'MB', { baseline: 150, baselineName: 'target 150 MB', target: '<=1' })
+    report('  RSS of the bench process before the connector', base / 1e6, 'MB')
+    report(`  RSS growth over the second half of ${soakS}s`, growth / 1e6, 'MB/min')
+    report('  shards / markets / frames', st.shards * 1e6 + st.markets, `(shards×1e6 + markets; ${st.frames} frames)`)
+  } finally {
+    await sim.stop()
+    await dropStream(stream)
+  }
+}
+
+if (!(await reachable(NATS))) {
+  console.log(`NATS unreachable at ${NATS}: connector benches skipped (start nats-server with -js)`)
+  await receiveToRing()
+  process.exit(0)
+}
+const parts: Record<string, () => Promise<void>> = { receive: receiveToRing, ingest: ingestToJetStream, latency: latencyAt10k, rss: rss10k }
+for (const [name, fn] of Object.entries(parts)) if (!only || name === only) await fn()
+process.exit(0)

@@ -65,6 +65,22 @@ describe('connector faults', () => {
     await expectNothingLost()
   })
 
+  test('dropping one shard\'s connection leaves the other shards untouched', async () => {
+    await start({ rate: 'realistic', framesPerSecond: 400 }, { shardSize: 10 }, 30)
+    expect(connector!.shards.length).toBe(3)
+    const victim = connector!.shards[1].markets[0]
+    const conns = sim!.stats().connections as { id: number; subscriptions: { market_tickers: string[] | null }[] }[]
+    const conn = conns.find((c) => c.subscriptions.some((s) => s.market_tickers?.includes(victim)))!.id
+    sim!.applyFault({ name: 'drop', conn })
+    await waitFor(() => connector!.shards[1].epoch === 2 && connector!.shards[1].subscribed, 'shard 1 to reconnect by itself')
+    expect(connector!.shards.map((s) => [s.id, s.epoch, s.reconnects])).toEqual([
+      [0, 1, 0],
+      [1, 2, 1],
+      [2, 1, 0],
+    ])
+    await expectNothingLost()
+  })
+
   test('a silent socket is detected within the staleness and replaced', async () => {
     await start({ rate: 'realistic', framesPerSecond: 200 }, { stalenessMs: 300 })
     await waitFor(() => dataFrames().length > 5, 'data before the stall')

@@ -10,6 +10,7 @@ import { registerSecmaster } from './secmaster.ts'
 import { registerSeries } from './series.ts'
 import { registerLifecycleConsumer } from './lifecycle-consumer.ts'
 import { registerCdc } from './cdc.ts'
+import { registerCache } from './cache.ts'
 
 /** Every subcommand registers itself here, one line each. */
 export const COMMANDS: ((program: Command) => void)[] = [
@@ -24,4 +25,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerSeries,
   registerLifecycleConsumer,
   registerCdc,
+  registerCache,
 ]

@@ -1,0 +1,81 @@
+import { connect } from '@nats-io/transport-node'
+import type { Command } from 'commander'
+import Redis from 'ioredis'
+import { resolveConfig } from '../../pipeline/config/index.ts'
+import { UsageError } from '../../pipeline/core/errors.ts'
+import { serveOps } from '../../pipeline/core/http.ts'
+import { logger } from '../../pipeline/core/log.ts'
+import { createRegistry } from '../../pipeline/core/metrics.ts'
+import { CACHE_DEFAULTS, startCache } from '../../services/cache/index.ts'
+import { CDC_DEFAULTS, openCdcSql } from '../../services/cdc/index.ts'
+import { globals } from '../program.ts'
+
+interface CacheFlags {
+  env: string
+  databaseUrl?: string
+  natsUrl?: string
+  redisUrl?: string
+  keyPrefix?: string
+  stream?: string
+  subjectPrefix?: string
+  consumer?: string
+  healthPort?: string
+}
+
+/** No CDC event for this long turns /health into a warning field (not a failure: quiet days happen). */
+const QUIET_MS = 3_600_000
+
+export function registerCache(program: Command): void {
+  program
+    .command('cache')
+    .description('warm Redis from PostgreSQL, then apply CDC events (secmaster:* keys with the TTL policy, monitor:* hashes)')
+    .option('-e, --env <name|file>', 'environment (exchanges/environments/<name>.yaml)', 'dev')
+    .option('--database-url <url>', 'PostgreSQL; env DATABASE_URL')
+    .option('--nats-url <url>', 'NATS server; env NATS_URL')
+    .option('--redis-url <url>', 'Redis; env REDIS_URL')
+    .option('--key-prefix <prefix>', 'prefix for every key; env SSMD_CACHE_KEY_PREFIX (default none)')
+    .option('--stream <name>', `CDC stream; env SSMD_CDC_STREAM (default ${CDC_DEFAULTS.stream})`)
+    .option('--subject-prefix <prefix>', `CDC subject prefix; env SSMD_CDC_SUBJECT_PREFIX (default ${CDC_DEFAULTS.subjectPrefix})`)
+    .option('--consumer <name>', `durable consumer; env SSMD_CACHE_CONSUMER (default ${CACHE_DEFAULTS.consumer})`)
+    .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT (default 9090)')
+    .action(async (f: CacheFlags, cmd: Command) => {
+      const g = globals(cmd)
+      const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, databaseUrl: f.databaseUrl, redisUrl: f.redisUrl })
+      const vars = process.env
+      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? 9090)
+      if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
+      const log = logger().child({ role: 'cache', env: config.name })
+      const sql = await openCdcSql(config.databaseUrl)
+      const nc = await connect({ servers: config.transport.url, noAsyncTraces: true, maxReconnectAttempts: -1 })
+      const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
+      const registry = createRegistry({ defaults: true, labels: { role: 'cache' } })
+      const cache = await startCache({
+        sql, nc, redis, log, registry,
+        keyPrefix: f.keyPrefix ?? vars.SSMD_CACHE_KEY_PREFIX ?? config.env.cache?.key_prefix,
+        stream: f.stream ?? vars.SSMD_CDC_STREAM ?? config.env.cdc?.stream,
+        subjectPrefix: f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX,
+        consumer: f.consumer ?? vars.SSMD_CACHE_CONSUMER ?? config.env.cdc?.consumer,
+      })
+      const probe = () => {
+        const s = cache.stats()
+        const quiet = Date.now() - s.lastEventAt > QUIET_MS
+        return { ok: redis.status === 'ready' && !nc.isClosed(), applied: s.applied, skipped: s.skipped, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
+      }
+      const ops = serveOps({ port: healthPort, registry, health: probe, ready: probe })
+      log.info({ ops: ops.url, keyPrefix: cache.keys.prefix }, 'cache running')
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      try {
+        await Promise.race([stopped, cache.done])
+      } finally {
+        await cache.stop()
+        await ops.stop()
+        await nc.drain().catch(() => {})
+        redis.disconnect()
+        await sql.end({ timeout: 2 })
+        log.info(cache.stats(), 'cache stopped')
+      }
+    })
+}

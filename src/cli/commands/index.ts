@@ -6,6 +6,10 @@ import { registerEnv } from './env.ts'
 import { registerKeys } from './keys.ts'
 import { registerSim } from './sim.ts'
 import { registerFees } from './fees.ts'
+import { registerSignal } from './signal.ts'
+import { registerSignalRunner } from './signal-runner.ts'
+import { registerBacktest } from './backtest.ts'
+import { registerData } from './data.ts'
 import { registerSecmaster } from './secmaster.ts'
 import { registerSeries } from './series.ts'
 import { registerLifecycleConsumer } from './lifecycle-consumer.ts'
@@ -21,6 +25,10 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerArchiver,
   registerSim,
   registerKeys,
+  registerSignal,
+  registerSignalRunner,
+  registerBacktest,
+  registerData,
   registerSecmaster,
   registerSeries,
   registerLifecycleConsumer,

@@ -114,3 +114,9 @@ export function priceTicks(dollars: number): number {
 export function ticksToDollars(ticks: number): number {
   return ticks / 10_000
 }
+
+/** The record without its raw line (for printing). */
+export function stripRaw(r: MarketRecord): Omit<MarketRecord, 'raw'> {
+  const { raw: _raw, ...rest } = r
+  return rest
+}

@@ -1,0 +1,78 @@
+/** `ssmd backtest run <signal>`: a signal over archive files, summary + persisted result JSON. */
+import type { Command } from 'commander'
+import { SingleBar, Presets } from 'cli-progress'
+import { UsageError } from '../../pipeline/core/errors.ts'
+import {
+  expandDates, formatFire, gitInfo, loadSignal, manifestDates, runBacktest, signalDir, writeBacktest,
+} from '../../pipeline/signals/index.ts'
+import { dataDirOf, signalsDirOf } from './signal.ts'
+
+interface RunFlags {
+  from?: string
+  to?: string
+  dates?: string
+  data?: string
+  feed?: string
+  stream?: string
+  out: string
+  signalsDir?: string
+  allowDirty?: boolean
+  json?: boolean
+}
+
+export function registerBacktest(program: Command): void {
+  const backtest = program.command('backtest').description('signal backtests over archive files')
+  backtest
+    .command('run <signal>')
+    .description('replay archive dates through a signal; prints a summary and writes <out>/<run id>/result.json')
+    .option('--from <date>', 'first date (YYYY-MM-DD)')
+    .option('--to <date>', 'last date (inclusive; default --from)')
+    .option('--dates <list>', 'comma-separated dates')
+    .option('--data <dir>', 'archive root (default --data-dir, SSMD_DATA_DIR or ./data)')
+    .option('--feed <name>', 'feed (default backtest.yaml feed, then kalshi)')
+    .option('--stream <name>', 'only this stream directory')
+    .option('--out <dir>', 'where results are written', 'backtests')
+    .option('--signals-dir <dir>', 'signals directory')
+    .option('--allow-dirty', 'run even if the signal has uncommitted changes')
+    .option('--json', 'print the result JSON instead of the summary')
+    .action(async (id: string, o: RunFlags, cmd: Command) => {
+      const s = await loadSignal(signalDir(signalsDirOf(o.signalsDir), id))
+      const git = gitInfo(s.dir)
+      if (git.dirty && !o.allowDirty) throw new UsageError(`${s.dir} has uncommitted changes: commit them or pass --allow-dirty`)
+      const dates = o.dates ? o.dates.split(',').map((d) => d.trim()).filter(Boolean)
+        : o.from ? expandDates(o.from, o.to ?? o.from)
+        : s.manifest ? manifestDates(s.manifest) : []
+      for (const d of dates) if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new UsageError(`bad date ${JSON.stringify(d)} (expected YYYY-MM-DD)`)
+      if (dates.length === 0) throw new UsageError('no dates: pass --dates, --from/--to, or set dates in backtest.yaml')
+      const feed = o.feed ?? s.manifest?.feed ?? 'kalshi'
+      const tty = process.stderr.isTTY === true && !o.json
+      const bar = tty ? new SingleBar({ format: 'backtest {bar} {value}/{total} files | {records} records', stream: process.stderr }, Presets.shades_classic) : null
+      let started = false
+      const r = await runBacktest({
+        signal: s, root: o.data ?? dataDirOf(cmd), feed, stream: o.stream ?? s.manifest?.stream, dates, git,
+        tickers: s.manifest?.tickers, sampleLimit: s.manifest?.sample_limit,
+        onProgress: (p) => {
+          if (bar) {
+            if (!started) bar.start(p.totalFiles, 0, { records: 0 })
+            started = true
+            bar.update(p.files, { records: p.records })
+          } else if (!o.json) console.error(`progress: ${p.files}/${p.totalFiles} files, ${p.records} records`)
+        },
+      })
+      bar?.stop()
+      const dir = writeBacktest(o.out, r)
+      if (o.json) {
+        console.log(JSON.stringify(r.result, null, 2))
+        return
+      }
+      const { result, timings } = r
+      console.log(`signal   ${s.id} @ ${git.sha}${git.dirty ? ' (dirty)' : ''}  requires ${s.requires.join(', ')}`)
+      console.log(`data     ${feed} ${dates.join(',')}  ${result.data.files.length} files  fingerprint ${result.data.data_fingerprint.slice(0, 12)}`)
+      console.log(`records  ${result.data.records_processed}  tickers ${result.data.tickers_seen}  (${timings.duration_ms} ms, ${timings.records_per_s} records/s)`)
+      console.log(`fires    ${result.results.fire_count}  errors ${result.results.errors}`)
+      for (const e of result.results.first_errors.slice(0, 5)) console.log(`  error  ${e}`)
+      for (const f of result.results.fires.slice(0, 10)) console.log(`  ${formatFire({ ...f, signalId: s.id })}`)
+      if (result.results.fire_count > 10) console.log(`  ... and ${result.results.fire_count - 10} more`)
+      console.log(`result   ${dir}/result.json`)
+    })
+}

@@ -1,0 +1,112 @@
+/** `ssmd data list|sample|replay`: look at and replay the archive. */
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { connect } from '@nats-io/transport-node'
+import { listArchiveFiles, readArchive, readManifest } from '../../pipeline/archive/index.ts'
+import { UsageError } from '../../pipeline/core/errors.ts'
+import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
+import { stripInjected } from '../../pipeline/archive/index.ts'
+import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
+
+function feedsIn(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && !/^\d{4}-/.test(d.name)).map((d) => d.name).sort()
+  } catch {
+    return []
+  }
+}
+
+export function registerData(program: Command): void {
+  const data = program.command('data').description('the archive: list, sample, replay')
+
+  data
+    .command('list')
+    .description('feeds, streams, dates, files and records (from manifests)')
+    .option('--data <dir>', 'archive root')
+    .option('--feed <name>', 'only this feed')
+    .option('--json', 'print JSON')
+    .action(async (o: { data?: string; feed?: string; json?: boolean }, cmd: Command) => {
+      const root = dataDirOf(cmd, o.data)
+      const rows: { feed: string; stream: string | null; date: string; files: number; records: number | null; bytes: number }[] = []
+      for (const feed of o.feed ? [o.feed] : feedsIn(root)) {
+        const files = await listArchiveFiles(root, { feed })
+        const groups = new Map<string, typeof files>()
+        for (const f of files) {
+          const k = `${f.stream ?? ''}\t${f.date}`
+          groups.set(k, [...(groups.get(k) ?? []), f])
+        }
+        for (const [k, fs] of groups) {
+          const [stream, date] = k.split('\t')
+          const m = await readManifest(join(fs[0].path, '..')).catch(() => null)
+          const records = m ? m.files.reduce((s, f) => s + (f.records ?? 0), 0) : null
+          rows.push({ feed, stream: stream || null, date, files: fs.length, records, bytes: fs.reduce((s, f) => s + Bun.file(f.path).size, 0) })
+        }
+      }
+      if (o.json) return void console.log(JSON.stringify(rows, null, 2))
+      for (const r of rows) console.log(`${r.feed}\t${r.stream ?? '-'}\t${r.date}\t${r.files} files\t${r.records ?? '?'} records\t${r.bytes} bytes`)
+    })
+
+  data
+    .command('sample')
+    .description('the first records of a date, parsed')
+    .requiredOption('--date <date>', 'YYYY-MM-DD')
+    .option('--data <dir>', 'archive root')
+    .option('--feed <name>', 'feed', 'kalshi')
+    .option('--type <type>', 'only this record type (ticker, trade, orderbook_delta, …)')
+    .option('--ticker <ticker>', 'only this ticker')
+    .option('--limit <n>', 'records to print', '10')
+    .option('--raw', 'print the raw lines instead')
+    .action(async (o: { date: string; data?: string; feed: string; type?: string; ticker?: string; limit: string; raw?: boolean }, cmd: Command) => {
+      const limit = Number(o.limit)
+      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer (got ${o.limit})`)
+      const files = await listArchiveFiles(dataDirOf(cmd, o.data), { feed: o.feed, dates: [o.date] })
+      if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${dataDirOf(cmd, o.data)}`)
+      let n = 0
+      const lines = readArchive(files)
+      for await (const line of lines) {
+        const r = parseRecord(line)
+        if (!r || (o.type && r.type !== o.type && !(r.type === 'other' && r.frameType === o.type)) || (o.ticker && r.ticker !== o.ticker)) continue
+        console.log(o.raw ? line : JSON.stringify(stripRaw(r)))
+        if (++n >= limit) break
+      }
+      await lines.return?.()
+    })
+
+  data
+    .command('replay')
+    .description('replay a date of the archive to stdout or NATS, at recorded speed or as fast as possible')
+    .requiredOption('--date <date>', 'YYYY-MM-DD')
+    .option('--data <dir>', 'archive root')
+    .option('--feed <name>', 'feed', 'kalshi')
+    .option('--symbol <ticker>', 'only this ticker')
+    .option('--speed <n|max>', 'replay speed multiple, or max', 'max')
+    .option('--to <sink>', 'stdout or nats', 'stdout')
+    .option('--nats-url <url>', 'NATS url; env NATS_URL')
+    .option('--prefix <subject>', 'subject prefix for --to nats', 'replay.kalshi')
+    .action(async (o: { date: string; data?: string; feed: string; symbol?: string; speed: string; to: string; natsUrl?: string; prefix: string }, cmd: Command) => {
+      const speed = o.speed === 'max' ? Infinity : Number(o.speed)
+      if (!(speed > 0)) throw new UsageError(`--speed must be a positive number or max (got ${o.speed})`)
+      if (o.to !== 'stdout' && o.to !== 'nats') throw new UsageError(`--to must be stdout or nats (got ${o.to})`)
+      const files = await listArchiveFiles(dataDirOf(cmd, o.data), { feed: o.feed, dates: [o.date] })
+      const nc = o.to === 'nats' ? await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true }) : null
+      let first: { ts: number; wall: number } | null = null
+      let n = 0
+      for await (const line of readArchive(files)) {
+        const r = parseRecord(line)
+        if (!r || (o.symbol && r.ticker !== o.symbol)) continue
+        const at = r.receivedAt || r.ts
+        if (speed !== Infinity && at > 0) {
+          first ??= { ts: at, wall: performance.now() }
+          const wait = first.wall + (at - first.ts) / speed - performance.now()
+          if (wait > 1) await Bun.sleep(wait)
+        }
+        const frame = stripInjected(line)
+        if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
+        else console.log(frame)
+        n++
+      }
+      if (nc) await nc.drain()
+      console.error(`replayed ${n} records from ${files.length} files`)
+    })
+}

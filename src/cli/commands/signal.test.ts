@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, spyOn, test } from 'bun:test'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { simLines } from '../../pipeline/records/fixture-sim.test.ts'
+import { archiveLines } from '../../pipeline/signals/fixture-signals.test.ts'
+import { run } from '../program.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'ssmd-signal-cli-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const log = spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
+  const error = spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
+  try {
+    return { code: await run(argv), out: out.join('\n'), err: err.join('\n') }
+  } finally {
+    log.mockRestore()
+    error.mockRestore()
+  }
+}
+
+describe('ssmd signal / backtest / data', () => {
+  test('signal new scaffolds a signal that loads, lists and backtests; data list and sample read the archive', async () => {
+    const data = join(root, 'data')
+    const lines = simLines({ seed: 3, count: 3000, format: 'dollars', markets: 4, sizeScale: 50 })
+    await archiveLines(data, 'crypto', lines, lines.map((_, i) => i + 1))
+    const sigs = join(root, 'signals')
+    expect((await cli(['signal', 'new', 'my-sig', '--signals-dir', sigs])).code).toBe(0)
+    const list = await cli(['signal', 'list', '--signals-dir', sigs, '--json'])
+    expect(JSON.parse(list.out)).toEqual([{ id: 'my-sig', name: 'my-sig', requires: ['volumeProfile'] }])
+    const out = join(root, 'out')
+    const bt = await cli(['backtest', 'run', 'my-sig', '--signals-dir', sigs, '--data', data, '--dates', '2026-02-07', '--out', out, '--allow-dirty'])
+    expect([bt.code, bt.out.includes('records  3000')]).toEqual([0, true])
+    const [runDir] = readdirSync(out)
+    expect(JSON.parse(readFileSync(join(out, runDir, 'result.json'), 'utf8')).data.records_processed).toBe(3000)
+    const dl = await cli(['data', 'list', '--data', data, '--json'])
+    expect(JSON.parse(dl.out)).toMatchObject([{ feed: 'kalshi', stream: 'crypto', date: '2026-02-07', files: 1, records: 3000 }])
+    const sample = await cli(['data', 'sample', '--data', data, '--date', '2026-02-07', '--type', 'trade', '--limit', '3'])
+    expect(sample.out.split('\n').map((l) => JSON.parse(l).type)).toEqual(['trade', 'trade', 'trade'])
+  })
+
+  test('a broken signal is a usage error naming the file and line; unknown signals list the known ones', async () => {
+    const missing = await cli(['backtest', 'run', 'nope', '--signals-dir', 'signals', '--dates', '2026-02-07'])
+    expect([missing.code, missing.err.includes('volume-1m-30min')]).toEqual([2, true])
+  })
+})

@@ -1,0 +1,156 @@
+/** `ssmd signal list|run|subscribe|new`: signals under ./signals (DESIGN §8). */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { resolveConfig } from '../../pipeline/config/index.ts'
+import { UsageError } from '../../pipeline/core/errors.ts'
+import { logger } from '../../pipeline/core/log.ts'
+import {
+  ConsoleFireSink, FileRecordSource, MemoryFireSink, SIGNALS_STREAM_DEFAULTS, SignalEngine, TeeFireSink,
+  formatFire, listSignalDirs, loadSignal, manifestDates, runSignals, signalDir, startLiveRunner,
+} from '../../pipeline/signals/index.ts'
+import { globals } from '../program.ts'
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
+
+export function signalsDirOf(flag?: string): string {
+  return flag ?? process.env.SSMD_SIGNALS_PATH ?? 'signals'
+}
+
+export function dataDirOf(cmd: Command, flag?: string): string {
+  return flag ?? globals(cmd).dataDir ?? process.env.SSMD_DATA_DIR ?? 'data'
+}
+
+/** NATS settings from flags > env config (`--env`) > env vars > defaults. */
+export function natsSettings(cmd: Command, o: { env?: string; natsUrl?: string; stream?: string; filter?: string }) {
+  const cfg = o.env ? resolveConfig(o.env, { configDir: globals(cmd).configDir }) : null
+  return {
+    url: o.natsUrl ?? cfg?.transport.url ?? process.env.NATS_URL ?? DEFAULT_NATS_URL,
+    stream: o.stream ?? cfg?.env.signals?.stream ?? cfg?.transport.stream ?? process.env.NATS_STREAM ?? 'PROD_KALSHI',
+    filter: o.filter ?? cfg?.env.signals?.filter ?? (cfg ? `${cfg.transport.subjectPrefix}.>` : process.env.NATS_FILTER),
+    outputPrefix: cfg?.env.signals?.output_prefix ?? process.env.OUTPUT_PREFIX ?? SIGNALS_STREAM_DEFAULTS.prefix,
+    dataDir: cfg?.dataDir,
+  }
+}
+
+/** Resolves on SIGINT/SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+}
+
+const SCAFFOLD = (id: string) => `/**
+ * ${id}: describe when this fires. Edge-triggered per ticker through state.memory.
+ */
+import type { SignalState } from '../../src/pipeline/signals/types.ts'
+import type { VolumeProfileState } from '../../src/pipeline/state/volume-profile.ts'
+
+export const signal = {
+  id: '${id}',
+  name: '${id}',
+  requires: ['volumeProfile'],
+
+  evaluate(state: SignalState): boolean {
+    const v = state.volumeProfile as VolumeProfileState
+    const above = v.dollarVolume >= 100_000
+    const armed = state.memory.above !== true
+    state.memory.above = above
+    return above && armed
+  },
+
+  payload(state: SignalState) {
+    const v = state.volumeProfile as VolumeProfileState
+    return { dollarVolume: v.dollarVolume, windowMs: v.windowMs }
+  },
+}
+`
+
+export function registerSignal(program: Command): void {
+  const signal = program.command('signal').description('signals: list, run live or over archive files, subscribe to fires, scaffold')
+
+  signal
+    .command('list')
+    .description('the signals in the signals directory (id, name, requires)')
+    .option('--signals-dir <dir>', 'signals directory; env SSMD_SIGNALS_PATH (default ./signals)')
+    .option('--json', 'print JSON')
+    .action(async (o: { signalsDir?: string; json?: boolean }) => {
+      const loaded = await Promise.all(listSignalDirs(signalsDirOf(o.signalsDir)).map(loadSignal))
+      const rows = loaded.map((s) => ({ id: s.id, name: s.name, requires: s.requires }))
+      if (o.json) console.log(JSON.stringify(rows, null, 2))
+      else for (const r of rows) console.log(`${r.id.padEnd(24)} ${r.requires.join(',').padEnd(16)} ${r.name}`)
+    })
+
+  signal
+    .command('run <id>')
+    .description('run one signal: live from NATS (durable consumer signal-<id>) or over archive files')
+    .option('--source <kind>', 'nats or file', 'nats')
+    .option('--env <name>', 'environment (NATS url, stream, filter, data dir)')
+    .option('--nats-url <url>', 'NATS url; env NATS_URL')
+    .option('--stream <name>', 'JetStream stream; env NATS_STREAM')
+    .option('--filter <subject>', 'subject filter; env NATS_FILTER')
+    .option('--date <dates...>', 'dates for --source file (default: backtest.yaml)')
+    .option('--data <dir>', 'archive root for --source file')
+    .option('--feed <name>', 'feed for --source file', 'kalshi')
+    .option('--console', 'also print fires')
+    .option('--signals-dir <dir>', 'signals directory')
+    .action(async (id: string, o: Record<string, string | string[] | boolean | undefined>, cmd: Command) => {
+      const s = await loadSignal(signalDir(signalsDirOf(o.signalsDir as string | undefined), id))
+      const nats = natsSettings(cmd, o as never)
+      if (o.source === 'file') {
+        const dates = (o.date as string[] | undefined) ?? (s.manifest ? manifestDates(s.manifest) : [])
+        if (dates.length === 0) throw new UsageError('no dates: pass --date or add dates to backtest.yaml')
+        const source = new FileRecordSource({ root: (o.data as string | undefined) ?? nats.dataDir ?? dataDirOf(cmd), feed: o.feed as string, dates })
+        const engine = new SignalEngine([s])
+        const mem = new MemoryFireSink()
+        const r = await runSignals({ engine, source, sink: new TeeFireSink([new ConsoleFireSink(), mem]) })
+        console.log(`records ${r.records}, tickers ${engine.tickerCount}, fires ${r.fires}, errors ${engine.counters[s.id].errors}`)
+        return
+      }
+      if (o.source !== 'nats') throw new UsageError(`--source must be nats or file (got ${o.source})`)
+      const live = await startLiveRunner({ signals: [s], natsUrl: nats.url, stream: nats.stream, filter: nats.filter, outputPrefix: nats.outputPrefix, console: o.console === true, log: logger() })
+      logger().info({ signal: s.id, stream: nats.stream, filter: nats.filter }, 'signal running')
+      await Promise.race([untilSignal(), live.done])
+      await live.stop()
+    })
+
+  signal
+    .command('subscribe <id>')
+    .description('print the fires of a signal as they come: <iso> <ticker> <payload>')
+    .option('--nats-url <url>', 'NATS url; env NATS_URL')
+    .option('--prefix <p>', 'fire subject prefix', SIGNALS_STREAM_DEFAULTS.prefix)
+    .option('--stream <name>', 'fires stream', SIGNALS_STREAM_DEFAULTS.name)
+    .option('--all', 'start from the oldest stored fire (default: new fires only)')
+    .action(async (id: string, o: { natsUrl?: string; prefix: string; stream: string; all?: boolean }) => {
+      const nc = await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true })
+      const js = jetstream(nc)
+      await jetstreamManager(nc)
+      const consumer = await js.consumers.get(o.stream, {
+        filter_subjects: [`${o.prefix}.${id}.fires`],
+        deliver_policy: o.all ? DeliverPolicy.All : DeliverPolicy.New,
+      })
+      const messages = await consumer.consume()
+      void untilSignal().then(() => messages.close())
+      for await (const m of messages) console.log(formatFire(m.json()))
+      await nc.drain()
+    })
+
+  signal
+    .command('new <id>')
+    .description('scaffold signals/<id>/signal.ts and backtest.yaml')
+    .option('--signals-dir <dir>', 'signals directory')
+    .action(async (id: string, o: { signalsDir?: string }) => {
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) throw new UsageError(`signal id must be kebab-case (got ${id})`)
+      const dir = join(signalsDirOf(o.signalsDir), id)
+      if (existsSync(join(dir, 'signal.ts'))) throw new UsageError(`${join(dir, 'signal.ts')} already exists`)
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(join(dir, 'signal.ts'), SCAFFOLD(id))
+      const today = new Date().toISOString().slice(0, 10)
+      writeFileSync(join(dir, 'backtest.yaml'), `feed: kalshi\ndates: [${today}]\nstate:\n  volumeProfile:\n    windowMs: 300000\n`)
+      await loadSignal(dir)
+      console.log(`created ${dir}/signal.ts and backtest.yaml (run: ssmd backtest run ${id})`)
+    })
+}

@@ -1,0 +1,91 @@
+/**
+ * A live signal process: NATS durable consumer → engine → JetStream fires (+ console), with
+ * Prometheus counters (records, fires, errors per signal). Used by `ssmd signal run` and
+ * `ssmd signal-runner`.
+ */
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { ConnectionError } from '../core/errors.ts'
+import { silentLogger, type Logger } from '../core/log.ts'
+import { Gauge, type Registry } from '../core/metrics.ts'
+import { SignalEngine } from './engine.ts'
+import { JetStreamFireSink } from './nats-sink.ts'
+import { NatsRecordSource } from './nats-source.ts'
+import { runSignals, type RunResult } from './runner.ts'
+import { ConsoleFireSink, TeeFireSink } from './sinks.ts'
+import type { FireSink, LoadedSignal } from './types.ts'
+
+export interface LiveOptions {
+  signals: LoadedSignal[]
+  natsUrl: string
+  stream: string
+  filter?: string
+  /** Durable consumer name; default `signal-{id}` (joined with `+` for several signals). */
+  consumer?: string
+  /** Fire subject prefix. @default signals */
+  outputPrefix?: string
+  firesStream?: string
+  console?: boolean
+  registry?: Registry
+  log?: Logger
+}
+
+export interface LiveRunner {
+  engine: SignalEngine
+  nc: NatsConnection
+  done: Promise<RunResult>
+  /** True once the consumer delivered its first batch or is idle and connected. */
+  ready(): boolean
+  stop(): Promise<void>
+}
+
+export function consumerName(signals: readonly LoadedSignal[]): string {
+  return `signal-${signals.map((s) => s.id).join('+')}`.replace(/[^A-Za-z0-9_+-]/g, '_').slice(0, 200)
+}
+
+export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
+  const log = o.log ?? silentLogger()
+  let nc: NatsConnection
+  try {
+    nc = await connect({ servers: o.natsUrl, noAsyncTraces: true, maxReconnectAttempts: -1, name: consumerName(o.signals) })
+  } catch (e) {
+    throw new ConnectionError(`cannot connect to NATS at ${o.natsUrl}: ${(e as Error).message}`, 'NATS_CONNECT', { cause: e })
+  }
+  const js = jetstream(nc)
+  const jsm = await jetstreamManager(nc)
+  const engine = new SignalEngine(o.signals, { log })
+  const source = new NatsRecordSource(js, jsm, { stream: o.stream, filter: o.filter, consumer: o.consumer ?? consumerName(o.signals) })
+  const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
+  await js$.start()
+  const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$
+  if (o.registry) registerMetrics(o.registry, engine)
+  let started = false
+  const done = runSignals({ engine, source, sink, onBatch: () => void (started = true) })
+  done.catch((e) => log.error({ err: e }, 'signal runner stopped'))
+  return {
+    engine,
+    nc,
+    done,
+    ready: () => !nc.isClosed() && (started || engine.records === 0),
+    async stop() {
+      await source.close()
+      await done.catch(() => undefined)
+      await nc.drain().catch(() => undefined)
+    },
+  }
+}
+
+function registerMetrics(registry: Registry, engine: SignalEngine): void {
+  const per = (name: string, help: string, pick: (id: string) => number) =>
+    new Gauge({
+      name, help, labelNames: ['signal'], registers: [registry],
+      collect() {
+        for (const s of engine.signals) this.set({ signal: s.id }, pick(s.id))
+      },
+    })
+  per('ssmd_signal_evaluations_total', 'records evaluated per signal', (id) => engine.counters[id].evaluations)
+  per('ssmd_signal_fires_total', 'fires per signal', (id) => engine.counters[id].fires)
+  per('ssmd_signal_errors_total', 'exceptions thrown by evaluate/payload per signal', (id) => engine.counters[id].errors)
+  new Gauge({ name: 'ssmd_signal_records_total', help: 'records consumed', registers: [registry], collect() { this.set(engine.records) } })
+  new Gauge({ name: 'ssmd_signal_tickers', help: 'tickers with state', registers: [registry], collect() { this.set(engine.tickerCount) } })
+}

@@ -21,6 +21,7 @@ import { connectorMetrics, type ConnectorMetrics } from './metrics.ts'
 import { fetchOpenMarkets } from './markets.ts'
 import { PER_MARKET_CHANNELS, planShards } from './plan.ts'
 import { startBridge, type Bridge } from './bridge.ts'
+import { MarketPlacement } from './placement.ts'
 import { Shard, type ShardHost } from './shard.ts'
 
 export interface ConnectorOptions {
@@ -70,6 +71,8 @@ export class Connector {
   private readonly counts = { frames: 0, gaps: 0, missing: 0, invalid: 0, unknown: 0 }
   private readonly byType = new Map<string, number>()
   private ingest!: Ingest
+  private placement!: MarketPlacement
+  private host!: ShardHost
   private bridge!: Bridge
   private overflowTimer: ReturnType<typeof setTimeout> | undefined
   private key: KalshiPrivateKey | undefined
@@ -110,10 +113,11 @@ export class Connector {
       this.log.info({ markets: markets.length }, 'open markets discovered over REST for per-market channels')
     }
     const plans = planShards({ mode: c.connector.mode, markets, channels: c.connector.channels, shardSize: c.connector.shardSize })
-    const host = this.shardHost()
+    const host = (this.host = this.shardHost())
     for (const p of plans) {
       this.shards.push(new Shard(host, { id: p.id, channels: p.channels, global: p.global, markets: p.markets, stalenessMs: c.connector.stalenessMs }))
     }
+    this.placement = new MarketPlacement({ shards: this.shards, shardSize: c.connector.shardSize, openShard: () => this.openShard() })
     this.metrics.shards.set(this.labels, this.shards.length)
     this.metrics.ringCapacity.set(this.bridge.capacityBytes)
     this.installCollectors()
@@ -124,6 +128,28 @@ export class Connector {
       this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
     }
     this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: this.o.wsUrl ?? c.exchange.wsUrl }, 'connector started')
+  }
+
+  /** Subscribes markets at run time (least-loaded shard with room; a new shard when all are full). */
+  addMarkets(tickers: string[]): Promise<string[]> {
+    return this.placement.add(tickers)
+  }
+
+  /** Unsubscribes markets from the shards that own them (`delete_markets`), leaving the others. */
+  removeMarkets(tickers: string[]): Promise<string[]> {
+    return this.placement.remove(tickers)
+  }
+
+  private async openShard(): Promise<Shard> {
+    const c = this.o.config
+    const channels = c.connector.channels.filter((ch) => ch !== 'market_lifecycle_v2' && (c.connector.mode !== 'global' || PER_MARKET_CHANNELS.includes(ch)))
+    const shard = new Shard(this.host, { id: this.shards.length, channels, global: [], markets: [], stalenessMs: c.connector.stalenessMs })
+    this.shards.push(shard)
+    this.metrics.shards.set(this.labels, this.shards.length)
+    shard.start()
+    await waitFor(() => shard.connected && shard.subscribed, `new shard ${shard.id} to connect`, this.o.connectTimeoutMs ?? CONNECTOR_DEFAULTS.CONNECT_TIMEOUT_MS)
+    this.log.info({ shard: shard.id }, 'opened a new shard for added markets')
+    return shard
   }
 
   /** Fails the start with an error naming the URL when a shard cannot connect at all. */

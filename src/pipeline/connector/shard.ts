@@ -122,7 +122,14 @@ export class Shard {
   }
 
   private subscriptionGroups(): { channel: Channel; tickers: string[] | null }[] {
-    return this.channels.map((channel) => ({ channel, tickers: channel === 'market_lifecycle_v2' || this.global.includes(channel) ? null : this.markets }))
+    // A per-market channel with no markets yet is subscribed when the first markets arrive.
+    return this.channels
+      .map((channel) => ({ channel, tickers: this.isGlobal(channel) ? null : this.markets }))
+      .filter((g) => g.tickers === null || g.tickers.length > 0)
+  }
+
+  private isGlobal(channel: string): boolean {
+    return channel === 'market_lifecycle_v2' || this.global.includes(channel as Channel)
   }
 
   private async subscribeWithRetry(socket: KalshiSocket, channel: Channel, tickers: string[] | null): Promise<void> {
@@ -162,32 +169,57 @@ export class Shard {
     }
   }
 
-  /** Adds markets to this shard's subscriptions (one update_subscription per sid). */
-  async addMarkets(tickers: string[]): Promise<void> {
+  /** Adds markets: `update_subscription add_markets` on each per-market sid (or a first subscribe). */
+  addMarkets(tickers: string[]): Promise<void> {
     this.markets = [...this.markets, ...tickers]
-    await this.opened
-    const socket = this.socket
-    if (!socket || socket.closed) return // the reconnect subscribes the whole list
-    for (const [sid, info] of this.sids) {
-      if (this.global.includes(info.channel as Channel) || info.channel === 'market_lifecycle_v2') continue
-      await socket.command('update_subscription', { sids: [sid], market_tickers: tickers, action: 'add_markets' })
-      info.tickers.push(...tickers)
-    }
+    return this.serial(async (socket) => {
+      for (const channel of this.channels) {
+        if (this.isGlobal(channel)) continue
+        const entry = [...this.sids].find(([, info]) => info.channel === channel)
+        if (entry) {
+          await socket.command('update_subscription', { sids: [entry[0]], market_tickers: tickers, action: 'add_markets' })
+          entry[1].tickers.push(...tickers)
+        } else {
+          const reply = await socket.command('subscribe', { channels: [channel], market_tickers: tickers })
+          const sid = Number((reply.msg as { sid?: number } | undefined)?.sid ?? reply.sid)
+          this.sids.set(sid, { channel, tickers: [...tickers] })
+        }
+      }
+    })
   }
 
-  /** Removes markets without disturbing the others on the same sids. */
-  async removeMarkets(tickers: string[]): Promise<void> {
+  /** Removes markets without disturbing the others on the same sids (`delete_markets`). */
+  removeMarkets(tickers: string[]): Promise<void> {
     const drop = new Set(tickers)
     this.markets = this.markets.filter((t) => !drop.has(t))
-    await this.opened
-    const socket = this.socket
-    if (!socket || socket.closed) return
-    for (const [sid, info] of this.sids) {
-      const mine = info.tickers.filter((t) => drop.has(t))
-      if (!mine.length) continue
-      await socket.command('update_subscription', { sids: [sid], market_tickers: mine, action: 'delete_markets' })
-      info.tickers = info.tickers.filter((t) => !drop.has(t))
-    }
+    return this.serial(async (socket) => {
+      for (const [sid, info] of [...this.sids]) {
+        const mine = info.tickers.filter((t) => drop.has(t))
+        if (!mine.length) continue
+        const rest = info.tickers.filter((t) => !drop.has(t))
+        if (rest.length === 0) {
+          await socket.command('unsubscribe', { sids: [sid] })
+          this.sids.delete(sid)
+        } else {
+          await socket.command('update_subscription', { sids: [sid], market_tickers: mine, action: 'delete_markets' })
+          info.tickers = rest
+        }
+      }
+    })
+  }
+
+  private chain: Promise<void> = Promise.resolve()
+
+  /** Subscription changes run one at a time, after the socket's own subscribes; none on a closed socket (a reconnect subscribes the current list). */
+  private serial(step: (socket: KalshiSocket) => Promise<void>): Promise<void> {
+    const run = this.chain.then(async () => {
+      await this.opened
+      const socket = this.socket
+      if (!socket || socket.closed) return
+      await step(socket)
+    })
+    this.chain = run.catch(() => {})
+    return run
   }
 
   private checkLiveness(): void {

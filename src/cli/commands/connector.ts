@@ -2,7 +2,11 @@ import type { Command } from 'commander'
 import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { openDb } from '../../services/db/index.ts'
 import { startSim, type Sim } from '../../services/sim/index.ts'
+import { followCdc, loadActiveMarkets, type Follower } from '../../services/subscriptions/index.ts'
 import { globals } from '../program.ts'
 
 interface ConnectorFlags {
@@ -69,9 +73,13 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     log.info({ ws: sim.wsUrl, markets: s.markets, rate: s.rate }, 'embedded simulator started')
   }
   let connector: Connector
+  let secmaster: Awaited<ReturnType<typeof startSecmasterMode>> | undefined
   try {
-    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, opsPort: await freePortOr(config.connector.healthPort, log) })
+    const start = config.connector.mode === 'secmaster' ? (secmaster = await startSecmasterMode(config, log)) : undefined
+    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, markets: start?.markets.tickers, opsPort: await freePortOr(config.connector.healthPort, log) })
+    await secmaster?.follow(connector)
   } catch (e) {
+    await secmaster?.close()
     await sim?.stop()
     throw e
   }
@@ -82,10 +90,45 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   await stopRequested
   status?.stop()
   log.info('stopping: closing sockets and flushing')
+  await secmaster?.close()
   await connector.stop()
   await sim?.stop()
   const s = connector.stats()
   log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
+}
+
+/**
+ * Secmaster mode: the market list from PostgreSQL (configured categories, at a snapshot LSN),
+ * then, with `cdc.enabled`, dynamic subscriptions following CDC from that snapshot.
+ */
+async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof logger>) {
+  const sql = await openDb(config.databaseUrl)
+  const categories = config.env.secmaster?.categories ?? []
+  const markets = await loadActiveMarkets(sql, categories)
+  log.info({ markets: markets.tickers.length, categories, lsn: markets.snapshotLsn }, 'market list from the secmaster')
+  let nc: NatsConnection | undefined
+  let follower: Follower | undefined
+  return {
+    markets,
+    async follow(connector: Connector) {
+      const cdc = config.env.cdc
+      if (!cdc?.enabled) return
+      nc = await connect({ servers: config.transport.url, noAsyncTraces: true, name: 'ssmd-connector-cdc', maxReconnectAttempts: -1 })
+      follower = await followCdc({
+        connector, nc, sql, categories, log,
+        stream: cdc.stream,
+        consumer: cdc.consumer ?? `${config.name}-${(categories[0] ?? 'all').toLowerCase()}-cdc`,
+        snapshotLsn: markets.snapshotLsn,
+        snapshotTime: markets.snapshotTime,
+      })
+      log.info({ stream: cdc.stream }, 'following CDC for dynamic subscriptions')
+    },
+    async close() {
+      await follower?.stop()
+      await nc?.close()
+      await sql.end({ timeout: 1 })
+    },
+  }
 }
 
 async function freePortOr(port: number, log: ReturnType<typeof logger>): Promise<number> {

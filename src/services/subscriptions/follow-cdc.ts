@@ -1,0 +1,179 @@
+/**
+ * Dynamic subscriptions: follows CDC on the markets table and keeps the connector's
+ * subscriptions in step (reference §1.11, HEAD's rules). A market that becomes `active` (in a
+ * configured category) is subscribed on the least-loaded shard, in batches; a terminal market
+ * (closed, determined, settled, finalized, deactivated, soft-deleted or deleted) is removed with
+ * `delete_markets` on the shard that owns it. Events committed before the start snapshot are
+ * skipped (LSNs compared as numbers). A category lookup that fails is retried (NAK with delay),
+ * never silently skipped. Messages are acked only after the connector applied them.
+ */
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/nats-core'
+import type { Sql } from 'postgres'
+import { DataError } from '../../pipeline/core/errors.ts'
+import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
+import { compareLsn, type CdcEvent } from '../cdc/index.ts'
+
+export const FOLLOW_DEFAULTS = {
+  BATCH_MARKETS: 10,
+  BATCH_DELAY_MS: 1000,
+  RETRY_DELAY_MS: 5000,
+  /** Deliveries of one message after which a failing lookup is logged as an error. */
+  LOUD_AFTER: 3,
+}
+
+const TERMINAL = new Set(['closed', 'determined', 'settled', 'finalized', 'deactivated'])
+
+export interface MarketSink {
+  addMarkets(tickers: string[]): Promise<string[]>
+  removeMarkets(tickers: string[]): Promise<string[]>
+}
+
+export interface FollowOptions {
+  connector: MarketSink
+  nc: NatsConnection
+  sql: Sql
+  stream: string
+  consumer: string
+  subjectPrefix?: string
+  snapshotLsn: string
+  snapshotTime: Date
+  categories?: string[]
+  batchMarkets?: number
+  batchDelayMs?: number
+  retryDelayMs?: number
+  log?: Logger
+}
+
+export interface Follower {
+  stats(): { added: number; removed: number; skipped: number; retried: number; pending: number }
+  stop(): Promise<void>
+}
+
+export async function followCdc(o: FollowOptions): Promise<Follower> {
+  const log = o.log ?? silentLogger()
+  const prefix = o.subjectPrefix ?? 'cdc'
+  const batchMarkets = o.batchMarkets ?? FOLLOW_DEFAULTS.BATCH_MARKETS
+  const batchDelay = o.batchDelayMs ?? FOLLOW_DEFAULTS.BATCH_DELAY_MS
+  const retryDelay = o.retryDelayMs ?? FOLLOW_DEFAULTS.RETRY_DELAY_MS
+  const categories = new Set(o.categories ?? [])
+  const categoryOf = new Map<string, string>()
+  const counts = { added: 0, removed: 0, skipped: 0, retried: 0 }
+  const jsm = await jetstreamManager(o.nc)
+  await jsm.consumers.add(o.stream, {
+    durable_name: o.consumer,
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: `${prefix}.markets.>`,
+    // a new durable starts just before the snapshot; an existing one resumes from its ack floor
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString(),
+  }).catch(async (e) => {
+    if (!/already in use|exists/i.test(String((e as Error).message))) throw e
+  })
+  const messages = await (await jetstream(o.nc).consumers.get(o.stream, o.consumer)).consume({ max_messages: 256 })
+
+  let adds: { ticker: string; msg: JsMsg }[] = []
+  let removes: { ticker: string; msg: JsMsg }[] = []
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let flushing: Promise<void> = Promise.resolve()
+
+  async function inCategory(eventTicker: string): Promise<boolean> {
+    if (categories.size === 0) return true
+    let c = categoryOf.get(eventTicker)
+    if (c === undefined) {
+      const [row] = await o.sql<{ category: string }[]>`select category from events where event_ticker = ${eventTicker}`
+      if (!row) throw new DataError(`event ${eventTicker} not found`, 'EVENT_NOT_FOUND') // retried: the event may land later
+      c = row.category
+      if (categoryOf.size > 50_000) categoryOf.clear()
+      categoryOf.set(eventTicker, c)
+    }
+    return categories.has(c)
+  }
+
+  function schedule(): void {
+    if (adds.length >= batchMarkets || removes.length >= batchMarkets) void flush()
+    else timer ??= setTimeout(() => void flush(), batchDelay)
+  }
+
+  function flush(): Promise<void> {
+    clearTimeout(timer)
+    timer = undefined
+    const a = adds
+    const r = removes
+    adds = []
+    removes = []
+    flushing = flushing.then(async () => {
+      if (r.length) {
+        const done = await o.connector.removeMarkets(r.map((x) => x.ticker))
+        counts.removed += done.length
+        for (const x of r) x.msg.ack()
+      }
+      if (a.length) {
+        try {
+          const done = await o.connector.addMarkets(a.map((x) => x.ticker))
+          counts.added += done.length
+          for (const x of a) x.msg.ack()
+        } catch (e) {
+          log.warn({ err: (e as Error).message, markets: a.length }, 'subscribing added markets failed; will retry')
+          for (const x of a) x.msg.nak(retryDelay)
+          counts.retried += a.length
+        }
+      }
+    })
+    return flushing
+  }
+
+  async function handle(m: JsMsg): Promise<void> {
+    let ev: CdcEvent
+    try {
+      ev = m.json<CdcEvent>()
+    } catch {
+      counts.skipped++
+      log.warn({ subject: m.subject, seq: m.seq }, 'not a CDC event; skipped')
+      return m.ack()
+    }
+    if (compareLsn(ev.commit_lsn ?? ev.lsn, o.snapshotLsn) < 0 || ev.table !== 'markets') {
+      counts.skipped++
+      return m.ack()
+    }
+    const row = ev.op === 'delete' ? (ev.old_keys ?? ev.row) : ev.row
+    const ticker = String(row.ticker ?? '')
+    if (!ticker) return m.ack()
+    const status = String(row.status ?? '')
+    if (ev.op === 'delete' || TERMINAL.has(status) || row.deleted_at) {
+      removes.push({ ticker, msg: m })
+      return schedule()
+    }
+    if (status !== 'active') {
+      counts.skipped++
+      return m.ack()
+    }
+    try {
+      if (!(await inCategory(String(row.event_ticker ?? '')))) {
+        counts.skipped++
+        return m.ack()
+      }
+    } catch (e) {
+      counts.retried++
+      const n = m.info.deliveryCount
+      const level = n >= FOLLOW_DEFAULTS.LOUD_AFTER ? 'error' : 'warn'
+      log[level]({ ticker, deliveries: n, err: (e as Error).message }, 'category lookup failed; retrying, not skipping')
+      return m.nak(retryDelay)
+    }
+    adds.push({ ticker, msg: m })
+    schedule()
+  }
+
+  const loop = (async () => {
+    for await (const m of messages) await handle(m)
+  })()
+
+  return {
+    stats: () => ({ ...counts, pending: adds.length + removes.length }),
+    async stop() {
+      await messages.close()
+      await loop.catch(() => {})
+      await flush()
+    },
+  }
+}

@@ -56,6 +56,9 @@ describe.skipIf(!haveNatsServer)(`connector through a NATS outage (${haveNatsSer
       const o = connector!.stats().out
       return o.mode === 'live' && o.journalRecords === 0 && (o.accepted ?? 0) >= sent().length - 5
     }, 'the journal to be replayed into the stream', 20_000)
+    // Quiesce: the exchange stops sending, and every frame it sent has reached the connector.
+    sim.applyFault({ name: 'stall', value: 'data' })
+    await waitFor(() => connector!.stats().forwarded === sent().length, 'the connector to hold every frame sent')
     await connector.stop()
     connector = undefined
 

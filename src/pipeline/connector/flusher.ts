@@ -7,7 +7,7 @@ import type { Ring, RingRecord } from '../../hot/ring.ts'
 import type { OutRecord, Sink } from '../transport/types.ts'
 import { OutRecordFactory } from './out-records.ts'
 
-export const FLUSHER_DEFAULTS = { MAX_BATCH: 1024 }
+export const FLUSHER_DEFAULTS = { MAX_BATCH: 1024, SETTLE_MS: 10_000 }
 
 export class Flusher {
   readonly factory: OutRecordFactory
@@ -35,10 +35,15 @@ export class Flusher {
     return this.sink.write(out)
   }
 
-  /** Drains what is left in the ring (the producer has closed it), then closes the sink. */
-  async stop(): Promise<void> {
+  /**
+   * Drains what is left in the ring (the producer has closed it), lets the sink settle (a
+   * journal replays into NATS if it answers, up to `settleMs`), then closes the sink.
+   */
+  async stop(settleMs = FLUSHER_DEFAULTS.SETTLE_MS): Promise<void> {
     this.abort.abort()
     await this.done
+    const settling = this.sink as Sink & { settle?: (ms: number) => Promise<boolean> }
+    if (settling.settle) await settling.settle(settleMs)
     await this.sink.close()
   }
 }

@@ -167,6 +167,22 @@ export class NatsSink implements Sink {
    * Flushes (acked or journaled), stops any replay (what is left stays in the journal for the
    * next start), closes the connection and the journal. Rejects with the failure if the sink failed.
    */
+  /**
+   * Waits (at most `timeoutMs`) until every record written is PubAck'd and the journal is
+   * empty, so a clean shutdown while NATS answers leaves nothing for the next start. Resolves
+   * with false when the time ran out (the rest stays durable in the journal).
+   */
+  async settle(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs
+    for (;;) {
+      const st = this.stats()
+      if (this.#failure || !st.connected) return false
+      if (st.mode === 'live' && st.journalRecords === 0 && st.accepted >= st.written && st.inFlight === 0 && st.queued === 0) return true
+      if (performance.now() > deadline) return false
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closing) return
     await this.flush().catch(() => {})

@@ -18,6 +18,7 @@ import { reachable } from '../src/pipeline/core/services.ts'
 import { startConnector } from '../src/pipeline/connector/connector.ts'
 import { Ingest } from '../src/pipeline/connector/ingest.ts'
 import { KalshiSocket } from '../src/pipeline/connector/socket.ts'
+import { RingOut } from '../src/pipeline/connector/ring-out.ts'
 import { report } from './runner.ts'
 
 const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
@@ -66,7 +67,7 @@ async function receiveToRing(): Promise<void> {
     const ring = Ring.allocate(1 << 24)
     const drain = new Worker(new URL('../src/hot/fixture-ring-worker.ts', import.meta.url).href)
     drain.postMessage({ sab: ring.sab, verify: false })
-    const ingest = new Ingest('bench.kalshi', ring, { gap() {}, frame() {}, invalid() {}, unknown() {} })
+    const ingest = new Ingest('bench.kalshi', new RingOut(ring), { gap() {}, frame() {}, invalid() {}, unknown() {} })
     let frames = 0
     const socket = new KalshiSocket(sim.ws, {}, {
       onFrame: (text, t) => {
@@ -211,6 +212,7 @@ async function rss10k(): Promise<void> {
     while (performance.now() - t0 < soakS * 1000) {
       await sleep(1000)
       samples.push([(performance.now() - t0) / 1000, process.memoryUsage().rss])
+      if (process.env.SSMD_BENCH_VERBOSE) console.log(`  t=${samples.at(-1)![0].toFixed(0)}s rss=${(samples.at(-1)![1] / 1e6).toFixed(0)} MB heap=${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`)
     }
     const st = connector.stats()
     await connector.stop()
@@ -233,5 +235,13 @@ if (!(await reachable(NATS))) {
   process.exit(0)
 }
 const parts: Record<string, () => Promise<void>> = { receive: receiveToRing, ingest: ingestToJetStream, latency: latencyAt10k, rss: rss10k }
-for (const [name, fn] of Object.entries(parts)) if (!only || name === only) await fn()
+if (only) {
+  await parts[only]()
+} else {
+  // Each part in a fresh process, so one part's heap does not show in another's RSS.
+  for (const name of Object.keys(parts)) {
+    const p = Bun.spawn(['bun', import.meta.path, name], { stdout: 'inherit', stderr: 'inherit' })
+    await p.exited
+  }
+}
 process.exit(0)

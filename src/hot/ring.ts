@@ -101,6 +101,13 @@ export class Ring {
   /** Records read but not yet counted in READ_COUNT (counted at commit). */
   private uncounted = 0
   private readonly scratch = new RingRecord()
+  /**
+   * Producer option: when true, push does not wake a sleeping consumer; the producer calls
+   * `flushWake()` once per batch (e.g. once per event-loop turn). Same protocol, fewer futex
+   * wakes (each costs a syscall) when the consumer keeps up and sleeps between records.
+   * Off switch: leave it false (the default): every push wakes a sleeping consumer.
+   */
+  deferWake = false
 
   /** A new ring with `capacityBytes` of data (a power of two, 256 B … 1 GiB). */
   static allocate(capacityBytes: number): Ring {
@@ -210,7 +217,7 @@ export class Ring {
     this.counters[WRITTEN]++
     // publish: the record is complete; the consumer's Atomics.load(WRITE) now sees it
     Atomics.store(this.hdr, WRITE, this.wpos)
-    this.wake()
+    if (!this.deferWake) this.wake()
     return true
   }
 
@@ -330,6 +337,11 @@ export class Ring {
   }
 
   /** Wakes a consumer sleeping in waitReadable (e.g. to stop it); any thread may call it. */
+  /** Producer: wakes the consumer if it sleeps (after pushes made with `deferWake`). */
+  flushWake(): void {
+    this.wake()
+  }
+
   wakeConsumer(): void {
     Atomics.store(this.hdr, SLEEPING, 0)
     Atomics.notify(this.hdr, SLEEPING)

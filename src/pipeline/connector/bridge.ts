@@ -16,6 +16,7 @@ import { validateStreamSubjects } from '../transport/subjects.ts'
 import type { Sink } from '../transport/types.ts'
 import { Flusher } from './flusher.ts'
 import type { RecordOut } from './ingest.ts'
+import { RingOut } from './ring-out.ts'
 import type { WorkerInit } from './flusher-worker.ts'
 
 export interface BridgeStats {
@@ -57,7 +58,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     const done = flusher.start()
     done.catch((e) => o.log.error({ err: e }, 'flusher failed'))
     return {
-      out: ring,
+      out: new RingOut(ring),
       sink,
       capacityBytes: ring.capacity,
       usedBytes: () => ring.usedBytes,
@@ -144,7 +145,7 @@ function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
     }
     worker.postMessage(init)
     const bridge: Bridge = {
-      out: ring,
+      out: new RingOut(ring),
       capacityBytes: ring.capacity,
       usedBytes: () => ring.usedBytes,
       stats: () => last,

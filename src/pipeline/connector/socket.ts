@@ -45,7 +45,7 @@ export class KalshiSocket {
     })
     this.ws.addEventListener('message', (ev: MessageEvent) => {
       const t = now()
-      this.lastActivityMs = Date.now()
+      this.lastActivityMs = t / 1000 // one clock read per frame: the receive stamp is also the activity time
       const text = typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer)
       events.onFrame(text, t)
     })

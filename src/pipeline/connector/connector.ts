@@ -17,7 +17,7 @@ import { kalshiAuthHeaders, loadPrivateKey, type KalshiPrivateKey } from '../kal
 import { WS_PATH } from '../kalshi/protocol.ts'
 import type { Sink } from '../transport/types.ts'
 import { Ingest } from './ingest.ts'
-import { connectorMetrics, type ConnectorMetrics } from './metrics.ts'
+import { connectorMetrics, installCollectors, type ConnectorMetrics } from './metrics.ts'
 import { fetchOpenMarkets } from './markets.ts'
 import { PER_MARKET_CHANNELS, planShards } from './plan.ts'
 import { startBridge, type Bridge } from './bridge.ts'
@@ -225,41 +225,16 @@ export class Connector {
     }, 1)
   }
 
-  /** Copies hot-path counters into Prometheus at scrape time (no prom-client call per frame). */
   private installCollectors(): void {
-    const self = this
-    const seen = new Map<string, number>()
-    const m = this.metrics
-    const collectTypes = () => {
-      for (const [type, n] of self.byType) {
-        const prev = seen.get(type) ?? 0
-        if (n > prev) m.messages.inc({ ...self.labels, shard: 'all', message_type: type }, n - prev)
-        seen.set(type, n)
-      }
-    }
-    let invalidSeen = 0
-    ;(m.messages as unknown as { collect?: () => void }).collect = collectTypes
-    ;(m.parseErrors as unknown as { collect?: () => void }).collect = () => {
-      const n = self.counts.invalid + self.ingest.scanner.invalid
-      if (n > invalidSeen) m.parseErrors.inc({ feed: self.labels.feed }, n - invalidSeen)
-      invalidSeen = n
-    }
-    let bpSeen = 0
-    ;(m.backpressure as unknown as { collect?: () => void }).collect = () => {
-      const n = self.ingest.backpressureEvents
-      if (n > bpSeen) m.backpressure.inc(n - bpSeen)
-      bpSeen = n
-    }
-    ;(m.ringUsed as unknown as { collect?: () => void }).collect = () => m.ringUsed.set(self.bridge.usedBytes())
-    ;(m.overflowQueued as unknown as { collect?: () => void }).collect = () => m.overflowQueued.set(self.ingest.waiting)
-    ;(m.idle as unknown as { collect?: () => void }).collect = () => {
-      for (const s of self.shards) {
-        const l = { ...self.labels, shard: String(s.id) }
-        const last = s.socket?.lastActivityMs ?? Date.now()
-        m.idle.set(l, (Date.now() - last) / 1000)
-        m.lastActivity.set(l, last / 1000)
-      }
-    }
+    installCollectors(this.metrics, {
+      labels: this.labels,
+      byType: this.byType,
+      invalid: () => this.counts.invalid,
+      backpressure: () => this.ingest.backpressureEvents,
+      ringUsed: () => this.bridge.usedBytes(),
+      waiting: () => this.ingest.waiting,
+      shards: () => this.shards,
+    })
   }
 
   health(): { ok: boolean; [k: string]: unknown } {

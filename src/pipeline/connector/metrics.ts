@@ -31,3 +31,49 @@ export function connectorMetrics(registry: Registry) {
     published: new Counter({ name: 'ssmd_connector_records_out_total', help: 'Records handed to the transport', labelNames: ['transport'], registers }),
   }
 }
+
+export interface CollectorSources {
+  labels: { feed: string; category: string }
+  byType: Map<string, number>
+  invalid(): number
+  backpressure(): number
+  ringUsed(): number
+  waiting(): number
+  shards(): readonly { id: number; socket?: { lastActivityMs: number } }[]
+}
+
+type Collectable = { collect?: () => void }
+
+/** Copies the hot path's plain counters into Prometheus at scrape time (no prom-client call per frame). */
+export function installCollectors(m: ConnectorMetrics, src: CollectorSources): void {
+  const seen = new Map<string, number>()
+  ;(m.messages as unknown as Collectable).collect = () => {
+    for (const [type, n] of src.byType) {
+      const prev = seen.get(type) ?? 0
+      if (n > prev) m.messages.inc({ ...src.labels, shard: 'all', message_type: type }, n - prev)
+      seen.set(type, n)
+    }
+  }
+  let invalidSeen = 0
+  ;(m.parseErrors as unknown as Collectable).collect = () => {
+    const n = src.invalid()
+    if (n > invalidSeen) m.parseErrors.inc({ feed: src.labels.feed }, n - invalidSeen)
+    invalidSeen = n
+  }
+  let bpSeen = 0
+  ;(m.backpressure as unknown as Collectable).collect = () => {
+    const n = src.backpressure()
+    if (n > bpSeen) m.backpressure.inc(n - bpSeen)
+    bpSeen = n
+  }
+  ;(m.ringUsed as unknown as Collectable).collect = () => m.ringUsed.set(src.ringUsed())
+  ;(m.overflowQueued as unknown as Collectable).collect = () => m.overflowQueued.set(src.waiting())
+  ;(m.idle as unknown as Collectable).collect = () => {
+    for (const s of src.shards()) {
+      const l = { ...src.labels, shard: String(s.id) }
+      const last = s.socket?.lastActivityMs ?? Date.now()
+      m.idle.set(l, (Date.now() - last) / 1000)
+      m.lastActivity.set(l, last / 1000)
+    }
+  }
+}

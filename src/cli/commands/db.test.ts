@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { needService } from '../../../test/services.ts'
 import { createTestDatabase } from '../../services/db/index.ts'
 import { run } from '../program.ts'
+import { captureConsole } from '../../../test/console.ts'
 
 const pg = await needService('postgres')
 const DIR = join(import.meta.dir, '../../../migrations')
@@ -17,23 +18,11 @@ const NAMES = [
   '20260101000005_api_keys.sql',
 ]
 
-let out: string[] = []
-let err: string[] = []
-beforeEach(() => {
-  out = []
-  err = []
-  spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-})
-afterEach(() => {
-  ;(console.log as unknown as { mockRestore(): void }).mockRestore()
-  ;(console.error as unknown as { mockRestore(): void }).mockRestore()
-  process.exitCode = 0
-})
+const { out, err } = captureConsole()
 
 async function ssmd(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  out = []
-  err = []
+  out.length = 0
+  err.length = 0
   const code = await run(argv)
   return { code, out: out.join('\n'), err: err.join('\n') }
 }

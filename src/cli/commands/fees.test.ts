@@ -1,21 +1,11 @@
-import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { run } from '../program.ts'
+import { captureConsole } from '../../../test/console.ts'
 
-let out: string[] = []
-let err: string[] = []
-beforeEach(() => {
-  out = []
-  err = []
-  spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-})
-afterEach(() => {
-  ;(console.log as unknown as { mockRestore(): void }).mockRestore()
-  ;(console.error as unknown as { mockRestore(): void }).mockRestore()
-})
+const { out, err } = captureConsole()
 
 async function ssmd(...argv: string[]): Promise<{ code: number; out: string }> {
-  out = []
+  out.length = 0
   const code = await run(argv)
   return { code, out: out.join('\n') }
 }

@@ -1,29 +1,19 @@
-import { afterAll, afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { needService } from '../../../test/services.ts'
 import { createTestDatabase } from '../../services/db/index.ts'
 import { startSim } from '../../services/sim/index.ts'
 import { run } from '../program.ts'
+import { captureConsole } from '../../../test/console.ts'
 
 const pg = await needService('postgres')
 const NOW = Date.parse('2026-03-02T12:07:00Z')
 const sim = startSim({ seed: 11, markets: 150, restRateLimit: 0, clock: () => NOW, lifecycleTickMs: 3_600_000 })
 afterAll(() => sim.stop())
 
-let out: string[] = []
-let err: string[] = []
-beforeEach(() => {
-  out = []
-  err = []
-  spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-})
-afterEach(() => {
-  ;(console.log as unknown as { mockRestore(): void }).mockRestore()
-  ;(console.error as unknown as { mockRestore(): void }).mockRestore()
-})
+const { out, err } = captureConsole()
 
 async function ssmd(...argv: string[]): Promise<{ code: number; out: string[] }> {
-  out = []
+  out.length = 0
   process.exitCode = 0
   const code = await run(argv)
   process.exitCode = 0

@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { KalshiError, SsmdError } from '../core/errors.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import type { Channel } from '../config/schema.ts'
-import { KalshiSocket } from './socket.ts'
+import { KalshiSocket, SOCKET_DEFAULTS } from './socket.ts'
 
 export const SHARD_DEFAULTS = {
   BACKOFF_BASE_MS: 250,
@@ -107,7 +107,7 @@ export class Shard {
         this.opened = this.subscribeAll(socket)
       },
       onClose: (code, reason) => this.closed(socket, code, reason),
-    })
+    }, undefined, Math.max(50, Math.min(SOCKET_DEFAULTS.PING_INTERVAL_MS, Math.floor(this.stalenessMs / 3))))
     this.socket = socket
   }
 

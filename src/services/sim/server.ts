@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { Server } from 'bun'
+import { startPongProxy } from './pong-proxy.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { checkKalshiAuth, loadPublicKey } from '../../pipeline/kalshi/auth.ts'
 import { REST_PREFIX, WS_PATH } from '../../pipeline/kalshi/protocol.ts'
@@ -72,9 +73,11 @@ export function startSim(options: SimOptions = {}): Sim {
   let nextConnId = 1
   let sim: Sim
 
+  // delay_pong needs a frame-aware TCP front (Bun answers pings itself): armed at start only.
+  const pongFront = o.faults.some((f) => f.name === 'delay_pong')
   const server: Server<ConnData> = Bun.serve<ConnData>({
     hostname: o.hostname,
-    port: o.port,
+    port: pongFront ? 0 : o.port,
     fetch(req, srv) {
       const url = new URL(req.url)
       if (url.pathname === WS_PATH) {
@@ -135,7 +138,8 @@ export function startSim(options: SimOptions = {}): Sim {
   const lifecycleTimer = setInterval(() => universe.tick(o.clock()), o.lifecycleTickMs)
   engine.start()
 
-  const port = server.port!
+  const proxy = pongFront ? startPongProxy(o.hostname, o.port, server.port!, () => faults.delayPongMs) : undefined
+  const port = proxy?.port ?? server.port!
   const base = `${o.hostname}:${port}`
   const applyFault = (spec: FaultSpec) => {
     const targets = () => [...engine.connections.values()].filter((c) => spec.conn === undefined || c.id === spec.conn)
@@ -169,6 +173,9 @@ export function startSim(options: SimOptions = {}): Sim {
         break
       }
       case 'delay_pong':
+        if (!proxy && spec.value !== 'off') {
+          throw new UsageError('fault delay_pong: start the simulator with it (--fault delay_pong=0 or more) so its pong-delaying front is in place; Bun answers pings itself', 'SIM_BAD_FAULT')
+        }
         faults.delayPongMs = spec.value === 'off' ? 0 : faultInt(spec, 1000, 0)
         break
       case 'malformed_page':
@@ -217,6 +224,7 @@ export function startSim(options: SimOptions = {}): Sim {
       clearInterval(pingTimer)
       clearInterval(lifecycleTimer)
       for (const c of engine.connections.values()) for (const s of c.subs.values()) s.source?.stop?.()
+      proxy?.stop()
       await server.stop(true)
     },
   }

@@ -1,4 +1,5 @@
 /**
+ * (Over 300 lines: the checked fast path is one grammar walk whose helpers share its cursor.)
  * Frame scanner: reads the envelope of a Kalshi WS text frame — `type`, `sid`, `seq`, `id`,
  * `msg.market_ticker`, `msg.event_ticker` and the index of the final `}` — without
  * `JSON.parse` of the whole frame, into a reusable ScanResult.

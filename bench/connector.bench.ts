@@ -13,6 +13,7 @@
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Ring } from '../src/hot/index.ts'
+import { KalshiRest } from '../src/pipeline/kalshi-rest/index.ts'
 import { resolveConfig } from '../src/pipeline/config/index.ts'
 import { reachable } from '../src/pipeline/core/services.ts'
 import { startConnector } from '../src/pipeline/connector/connector.ts'
@@ -187,14 +188,11 @@ async function latencyAt10k(): Promise<void> {
   }
 }
 
-async function allTickers(rest: string): Promise<string[]> {
+async function allTickers(restUrl: string): Promise<string[]> {
   const out: string[] = []
-  let cursor = ''
-  do {
-    const body = (await (await fetch(`${rest}/markets?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { markets: { ticker: string }[]; cursor: string }
-    for (const m of body.markets) out.push(m.ticker)
-    cursor = body.cursor
-  } while (cursor)
+  for await (const page of new KalshiRest({ baseUrl: restUrl }).pages<{ ticker: string }>('/markets', 'markets', { limit: 1000 })) {
+    for (const m of page.items) out.push(m.ticker)
+  }
   return out
 }
 

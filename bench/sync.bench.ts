@@ -7,7 +7,7 @@
  */
 import { LOCAL_SERVICES } from '../src/pipeline/core/services.ts'
 import { createTestDatabase } from '../src/services/db/index.ts'
-import { KalshiRest, type RestEvent, type RestMarket } from '../src/services/kalshi-rest/index.ts'
+import { KalshiRest, type RestEvent, type RestMarket } from '../src/pipeline/kalshi-rest/index.ts'
 import { MARKET_COLUMNS, batchSize, eventRow, marketRow, syncSecmaster, upsertEvents, upsertMarkets } from '../src/services/secmaster/index.ts'
 import { startSim } from '../src/services/sim/index.ts'
 import { report } from './runner.ts'

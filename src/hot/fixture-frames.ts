@@ -5,6 +5,7 @@
  * with dots, digits and dashes. Not used by production code.
  */
 import type { Prng } from './fixture-prng.ts'
+import { FRAME_TYPES } from './scan-result.ts'
 
 export const SAMPLE_TICKERS = [
   'KXBTCD-26JAN2317-T102249.99',
@@ -15,30 +16,9 @@ export const SAMPLE_TICKERS = [
   'PRES-2028-DJT',
 ]
 
-export type FrameKind =
-  | 'ticker'
-  | 'trade'
-  | 'orderbook_snapshot'
-  | 'orderbook_delta'
-  | 'market_lifecycle_v2'
-  | 'event_lifecycle'
-  | 'subscribed'
-  | 'ok'
-  | 'unsubscribed'
-  | 'error'
-
-export const FRAME_KINDS: readonly FrameKind[] = [
-  'ticker',
-  'trade',
-  'orderbook_snapshot',
-  'orderbook_delta',
-  'market_lifecycle_v2',
-  'event_lifecycle',
-  'subscribed',
-  'ok',
-  'unsubscribed',
-  'error',
-]
+/** Every frame type the scanner knows, in the scanner's own order. */
+export type FrameKind = (typeof FRAME_TYPES)[number]
+export const FRAME_KINDS: readonly FrameKind[] = FRAME_TYPES
 
 /** A generated ticker: series-date-strike, sometimes with a decimal strike. */
 export function randomTicker(r: Prng): string {

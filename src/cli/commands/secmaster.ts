@@ -4,7 +4,7 @@ import { resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { openDb, type Sql } from '../../services/db/index.ts'
-import { KalshiRest } from '../../services/kalshi-rest/index.ts'
+import { KalshiRest } from '../../pipeline/kalshi-rest/index.ts'
 import { MARKET_STATUSES, listMarkets, showMarket, syncSecmaster, type SyncProgress } from '../../services/secmaster/index.ts'
 import { globals } from '../program.ts'
 

@@ -6,6 +6,7 @@ import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { resolveConfig, type ResolvedConfig } from '../config/index.ts'
 import { stripInjected } from '../archive/index.ts'
+import { DATA_TYPES as KALSHI_DATA_TYPES } from '../kalshi/protocol.ts'
 import { uniqueId } from '../../../test/services.ts'
 
 export interface TestEnv {
@@ -60,7 +61,7 @@ export function unwrap(payload: Uint8Array | string): { frame: string; shard: nu
   return { frame: stripInjected(text), shard: Number(m[1]), receivedAt: Number(m[2]) }
 }
 
-export const DATA_TYPES = new Set(['ticker', 'trade', 'orderbook_snapshot', 'orderbook_delta', 'market_lifecycle_v2', 'event_lifecycle'])
+export const DATA_TYPES = new Set<string>(KALSHI_DATA_TYPES)
 
 export function frameType(frame: string): string {
   return /^\{"type":"([a-z_0-9]+)"/.exec(frame)?.[1] ?? ''

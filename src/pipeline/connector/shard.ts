@@ -5,7 +5,7 @@
  * orderbook_delta subscription triggers a re-snapshot (`update_subscription` `get_snapshot`).
  */
 import type { Logger } from 'pino'
-import { KalshiError, SsmdError } from '../core/errors.ts'
+import { KalshiError } from '../core/errors.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import type { Channel } from '../config/schema.ts'
 import { KalshiSocket, SOCKET_DEFAULTS } from './socket.ts'
@@ -65,6 +65,8 @@ export class Shard {
   private stopping = false
   private watchdog: ReturnType<typeof setInterval> | undefined
   private readonly stalenessMs: number
+  private readonly backoffBase: number
+  private readonly backoffCap: number
   private readonly abort = new AbortController()
   private opened: Promise<void> = Promise.resolve()
 
@@ -77,8 +79,6 @@ export class Shard {
     this.backoffBase = o.backoffBaseMs ?? SHARD_DEFAULTS.BACKOFF_BASE_MS
     this.backoffCap = o.backoffCapMs ?? SHARD_DEFAULTS.BACKOFF_CAP_MS
   }
-  private readonly backoffBase: number
-  private readonly backoffCap: number
 
   get marketCount(): number {
     return this.markets.length
@@ -138,8 +138,7 @@ export class Shard {
         const params: Record<string, unknown> = { channels: [channel] }
         if (tickers) params.market_tickers = tickers
         const reply = await socket.command('subscribe', params)
-        const sid = Number((reply.msg as { sid?: number } | undefined)?.sid ?? reply.sid)
-        this.sids.set(sid, { channel, tickers: tickers ?? [] })
+        this.sids.set(sidOf(reply), { channel, tickers: tickers ?? [] })
         return
       } catch (e) {
         if (socket.closed || this.stopping) return
@@ -181,8 +180,7 @@ export class Shard {
           entry[1].tickers.push(...tickers)
         } else {
           const reply = await socket.command('subscribe', { channels: [channel], market_tickers: tickers })
-          const sid = Number((reply.msg as { sid?: number } | undefined)?.sid ?? reply.sid)
-          this.sids.set(sid, { channel, tickers: [...tickers] })
+          this.sids.set(sidOf(reply), { channel, tickers: [...tickers] })
         }
       }
     })
@@ -258,6 +256,7 @@ export class Shard {
   }
 }
 
-export class ShardError extends SsmdError {
-  override name = 'ShardError'
+/** The sid of a `subscribed` reply (`msg.sid`; older replies and `ok` carry it at the top). */
+function sidOf(reply: Record<string, unknown>): number {
+  return Number((reply.msg as { sid?: number } | undefined)?.sid ?? reply.sid)
 }

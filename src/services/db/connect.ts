@@ -13,6 +13,8 @@ export interface OpenDbOptions {
   max?: number
   /** Seconds to wait for the connection's start-up. @default 10 */
   connectTimeoutS?: number
+  /** Session settings sent at start-up (e.g. TimeZone, application_name). */
+  connection?: Record<string, string | number>
 }
 
 /** The database URL by one rule: explicit value (a `--url` flag) > DATABASE_URL > default. */
@@ -47,7 +49,7 @@ export async function openDb(url: string, options: OpenDbOptions = {}): Promise<
       max: options.max ?? 4,
       connect_timeout: options.connectTimeoutS ?? 10,
       onnotice: () => {},
-      connection: options.schema ? { search_path: options.schema } : {},
+      connection: { ...options.connection, ...(options.schema ? { search_path: options.schema } : {}) },
     })
   } catch (e) {
     throw new ConnectionError(`invalid database URL ${describeUrl(url)}: ${(e as Error).message}`, 'DB_URL', { cause: e })

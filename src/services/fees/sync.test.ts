@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { needService } from '../../../test/services.ts'
 import { createTestDatabase } from '../db/index.ts'
-import { KalshiRest } from '../kalshi-rest/index.ts'
+import { KalshiRest } from '../../pipeline/kalshi-rest/index.ts'
 import { startSim } from '../sim/index.ts'
 import { kalshiFee } from './kalshi-fee.ts'
 import { feeScheduleAt, syncFees } from './sync.ts'

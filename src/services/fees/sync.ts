@@ -5,7 +5,7 @@
  */
 import type { Sql } from 'postgres'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
-import type { KalshiRest, RestFeeChange, RestSeries } from '../kalshi-rest/index.ts'
+import type { KalshiRest, RestFeeChange, RestSeries } from '../../pipeline/kalshi-rest/index.ts'
 import { FEE_TYPES, type FeeType } from './kalshi-fee.ts'
 
 /** Where seeded periods (series with a fee type and no change in force) start. */

@@ -2,7 +2,7 @@
  * Kalshi REST objects → database rows (reference §2.3). Prices are dollars kept as exact decimal
  * strings (`*_dollars` preferred, else integer cents ÷ 100, "" → null); statuses by HEAD's table.
  */
-import type { RestEvent, RestMarket, RestSeries } from '../kalshi-rest/index.ts'
+import type { RestEvent, RestMarket, RestSeries } from '../../pipeline/kalshi-rest/index.ts'
 
 export const MARKET_STATUSES = ['initialized', 'active', 'closed', 'determined', 'settled', 'finalized', 'deactivated'] as const
 export type DbMarketStatus = (typeof MARKET_STATUSES)[number]

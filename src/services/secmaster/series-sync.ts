@@ -1,6 +1,6 @@
 /** `ssmd series sync` (reference §2.5): GET /series per category (or all), upserted, deduplicated by ticker. */
 import type { Sql } from 'postgres'
-import type { KalshiRest, RestSeries } from '../kalshi-rest/index.ts'
+import type { KalshiRest, RestSeries } from '../../pipeline/kalshi-rest/index.ts'
 import { seriesRow, type SeriesRow } from './mapping.ts'
 import { upsertSeries } from './upsert.ts'
 

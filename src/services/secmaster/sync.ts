@@ -6,7 +6,7 @@
 import type { Sql } from 'postgres'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
-import type { KalshiRest, RestEvent, RestMarket } from '../kalshi-rest/index.ts'
+import type { KalshiRest, RestEvent, RestMarket } from '../../pipeline/kalshi-rest/index.ts'
 import { readAnchors, writeAnchors } from './anchors.ts'
 import { eventRow, marketRow } from './mapping.ts'
 import { softDeleteUnseen, type SoftDeleteResult } from './soft-delete.ts'

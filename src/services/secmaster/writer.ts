@@ -5,7 +5,7 @@
  */
 import type { Sql } from 'postgres'
 import type { Logger } from '../../pipeline/core/log.ts'
-import { KalshiRestError, type KalshiRest, type RestEvent } from '../kalshi-rest/index.ts'
+import { KalshiRestError, type KalshiRest, type RestEvent } from '../../pipeline/kalshi-rest/index.ts'
 import { eventRow, type EventRow, type MarketRow } from './mapping.ts'
 import { missingEvents, upsertEvents, upsertMarkets } from './upsert.ts'
 

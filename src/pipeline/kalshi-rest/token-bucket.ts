@@ -1,4 +1,4 @@
-import { delay } from '../../pipeline/core/wait.ts'
+import { delay } from '../core/wait.ts'
 
 /**
  * A token bucket: `ratePerSecond` tokens per second, at most `burst` saved up. `take()` waits

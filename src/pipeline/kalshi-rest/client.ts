@@ -3,9 +3,9 @@
  * with jittered back-off, 5xx and network errors retried a bounded number of times, any other 4xx
  * failing at once; lists are streamed page by page (`pages()`), so callers upsert as they go.
  */
-import { DataError, UsageError } from '../../pipeline/core/errors.ts'
-import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
-import { backoffMs, delay } from '../../pipeline/core/wait.ts'
+import { DataError, UsageError } from '../core/errors.ts'
+import { silentLogger, type Logger } from '../core/log.ts'
+import { backoffMs, delay } from '../core/wait.ts'
 import { KalshiRestError } from './errors.ts'
 import { TokenBucket } from './token-bucket.ts'
 import type { Page } from './types.ts'

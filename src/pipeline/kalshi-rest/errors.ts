@@ -1,4 +1,4 @@
-import { SsmdError } from '../../pipeline/core/errors.ts'
+import { SsmdError } from '../core/errors.ts'
 
 /**
  * Kalshi's REST API refused a request (a 4xx other than 429), or kept failing (429/5xx/network)

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { DataError } from '../../pipeline/core/errors.ts'
-import { startSim } from '../sim/index.ts'
+import { DataError } from '../core/errors.ts'
+import { startSim } from '../../services/sim/index.ts'
 import { KalshiRest } from './client.ts'
 import { KalshiRestError } from './errors.ts'
 import { TokenBucket } from './token-bucket.ts'

@@ -2,11 +2,13 @@
  * `bun run build` makes one self-contained executable: it runs from any directory with the
  * shipped environments embedded, and the connector's flusher Worker is inside it.
  */
-import { afterAll, expect, test } from 'bun:test'
+import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { waitFor } from '../src/pipeline/core/wait.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const dir = mkdtempSync(join(tmpdir(), 'ssmd-build-'))
 const exe = join(dir, 'ssmd')

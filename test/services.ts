@@ -5,6 +5,7 @@
  *   const nats = await needService('nats')
  *   describe.skipIf(!nats.ok)(`jetstream (${nats.reason})`, () => { … })
  */
+import { setDefaultTimeout } from 'bun:test'
 import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
 
 export type ServiceName = keyof typeof LOCAL_SERVICES
@@ -17,7 +18,13 @@ export interface ServiceGate {
 
 const cache = new Map<ServiceName, Promise<ServiceGate>>()
 
+/**
+ * Also raises the calling test file's per-test timeout to 60 s (the file that is loading when it
+ * runs): tests on real services and processes on a shared 2-core machine outlive Bun's 5 s
+ * default, and Bun reads no test timeout from bunfig.toml and scopes setDefaultTimeout to a file.
+ */
 export function needService(name: ServiceName): Promise<ServiceGate> {
+  setDefaultTimeout(60_000)
   let gate = cache.get(name)
   if (!gate) {
     gate = (async () => {

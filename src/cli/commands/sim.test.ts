@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConnectionError } from '../../pipeline/core/errors.ts'
 import { kalshiAuthHeaders, loadPrivateKeyFile, WS_PATH } from '../../pipeline/kalshi/index.ts'
 import { SimClient } from '../../services/sim/index.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const MAIN = join(import.meta.dir, '..', 'main.ts')
 const children: Bun.Subprocess[] = []

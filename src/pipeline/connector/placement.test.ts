@@ -1,9 +1,11 @@
-import { afterEach, expect, test } from 'bun:test'
+import { afterEach, expect, setDefaultTimeout, test } from 'bun:test'
 import { startSim, type Sim } from '../../services/sim/index.ts'
 import { waitFor } from '../core/wait.ts'
 import { MemorySink } from '../transport/memory-sink.ts'
 import { startConnector, type Connector } from './connector.ts'
 import { testConfig, type TestEnv } from './connector.fixtures.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let sim: Sim | undefined
 let connector: Connector | undefined

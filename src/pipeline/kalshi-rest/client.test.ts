@@ -1,10 +1,12 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { DataError } from '../core/errors.ts'
 import { startSim } from '../../services/sim/index.ts'
 import { KalshiRest } from './client.ts'
 import { KalshiRestError } from './errors.ts'
 import { TokenBucket } from './token-bucket.ts'
 import type { RestMarket } from './types.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const sim = startSim({ seed: 7, markets: 250, restRateLimit: 0, lifecycleTickMs: 3_600_000 })
 afterAll(() => sim.stop())

@@ -2,7 +2,7 @@
  * A NATS outage with our own nats-server: records written while it is down go to the journal and
  * land exactly once, in order, after it comes back on the same port and store directory.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +17,8 @@ import { readStream } from './read-stream.ts'
 import { makeRecords } from './sink.contract.ts'
 import { ensureStream } from './stream.ts'
 import { freePort, haveNatsServer, NATS_SERVER, startNatsServer } from '../../../test/nats-server.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const have = haveNatsServer
 

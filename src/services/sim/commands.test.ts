@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { KALSHI_ERROR } from '../../pipeline/kalshi/protocol.ts'
 import { SimClient } from './sim-client.ts'
 import { startSim, type Sim } from './server.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let sim: Sim
 afterEach(() => sim?.stop())

@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { SimClient } from './sim-client.ts'
 import { startSim, type Sim } from './server.ts'
 import type { SimOptions } from './options.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let sims: Sim[] = []
 afterEach(async () => {

@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createPrivateKey } from 'node:crypto'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { generateKalshiKeyPair, kalshiAuthHeaders, loadPrivateKey } from '../../pipeline/kalshi/auth.ts'
 import { WS_PATH } from '../../pipeline/kalshi/protocol.ts'
 import { SimClient } from './sim-client.ts'
 import { startSim, type Sim } from './server.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let sim: Sim
 afterEach(() => sim?.stop())

@@ -1,6 +1,8 @@
-import { afterEach, expect, test } from 'bun:test'
+import { afterEach, expect, setDefaultTimeout, test } from 'bun:test'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { startSim, type Sim } from './index.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let sim: Sim | undefined
 afterEach(async () => {

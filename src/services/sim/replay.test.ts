@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,6 +6,8 @@ import { gzipSync } from 'node:zlib'
 import { SimClient } from './sim-client.ts'
 import { startSim, type Sim } from './server.ts'
 import { stripArchiveFields } from './replay.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const RAW = [
   '{"type":"ticker","sid":3,"msg":{"market_id":"m1","market_ticker":"KXBTCD-26FEB07-T98000","price":57,"yes_bid":56,"yes_ask":58,"ts":1770480000,"Clock":6598270000}}',

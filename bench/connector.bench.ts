@@ -2,7 +2,8 @@
  * The connector, end to end, each figure with a baseline measured in the same run. The simulator
  * runs in its own process (`ssmd sim`), so its CPU is not the connector's.
  *  1. WebSocket receive → ring (scan, seq, subject, push; a Worker drains) vs a bare receive
- *     loop that only counts frames. Target ≥ 0.7.
+ *     loop that only counts frames. Target ≥ 0.7. Beside it, the same count-only loop over our
+ *     own RFC 6455 client (RawWebSocket: frames as bytes, no JS string) vs Bun's.
  *  2. Ingest into JetStream, acked and stored, vs the same number of plain core publishes into
  *     the same stream with no acks (the server's ingest ceiling). Target ≥ 0.7.
  *  3. Latency frame received → PubAck at a steady 10k msgs/s: p50 / p99 / p99.9 (from the
@@ -18,7 +19,8 @@ import { resolveConfig } from '../src/pipeline/config/index.ts'
 import { reachable } from '../src/pipeline/core/services.ts'
 import { startConnector } from '../src/pipeline/connector/connector.ts'
 import { Ingest } from '../src/pipeline/connector/ingest.ts'
-import { KalshiSocket } from '../src/pipeline/connector/socket.ts'
+import { KalshiSocket, type SocketTransport } from '../src/pipeline/connector/socket.ts'
+import { RawWebSocket } from '../src/pipeline/connector/raw-ws.ts'
 import { RingOut } from '../src/pipeline/connector/ring-out.ts'
 import { report } from './runner.ts'
 
@@ -41,60 +43,122 @@ async function startSimProcess(args: string[]): Promise<{ ws: string; rest: stri
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const SUBSCRIBE = (id: number, ch: string) => JSON.stringify({ id, cmd: 'subscribe', params: { channels: [ch] } })
 
-/** Frames/s a client receives over `ms`, after a warm-up, subscribing ticker and trade globally. */
-async function receiveRate(url: string, onFrame: (ws: WebSocket) => () => number, ms = 3000): Promise<number> {
-  const ws = new WebSocket(url)
-  const count = onFrame(ws)
-  await new Promise((r) => ws.addEventListener('open', r, { once: true }))
-  ws.send(SUBSCRIBE(1, 'ticker'))
-  ws.send(SUBSCRIBE(2, 'trade'))
+interface Rate {
+  /** Frames/s received. */
+  rate: number
+  /** This process's CPU (user + system) per received frame, µs. */
+  cpuUs: number
+}
+
+/** After a warm-up, frames/s over `ms` and the process's CPU per frame. */
+async function measure(count: () => number, ms: number): Promise<Rate> {
   await sleep(700)
   const n0 = count()
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   await sleep(ms)
-  const rate = ((count() - n0) * 1000) / (performance.now() - t0)
-  ws.close()
-  return rate
+  const cpu = process.cpuUsage(c0)
+  const n = count() - n0
+  return { rate: (n * 1000) / (performance.now() - t0), cpuUs: (cpu.user + cpu.system) / Math.max(1, n) }
 }
+
+/** Bun's WebSocket, subscribing ticker and trade globally, counting frames. */
+async function receiveRate(url: string, ms = 3000): Promise<Rate> {
+  const ws = new WebSocket(url)
+  let n = 0
+  ws.addEventListener('message', () => n++)
+  await new Promise((r) => ws.addEventListener('open', r, { once: true }))
+  ws.send(SUBSCRIBE(1, 'ticker'))
+  ws.send(SUBSCRIBE(2, 'trade'))
+  const r = await measure(() => n, ms)
+  ws.close()
+  return r
+}
+
+/** The same loop over our own client (src/pipeline/connector/raw-ws.ts): frames as bytes, no JS string. */
+async function rawReceiveRate(url: string, ms = 3000): Promise<Rate> {
+  let n = 0
+  let opened!: () => void
+  const open = new Promise<void>((r) => (opened = r))
+  const ws = new RawWebSocket(url, {}, {
+    onOpen: () => opened(),
+    onText: () => {
+      n++
+    },
+    onClose() {},
+  })
+  await open
+  ws.sendText(SUBSCRIBE(1, 'ticker'))
+  ws.sendText(SUBSCRIBE(2, 'trade'))
+  const r = await measure(() => n, ms)
+  ws.close()
+  return r
+}
+
+const mean = (a: Rate, b: Rate): Rate => ({ rate: (a.rate + b.rate) / 2, cpuUs: (a.cpuUs + b.cpuUs) / 2 })
 
 async function receiveToRing(): Promise<void> {
   const sim = await startSimProcess(['--rate', 'max', '--markets', '300', '--format', 'dollars'])
   try {
-    const bare = await receiveRate(sim.ws, (ws) => {
-      let n = 0
-      ws.addEventListener('message', () => n++)
-      return () => n
-    })
-    const ring = Ring.allocate(1 << 24)
-    const drain = new Worker(new URL('../src/hot/fixture-ring-worker.ts', import.meta.url).href)
-    drain.postMessage({ sab: ring.sab, verify: false })
-    const ingest = new Ingest('bench.kalshi', new RingOut(ring), { gap() {}, frame() {}, invalid() {}, unknown() {} })
-    let frames = 0
-    const socket = new KalshiSocket(sim.ws, {}, {
-      onFrame: (text, t) => {
-        frames++
-        ingest.frame(0, 'c1', text, t)
-        if (ingest.waiting > 0) ingest.drainOverflow()
-      },
-      onOpen() {},
-      onClose() {},
-    })
-    await new Promise((r) => socket.ws.addEventListener('open', r, { once: true }))
-    socket.ws.send(SUBSCRIBE(1, 'ticker'))
-    socket.ws.send(SUBSCRIBE(2, 'trade'))
-    await sleep(700)
-    const n0 = frames
-    const t0 = performance.now()
-    await sleep(3000)
-    const ours = ((frames - n0) * 1000) / (performance.now() - t0)
-    socket.close()
-    ring.close()
-    drain.terminate()
-    report('WebSocket receive → ring', ours, 'frames/s', { baseline: bare, baselineName: 'bare receive loop (count only)', target: '>=0.7' })
-    report('  ring back-pressure events', ingest.backpressureEvents, 'events')
+    // Bun, raw, raw, Bun: drift in the machine's load falls on both alike.
+    const bunA = await receiveRate(sim.ws)
+    const rawA = await rawReceiveRate(sim.ws)
+    const rawB = await rawReceiveRate(sim.ws)
+    const bunB = await receiveRate(sim.ws)
+    const bunLoop = mean(bunA, bunB)
+    const rawLoop = mean(rawA, rawB)
+    const bare = bunLoop.rate
+    report('bare receive loop (count only)', bare, 'frames/s')
+    report('raw WebSocket receive loop (count only)', rawLoop.rate, 'frames/s', { baseline: bare, baselineName: 'bare receive loop (count only)' })
+    report('  client CPU per frame, bare receive loop', bunLoop.cpuUs, 'µs')
+    report('  client CPU per frame, raw WebSocket receive loop', rawLoop.cpuUs, 'µs', { baseline: bunLoop.cpuUs, baselineName: 'bare receive loop' })
+    const viaRaw = await receiveToRingRate(sim.ws, 'raw')
+    const viaBun = await receiveToRingRate(sim.ws, 'bun')
+    report('WebSocket receive → ring (raw WebSocket, bytes)', viaRaw.rate, 'frames/s', { baseline: bare, baselineName: 'bare receive loop (count only)', target: '>=0.7' })
+    report('  ring back-pressure events', viaRaw.backpressure, 'events')
+    report('WebSocket receive → ring (SSMD_WS=bun, strings)', viaBun.rate, 'frames/s', { baseline: bare, baselineName: 'bare receive loop (count only)' })
   } finally {
     await sim.stop()
   }
+}
+
+/** The connector's socket + hot path (Ingest → RingOut → ring, drained by a Worker), frames/s. */
+async function receiveToRingRate(url: string, transport: SocketTransport): Promise<{ rate: number; backpressure: number }> {
+  const ring = Ring.allocate(1 << 24)
+  const drain = new Worker(new URL('../src/hot/fixture-ring-worker.ts', import.meta.url).href)
+  drain.postMessage({ sab: ring.sab, verify: false })
+  const ingest = new Ingest('bench.kalshi', new RingOut(ring), { gap() {}, frame() {}, invalid() {}, unknown() {} })
+  let frames = 0
+  let opened!: () => void
+  const open = new Promise<void>((r) => (opened = r))
+  const utf8 = new TextDecoder()
+  const socket: KalshiSocket = new KalshiSocket(url, {}, {
+    onFrame: (text, t) => {
+      frames++
+      const id = ingest.frame(0, 'c1', text, t)
+      if (id >= 0) socket.reply(id, JSON.parse(text))
+      if (ingest.waiting > 0) ingest.drainOverflow()
+    },
+    onFrameBytes: (buf, start, end, t) => {
+      frames++
+      const id = ingest.frameBytes(0, 'c1', buf, start, end, t)
+      if (id >= 0) socket.reply(id, JSON.parse(utf8.decode(buf.subarray(start, end))))
+      if (ingest.waiting > 0) ingest.drainOverflow()
+    },
+    onOpen: () => opened(),
+    onClose() {},
+  }, undefined, undefined, undefined, transport)
+  await open
+  await Promise.all([socket.command('subscribe', { channels: ['ticker'] }), socket.command('subscribe', { channels: ['trade'] })])
+  await sleep(700)
+  const n0 = frames
+  const t0 = performance.now()
+  await sleep(3000)
+  const rate = ((frames - n0) * 1000) / (performance.now() - t0)
+  socket.close()
+  ring.close()
+  drain.terminate()
+  return { rate, backpressure: ingest.backpressureEvents }
 }
 
 function benchConfig(stream: string, prefix: string, over: Record<string, unknown> = {}) {

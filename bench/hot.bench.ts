@@ -2,6 +2,8 @@
  * The connector's hot path (src/hot), each figure with a baseline measured in the same run:
  *  (a) per frame: scan + seq check + subject lookup + suffix + ring push (a Worker draining),
  *      against JSON.parse of the same frames; target ≤ 0.35 of the parse cost.
+ *  (a') the same from bytes, as the raw WebSocket client hands frames over (views into a socket
+ *      chunk): scanBytes + seq check + subject bytes + pushFrame, against the same JSON.parse.
  *  (b) ring push + drain across a real Worker, against postMessage(string) to a Worker.
  *  (c) the scanner against its own off switch (forced JSON.parse) and without the ticker cache.
  * Corpus: realistic Kalshi frames, orderbook_delta 70%, ticker 20%, trade 8%, snapshot 2%,
@@ -23,6 +25,30 @@ import { bench, do_not_optimize, group, median, report, run, summary, timePerIte
 const corpus = makeCorpus(new Prng(20260123), 20_000)
 const avgBytes = corpus.reduce((n, f) => n + f.length, 0) / corpus.length
 console.log(`corpus: ${corpus.length} frames, ${avgBytes.toFixed(0)} B average`)
+
+/** The corpus as a socket delivers it: one chunk, each frame after 2–4 bytes of WebSocket header. */
+const packed = (() => {
+  const enc = new TextEncoder()
+  const bytes = corpus.map((f) => enc.encode(f))
+  const chunk = new Uint8Array(bytes.reduce((n, b) => n + b.length + 4, 0))
+  const start = new Int32Array(bytes.length)
+  const end = new Int32Array(bytes.length)
+  let p = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]
+    chunk[p++] = 0x81
+    chunk[p++] = b.length < 126 ? b.length : 126
+    if (b.length >= 126) {
+      chunk[p++] = b.length >> 8
+      chunk[p++] = b.length & 255
+    }
+    start[i] = p
+    chunk.set(b, p)
+    p += b.length
+    end[i] = p
+  }
+  return { chunk, start, end }
+})()
 
 function startConsumer(ring: Ring): Promise<{ count: number }> {
   const w = new Worker(new URL('../src/hot/fixture-ring-worker.ts', import.meta.url).href)
@@ -69,6 +95,37 @@ async function hotPath(n: number): Promise<{ ns: number; refused: number; fallba
   return { ns, refused, fallbacks: scanner.fallbacks }
 }
 
+async function hotPathBytes(n: number): Promise<{ ns: number; refused: number; fallbacks: number }> {
+  const ring = Ring.allocate(1 << 28)
+  new Uint8Array(ring.sab).fill(1, 4096) // touch every page now, not inside the timed loop
+  new Uint8Array(ring.sab).fill(0, 4096)
+  const done = startConsumer(ring)
+  const scanner = new FrameScanner()
+  const seqs = new SeqTracker()
+  const subjects = new SubjectCache('bench.kalshi')
+  const { chunk, start, end } = packed
+  const m = corpus.length
+  let refused = 0
+  const t0 = Bun.nanoseconds()
+  for (let i = 0; i < n; i++) {
+    const j = i % m
+    const ts = nowUs()
+    const r = scanner.scanBytes(chunk, start[j], end[j])
+    if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
+    const kind = kindOfType(r.type)
+    const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
+    const subject = subjects.dataBytes(kind, ticker as string)
+    while (!ring.pushFrame(subject, chunk, start[j], r.lastBrace, 0, ts, kind)) {
+      refused++
+      await ring.waitWritable()
+    }
+  }
+  const ns = (Bun.nanoseconds() - t0) / n
+  ring.close()
+  await done
+  return { ns, refused, fallbacks: scanner.fallbacks }
+}
+
 function parseAll(n: number): void {
   let x = 0
   for (let i = 0; i < n; i++) x += JSON.parse(corpus[i % corpus.length]).sid
@@ -77,7 +134,9 @@ function parseAll(n: number): void {
 
 const N = 400_000
 await hotPath(50_000) // warm-up, discarded
+await hotPathBytes(50_000)
 const hot: number[] = []
+const hotBytes: number[] = []
 const parse: number[] = []
 let refused = 0
 for (let t = 0; t < 5; t++) {
@@ -85,10 +144,18 @@ for (let t = 0; t < 5; t++) {
   const h = await hotPath(N)
   hot.push(h.ns)
   refused += h.refused
+  const b = await hotPathBytes(N)
+  hotBytes.push(b.ns)
+  refused += b.refused
 }
 const parseNs = median(parse)
 report('JSON.parse per frame (baseline)', parseNs, 'ns/frame')
 report('hot path per frame (scan+seq+subject+ring push)', median(hot), 'ns/frame', {
+  baseline: parseNs,
+  baselineName: 'JSON.parse',
+  target: '<=0.35',
+})
+report('hot path per frame, bytes (scanBytes+seq+subject bytes+pushFrame)', median(hotBytes), 'ns/frame', {
   baseline: parseNs,
   baselineName: 'JSON.parse',
   target: '<=0.35',
@@ -156,9 +223,35 @@ group('scan one frame', () => {
     bench('JSON.parse', () => do_not_optimize(JSON.parse(next()).sid))
   })
 })
+const fromBytes = new FrameScanner()
+const fromBytesNoCache = new FrameScanner({ tickerCacheSize: 0 })
+let kb = 0
+// (the corpus's random tickers are mostly seen once: with the cache, each miss replaces a cached
+// string, which then dies old; without it every ticker is decoded and dies young)
+group('scanBytes vs scan(text)', () => {
+  summary(() => {
+    bench('FrameScanner.scan(text)', () => do_not_optimize(fast.scan(next()).sid)).baseline()
+    bench('FrameScanner.scanBytes (packed chunk)', () => {
+      const j = kb++ % corpus.length
+      do_not_optimize(fromBytes.scanBytes(packed.chunk, packed.start[j], packed.end[j]).sid)
+    })
+    bench('FrameScanner.scanBytes, no ticker cache', () => {
+      const j = kb++ % corpus.length
+      do_not_optimize(fromBytesNoCache.scanBytes(packed.chunk, packed.start[j], packed.end[j]).sid)
+    })
+  })
+})
 const out = await run()
 const avg = (name: string) =>
   out.benchmarks.find((b) => b.alias === name)?.runs[0]?.stats?.avg ?? Number.NaN
 const forcedNs = avg('FrameScanner forceJsonParse (off switch)')
 report('FrameScanner per frame', avg('FrameScanner'), 'ns/frame', { baseline: forcedNs, baselineName: 'forceJsonParse', target: '<=0.35' })
 report('FrameScanner, no ticker cache', avg('FrameScanner, no ticker cache'), 'ns/frame', { baseline: forcedNs, baselineName: 'forceJsonParse' })
+report('FrameScanner.scanBytes per frame', avg('FrameScanner.scanBytes (packed chunk)'), 'ns/frame', {
+  baseline: avg('FrameScanner.scan(text)'),
+  baselineName: 'scan(text)',
+})
+report('FrameScanner.scanBytes, no ticker cache', avg('FrameScanner.scanBytes, no ticker cache'), 'ns/frame', {
+  baseline: avg('FrameScanner.scan(text)'),
+  baselineName: 'scan(text)',
+})

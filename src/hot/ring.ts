@@ -47,7 +47,8 @@
  * producer waiting for space (`waitWritable`) uses the same protocol on P_WAITING.
  *
  * Allocation: none per record on the producer side except the small subarray view and result
- * object that TextEncoder.encodeInto imposes; the consumer allocates the decoded subject.
+ * object that TextEncoder.encodeInto imposes (pushParts); none at all for pushFrame (bytes
+ * in, native copies and digits out); the consumer allocates the decoded subject.
  * Off switch for the whole ring: the connector's `SSMD_RING=0` (postMessage per batch
  * instead); this file has no optional optimisations.
  */
@@ -101,6 +102,9 @@ export class Ring {
   /** Records read but not yet counted in READ_COUNT (counted at commit). */
   private uncounted = 0
   private readonly scratch = new RingRecord()
+  /** pushFrame's suffix head for the last shard id it saw. */
+  private shardHead = new Uint8Array(0)
+  private shardHeadId = Number.NaN
   /**
    * Producer option: when true, push does not wake a sleeping consumer; the producer calls
    * `flushWake()` once per batch (e.g. once per event-loop turn). Same protocol, fewer futex
@@ -197,13 +201,17 @@ export class Ring {
     }
     const u8 = this.u8
     let p = off + RING_RECORD_HEADER_BYTES
-    const end = off + Math.min(tail, bound)
+    // never past the free space: head is encoded whole (then cut at headEnd), and its bytes after
+    // headEnd must not land on records the consumer has not read yet
+    const end = off + Math.min(tail, bound, free)
     const sb = encoder.encodeInto(subject, u8.subarray(p, end)).written
     p += sb
-    let pb = encoder.encodeInto(head, u8.subarray(p, end)).written
+    const hr = encoder.encodeInto(head, u8.subarray(p, end))
+    let pb = hr.written
     if (headEnd !== head.length) {
-      // bytes of head[0, headEnd): equal to headEnd when head is ASCII, else re-encode the prefix
-      pb = pb === head.length ? headEnd : encoder.encodeInto(head.slice(0, headEnd), u8.subarray(p, end)).written
+      // bytes of head[0, headEnd): equal to headEnd when head is ASCII and was written whole (it
+      // may be cut short at `end`), else re-encode the prefix
+      pb = hr.read === head.length && pb === head.length ? headEnd : encoder.encodeInto(head.slice(0, headEnd), u8.subarray(p, end)).written
     }
     if (suffix.length > 0) pb += encoder.encodeInto(suffix, u8.subarray(p + pb, end)).written
     const size = RING_RECORD_HEADER_BYTES + sb + pb
@@ -219,6 +227,84 @@ export class Ring {
     Atomics.store(this.hdr, WRITE, this.wpos)
     if (!this.deferWake) this.wake()
     return true
+  }
+
+  /**
+   * Pushes a frame received as bytes: subject `subject` (UTF-8 bytes, e.g.
+   * SubjectCache.dataBytes) and payload `frame[start, end)` followed by
+   * `,"_shard_id":{shardId},"_received_at":{receivedAtUs}}` — `end` is the index of the
+   * frame's final `}` (ScanResult.lastBrace), which the suffix replaces. The same record as
+   * `pushParts(subject, frame, lastBrace, suffix, …)` of the decoded strings, written without
+   * strings: two native copies and the digits stored directly. False when full (counted).
+   * receivedAtUs and shardId are written as `${n}` would (digits for integers).
+   */
+  pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
+    if (!(start >= 0 && start <= end && end <= frame.length)) {
+      throw new HotError('RING_RANGE_INVALID', `frame range [${start}, ${end}) is not inside a buffer of ${frame.length} bytes`)
+    }
+    const cap = this.capacity
+    const w = this.wpos
+    // acquire: the consumer's published READ (bytes before it are free again)
+    const read = Atomics.load(this.hdr, READ)
+    let free = cap - ((w - read) >>> 0)
+    let off = w & this.mask
+    let tail = cap - off
+    if (shardId !== this.shardHeadId) this.setShardHead(shardId)
+    const head = this.shardHead
+    const tsLen = safeUint(receivedAtUs) ? uintLength(receivedAtUs) : asciiOf(receivedAtUs).length
+    const sb = subject.length
+    const pb = end - start + head.length + tsLen + 1
+    const size = RING_RECORD_HEADER_BYTES + sb + pb
+    const exact = align8(size)
+    if (exact > tail || exact > free) {
+      if (exact > cap) {
+        throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${decoder.decode(subject)})`)
+      }
+      if (exact > tail && tail <= free) {
+        this.i32[off >> 2] = PAD
+        this.wpos = (w + tail) | 0
+        // publish: the pad, so the consumer can free the tail even if the record waits
+        Atomics.store(this.hdr, WRITE, this.wpos)
+        free -= tail
+        off = 0
+        tail = cap
+      }
+      if (exact > free || exact > tail) {
+        this.counters[FULL]++
+        this.readAtFull = read
+        if (this.wpos !== w) this.wake()
+        return false
+      }
+    }
+    const u8 = this.u8
+    let p = off + RING_RECORD_HEADER_BYTES
+    u8.set(subject, p)
+    p += sb
+    copyBytes.call(frame, u8, p, start, end)
+    p += end - start
+    u8.set(head, p)
+    p += head.length
+    if (safeUint(receivedAtUs)) writeUint(u8, p, receivedAtUs, tsLen)
+    else u8.set(asciiOf(receivedAtUs), p)
+    u8[p + tsLen] = 125 // }
+    const at = off >> 2
+    this.i32[at] = size
+    this.i32[at + 1] = kind
+    this.f64[(off >> 3) + 1] = receivedAtUs
+    this.i32[at + 4] = sb
+    this.i32[at + 5] = pb
+    this.wpos = (this.wpos + exact) | 0
+    this.counters[WRITTEN]++
+    // publish: the record is complete; the consumer's Atomics.load(WRITE) now sees it
+    Atomics.store(this.hdr, WRITE, this.wpos)
+    if (!this.deferWake) this.wake()
+    return true
+  }
+
+  /** The bytes of `,"_shard_id":{id},"_received_at":` for pushFrame (rebuilt when the id changes). */
+  private setShardHead(shardId: number): void {
+    this.shardHead = encoder.encode(`,"_shard_id":${shardId},"_received_at":`)
+    this.shardHeadId = shardId
   }
 
   /** Producer: no more records. Wakes the consumer so it can drain and stop. */
@@ -336,12 +422,21 @@ export class Ring {
     Atomics.store(this.hdr, SLEEPING, 0)
   }
 
-  /** Wakes a consumer sleeping in waitReadable (e.g. to stop it); any thread may call it. */
   /** Producer: wakes the consumer if it sleeps (after pushes made with `deferWake`). */
   flushWake(): void {
     this.wake()
   }
 
+  /**
+   * Producer, after a push: true when the consumer has announced a sleep and needs a wake. Safe
+   * to skip the wake when false: the consumer sets SLEEPING before its last check of WRITE, and
+   * this load comes after the push published WRITE, so one of the two sees the other.
+   */
+  consumerSleeping(): boolean {
+    return Atomics.load(this.hdr, SLEEPING) === 1
+  }
+
+  /** Wakes a consumer sleeping in waitReadable (e.g. to stop it); any thread may call it. */
   wakeConsumer(): void {
     Atomics.store(this.hdr, SLEEPING, 0)
     Atomics.notify(this.hdr, SLEEPING)
@@ -383,6 +478,60 @@ function checkCapacity(capacityBytes: number): void {
 
 function align8(n: number): number {
   return (n + 7) & ~7
+}
+
+/** Buffer#copy(target, targetStart, sourceStart, sourceEnd): a native range copy without a view object. */
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number
+
+function safeUint(n: number): boolean {
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n
+}
+
+/** Decimal digits of a safe non-negative integer. */
+function uintLength(n: number): number {
+  let d = 1
+  while (d < 16 && n >= POW10[d]) d++
+  return d
+}
+
+const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i)
+
+/** Two ASCII digits per value 0..99 (pairs: tens, units). */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)))
+
+/**
+ * Writes the `len` decimal digits of the safe non-negative integer n at u8[p], two at a time
+ * with int32 arithmetic (double `%` costs several times as much): the low 8 digits of a big n
+ * first, then the rest (< 2^53 / 10^8 < 2^31).
+ */
+function writeUint(u8: Uint8Array, p: number, n: number, len: number): void {
+  let q = p + len
+  if (n >= 1e8) {
+    const hi = Math.floor(n / 1e8)
+    let v = (n - hi * 1e8) | 0
+    for (let k = 0; k < 4; k++) {
+      const t = (v / 100) | 0
+      const r = (v - t * 100) << 1
+      u8[--q] = DIGIT_PAIRS[r + 1]
+      u8[--q] = DIGIT_PAIRS[r]
+      v = t
+    }
+    n = hi
+  }
+  let v = n | 0
+  while (q > p + 1) {
+    const t = (v / 100) | 0
+    const r = (v - t * 100) << 1
+    u8[--q] = DIGIT_PAIRS[r + 1]
+    u8[--q] = DIGIT_PAIRS[r]
+    v = t
+  }
+  if (q > p) u8[p] = 48 + v
+}
+
+/** `${n}` as bytes, for a number that is not a safe non-negative integer (off the fast path). */
+function asciiOf(n: number): Uint8Array {
+  return encoder.encode(String(n))
 }
 
 /** Exact bytes of a record (only off the fast path: near the end of the data or near full). */

@@ -22,12 +22,17 @@
  *
  * Off switches: option `forceJsonParse` or env SSMD_HOT_SCAN=json (every frame via JSON.parse);
  * option `tickerCacheSize: 0` or env SSMD_HOT_TICKER_CACHE=0 (slice every ticker).
+ *
+ * `scanBytes(buf, start, end)` is the same scanner over a frame's UTF-8 bytes (scan-bytes.ts),
+ * with the same contract against `scanBytesByJsonParse` and the same switches; its ticker cache
+ * is keyed by bytes (`byteTickers`, same size).
  */
-import { invalidOption, isPowerOfTwo } from './errors.ts'
+import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
 
 export { FRAME_TYPES, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan-result.ts'
 import { FRAME_TYPES, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan-result.ts'
 import { scanEnvelope } from './envelope.ts'
+import { ByteTickerCache, decodeFrame, lastBraceBytes, scanCheckedBytes, scanEnvelopeBytes } from './scan-bytes.ts'
 
 export interface FrameScannerOptions {
   /** Off switch: answer every frame with JSON.parse. @default env SSMD_HOT_SCAN === 'json' */
@@ -87,6 +92,8 @@ export class FrameScanner {
   private readonly cacheMask: number
   /** Position after the last number read by readUint (avoids returning a pair). */
   private pos = 0
+  /** scanBytes' ticker strings, keyed by their UTF-8 bytes (its own hit/miss counters). */
+  readonly byteTickers: ByteTickerCache
 
   constructor(options: FrameScannerOptions = {}) {
     const env = typeof process === 'undefined' ? {} : process.env
@@ -96,6 +103,7 @@ export class FrameScanner {
     if (size !== 0 && !isPowerOfTwo(size)) invalidOption('tickerCacheSize', 'a power of two or 0', size)
     this.cache = new Array<string | undefined>(size).fill(undefined)
     this.cacheMask = size - 1
+    this.byteTickers = new ByteTickerCache(size)
   }
 
   /** Scans `frame` into `out` (the scanner's own result by default) and returns it. */
@@ -111,6 +119,34 @@ export class FrameScanner {
       this.fallbacks++
       out.reset()
       scanByJsonParse(frame, out)
+      if (out.status === SCAN_INVALID) this.invalid++
+    }
+    return out
+  }
+
+  /**
+   * Scans the frame `buf[start, end)` (UTF-8 bytes, e.g. a WebSocket text payload inside a
+   * socket chunk; nothing outside the range is read) into `out` and returns it. Same answer as
+   * `scan` of the decoded text; `lastBrace` is an absolute index into `buf`. The envelope scan
+   * swaps one byte of the frame during a native search and restores it (scan-bytes.ts): `buf`
+   * must be writable and not read by another thread during the call. Throws HotError
+   * SCAN_RANGE_INVALID when the range is not inside `buf`.
+   */
+  scanBytes(buf: Uint8Array, start: number, end: number, out: ScanResult = this.result): ScanResult {
+    if (!(start >= 0 && start <= end && end <= buf.length && (start | 0) === start && (end | 0) === end)) {
+      throw new HotError('SCAN_RANGE_INVALID', `frame range [${start}, ${end}) is not inside a buffer of ${buf.length} bytes`)
+    }
+    this.scanned++
+    out.reset()
+    if (this.envelope && !this.forceJson && scanEnvelopeBytes(buf, start, end, out, this.byteTickers)) {
+      this.envelopeHits++
+      return out
+    }
+    out.reset()
+    if (this.forceJson || !scanCheckedBytes(buf, start, end, out, this.byteTickers)) {
+      this.fallbacks++
+      out.reset()
+      scanBytesByJsonParse(buf, start, end, out)
       if (out.status === SCAN_INVALID) this.invalid++
     }
     return out
@@ -289,6 +325,17 @@ export function scanByJsonParse(frame: string, out: ScanResult): ScanResult {
     out.eventTicker = typeof et === 'string' ? et : null
   }
   out.lastBrace = frame.lastIndexOf('}')
+  return out
+}
+
+/**
+ * The reference answer for bytes: `scanByJsonParse` of the UTF-8 decoded frame (broken
+ * sequences → U+FFFD; a leading BOM is kept, and JSON.parse rejects it), with `lastBrace` the
+ * absolute byte index in `buf` of the last `}`.
+ */
+export function scanBytesByJsonParse(buf: Uint8Array, start: number, end: number, out: ScanResult): ScanResult {
+  scanByJsonParse(decodeFrame(buf, start, end), out)
+  if (out.status !== SCAN_INVALID) out.lastBrace = lastBraceBytes(buf, start, end)
   return out
 }
 

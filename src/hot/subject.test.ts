@@ -87,6 +87,35 @@ describe('SubjectCache', () => {
     expect({ hits: c.hits, misses: c.misses, entries: c.entries }).toEqual({ hits: 0, misses: 2, entries: 0 })
   })
 
+  test('dataBytes is the UTF-8 encoding of data(), for every kind and awkward tickers, and the same array on a hit', () => {
+    const r = new Prng(SEED + 1)
+    const c = new SubjectCache('prod.kalshi.é')
+    const ref = new SubjectCache('prod.kalshi.é')
+    const enc = new TextEncoder()
+    const chars = [...'AZaz09-._*>% $~\u0000\u007féÉ中😀\u2028\uD800']
+    for (let i = 0; i < 3000; i++) {
+      const t = i % 3 === 0 ? `KXBTCD-26JAN23-T${r.int(1, 99)}.99` : Array.from({ length: r.int(0, 20) }, () => r.pick(chars)).join('')
+      const kind = r.int(KIND_TICKER, KIND_EVENT_LIFECYCLE)
+      const want = enc.encode(ref.data(kind, t))
+      const got = c.dataBytes(kind, t)
+      if (!Bun.deepEquals(got, want)) throw new Error(`seed ${SEED + 1}: ${JSON.stringify(t)} kind ${kind}: ${got} vs ${want}`)
+      expect(c.dataBytes(kind, t)).toBe(got)
+    }
+    expect(c.hits).toBeGreaterThanOrEqual(3000)
+  })
+
+  test('dataBytes shares the bound with the strings, and builds afresh with the cache off', () => {
+    const c = new SubjectCache('dev.kalshi', { maxEntries: 100 })
+    for (let i = 0; i < 1050; i++) (i % 2 ? c.dataBytes(i % 5, `T-${i}`) : c.data(i % 5, `T-${i}`))
+    expect(c.entries).toBeLessThanOrEqual(100)
+    expect(c.clears).toBe(10)
+    const off = new SubjectCache('dev.kalshi', { maxEntries: 0 })
+    const a = off.dataBytes(KIND_TRADE, 'A.B')
+    expect(new TextDecoder().decode(a)).toBe('dev.kalshi.json.trade.A_B')
+    expect(off.dataBytes(KIND_TRADE, 'A.B') === a).toBe(false)
+    expect(() => c.dataBytes(7, 'A')).toThrow('options.kind must be a data kind code 0..4 (got 7)')
+  })
+
   test('validates its prefix and options', () => {
     expect(() => new SubjectCache('a.*.b')).toThrow('options.prefix must be')
     expect(() => new SubjectCache('a.', {})).toThrow('options.prefix must be')

@@ -9,10 +9,12 @@
  *   encoded as U+FFFD (as TextEncoder does), the only input that does not round-trip.
  *   Never parse a ticker from a subject in production; the payload has it.
  *
- * SubjectCache: (kind, ticker) → subject, one Map per kind. Bounded: when the entries reach
- * `maxEntries` every map is cleared and `clears` is counted (cap + clear keeps the lookup a
- * single Map.get; at 10^4–10^5 live markets the default cap is never reached in practice).
- * Off switch: `maxEntries: 0` (or env SSMD_HOT_SUBJECT_CACHE=0) builds every subject afresh.
+ * SubjectCache: (kind, ticker) → subject, one Map per kind; `dataBytes` gives the same subject
+ * as UTF-8 bytes (for Ring.pushFrame), from its own Maps. Bounded: when the entries (strings
+ * and bytes together) reach `maxEntries` every map is cleared and `clears` is counted (cap +
+ * clear keeps the lookup a single Map.get; at 10^4–10^5 live markets the default cap is never
+ * reached in practice). Off switch: `maxEntries: 0` (or env SSMD_HOT_SUBJECT_CACHE=0) builds
+ * every subject afresh.
  */
 import { invalidOption } from './errors.ts'
 
@@ -130,6 +132,7 @@ export class SubjectCache {
   private readonly maxEntries: number
   private readonly heads: string[]
   private readonly maps: Map<string, string>[]
+  private readonly byteMaps: Map<string, Uint8Array>[]
   private readonly control = new Map<string, string>()
 
   constructor(prefix: string, options: SubjectCacheOptions = {}) {
@@ -143,6 +146,7 @@ export class SubjectCache {
     this.maxEntries = max
     this.heads = DATA_KINDS.map((k) => `${prefix}.json.${k}.`)
     this.maps = DATA_KINDS.map(() => new Map<string, string>())
+    this.byteMaps = DATA_KINDS.map(() => new Map<string, Uint8Array>())
   }
 
   /** `{prefix}.json.{kind}.{token(ticker)}` for a data kind code (KIND_TICKER…). */
@@ -156,6 +160,28 @@ export class SubjectCache {
     }
     this.misses++
     const subject = this.heads[kind] + encodeTickerToken(ticker)
+    if (this.maxEntries > 0) {
+      if (this.size >= this.maxEntries) this.clear()
+      map.set(ticker, subject)
+      this.size++
+    }
+    return subject
+  }
+
+  /**
+   * `data(kind, ticker)` as UTF-8 bytes. The array is the cache's own (shared by every hit, no
+   * allocation): read it, never write to it.
+   */
+  dataBytes(kind: number, ticker: string): Uint8Array {
+    const map = this.byteMaps[kind]
+    if (map === undefined) invalidOption('kind', `a data kind code 0..${DATA_KINDS.length - 1}`, kind)
+    const hit = map.get(ticker)
+    if (hit !== undefined) {
+      this.hits++
+      return hit
+    }
+    this.misses++
+    const subject = utf8.encode(this.heads[kind] + encodeTickerToken(ticker))
     if (this.maxEntries > 0) {
       if (this.size >= this.maxEntries) this.clear()
       map.set(ticker, subject)
@@ -180,6 +206,7 @@ export class SubjectCache {
 
   clear(): void {
     for (const m of this.maps) m.clear()
+    for (const m of this.byteMaps) m.clear()
     this.size = 0
     this.clears++
   }

@@ -1,9 +1,11 @@
-import { afterEach, expect, test } from 'bun:test'
+import { afterEach, expect, setDefaultTimeout, test } from 'bun:test'
 import { generateKalshiKeyPair } from '../kalshi/auth.ts'
 import { startSim, type Sim } from '../../services/sim/index.ts'
 import { resolveConfig } from '../config/index.ts'
 import { MemorySink } from '../transport/memory-sink.ts'
 import { startConnector } from './connector.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let sim: Sim | undefined
 afterEach(async () => {

@@ -74,7 +74,7 @@ export class Connector {
   private placement!: MarketPlacement
   private host!: ShardHost
   private bridge!: Bridge
-  private overflowTimer: ReturnType<typeof setTimeout> | undefined
+  private overflowDraining = false
   private key: KalshiPrivateKey | undefined
   private readonly log: Logger
   private readonly labels: { feed: string; category: string }
@@ -191,6 +191,12 @@ export class Connector {
         if ((++this.sampled & 63) === 0) this.metrics.process.observe(this.processLabels, (nowUs() - t) / 1e6)
         return id
       },
+      ingestBytes: (shard, buf, start, end, t) => {
+        const id = this.ingest.frameBytes(shard.id, shard.connId, buf, start, end, t)
+        if (this.ingest.waiting > 0) this.scheduleOverflow()
+        if ((++this.sampled & 63) === 0) this.metrics.process.observe(this.processLabels, (nowUs() - t) / 1e6)
+        return id
+      },
       control: (kind, fields) => {
         if (kind === 'reconnect') this.metrics.reconnects.inc({ feed: this.labels.feed, shard: String(fields.shard) })
         if (kind === 'error' && fields.code !== undefined) this.metrics.kalshiErrors.inc({ feed: this.labels.feed, code: String(fields.code) })
@@ -217,12 +223,25 @@ export class Connector {
     if (channel === 'orderbook_delta') void shard?.resnapshot(sid)
   }
 
+  /**
+   * Frames the full ring refused wait in the ingest overflow (in order); they move into the ring
+   * as soon as the flusher frees space: one waiter sleeping on the ring's P_WAITING word, not a
+   * timer polling the ring (which took a core from the flusher and NATS under back-pressure).
+   */
   private scheduleOverflow(): void {
-    if (this.overflowTimer) return
-    this.overflowTimer = setTimeout(() => {
-      this.overflowTimer = undefined
-      if (this.ingest.drainOverflow() > 0) this.scheduleOverflow()
-    }, 1)
+    if (this.overflowDraining) return
+    this.overflowDraining = true
+    const out = this.bridge.out
+    void (async () => {
+      try {
+        while (this.ingest.drainOverflow() > 0) {
+          if (out.waitWritable) await out.waitWritable()
+          else await new Promise((r) => setTimeout(r, 1))
+        }
+      } finally {
+        this.overflowDraining = false
+      }
+    })()
   }
 
   private installCollectors(): void {
@@ -277,10 +296,10 @@ export class Connector {
   /** Stops the sockets, then drains the overflow and the ring into the transport and closes it. */
   async stop(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.stop()))
-    clearTimeout(this.overflowTimer)
-    while (this.ingest.waiting > 0) {
-      this.ingest.drainOverflow()
-      if (this.ingest.waiting > 0) await new Promise((r) => setTimeout(r, 1))
+    while (this.ingest.drainOverflow() > 0) {
+      const out = this.bridge.out
+      if (out.waitWritable) await out.waitWritable()
+      else await new Promise((r) => setTimeout(r, 1))
     }
     await this.bridge.stop()
     await this.ops?.stop()

@@ -2,13 +2,15 @@
  * Faults injected by the simulator (its control API): each is detected, recorded on a control
  * subject, and recovered from, and no frame that reached the connector is lost.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { startWsTap, type WsTap } from '../../../test/ws-tap.ts'
 import { startSim, type Sim, type SimOptions } from '../../services/sim/index.ts'
 import { waitFor } from '../core/wait.ts'
 import { MemorySink } from '../transport/memory-sink.ts'
 import { startConnector, type Connector } from './connector.ts'
 import { DATA_TYPES, frameType, testConfig, unwrap, type TestEnv } from './connector.fixtures.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const decoder = new TextDecoder()
 let sim: Sim | undefined

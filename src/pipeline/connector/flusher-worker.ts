@@ -11,6 +11,7 @@ import { NatsSink } from '../transport/nats-sink.ts'
 import type { Sink } from '../transport/types.ts'
 import { FileSink } from './file-sink.ts'
 import { Flusher } from './flusher.ts'
+import { gcBudgetFromEnv, type GcBudget } from './gc-budget.ts'
 
 export interface WorkerInit {
   type: 'init'
@@ -26,6 +27,7 @@ declare const self: Worker
 const registry = createRegistry()
 let flusher: Flusher | undefined
 let statsTimer: ReturnType<typeof setInterval> | undefined
+let gc: GcBudget | undefined
 
 function post(msg: unknown): void {
   self.postMessage(msg)
@@ -51,11 +53,13 @@ self.onmessage = async (ev: MessageEvent) => {
       flusher = new Flusher(ring, sink, msg.instanceId)
       flusher.start().catch((e) => post({ type: 'error', message: String(e?.message ?? e), code: e?.code }))
       statsTimer = setInterval(() => post(stats()), 250)
+      gc = gcBudgetFromEnv()
       post({ type: 'ready' })
     } else if (msg.type === 'metrics') {
       post({ type: 'metrics', id: msg.id, text: await registry.metrics() })
     } else if (msg.type === 'stop') {
       clearInterval(statsTimer)
+      gc?.stop()
       await flusher?.stop()
       post(stats())
       post({ type: 'stopped' })

@@ -1,4 +1,6 @@
 import { expect, test } from 'bun:test'
+import { makeCorpus } from '../../hot/fixture-frames.ts'
+import { Prng } from '../../hot/fixture-prng.ts'
 import { Ingest, KIND_CONTROL, type RecordOut } from './ingest.ts'
 
 class ListOut implements RecordOut {
@@ -7,6 +9,12 @@ class ListOut implements RecordOut {
   pushParts(subject: string, frame: string, end: number, suffix: string, _t: number, kind: number): boolean {
     if (this.full) return false
     this.records.push({ subject, payload: frame.slice(0, end) + suffix, kind })
+    return true
+  }
+  pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, t: number, kind: number): boolean {
+    if (this.full) return false
+    const td = new TextDecoder()
+    this.records.push({ subject: td.decode(subject), payload: `${td.decode(frame.subarray(start, end))},"_shard_id":${shardId},"_received_at":${t}}`, kind })
     return true
   }
 }
@@ -75,4 +83,47 @@ test('a full ring keeps frames waiting in order, never drops them, and counts th
   ingest.frame(0, 'c1', f(4), 1) // still queued behind the waiting ones
   expect(ingest.drainOverflow()).toBe(0)
   expect(out.records.map((r) => r.subject.split('.').pop())).toEqual(['M0', 'M1', 'M2', 'M3', 'M4'])
+})
+
+test('frames as bytes (the raw WebSocket path) give exactly the records, gaps and replies of the text path', () => {
+  const corpus = makeCorpus(new Prng(7), 3000)
+  const odd = [
+    '{"id":4,"type":"subscribed","msg":{"channel":"ticker","sid":9}}',
+    '{"type":"error","msg":{"code":6,"msg":"Already subscribed"}}',
+    '{"type":"multivariate","sid":3,"seq":1,"msg":{}}',
+    '{"type":"ticker","sid":1,"seq":5,"msg":{}}',
+    'not json',
+    '{"type":"ticker","sid":1,"seq":6,"msg":{"market_ticker":"K\\u00c9-\\"X"}}',
+    '{"type":"trade","sid":2,"seq":9,"msg":{"market_ticker":"KXÉTÉ-1","trade_id":"t"}}',
+  ]
+  const frames = [...corpus.slice(0, 1500), ...odd, ...corpus.slice(1500)]
+  const text = make()
+  const bytes = make()
+  const enc = new TextEncoder()
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]
+    const a = text.ingest.frame(1, 'c1', f, 1_700_000_000_000_000 + i)
+    // the frame inside a larger read, as the socket delivers it
+    const buf = enc.encode(`xx${f}yyy`)
+    const b = bytes.ingest.frameBytes(1, 'c1', buf, 2, buf.length - 3, 1_700_000_000_000_000 + i)
+    expect(b).toBe(a)
+  }
+  expect(bytes.out.records).toEqual(text.out.records)
+  expect(bytes.seen).toEqual(text.seen)
+})
+
+test('bytes that find the ring full wait (copied) in order with text frames, never dropped', () => {
+  const { ingest, out } = make()
+  const enc = new TextEncoder()
+  const f = (i: number) => `{"type":"ticker","sid":1,"msg":{"market_ticker":"M${i}"}}`
+  out.full = true
+  const buf = enc.encode(f(1))
+  ingest.frameBytes(0, 'c1', buf, 0, buf.length, 1)
+  buf.fill(0x20) // the socket reuses its read buffer
+  ingest.frame(0, 'c1', f(2), 1)
+  const b3 = enc.encode(f(3))
+  ingest.frameBytes(0, 'c1', b3, 0, b3.length, 1)
+  out.full = false
+  expect(ingest.drainOverflow()).toBe(0)
+  expect(out.records.map((r) => r.payload)).toEqual([1, 2, 3].map((i) => `${f(i).slice(0, -1)},"_shard_id":0,"_received_at":1}`))
 })

@@ -16,6 +16,13 @@ export const KIND_CONTROL = 15
 export interface RecordOut {
   /** payload = frame.slice(0, end) + suffix. Returns false when full. */
   pushParts(subject: string, frame: string, end: number, suffix: string, receivedAtUs: number, kind: number): boolean
+  /**
+   * payload = frame[start, end) + `,"_shard_id":{shardId},"_received_at":{receivedAtUs}}`, from
+   * bytes (the raw WebSocket path). Returns false when full.
+   */
+  pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean
+  /** Resolves when the consumer has freed space since the last refused push (or after a safety timeout). */
+  waitWritable?(): Promise<void>
 }
 
 export interface IngestHooks {
@@ -26,6 +33,7 @@ export interface IngestHooks {
   unknown(shardId: number, type: string): void
 }
 
+/** A frame that found the ring full: text (`frame`) or bytes (`bytes`, copied), in arrival order. */
 interface Pending {
   subject: string
   frame: string
@@ -33,7 +41,12 @@ interface Pending {
   suffix: string
   t: number
   kind: number
+  subjectBytes: Uint8Array | null
+  bytes: Uint8Array | null
+  shardId: number
 }
+
+const decoder = new TextDecoder()
 
 export class Ingest {
   readonly scanner = new FrameScanner()
@@ -89,6 +102,31 @@ export class Ingest {
     return -1
   }
 
+  /**
+   * `frame` for a frame received as UTF-8 bytes, `buf[start, end)` (valid only during the call:
+   * copied into the ring, or into the overflow). Data frames take the byte path (scanBytes,
+   * subject bytes, pushFrame: no string per frame); control replies, unknown types and odd
+   * frames are decoded and take the text path (rare).
+   */
+  frameBytes(shardId: number, connId: string, buf: Uint8Array, start: number, end: number, t: number): number {
+    const r = this.scanner.scanBytes(buf, start, end)
+    const kind = r.status === SCAN_INVALID ? KIND_NONE : kindOfType(r.type)
+    const ticker = kind === 4 ? r.eventTicker : r.marketTicker
+    if (kind === KIND_NONE || ticker === null || ticker === '') return this.frame(shardId, connId, decoder.decode(buf.subarray(start, end)), t)
+    this.hooks.frame(shardId, r.type as string)
+    if (r.sid >= 0 && r.seq >= 0) {
+      if (this.seq.check(connId, r.sid, r.seq) === SEQ_GAP) this.hooks.gap(shardId, connId, r.sid, this.seq.expected, r.seq)
+    }
+    const subject = this.subjects.dataBytes(kind, ticker)
+    if (this.overflow.length === 0 && this.out.pushFrame(subject, buf, start, r.lastBrace, shardId, t, kind)) {
+      this.forwarded++
+      return -1
+    }
+    this.backpressureEvents++
+    this.overflow.push({ subject: '', frame: '', end: r.lastBrace - start, suffix: '', t, kind, subjectBytes: subject, bytes: buf.slice(start, end), shardId })
+    return -1
+  }
+
   /** `,"_shard_id":N,"_received_at":T}` replacing the frame's final `}`. */
   private suffix(shardId: number, t: number): string {
     return `,"_shard_id":${shardId},"_received_at":${t}}`
@@ -106,7 +144,7 @@ export class Ingest {
       return
     }
     this.backpressureEvents++
-    this.overflow.push({ subject, frame, end, suffix, t, kind })
+    this.overflow.push({ subject, frame, end, suffix, t, kind, subjectBytes: null, bytes: null, shardId: -1 })
   }
 
   /** Moves waiting frames into the ring, in order; returns how many are still waiting. */
@@ -114,7 +152,10 @@ export class Ingest {
     let i = 0
     while (i < this.overflow.length) {
       const p = this.overflow[i]
-      if (!this.out.pushParts(p.subject, p.frame, p.end, p.suffix, p.t, p.kind)) break
+      const ok = p.bytes !== null
+        ? this.out.pushFrame(p.subjectBytes as Uint8Array, p.bytes, 0, p.end, p.shardId, p.t, p.kind)
+        : this.out.pushParts(p.subject, p.frame, p.end, p.suffix, p.t, p.kind)
+      if (!ok) break
       this.forwarded++
       i++
     }

@@ -3,7 +3,7 @@
  * journal and land in the stream after NATS returns, once each, in order. The test starts and
  * stops its own nats-server (by PID) on its own port and store directory.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +16,8 @@ import { waitFor } from '../core/wait.ts'
 import { readStream } from '../transport/read-stream.ts'
 import { startConnector, type Connector } from './connector.ts'
 import { DATA_TYPES, frameType, testConfig, unwrap, type TestEnv } from './connector.fixtures.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 let server: Subprocess | undefined
 let sim: Sim | undefined

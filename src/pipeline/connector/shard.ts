@@ -10,6 +10,8 @@ import { backoffMs, delay } from '../core/wait.ts'
 import type { Channel } from '../config/schema.ts'
 import { KalshiSocket, SOCKET_DEFAULTS } from './socket.ts'
 
+const utf8 = new TextDecoder()
+
 export const SHARD_DEFAULTS = {
   BACKOFF_BASE_MS: 250,
   BACKOFF_CAP_MS: 30_000,
@@ -24,6 +26,8 @@ export interface ShardHost {
   endpoint(): { url: string; headers: Record<string, string> }
   /** The hot path: returns the command id when the frame is a control reply, else -1. */
   ingest(shard: Shard, text: string, receivedAtUs: number): number
+  /** The same for a frame received as bytes, buf[start, end) (valid only during the call). */
+  ingestBytes(shard: Shard, buf: Uint8Array, start: number, end: number, receivedAtUs: number): number
   /** A control record (gap, reconnect, error) onto `{prefix}.json.control.{kind}`. */
   control(kind: string, fields: Record<string, unknown>): void
   /** Seq state of a connection is void after it closes. */
@@ -100,6 +104,10 @@ export class Shard {
       onFrame: (text, t) => {
         const id = this.host.ingest(this, text, t)
         if (id >= 0) socket.reply(id, JSON.parse(text))
+      },
+      onFrameBytes: (buf, start, end, t) => {
+        const id = this.host.ingestBytes(this, buf, start, end, t)
+        if (id >= 0) socket.reply(id, JSON.parse(utf8.decode(buf.subarray(start, end))))
       },
       onOpen: () => {
         this.connected = true

@@ -2,15 +2,29 @@
  * One Kalshi WebSocket with its command plane: per-socket increasing command ids, replies
  * correlated by id inside the read loop (data never stops flowing while a command is pending),
  * liveness judged only on received frames and pongs, never on our own sends.
+ *
+ * Transport: our RawWebSocket (raw-ws.ts), which hands each frame over as bytes (`onFrameBytes`:
+ * no JS string per frame on the hot path). Off switch: SSMD_WS=bun uses Bun's WebSocket client
+ * and `onFrame(text)` instead.
  */
 import { nowUs } from '../../hot/clock.ts'
 import { KalshiError, TimeoutError } from '../core/errors.ts'
+import { RawWebSocket } from './raw-ws.ts'
 
 export interface SocketEvents {
-  /** Every text frame, stamped once per read. Control replies are also passed to `onReply`. */
+  /** Every text frame as a string (the Bun WebSocket transport), stamped once per frame. */
   onFrame(text: string, receivedAtUs: number): void
+  /** Every text frame as bytes buf[start, end) (the raw transport; valid only during the call). */
+  onFrameBytes(buf: Uint8Array, start: number, end: number, receivedAtUs: number): void
   onOpen(): void
   onClose(code: number, reason: string): void
+}
+
+export type SocketTransport = 'raw' | 'bun'
+
+/** The transport from SSMD_WS (`bun` or `raw`, default raw). */
+export function socketTransportFromEnv(env: Record<string, string | undefined> = process.env): SocketTransport {
+  return env.SSMD_WS === 'bun' ? 'bun' : 'raw'
 }
 
 interface Pending {
@@ -27,44 +41,63 @@ export const SOCKET_DEFAULTS = {
 
 /** A live socket; `lastActivity` is the wall-clock ms of the last received frame or pong. */
 export class KalshiSocket {
-  readonly ws: WebSocket
+  readonly transport: SocketTransport
+  private readonly ws: WebSocket | undefined
+  private readonly raw: RawWebSocket | undefined
   lastActivityMs = Date.now()
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
   private pingTimer: ReturnType<typeof setInterval> | undefined
   closed = false
 
-  constructor(url: string, headers: Record<string, string>, private readonly events: SocketEvents, private readonly commandTimeoutMs = SOCKET_DEFAULTS.COMMAND_TIMEOUT_MS, pingIntervalMs = SOCKET_DEFAULTS.PING_INTERVAL_MS, now: () => number = nowUs) {
-    // Bun's WebSocket accepts upgrade headers (the Kalshi signature) in its options.
-    this.ws = new WebSocket(url, { headers } as unknown as string[])
-    this.ws.binaryType = 'arraybuffer'
-    this.ws.addEventListener('open', () => {
+  constructor(url: string, headers: Record<string, string>, private readonly events: SocketEvents, private readonly commandTimeoutMs = SOCKET_DEFAULTS.COMMAND_TIMEOUT_MS, pingIntervalMs = SOCKET_DEFAULTS.PING_INTERVAL_MS, now: () => number = nowUs, transport: SocketTransport = socketTransportFromEnv()) {
+    this.transport = transport
+    const opened = () => {
       this.lastActivityMs = Date.now()
       this.pingTimer = setInterval(() => this.ping(), pingIntervalMs)
       events.onOpen()
-    })
-    this.ws.addEventListener('message', (ev: MessageEvent) => {
+    }
+    const alive = () => {
+      this.lastActivityMs = Date.now()
+    }
+    if (transport === 'raw') {
+      this.raw = new RawWebSocket(url, headers, {
+        onOpen: opened,
+        onText: (buf, start, end) => {
+          const t = now()
+          this.lastActivityMs = t / 1000 // one clock read per frame: the receive stamp is also the activity time
+          events.onFrameBytes(buf, start, end, t)
+        },
+        onPing: alive,
+        onPong: alive,
+        onClose: (code, reason) => this.handleClose(code, reason),
+      })
+      return
+    }
+    // Bun's WebSocket accepts upgrade headers (the Kalshi signature) in its options.
+    const ws = new WebSocket(url, { headers } as unknown as string[])
+    this.ws = ws
+    ws.binaryType = 'arraybuffer'
+    ws.addEventListener('open', opened)
+    ws.addEventListener('message', (ev: MessageEvent) => {
       const t = now()
-      this.lastActivityMs = t / 1000 // one clock read per frame: the receive stamp is also the activity time
+      this.lastActivityMs = t / 1000
       const text = typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer)
       events.onFrame(text, t)
     })
     // Bun emits 'pong' on the client WebSocket; a pong proves the socket, like a data frame.
-    ;(this.ws as unknown as { addEventListener(t: string, f: () => void): void }).addEventListener('pong', () => {
-      this.lastActivityMs = Date.now()
-    })
-    ;(this.ws as unknown as { addEventListener(t: string, f: () => void): void }).addEventListener('ping', () => {
-      this.lastActivityMs = Date.now()
-    })
-    this.ws.addEventListener('close', (ev: CloseEvent) => this.handleClose(ev.code, ev.reason))
-    this.ws.addEventListener('error', () => {
+    ;(ws as unknown as { addEventListener(t: string, f: () => void): void }).addEventListener('pong', alive)
+    ;(ws as unknown as { addEventListener(t: string, f: () => void): void }).addEventListener('ping', alive)
+    ws.addEventListener('close', (ev: CloseEvent) => this.handleClose(ev.code, ev.reason))
+    ws.addEventListener('error', () => {
       /* a close event always follows */
     })
   }
 
   private ping(): void {
     try {
-      ;(this.ws as unknown as { ping?: () => void }).ping?.()
+      if (this.raw) this.raw.ping()
+      else (this.ws as unknown as { ping?: () => void }).ping?.()
     } catch {
       /* the close handler deals with a dead socket */
     }
@@ -91,7 +124,9 @@ export class KalshiSocket {
         reject(new TimeoutError(`no reply to ${cmd} #${id} within ${this.commandTimeoutMs} ms`))
       }, this.commandTimeoutMs)
       this.pending.set(id, { resolve, reject, timer, cmd })
-      this.ws.send(JSON.stringify({ id, cmd, params }))
+      const text = JSON.stringify({ id, cmd, params })
+      if (this.raw) this.raw.sendText(text)
+      else this.ws!.send(text)
     })
   }
 
@@ -116,7 +151,8 @@ export class KalshiSocket {
 
   close(code = 1000, reason = 'closing'): void {
     try {
-      this.ws.close(code, reason)
+      if (this.raw) this.raw.close(code, reason)
+      else this.ws!.close(code, reason)
     } catch {
       /* already closed */
     }

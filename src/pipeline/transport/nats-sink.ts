@@ -35,6 +35,7 @@ import { backoffMs, delay } from '../core/wait.ts'
 import { TransportError } from './errors.ts'
 import { Journal, type JournalRecord } from './journal.ts'
 import { natsSinkMetrics, type NatsSinkMetrics } from './nats-sink-metrics.ts'
+import { installAckFastPath } from './ack-fast-path.ts'
 import { msgIdHeader, parsePubAck, quickPubAck, type PubAck } from './pub-ack.ts'
 import type { OutRecord, Sink } from './types.ts'
 import { NATS_SINK_DEFAULTS, validate, type NatsSinkOptions, type NatsSinkStats, type Settings } from './nats-sink-options.ts'
@@ -245,7 +246,8 @@ export class NatsSink implements Sink {
       return
     }
     this.#nc = nc
-    nc.subscribe(`${this.#inbox}>`, { callback: (_err, msg) => this.#onAck(msg) })
+    const acks = nc.subscribe(`${this.#inbox}>`, { callback: (_err, msg) => this.#onAck(msg) })
+    installAckFastPath(nc, this.#inbox, acks.getID(), (n, body) => this.#ack(n, body))
     void this.#watchStatus(nc)
     this.#connected = true
     this.#log.info({ server: nc.getServer() }, 'connected to NATS')
@@ -308,20 +310,29 @@ export class NatsSink implements Sink {
     if (this.#bpWaiters.length > 0 && this.#queue.length - this.#qHead <= this.#o.maxQueuedRecords / 2) this.#releaseBackPressure()
   }
 
+  /** An ack through nats.js (a status such as 503 no responders, or the fast path is off). */
   #onAck(msg: Msg): void {
     const n = Number(msg.subject.slice(this.#inbox.length))
-    const e = this.#byN.get(n)
-    if (!e) return // an ack for a publish already sent to the journal: the resend gets its own
-    this.#byN.delete(n)
     if (msg.headers?.code === 503) {
+      const e = this.#byN.get(n)
+      if (!e) return
+      this.#byN.delete(n)
       this.#suspect = e.subject
       return this.#stall(`no responders for ${e.subject}`)
     }
-    let duplicate = quickPubAck(msg.data)
+    this.#ack(n, msg.data)
+  }
+
+  /** The PubAck body for publish number n (from ack-fast-path.ts or #onAck). */
+  #ack(n: number, data: Uint8Array): void {
+    const e = this.#byN.get(n)
+    if (!e) return // an ack for a publish already sent to the journal: the resend gets its own
+    this.#byN.delete(n)
+    let duplicate = quickPubAck(data)
     if (duplicate < 0) {
       let ack: PubAck
       try {
-        ack = parsePubAck(msg.data)
+        ack = parsePubAck(data)
       } catch (err) {
         return this.#fail(new TransportError('PUBLISH_REJECTED', `unreadable PubAck for ${e.subject} (msgId ${e.msgId})`, { cause: err }))
       }

@@ -1,0 +1,267 @@
+import { describe, expect, test } from 'bun:test'
+import { HotError } from './errors.ts'
+import { FrameScanner, SCAN_INVALID, SCAN_OK, type ScanResult } from './scan.ts'
+import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './fixture-frames.ts'
+import { byteMutation, noiseBytes, structural, textual } from './fixture-json-mutations.ts'
+import { Prng, testSeed } from './fixture-prng.ts'
+
+const SEED = testSeed()
+const enc = new TextEncoder()
+const dec = new TextDecoder('utf-8', { ignoreBOM: true })
+
+interface Answer {
+  valid: boolean
+  type?: string | null
+  sid?: number
+  seq?: number
+  id?: number
+  marketTicker?: string | null
+  eventTicker?: string | null
+  lastBrace?: number
+}
+
+/** What JSON.parse of the decoded bytes says (lastBrace: absolute byte index), independent of scan*.ts. */
+function expectedBytes(buf: Uint8Array, start: number, end: number): Answer {
+  let o: any
+  try {
+    o = JSON.parse(dec.decode(buf.subarray(start, end)))
+  } catch {
+    return { valid: false }
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return { valid: false }
+  const uint = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : -1)
+  const m = o.msg !== null && typeof o.msg === 'object' && !Array.isArray(o.msg) ? o.msg : {}
+  return {
+    valid: true,
+    type: typeof o.type === 'string' ? o.type : null,
+    sid: uint(o.sid),
+    seq: uint(o.seq),
+    id: uint(o.id),
+    marketTicker: typeof m.market_ticker === 'string' ? m.market_ticker : null,
+    eventTicker: typeof m.event_ticker === 'string' ? m.event_ticker : null,
+    lastBrace: buf.subarray(start, end).lastIndexOf(125) + start,
+  }
+}
+
+function answer(r: ScanResult): Answer {
+  if (r.status === SCAN_INVALID) return { valid: false }
+  const { type, sid, seq, id, marketTicker, eventTicker, lastBrace } = r
+  return { valid: true, type, sid, seq, id, marketTicker, eventTicker, lastBrace }
+}
+
+/** The string scanner's answer for the same text, lastBrace mapped to a byte index at `start`. */
+function viaText(scanner: FrameScanner, text: string, start: number): Answer {
+  const a = answer(scanner.scan(text))
+  if (a.valid) a.lastBrace = enc.encode(text.slice(0, a.lastBrace)).length + start
+  return a
+}
+
+/** `frame` inside a bigger buffer: noise before, and after it noise or `after` (e.g. the cut-off rest). */
+function embed(r: Prng, frame: Uint8Array, after?: Uint8Array): { buf: Uint8Array; start: number; end: number } {
+  const before = r.chance(0.3) ? [] : noiseBytes(r, r.int(1, 16))
+  const tail = after ? [...after] : r.chance(0.3) ? [] : noiseBytes(r, r.int(1, 16))
+  const buf = Uint8Array.from([...before, ...frame, ...tail])
+  return { buf, start: before.length, end: before.length + frame.length }
+}
+
+interface Pair {
+  bytes: FrameScanner
+  text: FrameScanner
+}
+
+/**
+ * Scans `frame` as bytes (embedded in noise) and checks: the answer equals JSON.parse's when
+ * `exact` (always in checked mode; for valid frames with the envelope), equals the string
+ * scanner's on the same text, and the buffer is left exactly as it was.
+ */
+function check(p: Pair, r: Prng, frame: Uint8Array, seed: number, exact: boolean, after?: Uint8Array): number {
+  const { buf, start, end } = embed(r, frame, after)
+  const copy = buf.slice()
+  const got = answer(p.bytes.scanBytes(buf, start, end))
+  const status = p.bytes.result.status
+  const want = expectedBytes(buf, start, end)
+  // the string scanner sees the decoded text (lone surrogates are not encodable: U+FFFD either way)
+  const text = viaText(p.text, dec.decode(frame), start)
+  // broken UTF-8 does not round-trip (U+FFFD is 3 bytes): lastBrace is then checked against JSON.parse only
+  if (text.valid && !Bun.deepEquals(enc.encode(dec.decode(frame)), frame)) text.lastBrace = got.lastBrace
+  const fail = (what: string, other: Answer) => {
+    throw new Error(`seed ${seed}: scanBytes disagrees with ${what} on ${JSON.stringify(dec.decode(frame))} at ${start}\n` +
+      `got ${JSON.stringify(got)}\nwant ${JSON.stringify(other)}`)
+  }
+  if ((exact || want.valid) && !Bun.deepEquals(got, want)) fail('JSON.parse', want)
+  if (exact && !Bun.deepEquals(got, text)) fail('scan(text)', text)
+  if (!Bun.deepEquals(buf, copy)) throw new Error(`seed ${seed}: scanBytes changed the buffer`)
+  return status
+}
+
+const pair = (options: ConstructorParameters<typeof FrameScanner>[0] = {}): Pair => ({
+  bytes: new FrameScanner(options),
+  text: new FrameScanner(options),
+})
+
+describe('FrameScanner.scanBytes', () => {
+  test('equals scan(text) and JSON.parse on the realistic corpus, packed in one buffer, envelope and checked', () => {
+    const frames = makeCorpus(new Prng(SEED), 4000)
+    const bytes = frames.map((f) => enc.encode(f))
+    const total = bytes.reduce((n, b) => n + b.length + 3, 0)
+    const chunk = new Uint8Array(total)
+    const at: number[] = []
+    let p = 0
+    for (const b of bytes) {
+      chunk.set([0x81, 0x7e, 0x01], p) // a WebSocket header's worth of bytes between frames
+      p += 3
+      at.push(p)
+      chunk.set(b, p)
+      p += b.length
+    }
+    for (const envelope of [true, false]) {
+      const s = new FrameScanner({ envelope })
+      const t = new FrameScanner({ envelope })
+      for (let i = 0; i < frames.length; i++) {
+        const got = answer(s.scanBytes(chunk, at[i], at[i] + bytes[i].length))
+        const want = viaText(t, frames[i], at[i])
+        if (!Bun.deepEquals(got, want)) throw new Error(`seed ${SEED}: ${frames[i]}\ngot ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`)
+        expect(got).toEqual(expectedBytes(chunk, at[i], at[i] + bytes[i].length))
+      }
+      expect({ fallbacks: s.fallbacks, envelopeHits: s.envelopeHits }).toEqual({ fallbacks: 0, envelopeHits: envelope ? frames.length : 0 })
+    }
+  })
+
+  test('answers every frame type (incl. control replies and lifecycle metadata) on a fast path', () => {
+    const r = new Prng(SEED + 1)
+    for (const envelope of [true, false]) {
+      const p = pair({ envelope })
+      for (let i = 0; i < 3000; i++) {
+        expect(check(p, r, enc.encode(makeFrame(r, FRAME_KINDS[i % FRAME_KINDS.length])), SEED + 1, true)).toBe(SCAN_OK)
+      }
+      expect(p.bytes.fallbacks).toBe(0)
+    }
+  })
+
+  test('never disagrees on re-laid-out frames: decoys, escapes, escaped and duplicate keys, whitespace, non-ASCII', () => {
+    const r = new Prng(SEED + 2)
+    for (const envelope of [true, false]) {
+      const p = pair({ envelope, tickerCacheSize: 64 })
+      let fast = 0
+      for (let i = 0; i < 8000; i++) {
+        const f = enc.encode(structural(r, makeFrame(r, FRAME_KINDS[i % FRAME_KINDS.length])))
+        if (check(p, r, f, SEED + 2, true) === SCAN_OK) fast++
+      }
+      expect(fast).toBeGreaterThan(500)
+    }
+  })
+
+  test('never disagrees with JSON.parse on truncated, corrupted and non-object frames, even with the rest of the frame after the cut', () => {
+    const r = new Prng(SEED + 3)
+    const p = pair({ envelope: false })
+    const e = pair({ envelope: true })
+    let invalid = 0
+    for (let i = 0; i < 8000; i++) {
+      let f = makeFrame(r, FRAME_KINDS[i % FRAME_KINDS.length])
+      if (r.chance(0.3)) f = structural(r, f)
+      const whole = enc.encode(f)
+      let b: Uint8Array
+      let after: Uint8Array | undefined
+      if (r.chance(0.3)) {
+        // a cut at any byte (also inside a UTF-8 sequence), the rest right behind it in the buffer
+        const cut = r.int(0, whole.length)
+        b = whole.subarray(0, cut)
+        after = whole.subarray(cut)
+      } else {
+        b = r.chance(0.5) ? enc.encode(textual(r, f)) : byteMutation(r, whole)
+        if (r.chance(0.2)) b = byteMutation(r, b)
+      }
+      if (check(p, r, b, SEED + 3, true, after) === SCAN_INVALID) invalid++
+      // the trusting envelope may answer an invalid frame; it must still agree on valid ones,
+      // never read past the frame (the rest of it is right there) and leave the buffer as it was
+      check(e, r, b, SEED + 3, false, after)
+    }
+    expect(invalid).toBe(p.bytes.invalid)
+    expect(invalid).toBeGreaterThan(3000)
+  })
+
+  test('reads multi-byte UTF-8 tickers from the cache, and replaces broken sequences as TextDecoder does', () => {
+    const s = new FrameScanner()
+    const tickers = ['KXÉTÉ-26JAN23-B5', '中文-T1', 'KX😀-1', '\uFEFFKX-BOM', 'Ω.5']
+    for (const round of [0, 1]) {
+      for (const t of tickers) {
+        const f = enc.encode(`{"type":"ticker","sid":1,"msg":{"market_ticker":"${t}","price":5}}`)
+        const got = s.scanBytes(f, 0, f.length)
+        expect([got.status, got.marketTicker]).toEqual([SCAN_OK, t])
+      }
+      expect(s.byteTickers.hits).toBe(round * tickers.length)
+    }
+    // a broken sequence inside a ticker: U+FFFD, as the reference decode gives
+    const broken = Uint8Array.from([...enc.encode('{"type":"trade","msg":{"market_ticker":"A'), 0xe4, 0xb8, ...enc.encode('B"}}')])
+    expect(s.scanBytes(broken, 0, broken.length).marketTicker).toBe('A\uFFFDB')
+    expect(s.result.status).toBe(SCAN_OK)
+  })
+
+  test('returns the same ticker string for repeated bytes, and tells colliding tickers apart', () => {
+    const s = new FrameScanner()
+    const frame = (t: string) => enc.encode(`{"type":"orderbook_delta","sid":3,"seq":9,"msg":{"market_ticker":"${t}","delta":1}}`)
+    const a = s.scanBytes(frame(SAMPLE_TICKERS[0]), 0, frame(SAMPLE_TICKERS[0]).length).marketTicker
+    const b = s.scanBytes(frame(SAMPLE_TICKERS[0]), 0, frame(SAMPLE_TICKERS[0]).length).marketTicker
+    expect(a).toBe(SAMPLE_TICKERS[0])
+    expect(a === b).toBe(true)
+    // one slot: every ticker collides; the byte compare keeps them apart
+    const tiny = new FrameScanner({ tickerCacheSize: 1 })
+    const r = new Prng(SEED + 4)
+    const names = Array.from({ length: 50 }, (_, i) => `KX-${i}-${'Z'.repeat(r.int(0, 70))}`)
+    for (let i = 0; i < 500; i++) {
+      const t = r.pick(names)
+      const f = frame(t)
+      expect(tiny.scanBytes(f, 0, f.length).marketTicker).toBe(t)
+    }
+  })
+
+  test('falls back on escapes and control characters, and reports invalid frames with no lastBrace', () => {
+    const s = new FrameScanner()
+    const odd = [
+      '{"type":"ticker","msg":{"market_ticker":"KX\\u0042TC-1"}}',
+      '{"type":"ticker","msg":{"market\\u005fticker":"B","market_ticker":"A"}}',
+      '{"type":"ticker","msg":{"market_ticker":"A","market\\u005fticker":"B"}}',
+      '{"type":"ticker","msg":{"market_ticker":"A","market_ticker":"B"}}',
+      '{"type":"trade","msg":{"market_ticker":"A","note":"x\\"y"}}',
+      '{"type":"trade","sid":1e2,"msg":{}}',
+      '{"type":"trade",\n"sid":1,"msg":{}}',
+    ]
+    const want = ['KXBTC-1', 'A', 'B', 'B', 'A', null, null]
+    for (let i = 0; i < odd.length; i++) {
+      const b = enc.encode(odd[i])
+      expect([odd[i], s.scanBytes(b, 0, b.length).status !== SCAN_OK, s.result.marketTicker]).toEqual([odd[i], true, want[i]])
+    }
+    for (const f of ['', '[1]', '"x"', '42', 'null', '{"type":"ticker"', '{"type":"ticker"}}', '{"a":01}', '\uFEFF{}']) {
+      const b = enc.encode(f)
+      expect(s.scanBytes(b, 0, b.length).status).toBe(SCAN_INVALID)
+      expect(s.result.lastBrace).toBe(-1)
+    }
+    // a raw tab inside a string is invalid JSON (the checked scan must not answer it)
+    const tab = enc.encode('{"type":"ticker","x":"a\tb","msg":{}}')
+    expect(new FrameScanner({ envelope: false }).scanBytes(tab, 0, tab.length).status).toBe(SCAN_INVALID)
+  })
+
+  test('gives the same answers with the off switches (forced JSON.parse, no ticker cache)', () => {
+    const frames = makeCorpus(new Prng(SEED + 5), 1000).map((f) => enc.encode(f))
+    const fast = new FrameScanner({ tickerCacheSize: 0 })
+    const slow = new FrameScanner({ forceJsonParse: true })
+    for (const f of frames) expect(answer(fast.scanBytes(f, 0, f.length))).toEqual(answer(slow.scanBytes(f, 0, f.length)))
+    expect(slow.fallbacks).toBe(1000)
+    expect(fast.fallbacks).toBe(0)
+  })
+
+  test('rejects a range outside the buffer with a typed error', () => {
+    const s = new FrameScanner()
+    const b = enc.encode('{}')
+    for (const [a, e] of [[-1, 2], [0, 3], [2, 1], [0.5, 2]]) {
+      let err: unknown
+      try {
+        s.scanBytes(b, a, e)
+      } catch (x) {
+        err = x
+      }
+      expect(HotError.is(err, 'SCAN_RANGE_INVALID')).toBe(true)
+    }
+    expect(s.scanBytes(b, 0, 2).status).toBe(SCAN_OK)
+  })
+})

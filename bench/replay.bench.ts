@@ -1,49 +1,46 @@
 /**
- * Replay throughput: records/s from JSONL.gz through the record parser and a volumeProfile signal
- * (the engine), vs gunzip + line split alone (target ≥ 0.7). Memory: peak RSS growth while
- * replaying a 5× larger file stays flat (≤ 1.5× the small file's). Data: simulator-like lines,
- * generated once into a temp dir.   Run: bun bench/replay.bench.ts [lines=500000]
+ * Replay / backtest, as users run it: `runBacktest` over an archive day (reader, record parser,
+ * engine with the volume-1m-1min signal). Data: simulator-like lines (dollars format, 200 markets,
+ * tickers, trades and book deltas), generated once into a temp archive root.
+ *  1. Throughput: records/s of the backtest vs gunzip + line split alone on one thread
+ *     (`readLineBatches` with gunzip 'inline'). Target ≥ 0.7. Also with the off switches
+ *     (inline gunzip; JSON.parse records and node:zlib streams = the previous path).
+ *  2. Memory: peak RSS growth (kernel high-water mark) of a backtest over a 5× larger file vs
+ *     the small one, each in a fresh process (so one run's heap is not the next one's baseline).
+ *     Target ≤ 1.5.
+ * Run: bun bench/replay.bench.ts [lines=500000]. Parts run in fresh processes (`… part <name>`).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readLineBatches } from '../src/pipeline/archive/index.ts'
 import { simLines } from '../src/pipeline/records/fixture-sim.test.ts'
-import { parseRecord } from '../src/pipeline/records/parse.ts'
-import { SignalEngine, loadSignal, type EmittedFire } from '../src/pipeline/signals/index.ts'
+import { loadSignal, runBacktest } from '../src/pipeline/signals/index.ts'
 import { median, report } from './runner.ts'
 
-const N = Number(process.argv[2] ?? 500_000)
-const dir = mkdtempSync(join(tmpdir(), 'ssmd-replay-bench-'))
+const DATE = '2026-02-07'
+const SIGNAL = 'signals/volume-1m-1min'
 
-function writeFile(name: string, count: number): string {
+function writeDay(root: string, count: number): string {
   const lines = simLines({ seed: 1, count, format: 'dollars', markets: 200, meanGapMs: 5, orderbook: true })
-  const path = join(dir, name)
+  const dir = join(root, 'kalshi', DATE)
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, '1600.jsonl.gz')
   writeFileSync(path, Bun.gzipSync(Buffer.from(lines.map((l) => l.line).join('\n') + '\n')))
   return path
 }
 
 async function baseline(path: string): Promise<number> {
   let n = 0
-  for await (const b of readLineBatches(path)) n += b.length
+  for await (const b of readLineBatches(path, { gunzip: 'inline' })) n += b.length
   return n
 }
 
-const signal = await loadSignal('signals/volume-1m-1min')
+const signal = await loadSignal(SIGNAL)
 
-async function subject(path: string, onRss?: (rss: number) => void): Promise<number> {
-  const engine = new SignalEngine([signal])
-  const out: EmittedFire[] = []
-  let n = 0
-  for await (const b of readLineBatches(path)) {
-    for (const line of b) {
-      const r = parseRecord(line)
-      if (r !== null) engine.process(r, ++n, out)
-    }
-    out.length = 0
-    onRss?.(process.memoryUsage.rss())
-  }
-  return n
+async function backtest(root: string): Promise<number> {
+  const { result } = await runBacktest({ signal, root, feed: 'kalshi', dates: [DATE], git: { sha: 'bench', dirty: false } })
+  return result.data.records_processed
 }
 
 async function rate(fn: () => Promise<number>): Promise<number> {
@@ -52,31 +49,82 @@ async function rate(fn: () => Promise<number>): Promise<number> {
   return n / ((performance.now() - t0) / 1000)
 }
 
-try {
-  const big = writeFile('big.jsonl.gz', N)
-  const small = writeFile('small.jsonl.gz', Math.round(N / 5))
-  await baseline(big)
-  await subject(big)
+/** Part: throughput, baseline and subject interleaved (3 rounds after a warm-up each). */
+async function throughput(root: string, label: string): Promise<void> {
+  const path = join(root, 'kalshi', DATE, '1600.jsonl.gz')
+  await baseline(path)
+  await backtest(root)
   const base: number[] = []
   const subj: number[] = []
   for (let t = 0; t < 3; t++) {
-    base.push(await rate(() => baseline(big)))
-    subj.push(await rate(() => subject(big)))
+    base.push(await rate(() => baseline(path)))
+    subj.push(await rate(() => backtest(root)))
   }
   const b = median(base)
-  report('replay: gunzip + parse + volumeProfile signal', median(subj), 'records/s', { baseline: b, baselineName: 'gunzip + line split', target: '>=0.7' })
-  report('replay: gunzip + line split', b, 'lines/s')
+  const name = label === '' ? 'backtest: reader + record parser + volumeProfile signal' : `backtest (${label})`
+  report(name, median(subj), 'records/s', { baseline: b, baselineName: 'gunzip + line split, one thread', target: label === '' ? '>=0.7' : undefined })
+  if (label === '') report('gunzip + line split, one thread', b, 'lines/s')
+}
 
-  const peak = async (path: string) => {
-    Bun.gc(true)
-    const start = process.memoryUsage.rss()
-    let max = start
-    await subject(path, (rss) => void (max = Math.max(max, rss)))
-    return (max - start) / 2 ** 20
+/** Peak RSS so far (the kernel's high-water mark on Linux), in bytes; null elsewhere. */
+function peakRss(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+    return m ? Number(m[1]) * 1024 : null
+  } catch {
+    return null
   }
-  const smallPeak = Math.max(await peak(small), 1)
-  const bigPeak = Math.max(await peak(big), 1)
-  report(`replay: peak RSS growth, ${N} lines`, bigPeak, 'MiB', { baseline: smallPeak, baselineName: `${Math.round(N / 5)} lines`, target: '<=1.5' })
+}
+
+/** Part: peak RSS growth while backtesting `root`, printed as JSON (high-water mark, else sampled). */
+async function rss(root: string): Promise<void> {
+  Bun.gc(true)
+  const start = process.memoryUsage.rss()
+  let max = start
+  const timer = setInterval(() => void (max = Math.max(max, process.memoryUsage.rss())), 5)
+  await backtest(root)
+  clearInterval(timer)
+  max = Math.max(max, peakRss() ?? 0, process.memoryUsage.rss())
+  console.log(JSON.stringify({ growthMiB: (max - start) / 2 ** 20 }))
+}
+
+function part(name: string, args: string[], env: Record<string, string> = {}) {
+  return Bun.spawn(['bun', import.meta.path, 'part', name, ...args], { stdout: 'pipe', stderr: 'inherit', env: { ...process.env, ...env } })
+}
+
+if (process.argv[2] === 'part') {
+  const [name, root, label = ''] = process.argv.slice(3)
+  if (name === 'throughput') await throughput(root, label)
+  else await rss(root)
+  process.exit(0)
+}
+
+const N = Number(process.argv[2] ?? 500_000)
+const dir = mkdtempSync(join(tmpdir(), 'ssmd-replay-bench-'))
+try {
+  const big = join(dir, 'big')
+  const small = join(dir, 'small')
+  writeDay(big, N)
+  writeDay(small, Math.round(N / 5))
+  const runs: [string, Record<string, string>][] = [
+    ['', {}],
+    ['off switch: gunzip inline, no worker', { SSMD_READ_WORKER: '0' }],
+    ['off switches: JSON.parse records, node:zlib streams', { SSMD_RECORD_SCAN: 'json', SSMD_READ_STREAM: '1' }],
+  ]
+  for (const [label, env] of runs) {
+    const p = part('throughput', [big, label], env)
+    process.stdout.write(await new Response(p.stdout).text())
+    await p.exited
+  }
+  const growth = async (root: string) => {
+    const p = part('rss', [root])
+    const out = await new Response(p.stdout).text()
+    await p.exited
+    return Math.max((JSON.parse(out) as { growthMiB: number }).growthMiB, 1)
+  }
+  const smallPeak = await growth(small)
+  const bigPeak = await growth(big)
+  report(`backtest: peak RSS growth, ${N} lines`, bigPeak, 'MiB', { baseline: smallPeak, baselineName: `${Math.round(N / 5)} lines`, target: '<=1.5' })
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

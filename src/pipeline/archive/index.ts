@@ -16,4 +16,6 @@ export {
   newReadStats, readArchive, readArchiveBatches, readLineBatches, readLines,
   type ReadOptions, type ReadStats, type TruncatedFile,
 } from './reader.ts'
+export { CHUNK_DEFAULTS, fileChunks, gunzipMode, type ChunkOptions, type GunzipMode } from './chunks.ts'
+export { Gunzip, GunzipError } from './gunzip.ts'
 export { parseRotation, slotAt, type Slot } from './rotation.ts'

@@ -1,10 +1,14 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { Prng } from '../../services/sim/prng.ts'
+import { CHUNK_DEFAULTS } from './chunks.ts'
 import { listArchiveFiles, listDates } from './list.ts'
 import { newReadStats, readArchive, readLines } from './reader.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const dirs: string[] = []
 afterEach(() => {
@@ -115,6 +119,31 @@ describe('archive readers', () => {
       if (first.length === 3) break
     }
     expect(first).toEqual([frame(0), frame(1), frame(2)])
+  })
+
+  test('every gunzip mode gives the lines TextDecoder gives: multi-byte characters across chunks, BOM, CRLF, a line longer than a chunk', async () => {
+    const root = tempRoot()
+    const words = ['é', '€', '😀', 'KX', '"', ' ', 'ab', '\r']
+    const lines: string[] = []
+    let n = 0
+    const r = new Prng('reader-utf8')
+    for (let i = 0; n < 1_500_000; i++) {
+      const len = i === 500 ? 300_000 : 20 + r.int(180)
+      let l = `{"i":${i},"t":"`
+      while (l.length < len) l += words[r.int(words.length)]
+      lines.push(`${l}"}`)
+      n += l.length
+    }
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines.join('\r\n') + '\n\n'), Buffer.from([0xff, 0x0a, 0xe2, 0x82])])
+    const want = new TextDecoder().decode(bytes).split('\n').filter((l) => l.length > 0).map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l))
+    const path = join(root, 'u.jsonl.gz')
+    writeFileSync(path, gzipSync(bytes))
+    writeFileSync(join(root, 'u.jsonl'), bytes)
+    expect(Bun.file(path).size).toBeGreaterThan(CHUNK_DEFAULTS.workerMinBytes) // large enough for the worker
+    for (const gunzip of ['stream', 'inline', 'worker'] as const) {
+      expect([gunzip, await collect(readLines(path, { gunzip }))]).toEqual([gunzip, want])
+    }
+    expect(await collect(readLines(join(root, 'u.jsonl')))).toEqual(want)
   })
 
   test('reading a large file keeps memory bounded, not proportional to its size', async () => {

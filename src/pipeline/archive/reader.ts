@@ -1,6 +1,7 @@
-import { createReadStream } from 'node:fs'
+import { isAscii } from 'node:buffer'
 import { open } from 'node:fs/promises'
-import zlib from 'node:zlib'
+import { fileChunks, type GunzipMode } from './chunks.ts'
+import { GunzipError } from './gunzip.ts'
 import { unwrapSeedLine } from './line.ts'
 import type { ArchiveFile } from './list.ts'
 
@@ -31,14 +32,13 @@ export interface ReadOptions {
   unwrapSeed?: boolean
   /** Read size in bytes (default 1 MiB). */
   chunkBytes?: number
+  /** How gzip files are inflated (chunks.ts; default a worker for large files, env off switches). */
+  gunzip?: GunzipMode
 }
 
 export function newReadStats(): ReadStats {
   return { files: 0, lines: 0, bytes: 0, truncated: [] }
 }
-
-const GUNZIP_CHUNK_BYTES = 256 * 1024
-const DEFAULT_CHUNK_BYTES = 1024 * 1024
 
 async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r')
@@ -51,14 +51,9 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-function isZlibError(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code
-  return typeof code === 'string' && code.startsWith('Z_')
-}
-
 /**
  * The lines of one archive file (`.jsonl`, `.jsonl.gz`, or a `.tmp` being written), in batches of
- * one read chunk, streamed with bounded memory. A gzip stream that ends early or is corrupt yields
+ * one chunk (chunks.ts: reused buffers, large gzip files inflated in a worker), with bounded memory. A gzip stream that ends early or is corrupt yields
  * every complete line before that point and is reported (stats, `onTruncated`), not thrown.
  * Seed 001 lines are unwrapped to the frame with `_received_at` (see `unwrapSeedLine`).
  */
@@ -66,50 +61,89 @@ export async function* readLineBatches(file: string | ArchiveFile, options: Read
   const path = typeof file === 'string' ? file : file.path
   const stats = options.stats
   const unwrap = options.unwrapSeed ?? true
-  const src = createReadStream(path, { highWaterMark: options.chunkBytes ?? DEFAULT_CHUNK_BYTES })
-  let stream: AsyncIterable<Buffer> = src
-  let gunzip: zlib.Gunzip | null = null
-  if (await isGzip(path)) {
-    gunzip = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES })
-    src.on('error', (e) => gunzip?.destroy(e))
-    src.pipe(gunzip)
-    stream = gunzip
-  }
+  const chunks = fileChunks(path, await isGzip(path), { readBytes: options.chunkBytes, gunzip: options.gunzip })
   if (stats) stats.files++
-  const dec = new TextDecoder()
-  let rest = ''
+  // the bytes of an incomplete last line, carried to the next chunk (lines never split a chunk's text)
+  let carry: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(1024)
+  let carried = 0
+  let first = true
   try {
-    for await (const chunk of stream) {
-      if (stats) stats.bytes += chunk.length
-      const s = rest.length > 0 ? rest + dec.decode(chunk, { stream: true }) : dec.decode(chunk, { stream: true })
-      const lines: string[] = []
-      let i = 0
-      for (;;) {
-        const j = s.indexOf('\n', i)
-        if (j < 0) break
-        if (j > i) lines.push(finish(s.slice(i, j), unwrap))
-        i = j + 1
+    for await (const c of chunks) {
+      if (stats) stats.bytes += c.length
+      let chunk: Buffer<ArrayBufferLike> = Buffer.from(c.buffer, c.byteOffset, c.length)
+      if (first) {
+        first = false
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3) // BOM, as TextDecoder drops it
       }
-      rest = i === 0 ? s : s.slice(i)
+      const last = chunk.lastIndexOf(NL)
+      if (last < 0) {
+        carry = append(carry, carried, chunk)
+        carried += chunk.length
+        continue
+      }
+      const lines: string[] = []
+      let from = 0
+      if (carried > 0) {
+        from = chunk.indexOf(NL) + 1
+        carry = append(carry, carried, chunk.subarray(0, from - 1))
+        const line = decode(carry, 0, carried + from - 1)
+        carried = 0
+        if (line.length > 0) lines.push(finish(line, unwrap))
+      }
+      if (from < last) split(decode(chunk, from, last), lines, unwrap)
+      if (last + 1 < chunk.length) {
+        carry = append(carry, 0, chunk.subarray(last + 1))
+        carried = chunk.length - last - 1
+      }
       if (lines.length > 0) {
         if (stats) stats.lines += lines.length
         yield lines
       }
     }
-    rest += dec.decode()
+    const rest = decode(carry, 0, carried)
+    carried = 0
     if (rest.trim().length > 0) {
       if (stats) stats.lines++
       yield [finish(rest, unwrap)]
     }
   } catch (e) {
-    if (!isZlibError(e)) throw e
-    const t: TruncatedFile = { path, reason: (e as Error).message, droppedBytes: Buffer.byteLength(rest), open: path.endsWith('.tmp') }
+    if (!(e instanceof GunzipError)) throw e
+    const t: TruncatedFile = { path, reason: e.message, droppedBytes: carried, open: path.endsWith('.tmp') }
     stats?.truncated.push(t)
     options.onTruncated?.(t)
   } finally {
-    src.destroy()
-    gunzip?.destroy()
+    await chunks.return(undefined)
   }
+}
+
+const NL = 0x0a
+
+/** Text of buf[a, b): ASCII (the usual archive line) copied as Latin-1, else decoded as UTF-8. */
+function decode(buf: Buffer<ArrayBufferLike>, a: number, b: number): string {
+  return buf.toString(isAscii(buf.subarray(a, b)) ? 'latin1' : 'utf8', a, b)
+}
+
+/** Appends the non-empty lines of `text` (no trailing newline) to `out`. */
+function split(text: string, out: string[], unwrap: boolean): void {
+  let i = 0
+  for (;;) {
+    const j = text.indexOf('\n', i)
+    const end = j < 0 ? text.length : j
+    if (end > i) out.push(finish(text.slice(i, end), unwrap))
+    if (j < 0) return
+    i = j + 1
+  }
+}
+
+/** `bytes` written at carry[at], growing carry when needed; returns the (possibly new) carry. */
+function append(carry: Buffer<ArrayBufferLike>, at: number, bytes: Uint8Array): Buffer<ArrayBufferLike> {
+  let c = carry
+  if (at + bytes.length > c.length) {
+    c = Buffer.allocUnsafe(Math.max(2 * c.length, at + bytes.length))
+    carry.copy(c, 0, 0, at)
+  }
+  c.set(bytes, at)
+  return c
 }
 
 function finish(line: string, unwrap: boolean): string {

@@ -4,11 +4,15 @@
  * `*_dollars` / `*_fp` strings first, then the 2025 integer cents; legacy trade `price` / `side`.
  * It never depends on a full typed shape (reference §16 item 6): missing fields become null.
  */
-import { rfc3339Micros, unwrapSeedLine } from '../archive/line.ts'
+import { unwrapSeedLine } from '../archive/line.ts'
 import type {
   Level, LifecycleRecord, MarketRecord, OrderbookDeltaRecord, OrderbookSnapshotRecord, OtherRecord,
   Side, TickerRecord, TradeRecord,
 } from './types.ts'
+import { RECORD_SCAN, scanRecord } from './scan.ts'
+import { round4, toMs } from './values.ts'
+
+export { toMs }
 
 export interface ParseOptions {
   /** The live message's stream sequence (overrides `_nats_seq`). */
@@ -42,7 +46,6 @@ const num = (v: unknown): number | null => {
   return null
 }
 const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) ? v : undefined)
-const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
 
 /** A price in dollars from the `*_dollars` string (preferred) or integer cents. */
 function price(dollars: unknown, cents: unknown): number | null {
@@ -55,20 +58,6 @@ function price(dollars: unknown, cents: unknown): number | null {
 /** Contracts from the `*_fp` string (preferred) or the integer. */
 function size(fp: unknown, n: unknown): number | null {
   return num(fp) ?? num(n)
-}
-
-/** Any Kalshi time (seconds, ms, µs, or RFC 3339) → epoch ms; null when absent or unreadable. */
-export function toMs(v: unknown): number | null {
-  if (typeof v === 'string') {
-    if (v === '') return null
-    if (/^\d+$/.test(v)) return toMs(Number(v))
-    const us = rfc3339Micros(v)
-    return Number.isFinite(us) ? Math.floor(us / 1000) : null
-  }
-  if (typeof v !== 'number' || !Number.isFinite(v)) return null
-  if (v >= 1e14) return Math.floor(v / 1000) // µs
-  if (v >= 1e11) return Math.floor(v) // ms
-  return Math.floor(v * 1000) // s
 }
 
 const side = (v: unknown): Side | null => (v === 'yes' || v === 'no' ? v : null)
@@ -92,12 +81,22 @@ const LIFECYCLE_TS: Record<string, string> = {
 
 /**
  * Parses one line. Returns null (and counts `malformed`) for a line that is not a JSON object.
- * Control frames, `event_lifecycle` and unknown types come back as `other` records.
+ * Control frames, `event_lifecycle` and unknown types come back as `other` records. Ticker,
+ * trade and delta lines are read by position (scan.ts) when they are plainly laid out, else (and
+ * under SSMD_RECORD_SCAN=json) through JSON.parse; both give the same record.
  */
 export function parseRecord(line: string, options: ParseOptions = {}, stats?: ParseStats): MarketRecord | null {
   if (stats) stats.lines++
   let text = line
   if (text.startsWith('{"ts":"')) text = unwrapSeedLine(text) ?? text
+  const scanned = RECORD_SCAN ? scanRecord(text, line, options.natsSeq, options.receivedAt) : undefined
+  if (scanned !== undefined) {
+    if (stats) {
+      stats.records++
+      stats.byType[scanned.type] = (stats.byType[scanned.type] ?? 0) + 1
+    }
+    return scanned
+  }
   let o: Json
   try {
     o = JSON.parse(text) as Json

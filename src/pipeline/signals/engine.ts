@@ -49,6 +49,23 @@ interface TickerState {
   memory: Record<string, unknown>[]
 }
 
+/** `state[name] = value` with a constant key per builder, so every state object gets one shape. */
+function setState(state: SignalState, name: BuilderName, value: unknown): void {
+  switch (name) {
+    case 'orderbook':
+      state.orderbook = value
+      break
+    case 'priceHistory':
+      state.priceHistory = value
+      break
+    case 'volumeProfile':
+      state.volumeProfile = value
+      break
+    default:
+      state[name] = value
+  }
+}
+
 export class SignalEngine {
   readonly signals: readonly LoadedSignal[]
   /** Builders configured differently by two signals (kept as separate instances). */
@@ -60,6 +77,8 @@ export class SignalEngine {
   private readonly slots: Slot[] = []
   private readonly bound: Bound[] = []
   private readonly tickers = new Map<string, TickerState>()
+  /** Builder states of the record being processed (per slot). */
+  private readonly states: unknown[]
   private readonly only: Set<string> | null
   private readonly ctx: BuilderContext = newBuilderContext()
   private readonly log: Logger
@@ -89,6 +108,7 @@ export class SignalEngine {
       this.counters[s.id] = { evaluations: 0, fires: 0, errors: 0, firstErrors: [] }
       this.bound.push({ signal: s, slots, counters: this.counters[s.id] })
     }
+    this.states = this.slots.map(() => undefined)
     for (const c of this.conflicts) this.log.warn({ conflict: c }, 'builder configured differently by two signals')
   }
 
@@ -99,37 +119,42 @@ export class SignalEngine {
   /** Feeds one record; appends the fires it causes to `out`. */
   process(r: MarketRecord, sourceSeq: number, out: EmittedFire[]): void {
     this.records++
-    if (r.ticker === '' || (this.only !== null && !this.only.has(r.ticker))) {
+    const ticker = r.ticker
+    if (ticker === '' || (this.only !== null && !this.only.has(ticker))) {
       this.skipped++
       return
     }
-    let t = this.tickers.get(r.ticker)
+    let t = this.tickers.get(ticker)
     if (t === undefined) {
       t = {
         builders: this.slots.map((s) => createBuilder(s.name, { [s.name]: s.config } as BuilderConfigs, this.ctx)),
         memory: this.bound.map(() => ({})),
       }
-      this.tickers.set(r.ticker, t)
+      this.tickers.set(ticker, t)
     }
-    for (const b of t.builders) b.update(r)
-    const states: unknown[] = new Array(t.builders.length)
+    const builders = t.builders
+    for (let i = 0; i < builders.length; i++) builders[i].update(r)
+    // each builder's state is taken once per record (lazily), into a reused scratch array
+    const states = this.states
+    for (let i = 0; i < states.length; i++) states[i] = undefined
     for (let k = 0; k < this.bound.length; k++) {
       const { signal, slots, counters } = this.bound[k]
-      const state: SignalState = { ticker: r.ticker, memory: t.memory[k] }
-      for (const [name, i] of slots) state[name] = states[i] ??= t.builders[i].getState()
+      const state: SignalState = { ticker, memory: t.memory[k] }
+      for (let j = 0; j < slots.length; j++) {
+        const i = slots[j][1]
+        setState(state, slots[j][0], (states[i] ??= builders[i].getState()))
+      }
       counters.evaluations++
-      let fired = false
-      let payload: unknown = {}
+      let payload: unknown
       try {
-        fired = signal.evaluate(state) === true
-        if (fired && signal.payload) payload = signal.payload(state) ?? {}
+        if (signal.evaluate(state) !== true) continue
+        payload = signal.payload ? (signal.payload(state) ?? {}) : {}
       } catch (e) {
         this.failed(signal, counters, e, r)
         continue
       }
-      if (!fired) continue
       counters.fires++
-      out.push({ signalId: signal.id, ts: r.ts, ticker: r.ticker, payload, sourceSeq })
+      out.push({ signalId: signal.id, ts: r.ts, ticker, payload, sourceSeq })
     }
   }
 

@@ -26,7 +26,9 @@ export async function runSignals(o: RunOptions): Promise<RunResult> {
     out.length = 0
     const { records: rs, seqs } = batch
     for (let i = 0; i < rs.length; i++) o.engine.process(rs[i], seqs[i], out)
-    for (const f of out) await o.sink.publish(f)
+    // a batch's fires all in flight at once (sent in call order): one wait for their acks, not one per fire
+    if (out.length === 1) await o.sink.publish(out[0])
+    else if (out.length > 1) await Promise.all(out.map((f) => o.sink.publish(f)))
     await batch.ack?.()
     records += rs.length
     fires += out.length

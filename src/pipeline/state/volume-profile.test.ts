@@ -65,6 +65,17 @@ describe('volumeProfile builder', () => {
     expect(b.getState().dollarVolume).toBe(0)
   })
 
+  test('holds only the window in memory, however long the run', () => {
+    const b = new VolumeProfileBuilder({ windowMs: 1_000 })
+    const t0 = 1_770_480_000_000
+    for (let i = 0; i < 100_000; i++) {
+      b.update(parseRecord(tickerLine({ ts: t0 + i * 100, volume: i, dollars: i * 2 }))!)
+      b.update(parseRecord(`{"type":"trade","msg":{"market_ticker":"X","yes_price":50,"count":1,"taker_side":"yes","ts_ms":${t0 + i * 100}}}`)!)
+    }
+    // 10 entries per window live at a time: rings of 16 each
+    expect([b.getState().tradeCount, b.getState().dollarVolume, b.retained]).toEqual([10, 20, 32])
+  })
+
   test('the buy ratio comes from taker sides of trades in the window, 0.5 without trades', () => {
     const b = new VolumeProfileBuilder({ windowMs: 60_000 })
     expect(b.getState().ratio).toBe(0.5)

@@ -34,43 +34,72 @@ export interface VolumeProfileState {
   lastPrice: number | null
 }
 
-/** A FIFO of (ts, a, b) integer triples with running sums; trimmed from the front. */
+/**
+ * A FIFO of (ts, a, b) integer triples with running sums, trimmed from the front: a ring over
+ * typed arrays that doubles when full, so it holds at most twice the entries of the window (not
+ * every entry since the last compaction) and allocates nothing per entry.
+ */
 class Window {
-  private ts: number[] = []
-  private a: number[] = []
-  private b: number[] = []
+  private ts = new Float64Array(16)
+  private a = new Float64Array(16)
+  private b = new Float64Array(16)
+  /** Index of the oldest entry. */
   private head = 0
+  private size = 0
   sumA = 0
   sumB = 0
+
   get length(): number {
-    return this.ts.length - this.head
+    return this.size
   }
+
+  /** Entries the ring can hold before it grows. */
+  get capacity(): number {
+    return this.ts.length
+  }
+
   push(ts: number, a: number, b: number): void {
-    this.ts.push(ts)
-    this.a.push(a)
-    this.b.push(b)
+    if (this.size === this.ts.length) this.grow()
+    const i = (this.head + this.size) & (this.ts.length - 1)
+    this.ts[i] = ts
+    this.a[i] = a
+    this.b[i] = b
+    this.size++
     this.sumA += a
     this.sumB += b
   }
+
   /** Drops entries with ts ≤ cutoff (entries arrive in ts order; a late one leaves at the next trim). */
   trim(cutoff: number): void {
-    while (this.head < this.ts.length && this.ts[this.head] <= cutoff) {
+    const mask = this.ts.length - 1
+    while (this.size > 0 && this.ts[this.head] <= cutoff) {
       this.sumA -= this.a[this.head]
       this.sumB -= this.b[this.head]
-      this.head++
-    }
-    if (this.head > 1024 && this.head * 2 > this.ts.length) {
-      this.ts = this.ts.slice(this.head)
-      this.a = this.a.slice(this.head)
-      this.b = this.b.slice(this.head)
-      this.head = 0
+      this.head = (this.head + 1) & mask
+      this.size--
     }
   }
-  clear(): void {
-    this.ts = []
-    this.a = []
-    this.b = []
+
+  private grow(): void {
+    const n = this.ts.length
+    const copy = (from: Float64Array) => {
+      const to = new Float64Array(n * 2)
+      to.set(from.subarray(this.head))
+      to.set(from.subarray(0, this.head), n - this.head)
+      return to
+    }
+    this.ts = copy(this.ts)
+    this.a = copy(this.a)
+    this.b = copy(this.b)
     this.head = 0
+  }
+
+  clear(): void {
+    this.ts = new Float64Array(16)
+    this.a = new Float64Array(16)
+    this.b = new Float64Array(16)
+    this.head = 0
+    this.size = 0
     this.sumA = 0
     this.sumB = 0
   }
@@ -123,6 +152,11 @@ export class VolumeProfileBuilder implements StateBuilder<VolumeProfileState> {
     const cutoff = this.now - this.windowMs
     this.volume.trim(cutoff)
     this.trades.trim(cutoff)
+  }
+
+  /** Window entries held in memory (both windows' ring capacities): bounded by the window, not the run. */
+  get retained(): number {
+    return this.volume.capacity + this.trades.capacity
   }
 
   getState(): VolumeProfileState {

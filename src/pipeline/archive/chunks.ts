@@ -1,0 +1,223 @@
+/**
+ * The uncompressed bytes of one archive file, in chunks taken from a few reused buffers: memory
+ * stays bounded and constant however large the file (no buffer per read for the GC to catch up
+ * with). A gzip file large enough to be worth it is inflated in a Worker (gunzip-worker.ts), so
+ * decompression runs on another core while the caller decodes and parses; the worker fills the
+ * slots of a SharedArrayBuffer ring (protocol at `CTL`; a postMessage transfer of each buffer
+ * costs more than the inflate itself in Bun).
+ *
+ * Each chunk is a view that is valid until the next one is asked for. Corrupt or truncated gzip
+ * data ends the chunks with a GunzipError (zlib's code and message) after every byte before it.
+ * Off switches: SSMD_READ_WORKER=0 (inflate inline), SSMD_READ_STREAM=1 (node:zlib streams, the
+ * previous reader).
+ */
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import zlib from 'node:zlib'
+import { ArchiveError } from './errors.ts'
+import { Gunzip, GunzipError } from './gunzip.ts'
+
+export const CHUNK_DEFAULTS = {
+  readBytes: 1024 * 1024,
+  /** Uncompressed bytes per chunk. */
+  chunkBytes: 256 * 1024,
+  /** Chunk buffers a worker may fill ahead of the reader. */
+  workerBuffers: 8,
+  /** Gzip files at least this large (compressed) are inflated in a worker. */
+  workerMinBytes: 512 * 1024,
+}
+
+export type GunzipMode = 'worker' | 'inline' | 'stream'
+
+export interface ChunkOptions {
+  /** Compressed (or plain) bytes per read. @default 1 MiB */
+  readBytes?: number
+  /**
+   * `worker` (files of at least `workerMinBytes`; smaller ones inline), `inline` (native handle,
+   * this thread), `stream` (node:zlib streams). @default env: SSMD_READ_STREAM=1 → stream,
+   * SSMD_READ_WORKER=0 → inline, else worker
+   */
+  gunzip?: GunzipMode
+  /** @default 512 KiB */
+  workerMinBytes?: number
+}
+
+/** The gunzip mode options and environment ask for (stream when the native handle is missing). */
+export function gunzipMode(o: ChunkOptions = {}): GunzipMode {
+  const asked = o.gunzip ?? (process.env.SSMD_READ_STREAM === '1' ? 'stream' : process.env.SSMD_READ_WORKER === '0' ? 'inline' : 'worker')
+  return asked !== 'stream' && !Gunzip.available() ? 'stream' : asked
+}
+
+/** The uncompressed chunks of `path` (gzip when `gzip`), see the header. */
+export async function* fileChunks(path: string, gzip: boolean, o: ChunkOptions = {}): AsyncGenerator<Uint8Array> {
+  const readBytes = o.readBytes ?? CHUNK_DEFAULTS.readBytes
+  if (!gzip) return yield* plainChunks(path, readBytes)
+  const mode = gunzipMode(o)
+  if (mode === 'stream') return yield* streamChunks(path, readBytes)
+  if (mode === 'worker' && Bun.file(path).size >= (o.workerMinBytes ?? CHUNK_DEFAULTS.workerMinBytes)) {
+    const started = yield* workerChunks(path, readBytes)
+    if (started) return
+  }
+  yield* inlineChunks(path, readBytes)
+}
+
+async function* plainChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r')
+  const buf = Buffer.allocUnsafe(readBytes)
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null)
+      if (bytesRead === 0) return
+      yield buf.subarray(0, bytesRead)
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+async function* inlineChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r')
+  const input = Buffer.allocUnsafe(readBytes)
+  const out = Buffer.allocUnsafe(CHUNK_DEFAULTS.chunkBytes)
+  const gz = new Gunzip()
+  try {
+    for (;;) {
+      let n = 0
+      let failure: unknown = null
+      try {
+        while (n < out.length && !gz.done) {
+          if (gz.needsInput) {
+            const { bytesRead } = await fh.read(input, 0, input.length, null)
+            if (bytesRead === 0) gz.finish()
+            else gz.push(input, bytesRead)
+          } else n += gz.inflate(out, n)
+        }
+      } catch (e) {
+        failure = e
+      }
+      if (n > 0) yield out.subarray(0, n)
+      if (failure !== null) throw failure
+      if (gz.done) return
+    }
+  } finally {
+    gz.close()
+    await fh.close()
+  }
+}
+
+/**
+ * Shared control words between the reader (main) and its gunzip worker. Chunk k lives in slot
+ * k mod `buffers` of the data SharedArrayBuffer. The worker fills a slot only while
+ * k − CONSUMED < buffers, writes its length, then publishes with Atomics.store(PRODUCED, k + 1);
+ * the reader reads chunks below PRODUCED, then Atomics.store(CONSUMED, k + 1) frees the slot.
+ * STATE is set after the last PRODUCED store (so a reader that sees it and then re-reads
+ * PRODUCED has every chunk); CLOSED tells the worker to stop.
+ * Sleeping (Atomics.notify is costly, so only a sleeper is notified, and the worker only once
+ * half the slots are free): a side about to wait stores its flag (R_SLEEPING / W_SLEEPING) = 1
+ * (the worker first W_WANT, the CONSUMED count it waits for), re-checks the counter, then waits
+ * on the flag while it is 1; the other side, after its store, swaps the flag to 0 and notifies
+ * when it was 1 (the reader: once CONSUMED ≥ W_WANT). All sequentially consistent: either the
+ * waker sees the flag, or the sleeper's re-check sees the new count. No lost wake-up.
+ */
+export const CTL = { PRODUCED: 0, CONSUMED: 1, STATE: 2, CLOSED: 3, R_SLEEPING: 4, W_SLEEPING: 5, W_WANT: 6, LENGTHS: 8 } as const
+export const STATE = { RUNNING: 0, END: 1, FAILED: 2, CRASHED: 3 } as const
+
+/** Wakes the other side if it sleeps on `flag` (see CTL). */
+export function wake(ctl: Int32Array, flag: number): void {
+  if (Atomics.load(ctl, flag) === 1 && Atomics.exchange(ctl, flag, 0) === 1) Atomics.notify(ctl, flag)
+}
+
+interface WorkerFailure {
+  message: string
+  code: string
+  zlib: boolean
+}
+
+function workerSpecifier(): string {
+  const url = new URL('./gunzip-worker.ts', import.meta.url).href
+  return url.includes('$bunfs') ? './pipeline/archive/gunzip-worker.ts' : url
+}
+
+/**
+ * Chunks inflated by a worker. Returns false without yielding when the worker could not start
+ * (the caller then inflates inline).
+ */
+async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array, boolean> {
+  const n = CHUNK_DEFAULTS.workerBuffers
+  const size = CHUNK_DEFAULTS.chunkBytes
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.LENGTHS + n)))
+  const data = new SharedArrayBuffer(n * size)
+  const bytes = new Uint8Array(data)
+  let worker: Worker
+  try {
+    worker = new Worker(workerSpecifier())
+  } catch {
+    return false
+  }
+  worker.unref()
+  let failure: WorkerFailure | null = null
+  let crash = ''
+  worker.onmessage = (e: MessageEvent) => {
+    failure = e.data as WorkerFailure
+  }
+  worker.onerror = (e: ErrorEvent) => {
+    crash = e.message || 'worker error'
+    Atomics.store(ctl, CTL.STATE, STATE.CRASHED)
+    wake(ctl, CTL.R_SLEEPING)
+  }
+  worker.postMessage({ path, readBytes, chunkBytes: size, ctl: ctl.buffer, data })
+  let k = 0
+  try {
+    for (;;) {
+      const produced = Atomics.load(ctl, CTL.PRODUCED)
+      if (k < produced) {
+        const at = (k % n) * size
+        yield bytes.subarray(at, at + ctl[CTL.LENGTHS + (k % n)])
+        k++
+        Atomics.store(ctl, CTL.CONSUMED, k) // frees the slot
+        if (k >= Atomics.load(ctl, CTL.W_WANT)) wake(ctl, CTL.W_SLEEPING)
+        continue
+      }
+      const state = Atomics.load(ctl, CTL.STATE)
+      if (state !== STATE.RUNNING && k >= Atomics.load(ctl, CTL.PRODUCED)) {
+        if (state === STATE.END) return true
+        if (state === STATE.CRASHED) {
+          if (k === 0) return false
+          throw new ArchiveError(`reading ${path}: gunzip worker failed: ${crash}`, 'ARCHIVE_WORKER')
+        }
+        while (failure === null) await new Promise((r) => setImmediate(r)) // its message is on the way
+        const f = failure as WorkerFailure
+        throw f.zlib ? new GunzipError(f.message, f.code) : new ArchiveError(`reading ${path}: ${f.message}`, f.code)
+      }
+      Atomics.store(ctl, CTL.R_SLEEPING, 1)
+      if (Atomics.load(ctl, CTL.PRODUCED) === produced && Atomics.load(ctl, CTL.STATE) === STATE.RUNNING) {
+        const w = Atomics.waitAsync(ctl, CTL.R_SLEEPING, 1, 1000)
+        if (w.async) await w.value
+      }
+      Atomics.store(ctl, CTL.R_SLEEPING, 0)
+    }
+  } finally {
+    Atomics.store(ctl, CTL.CLOSED, 1)
+    Atomics.store(ctl, CTL.W_SLEEPING, 0)
+    Atomics.notify(ctl, CTL.W_SLEEPING)
+    worker.terminate()
+  }
+}
+
+/** The previous reader: node:zlib streams (allocates a buffer per chunk). */
+async function* streamChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
+  const src = createReadStream(path, { highWaterMark: readBytes })
+  const gunzip = zlib.createGunzip({ chunkSize: CHUNK_DEFAULTS.chunkBytes })
+  src.on('error', (e) => gunzip.destroy(e))
+  src.pipe(gunzip)
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer
+  } catch (e) {
+    const code = (e as { code?: unknown })?.code
+    if (typeof code === 'string' && code.startsWith('Z_')) throw new GunzipError((e as Error).message, code, { cause: e })
+    throw e
+  } finally {
+    src.destroy()
+    gunzip.destroy()
+  }
+}

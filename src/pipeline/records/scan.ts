@@ -1,0 +1,547 @@
+/**
+ * (Over 500 lines: the walk, the value rules and the record builders share one set of slot
+ * arrays and constants, and are checked together by one property test.)
+ * Scan-first record parsing (the replay, backtest and live fast path): one walk over the line's
+ * members, jumping over strings with indexOf, notes where the keys a record needs are; the
+ * record is then built from those positions, without JSON.parse of the line or an intermediate
+ * object (JSON.parse alone costs more than gunzip and line splitting together).
+ *
+ * Contract: a record returned here deep-equals what the JSON.parse path (`fromObject`) gives for
+ * the same line (a property test compares them on simulator lines and mutations of them); a line
+ * it is not sure of is declined (`undefined`) and goes to JSON.parse. It accepts only:
+ *   - `ticker`, `trade` and `orderbook_delta` frames (snapshots, lifecycle and control frames
+ *     are rarer and go to JSON.parse);
+ *   - no backslash and no control character anywhere, so every string is `"` … next `"`;
+ *   - no whitespace between tokens, `msg` once and an object;
+ *   - keys the record reads holding a string, number, true, false or null; any other key may
+ *     hold any JSON value (checked and skipped).
+ * The walk checks the whole JSON grammar, so a line JSON.parse rejects is never accepted;
+ * duplicate keys keep the last value, as JSON.parse does.
+ * Speed: keys are named by the member layout learned from previous lines of the same type (one
+ * startsWith per member), numeric strings are parsed while their closing quote is found, and
+ * tickers come from a small cache of flat strings (one Map hash per market, no line retained).
+ * Off switch: env SSMD_RECORD_SCAN=json (every line through JSON.parse).
+ */
+import type { OrderbookDeltaRecord, Side, TickerRecord, TradeRecord } from './types.ts'
+import { numberToMs, round4, toMs } from './values.ts'
+
+export const RECORD_SCAN = typeof process === 'undefined' || process.env.SSMD_RECORD_SCAN !== 'json'
+
+// Slots: msg members first, then top-level members (one index space, one set of arrays).
+const MSG_KEYS = [
+  'market_ticker', 'ts', 'ts_ms', 'price', 'price_dollars', 'yes_bid', 'yes_bid_dollars', 'yes_ask',
+  'yes_ask_dollars', 'yes_bid_size', 'yes_bid_size_fp', 'yes_ask_size', 'yes_ask_size_fp', 'volume',
+  'volume_fp', 'open_interest', 'open_interest_fp', 'dollar_volume', 'dollar_open_interest',
+  'yes_price', 'yes_price_dollars', 'no_price', 'no_price_dollars', 'trade_id', 'count', 'count_fp',
+  'taker_side', 'side', 'delta', 'delta_fp',
+] as const
+const TOP_KEYS = ['type', 'msg', 'seq', 'sid', '_shard_id', '_received_at', '_nats_seq', '_seq'] as const
+const M = Object.fromEntries(MSG_KEYS.map((k, i) => [k, i])) as { [K in (typeof MSG_KEYS)[number]]: number }
+const T = Object.fromEntries(TOP_KEYS.map((k, i) => [k, MSG_KEYS.length + i])) as { [K in (typeof TOP_KEYS)[number]]: number }
+const SLOTS = MSG_KEYS.length + TOP_KEYS.length
+
+// slot value kinds
+const NONE = 0
+const STR = 1
+const NUM = 2
+const TRUE = 3
+const FALSE = 4
+const NULL = 5
+const OBJ = 6
+/** A string holding a plain decimal (`-?\d+(\.\d*)?`, ≤ 15 digits): its Number() value is in nv. */
+const DEC = 7
+
+const kind = new Uint8Array(SLOTS)
+/** String slots: the characters [va, vb). */
+const va = new Int32Array(SLOTS)
+const vb = new Int32Array(SLOTS)
+/** Number slots: the value, as JSON.parse gives it. */
+const nv = new Float64Array(SLOTS)
+
+const QUOTE = 34
+const COMMA = 44
+const MINUS = 45
+const DOT = 46
+const D0 = 48
+const D9 = 57
+const COLON = 58
+const LBRACK = 91
+const RBRACK = 93
+const LBRACE = 123
+const RBRACE = 125
+const MAX_DEPTH = 64
+const ODD = /[\x00-\x1f\\]/
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i)
+
+/** Open-addressed table: (length, first char, last char) code → slot, confirmed by startsWith. */
+class KeyTable {
+  private readonly codes = new Int32Array(128)
+  private readonly slots = new Int32Array(128).fill(-1)
+  private readonly names: string[] = new Array<string>(128).fill('')
+
+  constructor(keys: readonly string[], base: number) {
+    keys.forEach((k, i) => {
+      let h = hash(code(k, 0, k.length))
+      while (this.slots[h] >= 0) h = (h + 1) & 127
+      this.codes[h] = code(k, 0, k.length)
+      this.slots[h] = base + i
+      this.names[h] = k
+    })
+  }
+
+  /** The slot of the key s[a, b), or -1. */
+  find(s: string, a: number, b: number): number {
+    const c = code(s, a, b)
+    for (let h = hash(c); this.slots[h] >= 0; h = (h + 1) & 127) {
+      if (this.codes[h] === c && this.names[h].length === b - a && s.startsWith(this.names[h], a)) return this.slots[h]
+    }
+    return -1
+  }
+}
+
+const code = (s: string, a: number, b: number) => ((b - a) & 0xff) | (s.charCodeAt(a) << 8) | (s.charCodeAt(b - 1) << 20)
+const hash = (c: number) => Math.imul(c, 0x9e3779b1) >>> 25
+
+const MSG_TABLE = new KeyTable(MSG_KEYS, 0)
+const TOP_TABLE = new KeyTable(TOP_KEYS, MSG_KEYS.length)
+
+/**
+ * Member layouts seen last, per object kind (top level and msg, per type):
+ * `"key":` text and slot per member index. Kalshi writes members in a fixed order, so one
+ * startsWith per member usually names the key; a miss finds the key by the table and learns it.
+ */
+const LAYOUTS = 9
+const LAYOUT_MEMBERS = 64
+const layoutText: string[][] = Array.from({ length: LAYOUTS }, () => new Array<string>(LAYOUT_MEMBERS).fill(''))
+const layoutSlot: number[][] = Array.from({ length: LAYOUTS }, () => new Array<number>(LAYOUT_MEMBERS).fill(-1))
+/** Layout 0: the top level until `type` is read; then 1–4 top level and 5–8 msg, by type. */
+const TOP_BY_TYPE = 0
+const MSG_BY_TYPE = 4
+
+/**
+ * Walks the members of the object whose `{` is at `i` (top level or `msg`), noting the slots;
+ * returns the index after its `}`, or -1 to decline.
+ */
+function walk(s: string, i: number, layout: number): number {
+  const top = layout <= MSG_BY_TYPE
+  const table = top ? TOP_TABLE : MSG_TABLE
+  let texts = layoutText[layout]
+  let slots = layoutSlot[layout]
+  i++
+  if (s.charCodeAt(i) === RBRACE) return i + 1
+  for (let j = 0; ; j++) {
+    let slot: number
+    let v: number
+    const known = j < LAYOUT_MEMBERS ? texts[j] : ''
+    if (known !== '' && s.startsWith(known, i)) {
+      slot = slots[j]
+      v = i + known.length
+    } else {
+      if (s.charCodeAt(i) !== QUOTE) return -1
+      const ke = s.indexOf('"', i + 1)
+      if (ke < 0 || s.charCodeAt(ke + 1) !== COLON) return -1
+      slot = table.find(s, i + 1, ke)
+      v = ke + 2
+      if (j < LAYOUT_MEMBERS) {
+        texts[j] = (' ' + s.slice(i, v)).slice(1) // a flat copy: keeps no line alive
+        slots[j] = slot
+      }
+    }
+    const c = s.charCodeAt(v)
+    let next: number
+    if (c === QUOTE) {
+      if (slot >= 0 && NUMERIC[slot] === 1) next = decimalString(s, v + 1, slot)
+      else {
+        next = s.indexOf('"', v + 1) + 1
+        if (next === 0) return -1
+        if (slot >= 0) {
+          kind[slot] = STR
+          va[slot] = v + 1
+          vb[slot] = next - 1
+        }
+      }
+    } else if (c === MINUS || (c >= D0 && c <= D9)) {
+      next = number(s, v, slot)
+    } else if (c === LBRACE || c === LBRACK) {
+      if (slot === T.msg && c === LBRACE && kind[slot] === NONE) {
+        kind[slot] = OBJ
+        next = walk(s, v, MSG_BY_TYPE + typeClass(s))
+      } else if (slot >= 0) return -1
+      else next = skip(s, v, 1)
+    } else {
+      const k = c === 116 ? (s.startsWith('true', v) ? TRUE : NONE)
+        : c === 102 ? (s.startsWith('false', v) ? FALSE : NONE)
+        : c === 110 ? (s.startsWith('null', v) ? NULL : NONE) : NONE
+      if (k === NONE) return -1
+      next = v + (k === FALSE ? 5 : 4)
+      if (slot >= 0) kind[slot] = k
+    }
+    if (next < 0) return -1
+    if (j === 0 && layout === 0) {
+      texts = layoutText[TOP_BY_TYPE + typeClass(s)]
+      slots = layoutSlot[TOP_BY_TYPE + typeClass(s)]
+    }
+    const d = s.charCodeAt(next)
+    if (d === COMMA) i = next + 1
+    else if (d === RBRACE) return next + 1
+    else return -1
+  }
+}
+
+/** 1 ticker, 2 trade, 3 orderbook_*, 4 other or no type yet (picks a layout; any answer is correct). */
+function typeClass(s: string): number {
+  if (kind[T.type] !== STR) return 4
+  const c = s.charCodeAt(va[T.type])
+  return c === 116 ? (s.charCodeAt(va[T.type] + 1) === 105 ? 1 : 2) : c === 111 ? 3 : 4
+}
+
+/** Reads the JSON number at `i` (into `slot` when ≥ 0); returns the index after it, or -1. */
+function number(s: string, i: number, slot: number): number {
+  const start = i
+  let c = s.charCodeAt(i)
+  const neg = c === MINUS
+  if (neg) c = s.charCodeAt(++i)
+  let m = 0
+  let digits = 0
+  let scale = 0
+  let plain = true
+  if (c === D0) {
+    c = s.charCodeAt(++i)
+    digits = 1
+  } else if (c > D0 && c <= D9) {
+    do {
+      m = m * 10 + (c - D0)
+      digits++
+      c = s.charCodeAt(++i)
+    } while (c >= D0 && c <= D9)
+  } else return -1
+  if (c === DOT) {
+    c = s.charCodeAt(++i)
+    if (!(c >= D0 && c <= D9)) return -1
+    do {
+      m = m * 10 + (c - D0)
+      scale++
+      c = s.charCodeAt(++i)
+    } while (c >= D0 && c <= D9)
+  }
+  if (c === 101 || c === 69) {
+    plain = false
+    c = s.charCodeAt(++i)
+    if (c === 43 || c === MINUS) c = s.charCodeAt(++i)
+    if (!(c >= D0 && c <= D9)) return -1
+    do c = s.charCodeAt(++i)
+    while (c >= D0 && c <= D9)
+  }
+  if (slot >= 0) {
+    kind[slot] = NUM
+    nv[slot] = plain ? exact(m, digits + scale, scale, neg, s, start, i) : Number(s.slice(start, i))
+  }
+  return i
+}
+
+/**
+ * m / 10^scale as a double (negated when `neg`), which is the correctly rounded value of the
+ * decimal text when m has at most 15 digits or is a safe integer (both operands exact, one
+ * correctly rounded division); otherwise Number() of the text.
+ */
+function exact(m: number, digits: number, scale: number, neg: boolean, s: string, a: number, b: number): number {
+  if (digits <= 15 || (scale === 0 && m <= Number.MAX_SAFE_INTEGER)) {
+    const x = scale === 0 ? m : m / POW10[scale]
+    return neg ? -x : x
+  }
+  return Number(s.slice(a, b))
+}
+
+/** Msg slots whose strings are read as numbers (prices, sizes, times): parsed during the walk. */
+const NUMERIC = new Uint8Array(SLOTS)
+for (let k = 0; k < MSG_KEYS.length; k++) NUMERIC[k] = k === M.market_ticker || k === M.trade_id || k === M.taker_side || k === M.side ? 0 : 1
+
+/**
+ * The string whose text starts at `a` into `slot`: DEC with its value when it is a plain decimal
+ * (one pass finds the closing quote and the number), else STR. Returns the index after the quote.
+ */
+function decimalString(s: string, a: number, slot: number): number {
+  let i = a
+  let c = s.charCodeAt(i)
+  const neg = c === MINUS
+  if (neg) c = s.charCodeAt(++i)
+  let m = 0
+  let digits = 0
+  let scale = 0
+  while (c >= D0 && c <= D9) {
+    m = m * 10 + (c - D0)
+    digits++
+    c = s.charCodeAt(++i)
+  }
+  if (c === DOT && digits > 0) {
+    c = s.charCodeAt(++i)
+    while (c >= D0 && c <= D9) {
+      m = m * 10 + (c - D0)
+      scale++
+      c = s.charCodeAt(++i)
+    }
+  }
+  va[slot] = a
+  if (c === QUOTE && digits > 0 && digits + scale <= 15) {
+    kind[slot] = DEC
+    const x = scale === 0 ? m : m / POW10[scale]
+    nv[slot] = neg ? -x : x
+  } else {
+    kind[slot] = STR
+    if (c !== QUOTE) i = s.indexOf('"', i)
+    if (i < 0) return -1
+  }
+  vb[slot] = i
+  return i + 1
+}
+
+/** Index after the JSON value at `i` (not recorded), or -1. */
+function skip(s: string, i: number, depth: number): number {
+  const c = s.charCodeAt(i)
+  if (c === QUOTE) {
+    const e = s.indexOf('"', i + 1)
+    return e < 0 ? -1 : e + 1
+  }
+  if (c === LBRACE || c === LBRACK) {
+    if (depth >= MAX_DEPTH) return -1
+    const close = c === LBRACE ? RBRACE : RBRACK
+    i++
+    if (s.charCodeAt(i) === close) return i + 1
+    for (;;) {
+      if (c === LBRACE) {
+        if (s.charCodeAt(i) !== QUOTE) return -1
+        const e = s.indexOf('"', i + 1)
+        if (e < 0 || s.charCodeAt(e + 1) !== COLON) return -1
+        i = e + 2
+      }
+      i = skip(s, i, depth + 1)
+      if (i < 0) return -1
+      const d = s.charCodeAt(i)
+      if (d === COMMA) i++
+      else if (d === close) return i + 1
+      else return -1
+    }
+  }
+  if (c === MINUS || (c >= D0 && c <= D9)) return number(s, i, -1)
+  if (c === 116) return s.startsWith('true', i) ? i + 4 : -1
+  if (c === 102) return s.startsWith('false', i) ? i + 5 : -1
+  if (c === 110) return s.startsWith('null', i) ? i + 4 : -1
+  return -1
+}
+
+// ---- values, with the JSON.parse path's rules (parse.ts num/int/price/size/side, values.ts) ----
+
+/** `num()`: a finite number from a number or a non-empty numeric string; else null. */
+function num(s: string, k: number): number | null {
+  const t = kind[k]
+  if (t === DEC) return nv[k]
+  if (t === NUM) return Number.isFinite(nv[k]) ? nv[k] : null
+  if (t !== STR || va[k] === vb[k]) return null
+  const n = decimal(s, va[k], vb[k])
+  return Number.isFinite(n) ? n : null
+}
+
+/** Number() of s[a, b): `-?\d+(\.\d+)?` with ≤ 15 digits computed exactly, anything else by Number(). */
+function decimal(s: string, a: number, b: number): number {
+  let i = a
+  const neg = s.charCodeAt(i) === MINUS
+  if (neg) i++
+  let m = 0
+  let digits = 0
+  let scale = 0
+  let c = s.charCodeAt(i)
+  while (c >= D0 && c <= D9) {
+    m = m * 10 + (c - D0)
+    digits++
+    c = s.charCodeAt(++i)
+  }
+  if (c === DOT && digits > 0) {
+    c = s.charCodeAt(++i)
+    while (c >= D0 && c <= D9) {
+      m = m * 10 + (c - D0)
+      scale++
+      c = s.charCodeAt(++i)
+    }
+  }
+  if (i !== b || digits === 0 || digits + scale > 15) return Number(s.slice(a, b))
+  const x = scale === 0 ? m : m / POW10[scale]
+  return neg ? -x : x
+}
+
+const int = (k: number): number | undefined => (kind[k] === NUM && Number.isInteger(nv[k]) ? nv[k] : undefined)
+/** `a ?? b` on two slots: a unless absent or null. */
+const or = (a: number, b: number): number => (kind[a] === NONE || kind[a] === NULL ? b : a)
+
+function price(s: string, dollars: number, cents: number): number | null {
+  const d = num(s, dollars)
+  if (d !== null) return round4(d)
+  const c = num(s, cents)
+  return c === null ? null : round4(c / 100)
+}
+
+function size(s: string, fp: number, n: number): number | null {
+  return num(s, fp) ?? num(s, n)
+}
+
+function side(s: string, k: number): Side | null {
+  if (kind[k] !== STR) return null
+  const len = vb[k] - va[k]
+  if (len === 3 && s.startsWith('yes', va[k])) return 'yes'
+  if (len === 2 && s.startsWith('no', va[k])) return 'no'
+  return null
+}
+
+const is = (s: string, k: number, text: string): boolean =>
+  kind[k] === STR && vb[k] - va[k] === text.length && s.startsWith(text, va[k])
+
+/** `toMs()` of a slot. */
+function ms(s: string, k: number): number | null {
+  const t = kind[k]
+  if (t === NUM) return numberToMs(nv[k])
+  if (t !== STR && t !== DEC) return null
+  const a = va[k]
+  const b = vb[k]
+  if (a === b) return null
+  const iso = isoMs(s, a, b)
+  return iso >= 0 ? iso : toMs(s.slice(a, b))
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+const dd = (s: string, i: number): number => {
+  const x = s.charCodeAt(i) - D0
+  const y = s.charCodeAt(i + 1) - D0
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1
+}
+
+/**
+ * Epoch ms of `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (years 1970–2199, where µs still fit a double exactly, a real calendar date, first three
+ * fraction digits, as `rfc3339Micros` then `toMs` give it); -1 for any other text (→ toMs).
+ */
+export function isoMs(s: string, a: number, b: number): number {
+  if (b - a < 20 || s.charCodeAt(b - 1) !== 90 || s.charCodeAt(a + 4) !== MINUS || s.charCodeAt(a + 7) !== MINUS
+    || s.charCodeAt(a + 10) !== 84 || s.charCodeAt(a + 13) !== COLON || s.charCodeAt(a + 16) !== COLON) return -1
+  const y1 = dd(s, a)
+  const y2 = dd(s, a + 2)
+  const mo = dd(s, a + 5)
+  const d = dd(s, a + 8)
+  const h = dd(s, a + 11)
+  const mi = dd(s, a + 14)
+  const sec = dd(s, a + 17)
+  if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return -1
+  const y = y1 * 100 + y2
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
+  if (y < 1970 || y > 2199 || d > DAYS[mo - 1] + (mo === 2 && leap ? 1 : 0)) return -1
+  let frac = 0
+  const f = a + 19
+  if (f !== b - 1) {
+    if (s.charCodeAt(f) !== DOT || f + 1 === b - 1) return -1
+    for (let i = f + 1, n = 0; i < b - 1; i++, n++) {
+      const c = s.charCodeAt(i) - D0
+      if (c < 0 || c > 9) return -1
+      if (n < 3) frac = frac * 10 + c
+    }
+    const n = b - 1 - (f + 1)
+    if (n < 3) frac *= POW10[3 - n]
+  }
+  return daysFromCivil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + sec) * 1000 + frac
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y
+  const era = Math.floor(yy / 400)
+  const yoe = yy - era * 400
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146_097 + doe - 719_468
+}
+
+// ---- tickers: one string per market, so Map keys hash once and no frame text is retained ----
+
+const TICKER_CACHE = 4096
+const MAX_CACHED_TICKER = 64
+const tickers: (string | undefined)[] = new Array<string | undefined>(TICKER_CACHE).fill(undefined)
+
+function ticker(s: string, k: number): string {
+  if (kind[k] !== STR) return ''
+  const a = va[k]
+  const b = vb[k]
+  const len = b - a
+  if (len === 0 || len > MAX_CACHED_TICKER) return s.slice(a, b)
+  let h = len * 31 + s.charCodeAt(a)
+  h = h * 31 + s.charCodeAt(b - 1)
+  if (len > 1) h = h * 31 + s.charCodeAt(b - 2)
+  if (len > 2) h = h * 31 + s.charCodeAt(b - 3)
+  if (len > 3) h = h * 31 + s.charCodeAt(b - 4)
+  if (len > 8) h = h * 31 + s.charCodeAt(a + (len >> 1))
+  const slot = (h ^ (h >>> 13)) & (TICKER_CACHE - 1)
+  const hit = tickers[slot]
+  if (hit !== undefined && hit.length === len && s.startsWith(hit, a)) return hit
+  const t = (' ' + s.slice(a, b)).slice(1) // a flat copy: the cached string keeps no line alive
+  tickers[slot] = t
+  return t
+}
+
+// ---- records ----
+
+export type ScannedRecord = TickerRecord | TradeRecord | OrderbookDeltaRecord
+
+/**
+ * The record of `text` (the frame; `line` is kept as `raw`), or undefined to decline (→ JSON.parse).
+ * `natsSeq` / `receivedAt` as in `ParseOptions`.
+ */
+export function scanRecord(text: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined): ScannedRecord | undefined {
+  const n = text.length
+  if (n < 2 || text.charCodeAt(0) !== LBRACE || text.charCodeAt(n - 1) !== RBRACE || text.charCodeAt(1) !== QUOTE || ODD.test(text)) return undefined
+  kind.fill(NONE)
+  if (walk(text, 0, 0) !== n || kind[T.msg] !== OBJ) return undefined
+  const s = text
+  const type = is(s, T.type, 'ticker') ? 1 : is(s, T.type, 'trade') ? 2 : is(s, T.type, 'orderbook_delta') ? 3 : 0
+  if (type === 0) return undefined
+  const us = num(s, T._received_at)
+  const receivedAt = us !== null ? Math.floor(us / 1000) : (receivedAtDefault ?? 0)
+  const tickerText = ticker(s, M.market_ticker)
+  const seq = int(T.seq)
+  const sid = int(T.sid)
+  const shard = int(T._shard_id)
+  const nats = natsSeq ?? int(T._nats_seq)
+  const fileSeq = int(T._seq)
+  if (type === 1) {
+    return {
+      type: 'ticker', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+      ts: ms(s, or(M.ts_ms, M.ts)) ?? receivedAt,
+      price: nonZero(price(s, M.price_dollars, M.price)),
+      yesBid: price(s, M.yes_bid_dollars, M.yes_bid),
+      yesAsk: price(s, M.yes_ask_dollars, M.yes_ask),
+      yesBidSize: size(s, M.yes_bid_size_fp, M.yes_bid_size),
+      yesAskSize: size(s, M.yes_ask_size_fp, M.yes_ask_size),
+      volume: size(s, M.volume_fp, M.volume),
+      openInterest: size(s, M.open_interest_fp, M.open_interest),
+      dollarVolume: num(s, M.dollar_volume),
+      dollarOpenInterest: num(s, M.dollar_open_interest),
+    }
+  }
+  if (type === 2) {
+    const yes = price(s, M.yes_price_dollars, or(M.yes_price, M.price))
+    const no = price(s, M.no_price_dollars, M.no_price)
+    return {
+      type: 'trade', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+      ts: ms(s, or(M.ts_ms, M.ts)) ?? receivedAt,
+      tradeId: kind[M.trade_id] === STR ? s.slice(va[M.trade_id], vb[M.trade_id]) : '',
+      yesPrice: yes ?? (no !== null ? round4(1 - no) : 0),
+      noPrice: no ?? (yes !== null ? round4(1 - yes) : 0),
+      count: size(s, M.count_fp, M.count) ?? 1,
+      takerSide: side(s, or(M.taker_side, M.side)),
+    }
+  }
+  return {
+    type: 'orderbook_delta', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+    ts: ms(s, M.ts) ?? receivedAt,
+    side: side(s, M.side) ?? 'yes',
+    price: price(s, M.price_dollars, M.price) ?? 0,
+    delta: size(s, M.delta_fp, M.delta) ?? 0,
+  }
+}
+
+const nonZero = (p: number | null): number | null => (p === 0 ? null : p)

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, afterAll, describe, expect, test } from 'bun:test
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/nats-core'
 import { needService, uniqueId } from '../../../test/services.ts'
@@ -127,6 +127,80 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 1000)).toEqual([])
     const [date] = await listDates(root, 'kalshi', 'main')
     expect((await readManifest(join(root, 'kalshi', 'main', date as string)))?.files.length).toBe(2)
+  })
+
+  /** Archive seqs `from..to` as a crashed writer would have left them (flushed `.tmp`). */
+  async function archived(root: string, from: number, to: number): Promise<void> {
+    const w = new ArchiveWriter({ root, feed: 'kalshi', stream: 'main', rotationCheckMs: 0 })
+    await w.append(Array.from({ length: to - from + 1 }, (_, k) => ({ payload: frame(from + k), seq: from + k })))
+    await w.flush()
+  }
+
+  const consumerInfo = () => jsm.consumers.info(streams[streams.length - 1] as string, 'archiver')
+
+  test('a filter covering the whole stream is left off the consumer; one created with it is re-created after its ack floor', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.KXT-${i % 50}`, 1, 300)
+    // an archiver of an earlier version: consumer filtered with the covering filter, 1..100 archived and acked
+    await jsm.consumers.add(stream, { durable_name: 'archiver', filter_subject: `${id}.>`, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All })
+    await archived(root, 1, 100)
+    const got = await (await jetstream(nc).consumers.get(stream, 'archiver')).fetch({ max_messages: 100, expires: 5000 })
+    let last = null
+    for await (const m of got) last = m
+    await last?.ackAck()
+    expect((await consumerInfo()).ack_floor.stream_seq).toBe(100)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(async () => (await consumerInfo()).ack_floor.stream_seq === 300, 'all acked')
+    const ci = await consumerInfo()
+    expect(ci.config.filter_subject).toBeUndefined()
+    expect(ci.config.opt_start_seq).toBe(101)
+    expect(a.stats().streams.main).toMatchObject({ written: 200, duplicates: 0, gaps: 0 })
+    await a.stop()
+    expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 300)).toEqual([])
+  })
+
+  test('a consumer that must take a narrower filter is re-created with it, not updated (nats-server 2.9 then delivers nothing)', async () => {
+    const { id, stream, root } = await setup()
+    const subject = (i: number) => `${id}.json.${i % 2 ? 'trade' : 'ticker'}.X`
+    await publishFrames(nc, subject, 1, 40)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 40, '40 written')
+    expect((await consumerInfo()).config.filter_subject).toBeUndefined()
+    await a.stop()
+    running.splice(0)
+    await publishFrames(nc, subject, 41, 40)
+    const b = await start(root, stream, `${id}.json.trade.>`)
+    await waitFor(() => b.stats().streams.main?.written === 20, 'the 20 new trades written')
+    expect((await consumerInfo()).config.filter_subject).toBe(`${id}.json.trade.>`)
+    await b.stop()
+    const seqs = [...(await archivedSeqs(root, 'kalshi', 'main')).keys()].filter((s) => s > 40).sort((x, y) => x - y)
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, k) => 41 + 2 * k))
+  })
+
+  test('a consumer re-created at a start sequence that died before its first ack is re-created there again, not at the stream start', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 300)
+    // the previous run re-created the consumer at 201 (1..200 archived), took 10 deliveries and died
+    await archived(root, 1, 200)
+    await jsm.consumers.add(stream, { durable_name: 'archiver', ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 201 })
+    for await (const _ of await (await jetstream(nc).consumers.get(stream, 'archiver')).fetch({ max_messages: 10, expires: 5000 })) { /* held, never acked */ }
+    expect((await consumerInfo()).num_ack_pending).toBe(10)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(async () => (await consumerInfo()).ack_floor.stream_seq === 300, 'all acked')
+    expect((await consumerInfo()).config.opt_start_seq).toBe(201)
+    expect(a.stats().streams.main).toMatchObject({ written: 100, duplicates: 0, gaps: 0 })
+    await a.stop()
+    expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 300)).toEqual([])
+  })
+
+  test('a consumer deleted under a running archiver is logged and counted, not silent', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 10)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 10, '10 written')
+    await jsm.consumers.delete(stream, 'archiver')
+    const line = 'ssmd_archiver_consumer_events_total{feed="kalshi",stream="main",event="consumer_deleted"} 1'
+    await waitFor(async () => (await a.registry.metrics()).includes(line), 'consumer_deleted counted')
   })
 
   test('uploads the file closed at shutdown to GCS before writing .sync-ready', async () => {

@@ -36,6 +36,8 @@ export const ARCHIVER_DEFAULTS = {
   retryCapMs: 30_000,
   /** `/health` reports stale after this long without a message while the stream has pending ones. */
   stalenessMs: 300_000,
+  /** Validate every Nth archived message against the Kalshi field rules (validate.ts); 0 = off. */
+  validateEvery: 100,
 }
 
 export type ArchiverTuning = typeof ARCHIVER_DEFAULTS
@@ -57,6 +59,7 @@ export function resolveTuning(partial: Partial<ArchiverTuning> = {}): ArchiverTu
   }
   const positive = ['batchMessages', 'pullMessages', 'maxAckPending', 'ackWaitMs', 'rotationCheckMs', 'retryBaseMs', 'retryCapMs', 'stalenessMs'] as const
   for (const k of positive) if (!Number.isSafeInteger(o[k]) || o[k] <= 0) throw bad(k, 'must be a positive integer', o[k])
+  if (!Number.isSafeInteger(o.validateEvery) || o.validateEvery < 0) throw bad('validateEvery', 'must be a non-negative integer (0 = off)', o.validateEvery)
   if (!Number.isInteger(o.gzipLevel) || o.gzipLevel < 1 || o.gzipLevel > 9) throw bad('gzipLevel', 'must be 1..9', o.gzipLevel)
   if (o.maxAckPending < o.batchMessages) throw bad('maxAckPending', `must be ≥ batchMessages (${o.batchMessages})`, o.maxAckPending)
   return o

@@ -12,6 +12,7 @@ import { GapTracker, type Gap } from './gap-tracker.ts'
 import type { ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
 import { lastDurableSeq } from './resume.ts'
+import { RateLimitedWarn, Sampler, validateFrame } from './validate.ts'
 
 export interface StreamTaskOptions {
   nc: NatsConnection
@@ -33,6 +34,8 @@ export interface StreamTaskStats {
   duplicates: number
   batches: number
   gaps: number
+  /** Deliveries the client never received (delivery sequence jumps), each answered by a consumer restart. */
+  deliveryGaps: number
   lastSeq: number | null
   lastMessageMs: number | null
   /** Stream sequence gaps are meaningful only when the filter covers every stream subject. */
@@ -45,7 +48,12 @@ export interface StreamTaskStats {
  * `batchMessages`: append → flush → ack the batch's last message. A message whose stream sequence
  * is ≤ the last one durably written (found in the manifests and `.tmp` files at start) is a
  * redelivery of something the archive already holds: it is acked and skipped. So a crash between
- * flush and ack neither loses nor duplicates a line. Writer calls and the uploader's manifest
+ * flush and ack neither loses nor duplicates a line. The consumer delivery sequence must advance by
+ * exactly 1 per received message: a jump means the server delivered messages this client never got
+ * (lost in flight with a dropped connection). They stay ack-pending behind newer deliveries, and
+ * with AckPolicy.All the next ack would ack them unseen, so the task writes and acks only what came
+ * before the jump, drops the rest and restarts consumption on a consumer re-created just after the
+ * last written message (`restartConsumer`). Writer calls and the uploader's manifest
  * edits run through `serial()`, so manifest saves never interleave.
  */
 export class StreamTask {
@@ -60,6 +68,11 @@ export class StreamTask {
   private pending: JsMsg[] = []
   private draining: Promise<void> | null = null
   private messages: ConsumerMessages | null = null
+  /** Bumped per consume() attached or abandoned: callbacks of an older one are ignored. */
+  private generation = 0
+  /** The delivery sequence the next received message must carry (null: not known). */
+  private nextDelivery: number | null = null
+  private restarting: Promise<void> | null = null
   private timer: ReturnType<typeof setInterval> | null = null
   private gaps = new GapTracker()
   private lastWritten: number | null = null
@@ -69,8 +82,10 @@ export class StreamTask {
   private bytesSeen = 0
   private fallbacksSeen = 0
   private settle!: { resolve: () => void; reject: (e: unknown) => void }
-  private readonly counts = { written: 0, duplicates: 0, batches: 0, gaps: 0, lastMessageMs: null as number | null }
+  private readonly counts = { written: 0, duplicates: 0, batches: 0, gaps: 0, deliveryGaps: 0, lastMessageMs: null as number | null }
   private gapBy: 'stream' | 'consumer' = 'stream'
+  private readonly sampler: Sampler
+  private readonly invalidWarn: RateLimitedWarn
 
   constructor(options: StreamTaskOptions) {
     this.o = options
@@ -81,6 +96,8 @@ export class StreamTask {
       root: options.root, feed: options.entry.feed, stream: options.entry.name, rotation: options.tuning.rotation,
       gzipLevel: options.tuning.gzipLevel, seqField: '_nats_seq', rotationCheckMs: 0, now: options.now, log: this.log,
     })
+    this.sampler = new Sampler(options.tuning.validateEvery)
+    this.invalidWarn = new RateLimitedWarn(this.log)
     this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }))
     this.done.catch(() => {})
   }
@@ -106,13 +123,9 @@ export class StreamTask {
     const subjects = info.config.subjects ?? []
     this.gapBy = subjects.length > 0 && subjects.every((s) => subjectCovers(entry.filter, s)) ? 'stream' : 'consumer'
     this.gaps = new GapTracker(this.gapBy === 'stream' ? this.lastWritten : null)
-    const ci = await this.ensureConsumer(jsm)
+    const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')
     this.ackAll = ci.config.ack_policy === AckPolicy.All
-    const consumer = await jetstream(nc).consumers.get(entry.stream, entry.consumer)
-    this.messages = await consumer.consume({ max_messages: tuning.pullMessages, callback: (m) => this.onMessage(m) })
-    this.messages.closed().then((e) => {
-      if (this.state === 'consuming') this.fail(e ?? new ConnectionError(`consumer ${entry.consumer} stopped`, 'CONSUMER_CLOSED'))
-    }, (e) => this.fail(e))
+    await this.attach(ci)
     this.timer = setInterval(() => {
       this.serial(() => this.writer.tick()).then(() => this.afterWrite(), (e) => this.fail(e))
     }, tuning.rotationCheckMs)
@@ -127,6 +140,7 @@ export class StreamTask {
     const wasConsuming = this.state === 'consuming'
     this.state = 'stopping'
     if (this.timer) clearInterval(this.timer)
+    await this.restarting
     try {
       await this.messages?.close()
     } catch (e) {
@@ -150,11 +164,76 @@ export class StreamTask {
     return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy }
   }
 
-  private async ensureConsumer(jsm: Awaited<ReturnType<typeof jetstreamManager>>): Promise<ConsumerInfo> {
+  /** Starts consume() on the durable consumer `ci` describes; deliveries continue its delivery sequence. */
+  private async attach(ci: ConsumerInfo): Promise<void> {
+    const { entry, nc, tuning } = this.o
+    const gen = ++this.generation
+    this.nextDelivery = ci.delivered.consumer_seq + 1
+    const consumer = await jetstream(nc).consumers.get(entry.stream, entry.consumer)
+    const messages = await consumer.consume({ max_messages: tuning.pullMessages, callback: (m) => this.onMessage(m, gen) })
+    this.messages = messages
+    this.watchStatus(messages).catch((e) => this.log.warn({ err: e }, 'consumer status watch ended'))
+    messages.closed().then((e) => {
+      if (this.state === 'consuming' && gen === this.generation) this.fail(e ?? new ConnectionError(`consumer ${entry.consumer} stopped`, 'CONSUMER_CLOSED'))
+    }, (e) => {
+      if (gen === this.generation) this.fail(e)
+    })
+  }
+
+  /**
+   * After a delivery sequence jump: stops the current consume() (what it still delivers is
+   * ignored), writes and acks the contiguous messages received before the jump, re-creates the
+   * consumer just after the last written stream sequence and consumes again. The missed messages
+   * come again from the new consumer; anything at or below the last written one is skipped.
+   */
+  private async restartConsumer(): Promise<void> {
+    const old = this.messages
+    try {
+      await old?.close()
+    } catch (e) {
+      this.log.warn({ err: e }, 'closing the consumer failed')
+    }
+    await this.drainNow()
+    if (this.state !== 'consuming') return
+    try {
+      const jsm = await jetstreamManager(this.o.nc)
+      const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream', 'the client missed deliveries (delivery sequence gap)')
+      if (this.state !== 'consuming') return
+      // a new consumer restarts the delivery sequence at 1
+      if (this.gapBy === 'consumer') this.gaps = new GapTracker(null)
+      await this.attach(ci)
+    } catch (e) {
+      throw new ConnectionError(`cannot restart consumer ${this.o.entry.stream}/${this.o.entry.consumer} after a delivery gap`, 'CONSUMER_RESTART', { cause: e })
+    }
+  }
+
+  /**
+   * Attaches the durable consumer, creating or re-creating it when needed.
+   *
+   * A filter that covers every subject of the stream is left off the consumer (`filter_subject`
+   * unset): it would select the same messages, and nats-server 2.9 handles a filtered consumer
+   * badly. When such a consumer starts delivering in the first half of the stream's last message
+   * block (after this task restarts, after the server restarts, or when it is re-created here at
+   * its ack floor), the server recounts its pending messages with a scan of that block for every
+   * message it delivers: a few hundred messages a second instead of tens of thousands, slower as
+   * the position grows, until the position passes the middle of the block. Its consumer info pays
+   * the same scan. An unfiltered consumer counts from the stream state.
+   *
+   * The consumer is re-created just after its ack floor (what the archive already holds is
+   * skipped) when a previous run died holding deliveries, and when its filter is not the one
+   * wanted. Never updated in place: on 2.9 a consumer updated from no filter to a wildcard filter
+   * delivers nothing at all. A consumer created at `opt_start_seq` S that has acked nothing yet
+   * reports an ack floor of 0, so its floor is at least S - 1 (else a second crash soon after a
+   * re-creation would replay the whole stream). `forced` (a delivery gap) re-creates it in any case,
+   * just after the ack floor or the last written message, whichever is higher.
+   */
+  private async ensureConsumer(jsm: Awaited<ReturnType<typeof jetstreamManager>>, coversStream: boolean, forced?: string): Promise<ConsumerInfo> {
     const { entry, tuning } = this.o
-    const create = (from: number) => ({
-      durable_name: entry.consumer, filter_subject: entry.filter, ack_policy: AckPolicy.All,
+    const filter = coversStream ? '' : entry.filter
+    const create = (from: number, ackPolicy: AckPolicy = AckPolicy.All) => ({
+      durable_name: entry.consumer, ack_policy: ackPolicy,
       ack_wait: nanos(tuning.ackWaitMs), max_ack_pending: tuning.maxAckPending,
+      ...(filter ? { filter_subject: filter } : {}),
       ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : { deliver_policy: DeliverPolicy.All }),
     })
     let ci: ConsumerInfo
@@ -164,28 +243,61 @@ export class StreamTask {
       if ((e as JetStreamApiError)?.code !== JetStreamApiCodes.ConsumerNotFound) throw e
       return jsm.consumers.add(entry.stream, create(1))
     }
-    if (ci.num_ack_pending > 0) {
-      // A previous run died holding deliveries: the server would redeliver them only after
-      // ack_wait, and with AckPolicy.All our first ack would ack them unseen (lost). Start the
-      // consumer again just after its ack floor; what the archive already holds is skipped.
-      const from = ci.ack_floor.stream_seq + 1
-      this.log.warn({ ackPending: ci.num_ack_pending, from }, 'consumer holds unacked deliveries of a previous run; recreating it at its ack floor')
-      await jsm.consumers.delete(entry.stream, entry.consumer)
-      return jsm.consumers.add(entry.stream, create(from))
-    }
     if (ci.config.ack_policy === AckPolicy.None) {
       throw new UsageError(`consumer ${entry.stream}/${entry.consumer} has ack_policy none: the archiver needs acks; delete it or pick another name`, 'ARCHIVER_CONSUMER')
     }
-    if ((ci.config.filter_subject ?? '') !== entry.filter) {
-      this.log.warn({ from: ci.config.filter_subject, to: entry.filter }, 'consumer filter changed; updating')
-      ci = await jsm.consumers.update(entry.stream, entry.consumer, { filter_subject: entry.filter })
-    }
-    return ci
+    const had = ci.config.filter_subject ?? ''
+    // A previous run died holding deliveries: the server would redeliver them only after ack_wait,
+    // behind newer messages. With AckPolicy.All our first ack would ack them unseen; either way
+    // they would come back below the end of the archive and be skipped as duplicates (lost).
+    const reason = forced ? forced
+      : ci.num_ack_pending > 0 ? 'consumer holds unacked deliveries of a previous run'
+      : had !== filter ? (filter ? 'consumer filter differs' : 'consumer filter covers the whole stream; dropping it')
+      : null
+    if (reason === null) return ci
+    const from = Math.max(ci.ack_floor.stream_seq, (ci.config.opt_start_seq ?? 1) - 1, forced ? this.lastWritten ?? 0 : 0) + 1
+    this.log.warn({ ackPending: ci.num_ack_pending, from, filter: { from: had, to: filter } }, `${reason}; re-creating it at its ack floor`)
+    await jsm.consumers.delete(entry.stream, entry.consumer)
+    return jsm.consumers.add(entry.stream, create(from, ci.config.ack_policy))
   }
 
-  private onMessage(m: JsMsg): void {
+  /**
+   * Logs and counts what `consume()` reports besides its pulls and the server's heartbeats: a lost
+   * pull shows as heartbeats_missed (the client then pulls again), a consumer deleted under us as
+   * consumer_deleted / consumer_not_found (the client keeps retrying), so none of it is silent.
+   */
+  private async watchStatus(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if (s.type === 'next' || s.type === 'heartbeat') continue
+      this.o.metrics.consumerEvents.inc({ ...this.labels, event: s.type })
+      if (QUIET_EVENTS.has(s.type)) this.log.debug({ event: s }, `consumer: ${s.type}`)
+      else this.log.warn({ event: s }, `consumer: ${s.type}`)
+    }
+  }
+
+  private onMessage(m: JsMsg, gen: number): void {
+    if (gen !== this.generation || this.state !== 'consuming') return
+    const delivery = m.info.deliverySequence
+    if (this.nextDelivery !== null && delivery !== this.nextDelivery) {
+      this.deliveryGap(m)
+      return
+    }
+    this.nextDelivery = delivery + 1
     this.pending.push(m)
     if (!this.draining) this.draining = this.drain()
+  }
+
+  /** The server delivered messages before `m` that never arrived: restart before acking past them. */
+  private deliveryGap(m: JsMsg): void {
+    this.generation++
+    this.counts.deliveryGaps++
+    this.o.metrics.deliveryGaps.inc(this.labels)
+    this.log.warn({ expected: this.nextDelivery, got: m.info.deliverySequence, streamSeq: m.seq, redelivered: m.redelivered, lastWritten: this.lastWritten },
+      'delivery sequence gap: the server delivered messages this client never received; restarting the consumer after the last written message')
+    const restart: Promise<void> = this.restartConsumer().catch((e) => this.fail(e)).finally(() => {
+      if (this.restarting === restart) this.restarting = null
+    })
+    this.restarting = restart
   }
 
   private async drain(): Promise<void> {
@@ -228,6 +340,7 @@ export class StreamTask {
       const gap = this.gapBy === 'stream' ? this.gaps.see(seq) : m.redelivered ? null : this.gaps.see(m.info.deliverySequence)
       if (gap) found.push(gap)
       records.push({ payload: m.data, seq })
+      if (this.sampler.take()) this.validate(m)
       this.lastWritten = seq
       const kind = subjectKind(m.subject)
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
@@ -263,6 +376,23 @@ export class StreamTask {
     this.afterWrite()
   }
 
+  /** Checks one sampled message (read only: the payload is archived as received either way). */
+  private validate(m: JsMsg): void {
+    const { metrics } = this.o
+    let result: ReturnType<typeof validateFrame>
+    try {
+      result = validateFrame(m.data)
+    } catch (e) {
+      this.log.warn({ err: e, seq: m.seq }, 'validation threw; message archived unchanged')
+      return
+    }
+    if (result.status === 'skipped') return
+    metrics.validated.inc(this.labels)
+    if (result.status === 'valid') return
+    metrics.validationFailures.inc({ ...this.labels, message_type: result.type })
+    this.invalidWarn.warn({ seq: m.seq, subject: m.subject, result, payload: m.data })
+  }
+
   /** Turns writer counters into metrics and tells the uploader about closed files. */
   private afterWrite(): void {
     const s = this.writer.stats()
@@ -289,6 +419,9 @@ export class StreamTask {
     this.settle.reject(e)
   }
 }
+
+/** consume() notifications that are routine (counted, logged at debug). */
+const QUIET_EVENTS = new Set(['discard', 'debug', 'flow_control'])
 
 /** `{prefix}.json.{kind}.{ticker}` → kind (DESIGN §5); `unknown` otherwise. */
 export function subjectKind(subject: string): string {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,8 @@ import { ArchiveWriter, readManifest, type ManifestFile } from '../archive/index
 import { startFakeGcs, type FakeGcs } from './fake-gcs.fixture.ts'
 import { frame } from './archiver.fixture.ts'
 import { Uploader, gcsUpload, type ArchiverUploadState, type UploadFn } from './upload.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
 const DAY = Date.UTC(2026, 1, 15)
 const MIN = 60_000

@@ -189,6 +189,8 @@ export const ArchiverSchema = z.strictObject({
     .optional(),
   rotation: z.string().regex(/^[1-9][0-9]*(m|h)$/, 'expected whole minutes or hours, e.g. 15m, 1h').optional(),
   batch_messages: z.number().int().positive().optional(),
+  /** Validate every Nth archived message against the Kalshi field rules; 0 = off. @default 100 */
+  validate_every: z.number().int().min(0).optional(),
   health_port: z.number().int().min(0).max(65535).optional(),
   upload: z
     .strictObject({

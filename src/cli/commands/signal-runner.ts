@@ -1,8 +1,9 @@
 /**
  * `ssmd signal-runner`: several signals in one process sharing per-ticker builders, from a YAML
- * config (`signals: [ids]`, `nats: {url, stream, filter}`, `output_prefix`, `port`) or env
- * (`SIGNALS=a,b`, `NATS_URL`, `NATS_STREAM`, `NATS_FILTER`, `OUTPUT_PREFIX`), with /health /ready
- * /metrics.
+ * config (`signals: [ids]`, `nats: {url, stream, filter}`, `output_prefix`, `fires_stream`,
+ * `consumer`, `port`) or env (`SIGNALS=a,b`, `NATS_URL`, `NATS_STREAM`, `NATS_FILTER`,
+ * `OUTPUT_PREFIX`, `FIRES_STREAM`), with /health /ready /metrics. Fires go to the JetStream stream
+ * `fires_stream` (default `SIGNALS`) on `{output_prefix}.>`.
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
@@ -19,6 +20,8 @@ const RunnerConfig = z.strictObject({
   signals: z.array(z.string()).min(1),
   nats: z.strictObject({ url: z.string().optional(), stream: z.string().optional(), filter: z.string().optional() }).default({}),
   output_prefix: z.string().optional(),
+  /** The fires stream (created on `{output_prefix}.>` when missing). @default SIGNALS */
+  fires_stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'stream names are letters, digits, _ and -').optional(),
   consumer: z.string().optional(),
   port: z.number().int().min(0).optional(),
 })
@@ -40,7 +43,7 @@ export function registerSignalRunner(program: Command): void {
       } else {
         const ids = (env.SIGNALS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
         if (ids.length === 0) throw new UsageError('no signals: pass --config or set SIGNALS=a,b')
-        cfg = { signals: ids, nats: { url: env.NATS_URL, stream: env.NATS_STREAM, filter: env.NATS_FILTER }, output_prefix: env.OUTPUT_PREFIX }
+        cfg = { signals: ids, nats: { url: env.NATS_URL, stream: env.NATS_STREAM, filter: env.NATS_FILTER }, output_prefix: env.OUTPUT_PREFIX, fires_stream: env.FIRES_STREAM }
       }
       const dir = signalsDirOf(o.signalsDir)
       const signals = await Promise.all(cfg.signals.map((id) => loadSignal(signalDir(dir, id))))
@@ -49,6 +52,7 @@ export function registerSignalRunner(program: Command): void {
       const live = await startLiveRunner({
         signals, registry, log, natsUrl: cfg.nats.url ?? DEFAULT_NATS_URL, stream: cfg.nats.stream ?? 'PROD_KALSHI',
         filter: cfg.nats.filter, consumer: cfg.consumer, outputPrefix: cfg.output_prefix ?? SIGNALS_STREAM_DEFAULTS.prefix,
+        firesStream: cfg.fires_stream ?? SIGNALS_STREAM_DEFAULTS.name,
       })
       for (const c of live.engine.conflicts) log.warn({ conflict: c }, 'builder config conflict')
       const ops = serveOps({

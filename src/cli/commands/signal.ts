@@ -2,10 +2,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import { jetstream, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { resolveConfig } from '../../pipeline/config/index.ts'
-import { UsageError } from '../../pipeline/core/errors.ts'
+import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import {
   ConsoleFireSink, FileRecordSource, MemoryFireSink, SIGNALS_STREAM_DEFAULTS, SignalEngine, TeeFireSink,
@@ -125,17 +125,30 @@ export function registerSignal(program: Command): void {
     .option('--stream <name>', 'fires stream', SIGNALS_STREAM_DEFAULTS.name)
     .option('--all', 'start from the oldest stored fire (default: new fires only)')
     .action(async (id: string, o: { natsUrl?: string; prefix: string; stream: string; all?: boolean }) => {
-      const nc = await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true })
-      const js = jetstream(nc)
-      await jetstreamManager(nc)
-      const consumer = await js.consumers.get(o.stream, {
-        filter_subjects: [`${o.prefix}.${id}.fires`],
-        deliver_policy: o.all ? DeliverPolicy.All : DeliverPolicy.New,
-      })
-      const messages = await consumer.consume()
-      void untilSignal().then(() => messages.close())
-      for await (const m of messages) console.log(formatFire(m.json()))
-      await nc.drain()
+      const url = o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL
+      let nc: NatsConnection
+      try {
+        nc = await connect({ servers: url, noAsyncTraces: true })
+      } catch (e) {
+        throw new ConnectionError(`cannot connect to NATS at ${url}: ${(e as Error).message}`, 'NATS_CONNECT', { cause: e })
+      }
+      try {
+        const consumer = await jetstream(nc).consumers.get(o.stream, {
+          // one subject as a string: sent as `filter_subject`, which servers before 2.10 accept
+          // (an array is `filter_subjects`, 2.10+ only)
+          filter_subjects: `${o.prefix}.${id}.fires`,
+          deliver_policy: o.all ? DeliverPolicy.All : DeliverPolicy.New,
+        }).catch((e: JetStreamApiError) => {
+          if (e?.code !== JetStreamApiCodes.StreamNotFound) throw e
+          throw new ConnectionError(`fires stream ${o.stream} does not exist (start a signal runner, or pass --stream)`, 'STREAM_NOT_FOUND', { cause: e })
+        })
+        const messages = await consumer.consume()
+        void untilSignal().then(() => messages.close())
+        for await (const m of messages) console.log(formatFire(m.json()))
+      } finally {
+        // also on errors: an open connection would keep the process alive after the error
+        await nc.drain().catch(() => nc.close())
+      }
     })
 
   signal

@@ -1,0 +1,165 @@
+/**
+ * `ssmd signal-runner` as a child process: two of the example signals (signals/volume-1m-1min,
+ * signals/spread-widening) on a unique input stream, fires into a unique fires stream.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { needService, uniqueId } from '../../../test/services.ts'
+import { killIfRunning, runCli, spawnCli, type CliChild } from '../../../test/subprocess.ts'
+import { waitFor } from '../../pipeline/core/wait.ts'
+
+const nats = await needService('nats')
+const SIGNALS_DIR = join(import.meta.dir, '..', '..', '..', 'signals')
+const SIGNALS = ['volume-1m-1min', 'spread-widening']
+const T0 = 1_770_480_000 // 2026-02-07T16:00:00Z, seconds (as Kalshi sends ticker ts)
+
+const tickerFrame = (ticker: string, dt: number, msg: Record<string, number>) =>
+  JSON.stringify({ type: 'ticker', sid: 1, msg: { market_ticker: ticker, ...msg, ts: T0 + dt } })
+
+interface Fire { subject: string; id: string; body: { signalId: string; ts: number; ticker: string; payload: Record<string, unknown> } }
+
+describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, () => {
+  let nc: NatsConnection
+  let js: JetStreamClient
+  let jsm: JetStreamManager
+  const id = uniqueId('sgr')
+  const input = `IN_${id}`
+  const fires = `F_${id}`
+  const prefix = `${id}-sig`
+  const dir = mkdtempSync(join(tmpdir(), 'ssmd-signal-runner-'))
+  const children: CliChild[] = []
+  beforeAll(async () => {
+    nc = await connect({ servers: nats.url, noAsyncTraces: true })
+    js = jetstream(nc)
+    jsm = await jetstreamManager(nc)
+    await jsm.streams.add({ name: input, subjects: [`${id}.>`] })
+  })
+  afterEach(() => {
+    for (const c of children.splice(0)) killIfRunning(c)
+  })
+  afterAll(async () => {
+    for (const s of [input, fires]) await jsm?.streams.delete(s).catch(() => {})
+    await nc?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** Starts the runner (info logs: the start line carries the ops port) and returns its ops URL. */
+  async function start(args: string[], env: Record<string, string> = {}): Promise<{ child: CliChild; url: string }> {
+    const child = spawnCli(['signal-runner', '--signals-dir', SIGNALS_DIR, ...args], { SSMD_LOG_LEVEL: 'info', ...env })
+    children.push(child)
+    const [line] = await child.waitOut(1, 'the signal-runner started log line', (l) => l.includes('"signal-runner started"'))
+    const { port } = JSON.parse(line) as { port: number }
+    expect(port).toBeGreaterThan(0)
+    return { child, url: `http://127.0.0.1:${port}` }
+  }
+
+  async function publish(subject: string, data: string): Promise<number> {
+    return (await js.publish(`${id}.${subject}`, data)).seq
+  }
+
+  async function firesInStream(): Promise<Fire[]> {
+    const info = await jsm.streams.info(fires)
+    const out: Fire[] = []
+    for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
+      const m = await jsm.streams.getMessage(fires, { seq: s })
+      out.push({ subject: m!.subject, id: m!.header!.get('Nats-Msg-Id'), body: m!.json() })
+    }
+    return out
+  }
+
+  const health = async (url: string) => (await (await fetch(`${url}/health`)).json()) as { records: number; signals: string[] }
+  const metric = (text: string, name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+    return line === undefined ? undefined : Number(line.slice(name.length + 1))
+  }
+
+  test('fires land on JetStream with their dedupe ids; /health /ready /metrics; SIGTERM exits 0; a restart resumes without re-firing', async () => {
+    // records published before the runner starts: its durable consumer reads the stream from the start
+    const volBase = await publish('kalshi.json.ticker.KXA', tickerFrame('KXA', 0, { volume: 10, dollar_volume: 100 }))
+    await publish('kalshi.json.ticker.KXB', tickerFrame('KXB', 1, { yes_bid: 50, yes_ask: 52 })) // spread 2¢: armed
+    await publish('other.json.ticker.KXA', tickerFrame('KXA', 2, { volume: 10, dollar_volume: 9_000_000 })) // outside the filter
+    const volSeq = await publish('kalshi.json.ticker.KXA', tickerFrame('KXA', 10, { volume: 2_000_010, dollar_volume: 1_000_100 }))
+    expect(volSeq).toBe(volBase + 3)
+
+    const config = join(dir, 'runner.yaml')
+    writeFileSync(config, [
+      `signals: [${SIGNALS.join(', ')}]`,
+      `nats: { url: "${nats.url}", stream: ${input}, filter: "${id}.kalshi.json.>" }`,
+      `output_prefix: ${prefix}`,
+      `fires_stream: ${fires}`,
+      'port: 0',
+    ].join('\n'))
+    const first = await start(['--config', config])
+
+    // and records published while it runs
+    const spreadSeq = await publish('kalshi.json.ticker.KXB', tickerFrame('KXB', 11, { yes_bid: 45, yes_ask: 58 })) // 13¢: fires
+    await publish('kalshi.json.ticker.KXB', tickerFrame('KXB', 12, { yes_bid: 44, yes_ask: 60 })) // still wide: not re-armed
+    await waitFor(async () => (await health(first.url)).records === 5, '5 records seen (the one outside the filter is not)')
+    await waitFor(async () => (await jsm.streams.info(fires).catch(() => null))?.state.messages === 2, '2 fires in the fires stream')
+    const got = await firesInStream()
+    expect(got.map((f) => [f.subject, f.id])).toEqual([
+      [`${prefix}.volume-1m-1min.fires`, `volume-1m-1min:KXA:${(T0 + 10) * 1000}:${volSeq}`],
+      [`${prefix}.spread-widening.fires`, `spread-widening:KXB:${(T0 + 11) * 1000}:${spreadSeq}`],
+    ])
+    expect(got.map((f) => f.body)).toEqual([
+      {
+        signalId: 'volume-1m-1min', ts: (T0 + 10) * 1000, ticker: 'KXA',
+        payload: { ticker: 'KXA', dollarVolume: 1_000_000, contractVolume: 2_000_000, tradeCount: 1, buyRatio: 0.5, lastPrice: null, windowMs: 60_000, lastUpdate: '2026-02-07T16:00:10.000Z' },
+      },
+      {
+        signalId: 'spread-widening', ts: (T0 + 11) * 1000, ticker: 'KXB',
+        payload: { bestBid: 0.45, bestAsk: 0.58, spread: 0.13, source: 'ticker', valid: false },
+      },
+    ])
+    expect(await health(first.url)).toEqual({ records: 5, signals: SIGNALS })
+    const ready = await fetch(`${first.url}/ready`)
+    expect([ready.status, await ready.json()]).toEqual([200, { connected: true }])
+    const m1 = await (await fetch(`${first.url}/metrics`)).text()
+    expect([
+      metric(m1, 'ssmd_signal_records_total'), metric(m1, 'ssmd_signal_tickers'),
+      metric(m1, 'ssmd_signal_fires_total{signal="volume-1m-1min"}'), metric(m1, 'ssmd_signal_fires_total{signal="spread-widening"}'),
+      metric(m1, 'ssmd_signal_evaluations_total{signal="spread-widening"}'), metric(m1, 'ssmd_signal_errors_total{signal="volume-1m-1min"}'),
+    ]).toEqual([5, 2, 1, 1, 5, 0])
+    expect(metric(m1, 'process_resident_memory_bytes')).toBeGreaterThan(0)
+    expect(await first.child.stop('SIGTERM')).toBe(0)
+    const consumer = await jsm.consumers.info(input, 'signal-volume-1m-1min+spread-widening')
+    expect(consumer.ack_floor.stream_seq).toBe(spreadSeq + 1)
+
+    // published while it is down; the restart (configured from env this time) sees only these
+    await publish('kalshi.json.ticker.KXC', tickerFrame('KXC', 20, { volume: 1, dollar_volume: 5 }))
+    const kxcSeq = await publish('kalshi.json.ticker.KXC', tickerFrame('KXC', 21, { volume: 3_000_001, dollar_volume: 2_000_005 }))
+    const second = await start(['--port', '0'], {
+      SIGNALS: SIGNALS.join(','), NATS_URL: nats.url, NATS_STREAM: input, NATS_FILTER: `${id}.kalshi.json.>`,
+      OUTPUT_PREFIX: prefix, FIRES_STREAM: fires,
+    })
+    await waitFor(async () => (await jsm.streams.info(fires)).state.messages === 3, 'the third fire')
+    await waitFor(async () => (await health(second.url)).records === 2, 'the 2 new records')
+    const after = await firesInStream()
+    expect(after.slice(0, 2)).toEqual(got)
+    expect([after[2].subject, after[2].id]).toEqual([`${prefix}.volume-1m-1min.fires`, `volume-1m-1min:KXC:${(T0 + 21) * 1000}:${kxcSeq}`])
+    const m2 = await (await fetch(`${second.url}/metrics`)).text()
+    // nothing of the first run was evaluated again (a re-fire would count here even if deduplicated)
+    expect([
+      metric(m2, 'ssmd_signal_records_total'), metric(m2, 'ssmd_signal_fires_total{signal="volume-1m-1min"}'),
+      metric(m2, 'ssmd_signal_fires_total{signal="spread-widening"}'), metric(m2, 'ssmd_signal_evaluations_total{signal="volume-1m-1min"}'),
+    ]).toEqual([2, 1, 0, 2])
+    expect(await second.child.stop('SIGTERM')).toBe(0)
+    expect(second.child.err).toEqual([])
+    expect((await jsm.consumers.info(input, 'signal-volume-1m-1min+spread-widening')).ack_floor.stream_seq).toBe(kxcSeq)
+  }, 60_000)
+
+  test('a bad config or no signals is a usage error (exit 2)', async () => {
+    const bad = join(dir, 'bad.yaml')
+    writeFileSync(bad, 'signals: []\nfires_stream: "a.b"\n')
+    const r = await runCli(['signal-runner', '--config', bad, '--signals-dir', SIGNALS_DIR])
+    expect(r.code).toBe(2)
+    expect(r.err.join('\n')).toContain('signals: ')
+    expect(r.err.join('\n')).toContain('fires_stream: stream names are letters, digits, _ and -')
+    const none = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR], { SIGNALS: '' })
+    expect([none.code, none.err]).toEqual([2, ['error: no signals: pass --config or set SIGNALS=a,b']])
+  }, 30_000)
+})

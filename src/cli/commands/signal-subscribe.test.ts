@@ -1,0 +1,81 @@
+/** `ssmd signal subscribe` as a child process against a unique fires stream on the real NATS. */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { needService, uniqueId } from '../../../test/services.ts'
+import { killIfRunning, spawnCli, type CliChild } from '../../../test/subprocess.ts'
+import { waitFor } from '../../pipeline/core/wait.ts'
+import { JetStreamFireSink, formatFire, type EmittedFire } from '../../pipeline/signals/index.ts'
+
+const nats = await needService('nats')
+
+describe.skipIf(!nats.ok)(`ssmd signal subscribe (child process, ${nats.reason})`, () => {
+  let nc: NatsConnection
+  let jsm: JetStreamManager
+  let sink: JetStreamFireSink
+  const id = uniqueId('sub')
+  const stream = `F_${id}`
+  const prefix = `${id}-sig`
+  const children: CliChild[] = []
+  beforeAll(async () => {
+    nc = await connect({ servers: nats.url, noAsyncTraces: true })
+    jsm = await jetstreamManager(nc)
+    sink = new JetStreamFireSink(jetstream(nc), jsm, { name: stream, prefix })
+    await sink.start()
+  })
+  afterEach(() => {
+    for (const c of children.splice(0)) killIfRunning(c)
+  })
+  afterAll(async () => {
+    await jsm?.streams.delete(stream).catch(() => {})
+    await nc?.close()
+  })
+
+  const fire = (signalId: string, i: number): EmittedFire => ({
+    signalId, ticker: `KX-${i}`, ts: Date.UTC(2026, 1, 7, 16, 0, i), sourceSeq: 100 + i,
+    payload: { i, dollarVolume: 1_000_000 + i, nested: { ok: true } },
+  })
+  const consumers = async () => (await jsm.streams.info(stream)).state.consumer_count
+
+  function subscribe(extra: string[] = []): CliChild {
+    const c = spawnCli(['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--prefix', prefix, '--stream', stream, ...extra])
+    children.push(c)
+    return c
+  }
+
+  test('prints each new fire of its signal as it comes, in order, and exits 0 on SIGINT', async () => {
+    const before = await consumers()
+    const stored = fire('my-sig', 0)
+    await sink.publish(stored) // before the subscriber: not printed (new fires only)
+    const sub = subscribe()
+    await waitFor(async () => (await consumers()) > before, 'the subscriber to attach its consumer')
+    const mine = [1, 2, 3].map((i) => fire('my-sig', i))
+    for (const [k, f] of mine.entries()) {
+      await sink.publish(fire('other-sig', 10 + k)) // another signal's subject: filtered out
+      await sink.publish(f)
+      // one at a time: each fire is printed before the next is published
+      expect(await sub.waitOut(k + 1, `fire ${k + 1} printed`)).toEqual(mine.slice(0, k + 1).map(formatFire))
+    }
+    expect(await sub.stop('SIGINT')).toBe(0)
+    expect(sub.out).toEqual(mine.map(formatFire))
+    expect(sub.err).toEqual([])
+    expect(formatFire(mine[0])).toBe('2026-02-07T16:00:01.000Z KX-1 {"i":1,"dollarVolume":1000001,"nested":{"ok":true}}')
+  }, 30_000)
+
+  test('--all starts from the oldest stored fire of the signal', async () => {
+    const sub = subscribe(['--all'])
+    const all = [0, 1, 2, 3].map((i) => fire('my-sig', i)).map(formatFire)
+    expect(await sub.waitOut(4, 'the 4 stored fires')).toEqual(all)
+    const next = fire('my-sig', 4)
+    await sink.publish(next)
+    expect(await sub.waitOut(5, 'the new fire')).toEqual([...all, formatFire(next)])
+    expect(await sub.stop('SIGTERM')).toBe(0)
+  }, 30_000)
+
+  test('a missing stream is an error naming it (exit 1), not a hang', async () => {
+    const sub = spawnCli(['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--prefix', prefix, '--stream', `NOPE_${id}`])
+    children.push(sub)
+    expect(await sub.exited).toBe(1)
+    expect(sub.err).toEqual([`error [STREAM_NOT_FOUND]: fires stream NOPE_${id} does not exist (start a signal runner, or pass --stream)`])
+  }, 30_000)
+})

@@ -1,11 +1,14 @@
-/** `ssmd data list|sample|replay`: look at and replay the archive. */
+/** `ssmd data list|sample|replay|export`: look at, replay and export the archive. */
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { connect } from '@nats-io/transport-node'
-import { listArchiveFiles, readArchive, readManifest } from '../../pipeline/archive/index.ts'
+import { listArchiveFiles, readArchive, readManifest, type TruncatedFile } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
+import { newParseStats, parseRecord, stripRaw } from '../../pipeline/records/index.ts'
+import {
+  DEFAULT_ROW_GROUP_ROWS, checkFormat, checkType, dateRange, exportArchive, type ExportSummary,
+} from '../../pipeline/export/index.ts'
 import { stripInjected } from '../../pipeline/archive/index.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
 
@@ -18,7 +21,7 @@ function feedsIn(root: string): string[] {
 }
 
 export function registerData(program: Command): void {
-  const data = program.command('data').description('the archive: list, sample, replay')
+  const data = program.command('data').description('the archive: list, sample, replay, export')
 
   data
     .command('list')
@@ -88,25 +91,85 @@ export function registerData(program: Command): void {
       const speed = o.speed === 'max' ? Infinity : Number(o.speed)
       if (!(speed > 0)) throw new UsageError(`--speed must be a positive number or max (got ${o.speed})`)
       if (o.to !== 'stdout' && o.to !== 'nats') throw new UsageError(`--to must be stdout or nats (got ${o.to})`)
-      const files = await listArchiveFiles(dataDirOf(cmd, o.data), { feed: o.feed, dates: [o.date] })
+      const root = dataDirOf(cmd, o.data)
+      const files = await listArchiveFiles(root, { feed: o.feed, dates: [o.date] })
+      if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
       const nc = o.to === 'nats' ? await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true }) : null
       let first: { ts: number; wall: number } | null = null
       let n = 0
-      for await (const line of readArchive(files)) {
-        const r = parseRecord(line)
-        if (!r || (o.symbol && r.ticker !== o.symbol)) continue
-        const at = r.receivedAt || r.ts
-        if (speed !== Infinity && at > 0) {
-          first ??= { ts: at, wall: performance.now() }
-          const wait = first.wall + (at - first.ts) / speed - performance.now()
-          if (wait > 1) await Bun.sleep(wait)
+      const parsed = newParseStats()
+      try {
+        const onTruncated = (t: TruncatedFile) => console.error(`warning: ${t.path} ${t.open ? 'is still being written' : 'is truncated or corrupt'} (${t.reason}); replayed its complete lines`)
+        for await (const line of readArchive(files, { onTruncated })) {
+          const r = parseRecord(line, {}, parsed)
+          if (!r || (o.symbol && r.ticker !== o.symbol)) continue
+          const at = r.receivedAt || r.ts
+          if (speed !== Infinity && at > 0) {
+            first ??= { ts: at, wall: performance.now() }
+            const wait = first.wall + (at - first.ts) / speed - performance.now()
+            if (wait > 1) await Bun.sleep(wait)
+          }
+          const frame = stripInjected(line)
+          if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
+          else console.log(frame)
+          n++
         }
-        const frame = stripInjected(line)
-        if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
-        else console.log(frame)
-        n++
+        if (nc) await nc.drain()
+      } finally {
+        if (nc && !nc.isClosed()) await nc.close().catch(() => {})
       }
-      if (nc) await nc.drain()
-      console.error(`replayed ${n} records from ${files.length} files`)
+      console.error(`replayed ${n} records from ${files.length} files${parsed.malformed > 0 ? ` (${parsed.malformed} lines that are not JSON objects skipped)` : ''}`)
     })
+
+  data
+    .command('export')
+    .description('export archive dates to typed parquet or CSV, hive-partitioned: {out}/{feed}/date=D/type=T/part-0000.{ext}')
+    .option('--date <date>', 'YYYY-MM-DD (repeatable, or comma-separated)', collect)
+    .option('--from <date>', 'first date of a range (with --to)')
+    .option('--to <date>', 'last date of a range, inclusive')
+    .option('--format <format>', 'parquet or csv', 'parquet')
+    .option('--data <dir>', 'archive root')
+    .option('--feed <name>', 'feed', 'kalshi')
+    .option('--out <dir>', 'output root', 'export')
+    .option('--type <type>', 'only these record types (repeatable, or comma-separated)', collect)
+    .option('--ticker <ticker>', 'only this ticker')
+    .option('--row-group <rows>', 'rows per parquet row group (and per CSV write)', String(DEFAULT_ROW_GROUP_ROWS))
+    .option('--overwrite', 'replace part files of the same format already in the partitions written')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', `
+Record types: ticker, trade, orderbook_snapshot, orderbook_delta, market_lifecycle_v2, other.
+Prices in dollars, sizes in contracts, ts/received_at as UTC timestamps (ms); see docs/ARCHIVER.md.
+
+  duckdb -c "SELECT ticker, count(*) FROM read_parquet('export/kalshi/*/type=trade/*.parquet', hive_partitioning = true) GROUP BY ALL"`)
+    .action(async (o: {
+      date?: string[]; from?: string; to?: string; format: string; data?: string; feed: string; out: string
+      type?: string[]; ticker?: string; rowGroup: string; overwrite?: boolean; json?: boolean
+    }, cmd: Command) => {
+      const format = checkFormat(o.format)
+      if ((o.from === undefined) !== (o.to === undefined)) throw new UsageError('--from and --to go together')
+      const dates = [...(o.date ?? []), ...(o.from !== undefined && o.to !== undefined ? dateRange(o.from, o.to) : [])]
+      if (dates.length === 0) throw new UsageError('give --date YYYY-MM-DD (repeatable) or --from and --to')
+      const rowGroupRows = Number(o.rowGroup)
+      if (!Number.isInteger(rowGroupRows) || rowGroupRows <= 0) throw new UsageError(`--row-group must be a positive integer (got ${o.rowGroup})`)
+      const s = await exportArchive({
+        root: dataDirOf(cmd, o.data), feed: o.feed, dates, out: o.out, format, types: (o.type ?? []).map(checkType), ticker: o.ticker,
+        rowGroupRows, overwrite: o.overwrite,
+        onTruncated: (t) => console.error(`warning: ${t.path} is truncated (${t.reason}); its complete lines were exported`),
+      })
+      if (o.json) return void console.log(JSON.stringify(s, null, 2))
+      printExportSummary(s)
+    })
+}
+
+/** Commander collector for repeatable, comma-separable options. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')]
+}
+
+function printExportSummary(s: ExportSummary): void {
+  for (const f of s.files) console.log(`${f.path}\t${f.rows} rows\t${f.bytes} bytes`)
+  console.log(`exported ${s.rows} rows of ${s.feed} ${s.dates.join(', ')} as ${s.format} into ${s.files.length} files under ${s.outDir}`)
+  for (const [type, rows] of Object.entries(s.rowsByType)) console.log(`  ${type.padEnd(20)} ${String(rows).padStart(10)} rows`)
+  console.log(`read ${s.archiveFiles} archive files, ${s.lines} lines (${s.malformed} malformed skipped, ${s.filtered} filtered out)`)
+  for (const d of s.missingDates) console.error(`note: no ${s.feed} archive files for ${d}`)
 }

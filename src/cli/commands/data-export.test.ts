@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DAY1, DAY2, archiveRecords, openDuck, writeExportArchive, type Duck } from '../../pipeline/export/export.fixture.ts'
+import type { MarketRecord } from '../../pipeline/records/index.ts'
+import { run } from '../program.ts'
+
+setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
+
+const MAIN = join(import.meta.dir, '..', 'main.ts')
+const root = mkdtempSync(join(tmpdir(), 'ssmd-export-cli-'))
+const data = join(root, 'data')
+let duck: Duck
+let day1: MarketRecord[]
+
+beforeAll(async () => {
+  await writeExportArchive(data)
+  day1 = await archiveRecords(data, DAY1)
+  duck = await openDuck()
+})
+afterAll(() => {
+  duck?.close()
+  rmSync(root, { recursive: true, force: true })
+})
+
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const log = spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
+  const error = spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
+  try {
+    return { code: await run(argv), out: out.join('\n'), err: err.join('\n') }
+  } finally {
+    log.mockRestore()
+    error.mockRestore()
+  }
+}
+
+function spawn(args: string[]): { code: number; out: string; err: string } {
+  const p = Bun.spawnSync(['bun', MAIN, 'data', 'export', ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, SSMD_LOG_PRETTY: '0' } })
+  return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() }
+}
+
+const trades = (rs: readonly MarketRecord[]) => rs.filter((r) => r.type === 'trade').length
+
+describe('ssmd data export', () => {
+  test('a subprocess exports a date as parquet that DuckDB reads, and prints a summary', async () => {
+    const out = join(root, 'sub')
+    const r = spawn(['--data', data, '--date', DAY1, '--out', out])
+    expect([r.code, r.err]).toEqual([0, ''])
+    expect(r.out).toContain(`exported ${day1.length} rows of kalshi ${DAY1} as parquet into 6 files under ${join(out, 'kalshi')}`)
+    expect(r.out).toContain(`${join(out, 'kalshi', `date=${DAY1}`, 'type=trade', 'part-0000.parquet')}\t${trades(day1)} rows`)
+    expect(r.out).toMatch(/^ {2}trade +\d+ rows$/m)
+    expect(r.out).toContain('1 malformed skipped')
+    const n = await duck.rows(`SELECT count(*) AS n FROM read_parquet('${out}/kalshi/*/type=trade/*.parquet', hive_partitioning = true) WHERE date = DATE '${DAY1}'`)
+    expect(n).toEqual([{ n: trades(day1) }])
+  }, 30_000)
+
+  test('csv, a date range with comma-separated types, a ticker, --json and the global --data-dir', async () => {
+    const out = join(root, 'csv')
+    const ticker = day1.find((r) => r.type === 'orderbook_delta')!.ticker
+    const r = await cli(['--data-dir', data, 'data', 'export', '--from', DAY1, '--to', DAY2, '--format', 'csv', '--type', 'trade,orderbook_delta',
+      '--ticker', ticker, '--out', out, '--json'])
+    expect(r.code).toBe(0)
+    const s = JSON.parse(r.out)
+    const day2 = await archiveRecords(data, DAY2)
+    const want = [...day1, ...day2].filter((x) => (x.type === 'trade' || x.type === 'orderbook_delta') && x.ticker === ticker)
+    expect([s.dates, s.rows, s.format]).toEqual([[DAY1, DAY2], want.length, 'csv'])
+    const rows = await duck.rows(`SELECT type, count(*) AS n FROM read_csv('${out}/kalshi/**/*.csv', hive_partitioning = true, union_by_name = true, types = {'side': 'VARCHAR', 'taker_side': 'VARCHAR'}) GROUP BY ALL ORDER BY type`)
+    expect(rows).toEqual(['orderbook_delta', 'trade'].map((type) => ({ type, n: want.filter((x) => x.type === type).length })).filter((x) => x.n > 0))
+    const again = await cli(['--data-dir', data, 'data', 'export', '--date', DAY1, '--format', 'csv', '--type', 'trade', '--out', out])
+    expect([again.code, again.err]).toEqual([2, expect.stringContaining('pass --overwrite to replace them')])
+    expect((await cli(['--data-dir', data, 'data', 'export', '--date', DAY1, '--format', 'csv', '--type', 'trade', '--out', out, '--overwrite'])).code).toBe(0)
+  })
+
+  test('bad input exits 2 with a message and writes nothing (subprocess: no date, unknown format)', () => {
+    const out = join(root, 'bad')
+    const noDate = spawn(['--data', data, '--out', out])
+    expect([noDate.code, noDate.err.trim()]).toEqual([2, 'error: give --date YYYY-MM-DD (repeatable) or --from and --to'])
+    const badFormat = spawn(['--data', data, '--date', DAY1, '--format', 'xlsx', '--out', out])
+    expect([badFormat.code, badFormat.err.trim()]).toEqual([2, 'error: --format must be parquet or csv (got "xlsx")'])
+    expect(existsSync(out)).toBe(false)
+  }, 30_000)
+
+  test('other bad options and a date without files exit 2 with a message', async () => {
+    const out = join(root, 'bad-too')
+    const cases: [string[], string][] = [
+      [['--date', '2026-13-01'], '--date must be a date YYYY-MM-DD'],
+      [['--date', '2026-03-01'], `no kalshi archive files for 2026-03-01 under ${data}`],
+      [['--date', DAY1, '--type', 'trades'], '--type must be one of ticker, trade,'],
+      [['--from', DAY1], '--from and --to go together'],
+      [['--from', DAY2, '--to', DAY1], `--from ${DAY2} is after --to ${DAY1}`],
+      [['--date', DAY1, '--row-group', '0'], '--row-group must be a positive integer'],
+    ]
+    for (const [args, message] of cases) {
+      const r = await cli(['data', 'export', '--data', data, '--out', out, ...args])
+      expect([args.join(' '), r.code, r.err]).toEqual([args.join(' '), 2, expect.stringContaining(message)])
+    }
+    expect(existsSync(out)).toBe(false)
+  })
+})

@@ -57,6 +57,9 @@ export interface ConnectorStats {
   unknown: number
   backpressure: number
   waiting: number
+  /** Times the sockets stopped being read because the ring was full, and for how long in all. */
+  readPauses: number
+  readPausedMs: number
   markets: number
   shards: number
   connected: number
@@ -75,6 +78,10 @@ export class Connector {
   private host!: ShardHost
   private bridge!: Bridge
   private overflowDraining = false
+  /** performance.now() when reads were paused; 0 while reading. */
+  private pausedAt = 0
+  private readPauses = 0
+  private pausedMs = 0
   private key: KalshiPrivateKey | undefined
   private readonly log: Logger
   private readonly labels: { feed: string; category: string }
@@ -146,6 +153,7 @@ export class Connector {
     const shard = new Shard(this.host, { id: this.shards.length, channels, global: [], markets: [], stalenessMs: c.connector.stalenessMs })
     this.shards.push(shard)
     this.metrics.shards.set(this.labels, this.shards.length)
+    if (this.pausedAt !== 0) shard.pause()
     shard.start()
     await waitFor(() => shard.connected && shard.subscribed, `new shard ${shard.id} to connect`, this.o.connectTimeoutMs ?? CONNECTOR_DEFAULTS.CONNECT_TIMEOUT_MS)
     this.log.info({ shard: shard.id }, 'opened a new shard for added markets')
@@ -231,6 +239,7 @@ export class Connector {
   private scheduleOverflow(): void {
     if (this.overflowDraining) return
     this.overflowDraining = true
+    this.pauseReads()
     const out = this.bridge.out
     void (async () => {
       try {
@@ -240,8 +249,29 @@ export class Connector {
         }
       } finally {
         this.overflowDraining = false
+        this.resumeReads()
       }
     })()
+  }
+
+  /**
+   * Back-pressure to the exchange: while frames wait for ring space, the sockets are not read,
+   * so the kernel's buffers and TCP flow control hold what comes next instead of our memory (and
+   * the socket thread's CPU goes to the flusher). Only the frames of reads already taken wait in
+   * the overflow.
+   */
+  private pauseReads(): void {
+    if (this.pausedAt !== 0) return
+    this.pausedAt = performance.now()
+    this.readPauses++
+    for (const s of this.shards) s.pause()
+  }
+
+  private resumeReads(): void {
+    if (this.pausedAt === 0) return
+    this.pausedMs += performance.now() - this.pausedAt
+    this.pausedAt = 0
+    for (const s of this.shards) s.resume()
   }
 
   private installCollectors(): void {
@@ -252,6 +282,8 @@ export class Connector {
       backpressure: () => this.ingest.backpressureEvents,
       ringUsed: () => this.bridge.usedBytes(),
       waiting: () => this.ingest.waiting,
+      readPauses: () => this.readPauses,
+      readPausedMs: () => this.stats().readPausedMs,
       shards: () => this.shards,
     })
   }
@@ -286,6 +318,8 @@ export class Connector {
       unknown: this.counts.unknown,
       backpressure: this.ingest?.backpressureEvents ?? 0,
       waiting: this.ingest?.waiting ?? 0,
+      readPauses: this.readPauses,
+      readPausedMs: Math.round(this.pausedMs + (this.pausedAt ? performance.now() - this.pausedAt : 0)),
       markets: this.shards.reduce((n, s) => n + s.marketCount, 0),
       shards: this.shards.length,
       connected: this.shards.filter((s) => s.connected).length,

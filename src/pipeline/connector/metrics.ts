@@ -27,6 +27,8 @@ export function connectorMetrics(registry: Registry) {
     ringUsed: new Gauge({ name: 'ssmd_connector_ring_used_bytes', help: 'Bytes waiting in the SPSC ring', registers }),
     ringCapacity: new Gauge({ name: 'ssmd_connector_ring_capacity_bytes', help: 'SPSC ring capacity', registers }),
     backpressure: new Counter({ name: 'ssmd_connector_ring_backpressure_total', help: 'Frames that found the ring full and waited (never dropped)', registers }),
+    readPauses: new Counter({ name: 'ssmd_connector_read_pauses_total', help: 'Times the sockets stopped being read because the ring was full (TCP back-pressure)', registers }),
+    readPaused: new Counter({ name: 'ssmd_connector_read_paused_seconds_total', help: 'Time the sockets were not read because the ring was full', registers }),
     overflowQueued: new Gauge({ name: 'ssmd_connector_ring_overflow_queued', help: 'Frames held on the main thread while the ring is full', registers }),
     published: new Counter({ name: 'ssmd_connector_records_out_total', help: 'Records handed to the transport', labelNames: ['transport'], registers }),
   }
@@ -39,6 +41,8 @@ export interface CollectorSources {
   backpressure(): number
   ringUsed(): number
   waiting(): number
+  readPauses(): number
+  readPausedMs(): number
   shards(): readonly { id: number; socket?: { lastActivityMs: number } }[]
 }
 
@@ -65,6 +69,18 @@ export function installCollectors(m: ConnectorMetrics, src: CollectorSources): v
     const n = src.backpressure()
     if (n > bpSeen) m.backpressure.inc(n - bpSeen)
     bpSeen = n
+  }
+  let pausesSeen = 0
+  ;(m.readPauses as unknown as Collectable).collect = () => {
+    const n = src.readPauses()
+    if (n > pausesSeen) m.readPauses.inc(n - pausesSeen)
+    pausesSeen = n
+  }
+  let pausedSeenMs = 0
+  ;(m.readPaused as unknown as Collectable).collect = () => {
+    const ms = src.readPausedMs()
+    if (ms > pausedSeenMs) m.readPaused.inc((ms - pausedSeenMs) / 1000)
+    pausedSeenMs = ms
   }
   ;(m.ringUsed as unknown as Collectable).collect = () => m.ringUsed.set(src.ringUsed())
   ;(m.overflowQueued as unknown as Collectable).collect = () => m.overflowQueued.set(src.waiting())

@@ -78,6 +78,7 @@ export class RawWebSocket {
   private readonly decoder: WsFrameDecoder
   private readonly queue: Uint8Array[] = []
   private endPending = false
+  private paused = false
   private ended = false
   private finished = false
   private connectTimer: ReturnType<typeof setTimeout> | undefined
@@ -170,6 +171,21 @@ export class RawWebSocket {
     return this.write(encodeTextFrame(text))
   }
 
+  /**
+   * Stops reading from the socket (the server meets TCP back-pressure) until `resume()`; frames
+   * of a read already taken are still delivered. A pause before the socket exists takes effect
+   * when it opens.
+   */
+  pause(): void {
+    this.paused = true
+    this.socket?.pause()
+  }
+
+  resume(): void {
+    this.paused = false
+    this.socket?.resume()
+  }
+
   /** Sends a ping (the pong arrives as onPong); false unless OPEN. */
   ping(): boolean {
     if (this.state !== RAW_WS_STATE.OPEN) return false
@@ -204,6 +220,7 @@ export class RawWebSocket {
       s.terminate()
       return
     }
+    if (this.paused) s.pause()
     this.phase = PHASE_HEAD
     this.write(new TextEncoder().encode(this.request))
   }

@@ -62,6 +62,8 @@ export class Shard {
   connected = false
   subscribed = false
   reconnects = 0
+  /** Reading is paused (the connector's back-pressure); a new socket starts paused too. */
+  paused = false
   /** Why the last socket closed (code and reason), for start-up errors. */
   lastClose = ''
   readonly sids = new Map<number, SidInfo>()
@@ -117,6 +119,7 @@ export class Shard {
       onClose: (code, reason) => this.closed(socket, code, reason),
     }, undefined, Math.max(50, Math.min(SOCKET_DEFAULTS.PING_INTERVAL_MS, Math.floor(this.stalenessMs / 3))))
     this.socket = socket
+    if (this.paused) socket.pause()
   }
 
   private async subscribeAll(socket: KalshiSocket): Promise<void> {
@@ -228,9 +231,20 @@ export class Shard {
     return run
   }
 
+  /** Stops reading this shard's socket until resume() (see KalshiSocket.pause). */
+  pause(): void {
+    this.paused = true
+    this.socket?.pause()
+  }
+
+  resume(): void {
+    this.paused = false
+    this.socket?.resume()
+  }
+
   private checkLiveness(): void {
     const s = this.socket
-    if (!s || s.closed || !this.connected) return
+    if (!s || s.closed || !this.connected || s.paused) return
     const idle = Date.now() - s.lastActivityMs
     if (idle >= this.stalenessMs) {
       this.host.log.warn({ shard: this.id, idleMs: idle }, 'stale connection: nothing received; reconnecting')

@@ -49,6 +49,8 @@ export class KalshiSocket {
   private readonly pending = new Map<number, Pending>()
   private pingTimer: ReturnType<typeof setInterval> | undefined
   closed = false
+  /** Reading is paused (back-pressure); see pause(). */
+  paused = false
 
   constructor(url: string, headers: Record<string, string>, private readonly events: SocketEvents, private readonly commandTimeoutMs = SOCKET_DEFAULTS.COMMAND_TIMEOUT_MS, pingIntervalMs = SOCKET_DEFAULTS.PING_INTERVAL_MS, now: () => number = nowUs, transport: SocketTransport = socketTransportFromEnv()) {
     this.transport = transport
@@ -113,6 +115,27 @@ export class KalshiSocket {
     }
     this.pending.clear()
     this.events.onClose(code, reason)
+  }
+
+  /**
+   * Stops reading (TCP back-pressure to the exchange) while the connector cannot take more
+   * frames; `resume()` reads again and restarts the liveness clock, so the pause itself is never
+   * judged a dead peer.
+   */
+  pause(): void {
+    if (this.paused || this.closed) return
+    this.paused = true
+    if (this.raw) this.raw.pause()
+    else (this.ws as unknown as { pause(): void }).pause()
+  }
+
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.lastActivityMs = Date.now()
+    if (this.closed) return
+    if (this.raw) this.raw.resume()
+    else (this.ws as unknown as { resume(): void }).resume()
   }
 
   /** Sends a command and resolves with its reply (`subscribed`, `ok`, `unsubscribed`), or rejects with the Kalshi code. */

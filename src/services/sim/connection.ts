@@ -142,6 +142,8 @@ export class Connection {
       open: !this.closed,
       stall: this.stall ?? this.faults.stall,
       frames_sent: this.framesSent,
+      /** The client is not reading fast enough: sending waits for the socket to drain. */
+      backpressured: this.backpressured,
       commands_ignored: this.commandsIgnored,
       by_type: { ...this.byType },
       subscriptions: [...this.subs.values()].map((s) => s.info()),

@@ -11,6 +11,7 @@
  *  4. Peak RSS with 10,000 markets subscribed (target ≤ 150 MB) and its growth over the run
  *     (SSMD_BENCH_SOAK_S seconds, default 30; an hour: SSMD_BENCH_SOAK_S=3600).
  */
+import { readFileSync } from 'node:fs'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Ring } from '../src/hot/index.ts'
@@ -260,6 +261,15 @@ async function allTickers(restUrl: string): Promise<string[]> {
   return out
 }
 
+/** RssAnon of this process (Linux), bytes; 0 elsewhere. */
+function rssAnon(): number {
+  try {
+    return Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024
+  } catch {
+    return 0
+  }
+}
+
 async function rss10k(): Promise<void> {
   const soakS = Number(process.env.SSMD_BENCH_SOAK_S ?? 30)
   const sim = await startSimProcess(['--rate', 'realistic', '--fps', '3000', '--markets', '10000', '--format', 'dollars'])
@@ -270,10 +280,12 @@ async function rss10k(): Promise<void> {
     const base = process.memoryUsage().rss
     const connector = await startConnector({ config: benchConfig(stream, `benchrss${Date.now().toString(36)}.kalshi`, { mode: 'markets', shardSize: 200 }), wsUrl: sim.ws, noAuth: true, markets, opsPort: false })
     const samples: [number, number][] = []
+    let peakAnon = 0
     const t0 = performance.now()
     while (performance.now() - t0 < soakS * 1000) {
       await sleep(1000)
       samples.push([(performance.now() - t0) / 1000, process.memoryUsage().rss])
+      peakAnon = Math.max(peakAnon, rssAnon())
       if (process.env.SSMD_BENCH_VERBOSE) console.log(`  t=${samples.at(-1)![0].toFixed(0)}s rss=${(samples.at(-1)![1] / 1e6).toFixed(0)} MB heap=${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`)
     }
     const st = connector.stats()
@@ -282,6 +294,7 @@ async function rss10k(): Promise<void> {
     const half = samples.slice(Math.floor(samples.length / 2))
     const growth = half.length > 1 ? ((half.at(-1)![1] - half[0][1]) / (half.at(-1)![0] - half[0][0])) * 60 : 0
     report('peak RSS, 10,000 markets subscribed', peak / 1e6, 'MB', { baseline: 150, baselineName: 'target 150 MB', target: '<=1' })
+    report('  peak anonymous RSS (RSS without the Bun executable\'s shared code pages)', peakAnon / 1e6, 'MB')
     report('  RSS of the bench process before the connector', base / 1e6, 'MB')
     report(`  RSS growth over the second half of ${soakS}s`, growth / 1e6, 'MB/min')
     report('  shards / markets / frames', st.shards * 1e6 + st.markets, `(shards×1e6 + markets; ${st.frames} frames)`)

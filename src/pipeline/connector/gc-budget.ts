@@ -1,15 +1,16 @@
 /**
  * A heap budget for the flusher Worker. Measured (bench/connector.bench.ts rss, 10k markets):
  * the Worker's JS heap grows ~7 MB/s of short-lived publish/ack garbage that JSC's collector
- * only reclaimed at ~140 MB, taking the process to 270–280 MB RSS; a full collection whenever
- * the heap has grown `budgetBytes` past its size after the previous one keeps it near 150 MB.
+ * only reclaimed at ~140 MB, taking the process to 250–280 MB RSS; a full collection whenever
+ * the heap has grown `budgetBytes` past its size after the previous one keeps it down (peak RSS
+ * with 10k markets: 24 MiB ~175 MB, 8 MiB ~155 MB; ingest and latency the same within noise).
  * Checked every `everyMs` (a heapStats() call, no allocation); a collection of a heap that is
  * mostly garbage takes a few ms. Off switch: SSMD_FLUSHER_HEAP_BUDGET_MB=0.
  */
 import { heapStats } from 'bun:jsc'
 
 export interface GcBudgetOptions {
-  /** Growth that triggers a full collection. @default 24 MiB */
+  /** Growth that triggers a full collection. @default 8 MiB */
   budgetBytes?: number
   /** @default 500 */
   everyMs?: number
@@ -22,7 +23,7 @@ export interface GcBudget {
 }
 
 export function startGcBudget(options: GcBudgetOptions = {}): GcBudget {
-  const budget = options.budgetBytes ?? 24 * 2 ** 20
+  const budget = options.budgetBytes ?? 8 * 2 ** 20
   let floor = heapStats().heapSize
   let collections = 0
   const timer = setInterval(() => {

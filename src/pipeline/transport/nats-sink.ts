@@ -37,6 +37,7 @@ import { Journal, type JournalRecord } from './journal.ts'
 import { natsSinkMetrics, type NatsSinkMetrics } from './nats-sink-metrics.ts'
 import { installAckFastPath } from './ack-fast-path.ts'
 import { msgIdHeader, parsePubAck, quickPubAck, type PubAck } from './pub-ack.ts'
+import { PublishBatch } from './publish-batch.ts'
 import type { OutRecord, Sink } from './types.ts'
 import { NATS_SINK_DEFAULTS, validate, type NatsSinkOptions, type NatsSinkStats, type Settings } from './nats-sink-options.ts'
 
@@ -80,6 +81,8 @@ export class NatsSink implements Sink {
   readonly #hdr = { bytes: new Uint8Array(0) as Uint8Array, encode() { return this.bytes } }
   readonly #pubOpts: PublishOptions = { reply: '', headers: this.#hdr as unknown as MsgHdrs }
   #nc: NatsConnection | undefined
+  /** Batched HPUB encoding on #nc (publish-batch.ts); null: nc.publish per record. */
+  #batch: PublishBatch | null = null
   #connected = false
   /** Starts on the journal; the first connection replays it (usually empty) and goes live. */
   #mode: 'live' | 'journal' = 'journal'
@@ -246,6 +249,7 @@ export class NatsSink implements Sink {
       return
     }
     this.#nc = nc
+    this.#batch = PublishBatch.attach(nc, this.#inbox)
     const acks = nc.subscribe(`${this.#inbox}>`, { callback: (_err, msg) => this.#onAck(msg) })
     installAckFastPath(nc, this.#inbox, acks.getID(), (n, body) => this.#ack(n, body))
     void this.#watchStatus(nc)
@@ -284,25 +288,32 @@ export class NatsSink implements Sink {
       return
     }
     const nc = this.#nc
+    const batch = this.#batch
     const now = performance.now()
     const max = this.#o.maxInFlight
     while (this.#byN.size < max && this.#qHead < this.#queue.length) {
       const e = this.#queue[this.#qHead++]
       e.hdr ??= msgIdHeader(e.msgId)
-      e.n = ++this.#nextN
-      e.sentAt = now
-      this.#hdr.bytes = e.hdr
-      this.#pubOpts.reply = this.#inbox + e.n
+      const n = this.#nextN + 1
       try {
-        nc.publish(e.subject, e.payload, this.#pubOpts)
+        if (batch) batch.add(e.subject, n, e.hdr, e.payload)
+        else {
+          this.#hdr.bytes = e.hdr
+          this.#pubOpts.reply = this.#inbox + n
+          nc.publish(e.subject, e.payload, this.#pubOpts)
+        }
       } catch (err) {
         this.#qHead--
+        batch?.send() // the records before this one are in flight
         if (nc.isClosed() || !this.#wired()) return this.#stall('publish failed: connection lost')
         return this.#fail(new TransportError('PUBLISH_REJECTED', `cannot publish to ${e.subject} (msgId ${e.msgId}): ${(err as Error).message}`, { cause: err }))
       }
-      this.#byN.set(e.n, e)
+      e.n = this.#nextN = n
+      e.sentAt = now
+      this.#byN.set(n, e)
       this.#inflight.push(e)
     }
+    batch?.send()
     if (this.#qHead > 4096 && this.#qHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#qHead)
       this.#qHead = 0

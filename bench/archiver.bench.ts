@@ -3,10 +3,13 @@
  * pre-filled with ~300-byte frames, against a bare `consume()` with AckPolicy.None and no file on
  * the same stream (the baseline, target ratio ≥ 0.7). Variants: AckPolicy.All acking the last
  * message of each flushed batch (what the archiver creates) and AckPolicy.Explicit acking every
- * message after the flush; gzip level 1 instead of 6. Also peak RSS. Trials alternate subject and baseline.
+ * message after the flush; gzip level 1 instead of 6. Trials alternate subject and baseline.
+ * Memory: peak RSS of a real `ssmd archiver` process (the CLI, a child process) archiving a day
+ * of N and of 5N messages (target ≤ 200 MB, and about the same for both: nothing grows with the
+ * day's volume).
  * Run: `bun bench/archiver.bench.ts [messages]` (default 200k). Needs NATS at NATS_URL or 127.0.0.1:4222.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
@@ -36,20 +39,24 @@ function frame(i: number): string {
   return `{"type":"ticker","sid":1,"seq":${i},"msg":${msg},"_shard_id":0,"_received_at":${1_771_160_000_000_000 + i * 173}}`
 }
 
-// pre-fill: plain publishes onto the stream subject, flushed every 1000
-let bytes = 0
-for (let i = 1; i <= N; i++) {
-  const f = frame(i)
-  bytes += f.length
-  nc.publish(`${id}.json.ticker.T${i % 400}`, f)
-  if (i % 1000 === 0) await nc.flush()
-}
-await nc.flush()
-for (;;) {
-  const { state } = await jsm.streams.info(stream)
-  if (state.messages >= N) break
+/** Plain publishes of frames 1..n onto `prefix`'s subjects, flushed every 1000, until `name` holds them; returns bytes. */
+async function fill(name: string, prefix: string, n: number): Promise<number> {
+  let bytes = 0
+  for (let i = 1; i <= n; i++) {
+    const f = frame(i)
+    bytes += f.length
+    nc.publish(`${prefix}.json.ticker.T${i % 400}`, f)
+    if (i % 1000 === 0) await nc.flush()
+  }
   await nc.flush()
+  for (;;) {
+    const { state } = await jsm.streams.info(name)
+    if (state.messages >= n) return bytes
+    await nc.flush()
+  }
 }
+
+const bytes = await fill(stream, id, N)
 console.log(`stream ${stream}: ${N.toLocaleString()} messages, ${Math.round(bytes / N)} bytes on average`)
 
 let peakRss = 0
@@ -99,6 +106,35 @@ async function archiver(k: number, policy: 'all' | 'explicit', gzipLevel = 6): P
   return (N * 1000) / ms
 }
 
+/** Peak RSS (VmHWM) of `ssmd archiver` as a child process while it archives a fresh stream of n messages. */
+async function archiverProcessPeakRss(n: number): Promise<number> {
+  const pid = `benrss${Date.now().toString(36)}`
+  const name = pid.toUpperCase()
+  await jsm.streams.add({ name, subjects: [`${pid}.>`], max_bytes: 2 << 30 })
+  const root = mkdtempSync(join(tmpdir(), 'ssmd-archiver-rss-'))
+  try {
+    await fill(name, pid, n)
+    const child = Bun.spawn(['bun', 'src/cli/main.ts', '--data-dir', root, 'archiver', '--env', 'dev', '--nats-url', url, '--stream', name,
+      '--consumer', `${pid}-archiver`, '--filter', `${pid}.>`, '--name', 'rss', '--health-port', '0', '--no-upload'], { stdout: 'ignore', stderr: 'inherit', env: { ...process.env, SSMD_LOG_LEVEL: 'warn' } })
+    const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+    let peak = 0
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 200))
+      peak = Math.max(peak, hwm())
+      const ci = await jsm.consumers.info(name, `${pid}-archiver`).catch(() => null)
+      if (ci && ci.ack_floor.stream_seq >= n) break
+      if (child.exitCode !== null) throw new Error(`ssmd archiver exited with ${child.exitCode}`)
+    }
+    peak = Math.max(peak, hwm())
+    child.kill('SIGTERM')
+    await child.exited
+    return peak
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+    await jsm.streams.delete(name).catch(() => {})
+  }
+}
+
 const base: number[] = []
 const all: number[] = []
 const explicit: number[] = []
@@ -111,6 +147,12 @@ try {
     explicit.push(await archiver(t, 'explicit'))
     level1.push(await archiver(t, 'all', 1))
   }
+  clearInterval(sampler)
+  const small = await archiverProcessPeakRss(N)
+  const big = await archiverProcessPeakRss(5 * N)
+  report(`ssmd archiver process peak RSS, ${(5 * N).toLocaleString()} messages`, big / 2 ** 20, 'MB', { baseline: 200, baselineName: 'target 200 MB', target: '<=1' })
+  report(`  the same, ${N.toLocaleString()} messages`, small / 2 ** 20, 'MB')
+  report('  peak RSS 5× the messages vs 1×', big / small, 'ratio')
 } finally {
   clearInterval(sampler)
   await jsm.streams.delete(stream).catch(() => {})
@@ -121,4 +163,4 @@ report('bare consume, AckPolicy.None, no file', b, 'msgs/s')
 report('archiver: consume + gzip file + flush + AckPolicy.All ack per batch', median(all), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None', target: '>=0.7' })
 report('archiver: same, AckPolicy.Explicit ack of every message after the flush', median(explicit), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None' })
 report('archiver: AckPolicy.All, gzip level 1', median(level1), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None', target: '>=0.7' })
-report('peak RSS (bench process: pre-fill, baseline and archiver runs)', peakRss / 2 ** 20, 'MB')
+report('  peak RSS of this bench process (pre-fill, baseline and in-process archiver runs)', peakRss / 2 ** 20, 'MB')

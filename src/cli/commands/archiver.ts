@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { resolveConfig } from '../../pipeline/config/index.ts'
+import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { archiverOptions, startArchiver } from '../../pipeline/archiver/index.ts'
 import { globals } from '../program.ts'
@@ -37,6 +38,7 @@ export function registerArchiver(program: Command): void {
         healthPort: f.healthPort === undefined ? undefined : Number(f.healthPort), upload: f.upload,
       })
       const log = logger().child({ role: 'archiver', env: config.name })
+      const heap = heapBudgetFromEnv()
       const archiver = await startArchiver({ ...options, log })
       if (archiver.ops) log.info({ url: archiver.ops.url }, 'health and metrics')
       log.info({ root: options.root, streams: options.streams, upload: options.upload?.bucket ?? null }, 'archiver started')
@@ -51,6 +53,7 @@ export function registerArchiver(program: Command): void {
       })
       log.info('stopping: closing files')
       await archiver.stop()
+      heap?.stop()
       if (failure) throw failure
     })
 }

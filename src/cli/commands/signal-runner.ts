@@ -14,6 +14,7 @@ import { serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { loadSignal, signalDir, startLiveRunner, SIGNALS_STREAM_DEFAULTS } from '../../pipeline/signals/index.ts'
+import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { DEFAULT_NATS_URL, signalsDirOf, untilSignal } from './signal.ts'
 
 const RunnerConfig = z.strictObject({
@@ -49,6 +50,7 @@ export function registerSignalRunner(program: Command): void {
       const signals = await Promise.all(cfg.signals.map((id) => loadSignal(signalDir(dir, id))))
       const log = logger().child({ role: 'signal-runner' })
       const registry = createRegistry({ defaults: true })
+      const heap = heapBudgetFromEnv()
       const live = await startLiveRunner({
         signals, registry, log, natsUrl: cfg.nats.url ?? DEFAULT_NATS_URL, stream: cfg.nats.stream ?? 'PROD_KALSHI',
         filter: cfg.nats.filter, consumer: cfg.consumer, outputPrefix: cfg.output_prefix ?? SIGNALS_STREAM_DEFAULTS.prefix,
@@ -63,6 +65,7 @@ export function registerSignalRunner(program: Command): void {
       log.info({ signals: cfg.signals, port: ops.port }, 'signal-runner started')
       await Promise.race([untilSignal(), live.done])
       await live.stop()
+      heap?.stop()
       await ops.stop()
     })
 }

@@ -11,7 +11,7 @@ import { NatsSink } from '../transport/nats-sink.ts'
 import type { Sink } from '../transport/types.ts'
 import { FileSink } from './file-sink.ts'
 import { Flusher } from './flusher.ts'
-import { gcBudgetFromEnv, type GcBudget } from './gc-budget.ts'
+import { heapBudgetFromEnv, type HeapBudget } from '../core/heap-budget.ts'
 
 export interface WorkerInit {
   type: 'init'
@@ -27,7 +27,7 @@ declare const self: Worker
 const registry = createRegistry()
 let flusher: Flusher | undefined
 let statsTimer: ReturnType<typeof setInterval> | undefined
-let gc: GcBudget | undefined
+let gc: HeapBudget | undefined
 
 function post(msg: unknown): void {
   self.postMessage(msg)
@@ -53,7 +53,7 @@ self.onmessage = async (ev: MessageEvent) => {
       flusher = new Flusher(ring, sink, msg.instanceId)
       flusher.start().catch((e) => post({ type: 'error', message: String(e?.message ?? e), code: e?.code }))
       statsTimer = setInterval(() => post(stats()), 250)
-      gc = gcBudgetFromEnv()
+      gc = heapBudgetFromEnv()
       post({ type: 'ready' })
     } else if (msg.type === 'metrics') {
       post({ type: 'metrics', id: msg.id, text: await registry.metrics() })

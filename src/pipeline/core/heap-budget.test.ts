@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test'
-import { waitFor } from '../core/wait.ts'
-import { gcBudgetFromEnv, startGcBudget } from './gc-budget.ts'
+import { waitFor } from './wait.ts'
+import { heapBudgetFromEnv, startHeapBudget } from './heap-budget.ts'
 
-describe('gc budget', () => {
+describe('heap budget', () => {
   test('collects once the heap has grown past the budget', async () => {
     Bun.gc(true) // the floor is this test's live heap, not garbage other test files left behind
-    const gc = startGcBudget({ budgetBytes: 1 << 20, everyMs: 5 })
+    const gc = startHeapBudget({ budgetBytes: 1 << 20, everyMs: 5 })
     const keep: unknown[] = []
     try {
       await waitFor(() => {
@@ -19,10 +19,12 @@ describe('gc budget', () => {
     }
   })
 
-  test('SSMD_FLUSHER_HEAP_BUDGET_MB=0 turns it off', () => {
-    expect(gcBudgetFromEnv({ SSMD_FLUSHER_HEAP_BUDGET_MB: '0' })).toBeUndefined()
-    const on = gcBudgetFromEnv({})
-    expect(on).toBeDefined()
-    on?.stop()
+  test('SSMD_HEAP_BUDGET_MB=0 turns it off; unset or garbage keeps the default', () => {
+    expect(heapBudgetFromEnv({ SSMD_HEAP_BUDGET_MB: '0' })).toBeUndefined()
+    for (const env of [{}, { SSMD_HEAP_BUDGET_MB: 'lots' }, { SSMD_HEAP_BUDGET_MB: '16' }]) {
+      const on = heapBudgetFromEnv(env)
+      expect(on).toBeDefined()
+      on?.stop()
+    }
   })
 })

@@ -1,4 +1,5 @@
 /**
+ * (Over 300 lines: the decoder and the encoders share the frame layout and its rules.)
  * RFC 6455 framing for the client side of a WebSocket, without I/O: a decoder fed with socket
  * chunks that hands complete messages to handlers as byte ranges, and encoders for the (masked)
  * frames a client sends.

@@ -1,3 +1,7 @@
+/**
+ * (Over 300 lines: consuming, the write → flush → ack batches and the rules for creating and
+ * re-creating the consumer are one state machine over one consumer; see the StreamTask doc.)
+ */
 import { join } from 'node:path'
 import {
   AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager,

@@ -1,4 +1,6 @@
 /**
+ * (Over 300 lines: the supervisor wires shards, ingest, bridge, back-pressure, health and stats
+ * around one set of counters.)
  * The connector supervisor: shards (one socket each) → the hot path (Ingest) → the SPSC ring →
  * the flusher (a Worker for `nats`/`file`, in-process for `memory`) → the transport.
  * Health: `/health` stale when connected and nothing received for the staleness; `/ready` when

@@ -1,4 +1,6 @@
 /**
+ * (Over 300 lines: connect, upgrade, frames and the close handshake are one connection state
+ * machine.)
  * RawWebSocket: a WebSocket client (RFC 6455) over Bun.connect — TCP for ws://, TLS for wss://
  * (SNI = the URL's host) — that hands each text message to `onText` as bytes (a view valid only
  * during the call; a whole frame inside one socket read is a view of that read, no copy), so the

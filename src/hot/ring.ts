@@ -52,6 +52,7 @@
  * Off switch for the whole ring: the connector's `SSMD_RING=0` (postMessage per batch
  * instead); this file has no optional optimisations.
  */
+import { isSafeUint, uintLength, writeUintDigits } from './digits.ts'
 import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
 
 const WRITE = 0
@@ -251,7 +252,7 @@ export class Ring {
     let tail = cap - off
     if (shardId !== this.shardHeadId) this.setShardHead(shardId)
     const head = this.shardHead
-    const tsLen = safeUint(receivedAtUs) ? uintLength(receivedAtUs) : asciiOf(receivedAtUs).length
+    const tsLen = isSafeUint(receivedAtUs) ? uintLength(receivedAtUs) : asciiOf(receivedAtUs).length
     const sb = subject.length
     const pb = end - start + head.length + tsLen + 1
     const size = RING_RECORD_HEADER_BYTES + sb + pb
@@ -284,7 +285,7 @@ export class Ring {
     p += end - start
     u8.set(head, p)
     p += head.length
-    if (safeUint(receivedAtUs)) writeUint(u8, p, receivedAtUs, tsLen)
+    if (isSafeUint(receivedAtUs)) writeUintDigits(u8, p, receivedAtUs, tsLen)
     else u8.set(asciiOf(receivedAtUs), p)
     u8[p + tsLen] = 125 // }
     const at = off >> 2
@@ -482,52 +483,6 @@ function align8(n: number): number {
 
 /** Buffer#copy(target, targetStart, sourceStart, sourceEnd): a native range copy without a view object. */
 const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number
-
-function safeUint(n: number): boolean {
-  return n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n
-}
-
-/** Decimal digits of a safe non-negative integer. */
-function uintLength(n: number): number {
-  let d = 1
-  while (d < 16 && n >= POW10[d]) d++
-  return d
-}
-
-const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i)
-
-/** Two ASCII digits per value 0..99 (pairs: tens, units). */
-const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)))
-
-/**
- * Writes the `len` decimal digits of the safe non-negative integer n at u8[p], two at a time
- * with int32 arithmetic (double `%` costs several times as much): the low 8 digits of a big n
- * first, then the rest (< 2^53 / 10^8 < 2^31).
- */
-function writeUint(u8: Uint8Array, p: number, n: number, len: number): void {
-  let q = p + len
-  if (n >= 1e8) {
-    const hi = Math.floor(n / 1e8)
-    let v = (n - hi * 1e8) | 0
-    for (let k = 0; k < 4; k++) {
-      const t = (v / 100) | 0
-      const r = (v - t * 100) << 1
-      u8[--q] = DIGIT_PAIRS[r + 1]
-      u8[--q] = DIGIT_PAIRS[r]
-      v = t
-    }
-    n = hi
-  }
-  let v = n | 0
-  while (q > p + 1) {
-    const t = (v / 100) | 0
-    const r = (v - t * 100) << 1
-    u8[--q] = DIGIT_PAIRS[r + 1]
-    u8[--q] = DIGIT_PAIRS[r]
-    v = t
-  }
-  if (q > p) u8[p] = 48 + v
-}
 
 /** `${n}` as bytes, for a number that is not a safe non-negative integer (off the fast path). */
 function asciiOf(n: number): Uint8Array {

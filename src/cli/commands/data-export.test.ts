@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DAY1, DAY2, archiveRecords, openDuck, writeExportArchive, type Duck } from '../../pipeline/export/export.fixture.ts'
 import type { MarketRecord } from '../../pipeline/records/index.ts'
-import { run } from '../program.ts'
+import { runInProcess as cli } from '../../../test/console.ts'
 
 setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
@@ -24,18 +24,6 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true })
 })
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  const error = spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-  try {
-    return { code: await run(argv), out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
 
 function spawn(args: string[]): { code: number; out: string; err: string } {
   const p = Bun.spawnSync(['bun', MAIN, 'data', 'export', ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, SSMD_LOG_PRETTY: '0' } })

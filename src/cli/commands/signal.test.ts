@@ -1,26 +1,14 @@
-import { afterAll, describe, expect, spyOn, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simLines } from '../../pipeline/records/fixture-sim.test.ts'
 import { archiveLines } from '../../pipeline/signals/fixture-signals.test.ts'
-import { run } from '../program.ts'
+import { runInProcess as cli } from '../../../test/console.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'ssmd-signal-cli-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  const error = spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-  try {
-    return { code: await run(argv), out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
 
 describe('ssmd signal / backtest / data', () => {
   test('signal new scaffolds a signal that loads, lists and backtests; data list and sample read the archive', async () => {

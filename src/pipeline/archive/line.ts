@@ -3,6 +3,7 @@
  * re-serialisation), and the reverse (`stripInjected`). Also the cheap envelope scan used for the
  * manifest and the unwrapping of seed 001's `{"ts","feed","data"}` lines.
  */
+import { writeUint } from '../../hot/digits.ts'
 
 /** Fields the pipeline appends to a frame: connector (`_shard_id`, `_received_at`), archiver
  * (`_nats_seq`), the connector's file transport (`_seq`). */
@@ -43,21 +44,6 @@ function seqPrefix(field: string): Buffer {
   return b
 }
 
-/** Writes a non-negative safe integer as ASCII digits; returns the new offset. */
-function writeUint(buf: Buffer, at: number, n: number): number {
-  if (n < 10) {
-    buf[at] = 0x30 + n
-    return at + 1
-  }
-  let digits = 1
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++
-  let x = n
-  for (let k = at + digits - 1; k >= at; k--) {
-    buf[k] = 0x30 + (x % 10)
-    x = Math.floor(x / 10)
-  }
-  return at + digits
-}
 
 /**
  * Encodes records into one buffer of `\n`-terminated lines, appending `suffix` and

@@ -12,6 +12,7 @@
  * It uses nats.js internals (`nc.protocol.sendCommand`, `.info`); when they are not there,
  * `attach` returns null and NatsSink publishes per record. Off switch: SSMD_NATS_BATCH_PUBLISH=0.
  */
+import { writeUint } from '../../hot/digits.ts'
 import { TransportError } from './errors.ts'
 
 interface ProtocolLike {
@@ -121,17 +122,4 @@ export class PublishBatch {
 function hasWhitespace(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (b[i] <= SPACE) return true
   return false
-}
-
-/** Writes the decimal digits of a non-negative safe integer at b[p]; returns the index after them. */
-function writeUint(b: Uint8Array, p: number, n: number): number {
-  if (n < 10) {
-    b[p] = 48 + n
-    return p + 1
-  }
-  let digits = 0
-  for (let v = n; v > 0; v = Math.floor(v / 10)) digits++
-  let q = p + digits
-  for (let v = n; v > 0; v = Math.floor(v / 10)) b[--q] = 48 + (v % 10)
-  return p + digits
 }

@@ -3,7 +3,6 @@
  * scanner property tests — structural (re-serialised with random layout, decoys, escapes,
  * odd values and non-ASCII text; still valid JSON), textual (mostly invalid JSON), and
  * byte-level (truncation inside UTF-8 sequences, stray and broken UTF-8 bytes, a BOM).
- * The structural and textual generators follow scan.test.ts's (which keeps its own copy).
  */
 import type { Prng } from './fixture-prng.ts'
 

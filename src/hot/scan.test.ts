@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { FrameScanner, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan.ts'
 import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './fixture-frames.ts'
+import { structural, textual } from './fixture-json-mutations.ts'
 import { Prng, testSeed } from './fixture-prng.ts'
 
 const SEED = testSeed()
@@ -42,74 +43,6 @@ function check(scanner: FrameScanner, frame: string, seed: number) {
       `got ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`)
   }
   return scanner.result.status
-}
-
-// ---- structural mutations: re-serialise a parsed frame with random layout ----
-
-const WS = ['', '', '', ' ', '  ', '\n', '\t', '\r\n ']
-const DECOYS = [
-  '{"type":"trade","sid":99,"seq":98,"id":97,"msg":{"market_ticker":"DECOY-A"}}',
-  '{"market_ticker":"DECOY-B","event_ticker":"DECOY-E","type":"x"}',
-  '[{"market_ticker":"DECOY-C"},"msg",{"msg":{"market_ticker":"DECOY-D"}}]',
-  '"type\\":\\"trade\\",\\"market_ticker\\":\\"DECOY-F"',
-  '"},{:[] type sid seq msg market_ticker"',
-  '"\\u0074ype"',
-  '-0.5e-3',
-  'null',
-]
-
-function serialise(v: unknown, r: Prng, depth: number): string {
-  const w = () => (r.chance(0.15) ? r.pick(WS) : '')
-  if (typeof v === 'string') {
-    let s = JSON.stringify(v)
-    if (r.chance(0.1)) s = s.replace(/[A-Za-z.]/, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    return s
-  }
-  if (typeof v === 'number') {
-    if (Number.isInteger(v) && r.chance(0.05)) return r.pick([`${v}.0`, `${v}e0`, `${v}E+0`])
-    return String(v)
-  }
-  if (Array.isArray(v)) return `[${w()}${v.map((x) => serialise(x, r, depth + 1)).join(`${w()},${w()}`)}${w()}]`
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}${w()}:${w()}${serialise(x, r, depth + 1)}`)
-    if (r.chance(0.3)) entries.sort(() => r.next() - 0.5)
-    if (depth <= 2 && r.chance(0.2)) entries.splice(r.int(0, entries.length), 0, `"decoy"${w()}:${w()}${r.pick(DECOYS)}`)
-    if (r.chance(0.03)) entries.push(`"${r.pick(['type', 'sid', 'seq', 'msg', 'id'])}":${r.pick(['"trade"', '7', '{}'])}`)
-    return `{${w()}${entries.join(`${w()},${w()}`)}${w()}}`
-  }
-  return JSON.stringify(v)
-}
-
-function structural(r: Prng, frame: string): string {
-  const o = JSON.parse(frame)
-  if (r.chance(0.05)) o.msg = r.pick([[1, 2], 'str', null, 5, { market_ticker: 7, event_ticker: null }])
-  if (r.chance(0.05)) o.sid = r.pick([-1, 1.5, '3', null, 2 ** 60])
-  if (r.chance(0.05)) o.type = r.pick([5, null, 'tickers', 'orderbook', ['ticker']])
-  if (r.chance(0.05) && o.msg && typeof o.msg === 'object') {
-    o.msg.market_ticker = r.pick(['', 'KX\u00e9-1', 'A B', 'KX"x', 'T\\1', '\u2028', 'KX\u{1F600}'])
-  }
-  return `${r.chance(0.1) ? r.pick(WS) : ''}${serialise(o, r, 1)}${r.chance(0.1) ? r.pick(WS) : ''}`
-}
-
-// ---- textual mutations: mostly invalid JSON ----
-
-function textual(r: Prng, f: string): string {
-  const at = r.int(0, f.length)
-  switch (r.int(0, 5)) {
-    case 0:
-      return f.slice(0, at)
-    case 1:
-      return f.slice(0, at) + f.slice(at + 1)
-    case 2:
-      return f.slice(0, at) + r.pick(['"', '{', '}', '[', ']', ',', ':', '\\', '\u0000', 'x', '0', '-', ' ']) + f.slice(at)
-    case 3:
-      return f.slice(0, at) + r.pick(['"', '}', ',', '1']) + f.slice(at + 1)
-    case 4:
-      return r.pick(['[', '"', '1', 'null', 'true', '[{"type":"ticker"}]', '"{\\"type\\":1}"', '', ' '] as const) +
-        (r.chance(0.5) ? '' : f)
-    default:
-      return f + r.pick(['}', ' x', ',', '{}', '\n'])
-  }
 }
 
 describe('FrameScanner', () => {

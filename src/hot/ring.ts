@@ -184,21 +184,10 @@ export class Ring {
       if (exact > cap) {
         throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${subject})`)
       }
-      if (exact > tail && tail <= free) {
-        this.i32[off >> 2] = PAD
-        this.wpos = (w + tail) | 0
-        // publish: the pad, so the consumer can free the tail even if the record waits
-        Atomics.store(this.hdr, WRITE, this.wpos)
-        free -= tail
-        off = 0
-        tail = cap
-      }
-      if (exact > free || exact > tail) {
-        this.counters[FULL]++
-        this.readAtFull = read
-        if (this.wpos !== w) this.wake()
-        return false
-      }
+      off = this.room(exact, w, read, free, off, tail)
+      if (off < 0) return false
+      free = cap - ((this.wpos - read) >>> 0)
+      tail = cap - off
     }
     const u8 = this.u8
     let p = off + RING_RECORD_HEADER_BYTES
@@ -215,18 +204,7 @@ export class Ring {
       pb = hr.read === head.length && pb === head.length ? headEnd : encoder.encodeInto(head.slice(0, headEnd), u8.subarray(p, end)).written
     }
     if (suffix.length > 0) pb += encoder.encodeInto(suffix, u8.subarray(p + pb, end)).written
-    const size = RING_RECORD_HEADER_BYTES + sb + pb
-    const at = off >> 2
-    this.i32[at] = size
-    this.i32[at + 1] = kind
-    this.f64[(off >> 3) + 1] = receivedAtUs
-    this.i32[at + 4] = sb
-    this.i32[at + 5] = pb
-    this.wpos = (this.wpos + align8(size)) | 0
-    this.counters[WRITTEN]++
-    // publish: the record is complete; the consumer's Atomics.load(WRITE) now sees it
-    Atomics.store(this.hdr, WRITE, this.wpos)
-    if (!this.deferWake) this.wake()
+    this.commit(off, sb, pb, kind, receivedAtUs)
     return true
   }
 
@@ -247,9 +225,9 @@ export class Ring {
     const w = this.wpos
     // acquire: the consumer's published READ (bytes before it are free again)
     const read = Atomics.load(this.hdr, READ)
-    let free = cap - ((w - read) >>> 0)
+    const free = cap - ((w - read) >>> 0)
     let off = w & this.mask
-    let tail = cap - off
+    const tail = cap - off
     if (shardId !== this.shardHeadId) this.setShardHead(shardId)
     const head = this.shardHead
     const tsLen = isSafeUint(receivedAtUs) ? uintLength(receivedAtUs) : asciiOf(receivedAtUs).length
@@ -261,21 +239,8 @@ export class Ring {
       if (exact > cap) {
         throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${decoder.decode(subject)})`)
       }
-      if (exact > tail && tail <= free) {
-        this.i32[off >> 2] = PAD
-        this.wpos = (w + tail) | 0
-        // publish: the pad, so the consumer can free the tail even if the record waits
-        Atomics.store(this.hdr, WRITE, this.wpos)
-        free -= tail
-        off = 0
-        tail = cap
-      }
-      if (exact > free || exact > tail) {
-        this.counters[FULL]++
-        this.readAtFull = read
-        if (this.wpos !== w) this.wake()
-        return false
-      }
+      off = this.room(exact, w, read, free, off, tail)
+      if (off < 0) return false
     }
     const u8 = this.u8
     let p = off + RING_RECORD_HEADER_BYTES
@@ -288,18 +253,48 @@ export class Ring {
     if (isSafeUint(receivedAtUs)) writeUintDigits(u8, p, receivedAtUs, tsLen)
     else u8.set(asciiOf(receivedAtUs), p)
     u8[p + tsLen] = 125 // }
+    this.commit(off, sb, pb, kind, receivedAtUs)
+    return true
+  }
+
+  /**
+   * Where a record of `exact` bytes that does not fit at `off` (before the end, or in the free
+   * space) can go: after a PAD to the end of the data when it fits at offset 0, else nowhere
+   * (-1: refused, counted, the consumer woken if a pad was published).
+   */
+  private room(exact: number, w: number, read: number, free: number, off: number, tail: number): number {
+    if (exact > tail && tail <= free) {
+      this.i32[off >> 2] = PAD
+      this.wpos = (w + tail) | 0
+      // publish: the pad, so the consumer can free the tail even if the record waits
+      Atomics.store(this.hdr, WRITE, this.wpos)
+      free -= tail
+      off = 0
+      tail = this.capacity
+    }
+    if (exact > free || exact > tail) {
+      this.counters[FULL]++
+      this.readAtFull = read
+      if (this.wpos !== w) this.wake()
+      return -1
+    }
+    return off
+  }
+
+  /** Writes the record header of a record whose subject and payload are in place at `off`, and publishes it. */
+  private commit(off: number, sb: number, pb: number, kind: number, receivedAtUs: number): void {
+    const size = RING_RECORD_HEADER_BYTES + sb + pb
     const at = off >> 2
     this.i32[at] = size
     this.i32[at + 1] = kind
     this.f64[(off >> 3) + 1] = receivedAtUs
     this.i32[at + 4] = sb
     this.i32[at + 5] = pb
-    this.wpos = (this.wpos + exact) | 0
+    this.wpos = (this.wpos + align8(size)) | 0
     this.counters[WRITTEN]++
     // publish: the record is complete; the consumer's Atomics.load(WRITE) now sees it
     Atomics.store(this.hdr, WRITE, this.wpos)
     if (!this.deferWake) this.wake()
-    return true
   }
 
   /** The bytes of `,"_shard_id":{id},"_received_at":` for pushFrame (rebuilt when the id changes). */

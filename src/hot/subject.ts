@@ -54,6 +54,8 @@ export function kindOfType(type: string | null): number {
 const HEX = '0123456789ABCDEF'
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+const toString = (subject: string): string => subject
+const toBytes = (subject: string): Uint8Array => utf8.encode(subject)
 
 /** True for a UTF-16 code unit that passes through unchanged. */
 function plain(c: number): boolean {
@@ -151,21 +153,7 @@ export class SubjectCache {
 
   /** `{prefix}.json.{kind}.{token(ticker)}` for a data kind code (KIND_TICKER…). */
   data(kind: number, ticker: string): string {
-    const map = this.maps[kind]
-    if (map === undefined) invalidOption('kind', `a data kind code 0..${DATA_KINDS.length - 1}`, kind)
-    const hit = map.get(ticker)
-    if (hit !== undefined) {
-      this.hits++
-      return hit
-    }
-    this.misses++
-    const subject = this.heads[kind] + encodeTickerToken(ticker)
-    if (this.maxEntries > 0) {
-      if (this.size >= this.maxEntries) this.clear()
-      map.set(ticker, subject)
-      this.size++
-    }
-    return subject
+    return this.lookup(this.maps, kind, ticker, toString)
   }
 
   /**
@@ -173,7 +161,12 @@ export class SubjectCache {
    * allocation): read it, never write to it.
    */
   dataBytes(kind: number, ticker: string): Uint8Array {
-    const map = this.byteMaps[kind]
+    return this.lookup(this.byteMaps, kind, ticker, toBytes)
+  }
+
+  /** The cached subject of (kind, ticker) in `maps`, made by `make` from the subject text on a miss. */
+  private lookup<T>(maps: Map<string, T>[], kind: number, ticker: string, make: (subject: string) => T): T {
+    const map = maps[kind]
     if (map === undefined) invalidOption('kind', `a data kind code 0..${DATA_KINDS.length - 1}`, kind)
     const hit = map.get(ticker)
     if (hit !== undefined) {
@@ -181,7 +174,7 @@ export class SubjectCache {
       return hit
     }
     this.misses++
-    const subject = utf8.encode(this.heads[kind] + encodeTickerToken(ticker))
+    const subject = make(this.heads[kind] + encodeTickerToken(ticker))
     if (this.maxEntries > 0) {
       if (this.size >= this.maxEntries) this.clear()
       map.set(ticker, subject)

@@ -42,7 +42,7 @@ export function archiverOptions(config: ResolvedConfig, flags: ArchiverFlags = {
     natsUrl: config.transport.url,
     root: config.storage.path,
     streams,
-    tuning: { rotation: flags.rotation ?? a?.rotation, batchMessages: a?.batch_messages, validateEvery: a?.validate_every },
+    tuning: { rotation: flags.rotation ?? a?.rotation, batchMessages: a?.batch_messages, gzipLevel: a?.gzip_level, validateEvery: a?.validate_every },
     upload: enabled
       ? { bucket: config.storage.bucket as string, prefix: config.storage.prefix, endpoint: config.storage.endpoint, maxAttempts: a?.upload?.max_attempts }
       : null,

@@ -34,6 +34,12 @@ describe('archiver options', () => {
     expect(f.streams).toEqual([{ name: 'x', stream: 'X', consumer: 'x-arc', filter: 'dev.kalshi.json.>', feed: 'kalshi' }])
     expect(f.opsPort).toBe(0)
   })
+
+  test('archiver: in the environment YAML sets the tuning (gzip_level, batch_messages, validate_every)', () => {
+    const config = resolveConfig('dev', { configDir: CONFIG_DIR }, {})
+    config.env.archiver = { gzip_level: 1, batch_messages: 500, validate_every: 0, rotation: '1h' }
+    expect(resolveTuning(archiverOptions(config).tuning)).toMatchObject({ gzipLevel: 1, batchMessages: 500, validateEvery: 0, rotation: '1h' })
+  })
 })
 
 describe('gap tracking and subject kinds', () => {

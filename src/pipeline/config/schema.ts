@@ -189,6 +189,8 @@ export const ArchiverSchema = z.strictObject({
     .optional(),
   rotation: z.string().regex(/^[1-9][0-9]*(m|h)$/, 'expected whole minutes or hours, e.g. 15m, 1h').optional(),
   batch_messages: z.number().int().positive().optional(),
+  /** gzip level of the archive files, 1 (fastest; ~1.8× the bytes of 6 on Kalshi frames) … 9. @default 6 */
+  gzip_level: z.number().int().min(1).max(9).optional(),
   /** Validate every Nth archived message against the Kalshi field rules; 0 = off. @default 100 */
   validate_every: z.number().int().min(0).optional(),
   health_port: z.number().int().min(0).max(65535).optional(),

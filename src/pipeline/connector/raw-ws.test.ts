@@ -38,6 +38,8 @@ interface Recorded {
   pongs: number
   closes: [number, string][]
   texts(): string[]
+  /** Socket reads (onRead) and messages (onText) in the order they came: 'r' and 't'. */
+  order: string[]
 }
 
 /** A RawWebSocket whose events are recorded (messages copied out of the views). */
@@ -50,6 +52,7 @@ function connect(url: string, headers: Record<string, string> = {}, options?: Ra
     pongs: 0,
     closes: [],
     texts: () => r.messages.map((m) => dec.decode(m)),
+    order: [],
   }
   r.ws = new RawWebSocket(
     url,
@@ -59,7 +62,11 @@ function connect(url: string, headers: Record<string, string> = {}, options?: Ra
         r.opened = true
         onOpen?.(r.ws)
       },
-      onText: (b, s, e) => r.messages.push(b.slice(s, e)),
+      onText: (b, s, e) => {
+        r.messages.push(b.slice(s, e))
+        r.order.push('t')
+      },
+      onRead: () => r.order.push('r'),
       onPing: () => r.pings++,
       onPong: () => r.pongs++,
       onClose: (code, reason) => r.closes.push([code, reason]),
@@ -239,6 +246,19 @@ describe('RawWebSocket against a scripted server', () => {
     expect(pongs).toEqual([`${WS_OPCODE.PONG} true p1`])
     expect(r.texts()).toEqual(['first', 'frag-1 frag-2 frag-3', big, 'last'])
     expect([r.pings, r.pongs, r.closes]).toEqual([1, 1, [[1006, 'the server closed the connection without a close frame']]])
+  })
+
+  test('onRead comes once per socket read, before the messages the read completes (one receive stamp for them)', async () => {
+    const { url } = rawServer((c) => {
+      c.socket.write(concatBytes([enc.encode(switching(c)), text('a'), text('b'), text('c')]))
+    }, (c) => {
+      if (c.frames().length === 1) c.socket.write(concatBytes([text('d'), text('e')]))
+    })
+    const r = connect(url, {}, undefined, (ws) => void ws.sendText('go'))
+    await waitFor(() => r.messages.length === 5, 'five messages')
+    expect(r.texts()).toEqual(['a', 'b', 'c', 'd', 'e'])
+    // the 101 and the first three frames come in one read; the last two in another
+    expect(r.order.join('')).toBe('rtttrtt')
   })
 
   test('answers a server close frame with a masked close frame of the same code and reports it once', async () => {

@@ -43,6 +43,11 @@ export interface RawWebSocketEvents {
   onOpen(): void
   /** One complete text message as buf[start, end): valid only during the call. */
   onText(buf: Uint8Array, start: number, end: number): void
+  /**
+   * Called once per socket read, before the messages it completes are handed over: the place
+   * to take one receive timestamp for all of them (they arrived together).
+   */
+  onRead?(): void
   /** Binary messages (Kalshi sends none); ignored when absent. */
   onBinary?(buf: Uint8Array, start: number, end: number): void
   /** A server ping (already answered). */
@@ -287,6 +292,7 @@ export class RawWebSocket {
 
   private receive(chunk: Uint8Array): void {
     try {
+      this.events.onRead?.()
       this.decoder.push(chunk)
     } catch (e) {
       this.fail(WS_CLOSE.INTERNAL_ERROR, `an event handler threw: ${(e as Error)?.message ?? String(e)}`)

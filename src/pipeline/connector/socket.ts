@@ -63,13 +63,16 @@ export class KalshiSocket {
       this.lastActivityMs = Date.now()
     }
     if (transport === 'raw') {
+      // One clock read per socket read (DESIGN §6): the frames of one read arrived together, and
+      // the stamp is also the activity time.
+      let readAtUs = 0
       this.raw = new RawWebSocket(url, headers, {
         onOpen: opened,
-        onText: (buf, start, end) => {
-          const t = now()
-          this.lastActivityMs = t / 1000 // one clock read per frame: the receive stamp is also the activity time
-          events.onFrameBytes(buf, start, end, t)
+        onRead: () => {
+          readAtUs = now()
+          this.lastActivityMs = readAtUs / 1000
         },
+        onText: (buf, start, end) => events.onFrameBytes(buf, start, end, readAtUs),
         onPing: alive,
         onPong: alive,
         onClose: (code, reason) => this.handleClose(code, reason),

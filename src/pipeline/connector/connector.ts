@@ -74,7 +74,8 @@ export class Connector {
   readonly metrics: ConnectorMetrics
   ops: OpsServer | undefined
   private readonly counts = { frames: 0, gaps: 0, missing: 0, invalid: 0, unknown: 0 }
-  private readonly byType = new Map<string, number>()
+  /** Frames per type: one counter object per type, so a frame costs one Map.get. */
+  private readonly byType = new Map<string, { n: number }>()
   private ingest!: Ingest
   private placement!: MarketPlacement
   private host!: ShardHost
@@ -108,7 +109,9 @@ export class Connector {
       gap: (shardId, connId, sid, expected, got) => this.onGap(shardId, connId, sid, expected, got),
       frame: (_shard, type) => {
         this.counts.frames++
-        this.byType.set(type, (this.byType.get(type) ?? 0) + 1)
+        const c = this.byType.get(type)
+        if (c !== undefined) c.n++
+        else this.byType.set(type, { n: 1 })
       },
       invalid: () => this.counts.invalid++,
       unknown: (_shard, type) => {

@@ -36,7 +36,7 @@ export function connectorMetrics(registry: Registry) {
 
 export interface CollectorSources {
   labels: { feed: string; category: string }
-  byType: Map<string, number>
+  byType: Map<string, { n: number }>
   invalid(): number
   backpressure(): number
   ringUsed(): number
@@ -52,7 +52,7 @@ type Collectable = { collect?: () => void }
 export function installCollectors(m: ConnectorMetrics, src: CollectorSources): void {
   const seen = new Map<string, number>()
   ;(m.messages as unknown as Collectable).collect = () => {
-    for (const [type, n] of src.byType) {
+    for (const [type, { n }] of src.byType) {
       const prev = seen.get(type) ?? 0
       if (n > prev) m.messages.inc({ ...src.labels, shard: 'all', message_type: type }, n - prev)
       seen.set(type, n)

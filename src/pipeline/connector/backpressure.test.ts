@@ -84,6 +84,7 @@ async function fullRing(): Promise<void> {
   // only the frames of reads already taken wait in memory, not what the exchange sent since
   expect(held.waiting).toBeLessThan(2_000)
   expect(sink.writesHeld).toBeGreaterThan(0)
+  expect(connector.health()).toMatchObject({ ok: true, status: 'ok', reads_paused_secs: expect.any(Number) })
 
   sink.openGate()
   await waitFor(() => sink.inner.stats().written >= PER_SUB, 'every frame to reach the sink', 30_000)
@@ -91,4 +92,5 @@ async function fullRing(): Promise<void> {
   expect(seqs).toEqual(Array.from({ length: PER_SUB }, (_, i) => i + 1))
   expect(connector.stats().readPausedMs).toBeGreaterThan(0)
   expect(connector.stats().waiting).toBe(0)
+  await waitFor(() => connector!.health().reads_paused_secs === undefined, 'reads to resume')
 }

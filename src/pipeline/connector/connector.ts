@@ -296,20 +296,24 @@ export class Connector {
   health(): { ok: boolean; [k: string]: unknown } {
     const stale = this.shards.filter((s) => s.connected && Date.now() - (s.socket?.lastActivityMs ?? Date.now()) > Math.max(this.o.config.connector.stalenessMs, 300_000))
     const last = Math.max(0, ...this.shards.map((s) => s.socket?.lastActivityMs ?? 0))
+    // reads paused by a full ring stop the activity clock too: a long pause is the transport
+    // not keeping up (or failed), and says so
+    const pausedS = this.pausedAt ? Math.round((performance.now() - this.pausedAt) / 1000) : 0
     return {
       ok: stale.length === 0,
-      status: stale.length ? 'stale' : 'ok',
+      status: stale.length ? (pausedS > 0 ? 'backpressure' : 'stale') : 'ok',
       feed: this.labels.feed,
       connected: this.shards.some((s) => s.connected),
       ...(this.counts.frames ? { last_message_secs_ago: Math.round((Date.now() - last) / 1000) } : {}),
       ...(stale.length ? { stale: true } : {}),
+      ...(this.pausedAt ? { reads_paused_secs: pausedS } : {}),
     }
   }
 
   ready(): { ok: boolean; [k: string]: unknown } {
     const down = this.shards.filter((s) => !s.connected || !s.subscribed).map((s) => s.id)
     const h = this.health()
-    return { ok: down.length === 0 && h.ok, status: down.length ? 'not_connected' : h.ok ? 'ready' : 'stale', shards_down: down }
+    return { ok: down.length === 0 && h.ok, status: down.length ? 'not_connected' : h.ok ? 'ready' : h.status, shards_down: down }
   }
 
   stats(): ConnectorStats {

@@ -120,7 +120,10 @@ export async function exportArchive(o: ExportOptions): Promise<ExportSummary> {
       return p
     }
     const spill = (type: RecordType, b: ColumnBuffer) => {
-      if (b.rows > 0) part(type).write(b.take())
+      if (b.rows === 0) return
+      part(type).write(b.take())
+      // the row group's garbage (parsed records, encoded pages) goes now, not at JSC's leisure:
+      // peak RSS at 600k lines ~525 → ~325 MB (parquet), for a few ms per row group
       Bun.gc(true)
     }
     const parsed = newParseStats()

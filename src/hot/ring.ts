@@ -54,7 +54,6 @@
  */
 import { isSafeUint, uintLength, writeUintDigits } from './digits.ts'
 import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
-import { ByteTickerCache } from './scan-bytes.ts'
 
 const WRITE = 0
 const WRITTEN = 1 // f64
@@ -76,7 +75,6 @@ const MAX_CAPACITY = 1 << 30
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-const X_CACHE = typeof process !== 'undefined' && process.env.X_SUBJ_CACHE === '1'
 
 /** One record as the consumer sees it; the object and its payload view are reused. */
 export class RingRecord {
@@ -105,7 +103,6 @@ export class Ring {
   /** Records read but not yet counted in READ_COUNT (counted at commit). */
   private uncounted = 0
   private readonly scratch = new RingRecord()
-  private subjects: ByteTickerCache | null = null
   /** pushFrame's suffix head for the last shard id it saw. */
   private shardHead = new Uint8Array(0)
   private shardHeadId = Number.NaN
@@ -461,10 +458,7 @@ export class Ring {
     const p = off + RING_RECORD_HEADER_BYTES
     rec.kind = this.i32[at + 1]
     rec.receivedAtUs = this.f64[(off >> 3) + 1]
-    if (X_CACHE) {
-      this.subjects ??= new ByteTickerCache(4096, 128)
-      rec.subject = this.subjects.get(this.u8, p, p + sb) ?? decoder.decode(this.u8.subarray(p, p + sb))
-    } else rec.subject = decoder.decode(this.u8.subarray(p, p + sb))
+    rec.subject = decoder.decode(this.u8.subarray(p, p + sb))
     rec.payload = this.u8.subarray(p + sb, p + sb + pb)
     if (RING_RECORD_HEADER_BYTES + sb + pb !== size) {
       throw new HotError('RING_CORRUPT', `record at offset ${off} has size ${size} but parts of ${sb} + ${pb} bytes`)

@@ -92,19 +92,14 @@ export class ByteTickerCache {
   hits = 0
   misses = 0
   private readonly mask: number
-  private readonly maxBytes: number
   private readonly keys: Uint8Array
   private readonly lens: Int32Array
   private readonly strs: (string | undefined)[]
 
-  /**
-   * `size` slots: a power of two, or 0 for no cache (decode every ticker); strings longer than
-   * `maxBytes` are decoded every time.
-   */
-  constructor(size: number, maxBytes = MAX_CACHED_TICKER_BYTES) {
+  /** `size` slots: a power of two, or 0 for no cache (decode every ticker). */
+  constructor(size: number) {
     this.mask = size - 1
-    this.maxBytes = maxBytes
-    this.keys = new Uint8Array(size * maxBytes)
+    this.keys = new Uint8Array(size * MAX_CACHED_TICKER_BYTES)
     this.lens = new Int32Array(size).fill(-1)
     this.strs = new Array<string | undefined>(size).fill(undefined)
   }
@@ -116,7 +111,7 @@ export class ByteTickerCache {
   get(b: Uint8Array, a: number, e: number): string | undefined {
     const len = e - a
     if (len === 0) return ''
-    if (this.mask < 0 || len > this.maxBytes) return decodeString(b, a, e)
+    if (this.mask < 0 || len > MAX_CACHED_TICKER_BYTES) return decodeString(b, a, e)
     // the same cheap key as scan.ts's string cache: strikes and dates differ at the end
     let h = (Math.imul(len, 31) + b[a]) | 0
     h = (Math.imul(h, 31) + b[e - 1]) | 0
@@ -127,7 +122,7 @@ export class ByteTickerCache {
     const slot = (h ^ (h >>> 13)) & this.mask
     if (this.lens[slot] === len) {
       const keys = this.keys
-      const base = slot * this.maxBytes - a
+      const base = slot * MAX_CACHED_TICKER_BYTES - a
       let i = a
       while (i < e && keys[base + i] === b[i]) i++
       if (i === e) {
@@ -139,7 +134,7 @@ export class ByteTickerCache {
     const t = decodeString(b, a, e)
     if (t === undefined) return undefined
     const keys = this.keys
-    for (let i = a, k = slot * this.maxBytes; i < e; i++, k++) keys[k] = b[i]
+    for (let i = a, k = slot * MAX_CACHED_TICKER_BYTES; i < e; i++, k++) keys[k] = b[i]
     this.lens[slot] = len
     this.strs[slot] = t
     return t

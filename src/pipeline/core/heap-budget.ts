@@ -35,7 +35,7 @@ export function startHeapBudget(options: HeapBudgetOptions = {}): HeapBudget {
     // the collector's own runs shrink the heap too: growth counts from the lowest size seen
     if (size < floor) floor = size
     if (size - floor < budget) return
-    Bun.gc(process.env.X_GC_ASYNC !== '1')
+    Bun.gc(true)
     collections++
     floor = heapStats().heapSize
   }, options.everyMs ?? 500)

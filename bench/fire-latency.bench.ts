@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { heapBudgetFromEnv } from '../src/pipeline/core/heap-budget.ts'
 import { reachable } from '../src/pipeline/core/services.ts'
 import { loadSignal, startLiveRunner } from '../src/pipeline/signals/index.ts'
 import { report } from './runner.ts'
@@ -75,6 +76,7 @@ async function settle(count: () => number, want: number, quietMs = 2000): Promis
 /** Part, in its own process: the live runner until stdin closes. */
 async function runner(signalDir: string, stream: string, prefix: string, firesStream: string): Promise<void> {
   const signal = await loadSignal(signalDir)
+  heapBudgetFromEnv() // as ssmd signal-runner does
   const live = await startLiveRunner({ signals: [signal], natsUrl: NATS, stream, outputPrefix: prefix, firesStream, consumer: `bench-${SIGNAL_ID}` })
   console.log('READY')
   for await (const _ of Bun.stdin.stream()) {

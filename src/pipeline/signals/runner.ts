@@ -17,23 +17,49 @@ export interface RunResult {
   fires: number
 }
 
-/** Runs until the source ends or `signal` aborts; a batch is acked after its fires are published. */
+/** Batches whose fires and ack may still be on their way while later batches are evaluated. */
+export const RUNNER_MAX_BATCHES_IN_FLIGHT = 64
+
+/**
+ * Runs until the source ends or `signal` aborts. A batch is acked only after its fires are
+ * published (stored), and acks go out in batch order; but the loop does not wait for those round
+ * trips before it evaluates the next batch (at most RUNNER_MAX_BATCHES_IN_FLIGHT behind), so a
+ * live runner's latency is not one PubAck plus one ack round trip per batch. It returns once every
+ * ack is done, so a restart resumes after the last batch evaluated; after a failed publish nothing
+ * later is acked (those messages come again on the next start) and the failure is thrown.
+ */
 export async function runSignals(o: RunOptions): Promise<RunResult> {
   let records = 0
   let fires = 0
   const out: EmittedFire[] = []
+  let chain: Promise<void> = Promise.resolve()
+  let failure: unknown = null
+  const inFlight: Promise<void>[] = []
   for await (const batch of o.source.batches()) {
+    if (failure !== null) break
     out.length = 0
     const { records: rs, seqs } = batch
     for (let i = 0; i < rs.length; i++) o.engine.process(rs[i], seqs[i], out)
-    // a batch's fires all in flight at once (sent in call order): one wait for their acks, not one per fire
-    if (out.length === 1) await o.sink.publish(out[0])
-    else if (out.length > 1) await Promise.all(out.map((f) => o.sink.publish(f)))
-    await batch.ack?.()
+    // the batch's fires are sent now, in call order; its ack follows their PubAcks and the acks of
+    // the batches before it
+    const published = out.length === 0 ? null : Promise.all(out.map((f) => o.sink.publish(f)))
+    const ack = batch.ack
+    chain = chain.then(async () => {
+      if (published) await published
+      await ack?.()
+    })
+    published?.catch(() => {}) // observed through the chain
+    const step = chain.catch((e) => {
+      failure ??= e
+    })
+    inFlight.push(step)
+    if (inFlight.length > RUNNER_MAX_BATCHES_IN_FLIGHT) await inFlight.shift()
     records += rs.length
     fires += out.length
     o.onBatch?.(rs.length, out)
     if (o.signal?.aborted) break
   }
+  await Promise.all(inFlight)
+  if (failure !== null) throw failure
   return { records, fires }
 }

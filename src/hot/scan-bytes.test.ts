@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { HotError } from './errors.ts'
 import { FrameScanner, SCAN_INVALID, SCAN_OK, type ScanResult } from './scan.ts'
 import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './fixture-frames.ts'
+import { jsonEnvelope, type EnvelopeAnswer } from './fixture-json-envelope.ts'
 import { byteMutation, noiseBytes, structural, textual } from './fixture-json-mutations.ts'
 import { Prng, testSeed } from './fixture-prng.ts'
 
@@ -9,38 +10,12 @@ const SEED = testSeed()
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { ignoreBOM: true })
 
-interface Answer {
-  valid: boolean
-  type?: string | null
-  sid?: number
-  seq?: number
-  id?: number
-  marketTicker?: string | null
-  eventTicker?: string | null
-  lastBrace?: number
-}
+type Answer = EnvelopeAnswer
 
 /** What JSON.parse of the decoded bytes says (lastBrace: absolute byte index), independent of scan*.ts. */
 function expectedBytes(buf: Uint8Array, start: number, end: number): Answer {
-  let o: any
-  try {
-    o = JSON.parse(dec.decode(buf.subarray(start, end)))
-  } catch {
-    return { valid: false }
-  }
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return { valid: false }
-  const uint = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : -1)
-  const m = o.msg !== null && typeof o.msg === 'object' && !Array.isArray(o.msg) ? o.msg : {}
-  return {
-    valid: true,
-    type: typeof o.type === 'string' ? o.type : null,
-    sid: uint(o.sid),
-    seq: uint(o.seq),
-    id: uint(o.id),
-    marketTicker: typeof m.market_ticker === 'string' ? m.market_ticker : null,
-    eventTicker: typeof m.event_ticker === 'string' ? m.event_ticker : null,
-    lastBrace: buf.subarray(start, end).lastIndexOf(125) + start,
-  }
+  const e = jsonEnvelope(dec.decode(buf.subarray(start, end)))
+  return e.valid ? { ...e, lastBrace: buf.subarray(start, end).lastIndexOf(125) + start } : e
 }
 
 function answer(r: ScanResult): Answer {

@@ -1,35 +1,19 @@
 import { describe, expect, test } from 'bun:test'
 import { FrameScanner, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan.ts'
 import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './fixture-frames.ts'
+import { jsonEnvelope, type EnvelopeAnswer } from './fixture-json-envelope.ts'
 import { structural, textual } from './fixture-json-mutations.ts'
 import { Prng, testSeed } from './fixture-prng.ts'
 
 const SEED = testSeed()
 
 /** What JSON.parse says, written independently of scan.ts. */
-function expected(frame: string) {
-  let o: any
-  try {
-    o = JSON.parse(frame)
-  } catch {
-    return { valid: false }
-  }
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return { valid: false }
-  const uint = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : -1)
-  const m = o.msg !== null && typeof o.msg === 'object' && !Array.isArray(o.msg) ? o.msg : {}
-  return {
-    valid: true,
-    type: typeof o.type === 'string' ? o.type : null,
-    sid: uint(o.sid),
-    seq: uint(o.seq),
-    id: uint(o.id),
-    marketTicker: typeof m.market_ticker === 'string' ? m.market_ticker : null,
-    eventTicker: typeof m.event_ticker === 'string' ? m.event_ticker : null,
-    lastBrace: frame.lastIndexOf('}'),
-  }
+function expected(frame: string): EnvelopeAnswer {
+  const e = jsonEnvelope(frame)
+  return e.valid ? { ...e, lastBrace: frame.lastIndexOf('}') } : e
 }
 
-function actual(r: ScanResult) {
+function actual(r: ScanResult): EnvelopeAnswer {
   if (r.status === SCAN_INVALID) return { valid: false }
   const { type, sid, seq, id, marketTicker, eventTicker, lastBrace } = r
   return { valid: true, type, sid, seq, id, marketTicker, eventTicker, lastBrace }

@@ -5,7 +5,8 @@
  *  (a') the same from bytes, as the raw WebSocket client hands frames over (views into a socket
  *      chunk, one receive stamp per read of 64 frames): scanBytes + seq check + subject bytes +
  *      pushFrame, against the same JSON.parse.
- *  (b) ring push + drain across a real Worker, against postMessage(string) to a Worker.
+ *  (b) ring push + drain across a real Worker (deferred wakes, one per 256 pushes, as the
+ *      connector's RingOut does per event-loop turn), against postMessage(string) to a Worker.
  *  (c) the scanner against its own off switch (forced JSON.parse) and without the ticker cache.
  * Corpus: realistic Kalshi frames, orderbook_delta 70%, ticker 20%, trade 8%, snapshot 2%,
  * both price formats (src/hot/fixture-frames.ts), seeded.
@@ -172,12 +173,20 @@ if (refused) console.log(`(ring refused ${refused} pushes: the consumer fell beh
 
 async function ringThroughput(n: number): Promise<number> {
   const ring = Ring.allocate(1 << 22)
+  // as the connector pushes (RingOut): no wake per record, one per burst (here 256 records, about
+  // a socket read's worth; the connector wakes once per event-loop turn)
+  ring.deferWake = true
   const done = startConsumer(ring)
   const t0 = Bun.nanoseconds()
   for (let i = 0; i < n; i++) {
     const f = corpus[i % corpus.length]
-    while (!ring.push('bench.kalshi.json.orderbook.T', f, i, 2)) await ring.waitWritable()
+    while (!ring.push('bench.kalshi.json.orderbook.T', f, i, 2)) {
+      ring.flushWake()
+      await ring.waitWritable()
+    }
+    if ((i & 255) === 255) ring.flushWake()
   }
+  ring.flushWake()
   ring.close()
   const { count } = await done
   if (count !== n) throw new Error(`ring delivered ${count} of ${n}`)

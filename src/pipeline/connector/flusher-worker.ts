@@ -11,7 +11,7 @@ import { NatsSink } from '../transport/nats-sink.ts'
 import type { Sink } from '../transport/types.ts'
 import { FileSink } from './file-sink.ts'
 import { Flusher } from './flusher.ts'
-import { heapBudgetFromEnv, type HeapBudget } from '../core/heap-budget.ts'
+import { FLUSHER_HEAP_BUDGET_BYTES, heapBudgetFromEnv, type HeapBudget } from '../core/heap-budget.ts'
 
 export interface WorkerInit {
   type: 'init'
@@ -53,7 +53,7 @@ self.onmessage = async (ev: MessageEvent) => {
       flusher = new Flusher(ring, sink, msg.instanceId)
       flusher.start().catch((e) => post({ type: 'error', message: String(e?.message ?? e), code: e?.code }))
       statsTimer = setInterval(() => post(stats()), 250)
-      gc = heapBudgetFromEnv()
+      gc = heapBudgetFromEnv(process.env, FLUSHER_HEAP_BUDGET_BYTES)
       post({ type: 'ready' })
     } else if (msg.type === 'metrics') {
       post({ type: 'metrics', id: msg.id, text: await registry.metrics() })

@@ -261,6 +261,18 @@ describe('RawWebSocket against a scripted server', () => {
     expect(r.order.join('')).toBe('rtttrtt')
   })
 
+  test('a pause before the upgrade lets the upgrade finish and holds later messages until resume', async () => {
+    const { url, conns } = rawServer((c) => c.socket.write(concatBytes([enc.encode(switching(c)), text('with-101')])))
+    const r = connect(url)
+    r.ws.pause()
+    await opened(r)
+    expect(r.texts()).toEqual(['with-101'])
+    conns[0].socket.write(text('later'))
+    r.ws.resume()
+    await waitFor(() => r.messages.length === 2, 'the message sent while paused')
+    expect(r.texts()).toEqual(['with-101', 'later'])
+  })
+
   test('answers a server close frame with a masked close frame of the same code and reports it once', async () => {
     const { url, conns } = rawServer((c) => c.socket.write(concatBytes([enc.encode(switching(c)), text('hi'), close(4001, 'maintenance')])))
     const r = connect(url)

@@ -180,12 +180,12 @@ export class RawWebSocket {
 
   /**
    * Stops reading from the socket (the server meets TCP back-pressure) until `resume()`; frames
-   * of a read already taken are still delivered. A pause before the socket exists takes effect
-   * when it opens.
+   * of a read already taken are still delivered. A pause before the upgrade is done takes
+   * effect once it is (the upgrade answer is still read).
    */
   pause(): void {
     this.paused = true
-    this.socket?.pause()
+    if (this.state === RAW_WS_STATE.OPEN) this.socket?.pause()
   }
 
   resume(): void {
@@ -227,7 +227,6 @@ export class RawWebSocket {
       s.terminate()
       return
     }
-    if (this.paused) s.pause()
     this.phase = PHASE_HEAD
     this.write(new TextEncoder().encode(this.request))
   }
@@ -264,6 +263,7 @@ export class RawWebSocket {
     clearTimeout(this.connectTimer)
     this.head = new Uint8Array(0)
     this.state = RAW_WS_STATE.OPEN
+    if (this.paused) this.socket?.pause()
     try {
       this.events.onOpen()
     } catch (e) {

@@ -49,8 +49,9 @@
  * Allocation: none per record on the producer side except the small subarray view and result
  * object that TextEncoder.encodeInto imposes (pushParts); none at all for pushFrame (bytes
  * in, native copies and digits out); the consumer allocates the decoded subject.
- * Off switch for the whole ring: the connector's `SSMD_RING=0` (postMessage per batch
- * instead); this file has no optional optimisations.
+ * The ring itself has no off switch (it is the connector's only path to the flusher Worker;
+ * bench/hot.bench.ts (b) measures it against postMessage). Optional here: `deferWake` (one
+ * wake per burst instead of per record; the connector's switch is SSMD_RING_WAKE=each).
  */
 import { isSafeUint, uintLength, writeUintDigits } from './digits.ts'
 import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'

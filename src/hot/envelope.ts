@@ -14,14 +14,18 @@
  * A corrupted frame that still passes could get a wrong subject; the raw frame is forwarded
  * either way, so nothing is lost. Off switch: SSMD_HOT_SCAN=checked (full grammar) or =json.
  */
-import { SCAN_OK, type ScanResult } from './scan-result.ts'
+import { FRAME_TYPES, SCAN_OK, type ScanResult } from './scan-result.ts'
+import type { TextTickerCache } from './ticker-cache.ts'
 
 const HEAD = '{"type":"'
 const MARKET = '"market_ticker"'
 const EVENT = '"event_ticker"'
 
-/** Fills `out` and returns true, or returns false to send the frame to the checked scan. */
-export function scanEnvelope(s: string, out: ScanResult): boolean {
+/**
+ * Fills `out` and returns true, or returns false to send the frame to the checked scan. Tickers
+ * come from `tickers` (one flat string per market); the type is the FRAME_TYPES constant.
+ */
+export function scanEnvelope(s: string, out: ScanResult, tickers: TextTickerCache): boolean {
   const n = s.length
   if (!s.startsWith(HEAD) || s.charCodeAt(n - 1) !== 125 /* } */ || s.indexOf('\\') !== -1) return false
   const te = s.indexOf('"', 9)
@@ -49,12 +53,12 @@ export function scanEnvelope(s: string, out: ScanResult): boolean {
   if (!s.startsWith(',"msg":{', i)) return false
   const body = i + 8
   if (s.charCodeAt(n - 2) !== 125 || s.indexOf('{', body) !== -1) return false
-  const market = ticker(s, MARKET, body)
+  const market = ticker(s, MARKET, body, tickers)
   if (market === undefined) return false
-  const event = ticker(s, EVENT, body)
+  const event = ticker(s, EVENT, body, tickers)
   if (event === undefined) return false
   out.status = SCAN_OK
-  out.type = s.slice(9, te)
+  out.type = typeName(s, te)
   out.sid = sid
   out.seq = seq
   out.id = id
@@ -79,8 +83,18 @@ function uint(s: string, i: number): number {
   return v
 }
 
+/** The frame type s[9, te): the FRAME_TYPES constant when known (no string per frame). */
+function typeName(s: string, te: number): string {
+  const len = te - 9
+  for (let k = 0; k < FRAME_TYPES.length; k++) {
+    const t = FRAME_TYPES[k]
+    if (t.length === len && s.startsWith(t, 9)) return t
+  }
+  return s.slice(9, te)
+}
+
 /** A string key directly in msg: its value, null when absent, undefined to decline. */
-function ticker(s: string, key: string, from: number): string | null | undefined {
+function ticker(s: string, key: string, from: number, tickers: TextTickerCache): string | null | undefined {
   const p = s.indexOf(key, from)
   if (p === -1) return null
   const v = p + key.length + 2
@@ -88,5 +102,5 @@ function ticker(s: string, key: string, from: number): string | null | undefined
   const e = s.indexOf('"', v)
   const next = s.charCodeAt(e + 1)
   if (e < 0 || (next !== 44 && next !== 125) || s.indexOf(key, e) !== -1) return undefined
-  return s.slice(v, e)
+  return tickers.get(s, v, e)
 }

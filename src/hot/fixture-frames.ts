@@ -38,10 +38,10 @@ function uuid(r: Prng): string {
 const cents = (r: Prng) => r.int(1, 99)
 const dollars = (c: number) => `0.${String(c).padStart(2, '0')}00`
 
-/** One frame of the given kind as the compact JSON string Kalshi sends. */
-export function makeFrame(r: Prng, kind: FrameKind, seq = r.int(1, 5_000_000)): string {
+/** One frame of the given kind as the compact JSON string Kalshi sends (`ticker`: its market, else random). */
+export function makeFrame(r: Prng, kind: FrameKind, seq = r.int(1, 5_000_000), ticker?: string): string {
   const sid = r.int(1, 40)
-  const t = randomTicker(r)
+  const t = ticker ?? randomTicker(r)
   const fp = r.chance(0.5) // new wire format: strings only
   const ts = 1_769_000_000 + r.int(0, 9_000_000)
   switch (kind) {
@@ -99,14 +99,36 @@ export function makeFrame(r: Prng, kind: FrameKind, seq = r.int(1, 5_000_000)): 
   }
 }
 
-/** The production mix the benches use: delta 70%, ticker 20%, trade 8%, snapshot 2%. */
-export function makeCorpus(r: Prng, n: number): string[] {
+/**
+ * `n` distinct tickers, as a connector subscribed to `n` markets sees them (random tickers,
+ * made unique by a suffix when two coincide).
+ */
+export function marketUniverse(r: Prng, n: number): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  while (out.length < n) {
+    let t = randomTicker(r)
+    if (seen.has(t)) t = `${t}-${out.length}`
+    seen.add(t)
+    out.push(t)
+  }
+  return out
+}
+
+/**
+ * The production mix the benches use: delta 70%, ticker 20%, trade 8%, snapshot 2%. Tickers
+ * are random (mostly unique: tests of the scanner's variety), or with `markets` drawn uniformly
+ * from that many subscribed markets (a connector's traffic: every frame is for a market it
+ * subscribed to; the benches use 10,000, the connector's RSS target).
+ */
+export function makeCorpus(r: Prng, n: number, options: { markets?: number } = {}): string[] {
   const out: string[] = []
   const seqs = new Map<number, number>()
+  const universe = options.markets === undefined ? null : marketUniverse(r, options.markets)
   for (let i = 0; i < n; i++) {
     const x = r.next()
     const kind: FrameKind = x < 0.7 ? 'orderbook_delta' : x < 0.9 ? 'ticker' : x < 0.98 ? 'trade' : 'orderbook_snapshot'
-    const f = makeFrame(r, kind, 1)
+    const f = makeFrame(r, kind, 1, universe === null ? undefined : r.pick(universe))
     // sequential seq per sid, so a seq tracker sees a gap-free stream
     if (kind === 'ticker') {
       out.push(f)

@@ -104,9 +104,10 @@ export class Ring {
   /** Records read but not yet counted in READ_COUNT (counted at commit). */
   private uncounted = 0
   private readonly scratch = new RingRecord()
-  /** pushFrame's suffix head for the last shard id it saw. */
-  private shardHead = new Uint8Array(0)
-  private shardHeadId = Number.NaN
+  /** pushFrame's suffix `,"_shard_id":N,"_received_at":T}` for the last (shard id, stamp) it saw. */
+  private suffix = new Uint8Array(0)
+  private suffixShard = Number.NaN
+  private suffixTs = Number.NaN
   /**
    * Producer option: when true, push does not wake a sleeping consumer; the producer calls
    * `flushWake()` once per batch (e.g. once per event-loop turn). Same protocol, fewer futex
@@ -215,7 +216,8 @@ export class Ring {
    * `,"_shard_id":{shardId},"_received_at":{receivedAtUs}}` — `end` is the index of the
    * frame's final `}` (ScanResult.lastBrace), which the suffix replaces. The same record as
    * `pushParts(subject, frame, lastBrace, suffix, …)` of the decoded strings, written without
-   * strings: two native copies and the digits stored directly. False when full (counted).
+   * strings: three native copies (the suffix bytes are built once per shard id and stamp).
+   * False when full (counted).
    * receivedAtUs and shardId are written as `${n}` would (digits for integers).
    */
   pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
@@ -229,11 +231,11 @@ export class Ring {
     const free = cap - ((w - read) >>> 0)
     let off = w & this.mask
     const tail = cap - off
-    if (shardId !== this.shardHeadId) this.setShardHead(shardId)
-    const head = this.shardHead
-    const tsLen = isSafeUint(receivedAtUs) ? uintLength(receivedAtUs) : asciiOf(receivedAtUs).length
+    // the suffix bytes are the same for every frame of one socket read (one stamp per read)
+    if (receivedAtUs !== this.suffixTs || shardId !== this.suffixShard) this.setSuffix(shardId, receivedAtUs)
+    const suffix = this.suffix
     const sb = subject.length
-    const pb = end - start + head.length + tsLen + 1
+    const pb = end - start + suffix.length
     const size = RING_RECORD_HEADER_BYTES + sb + pb
     const exact = align8(size)
     if (exact > tail || exact > free) {
@@ -248,12 +250,7 @@ export class Ring {
     u8.set(subject, p)
     p += sb
     copyBytes.call(frame, u8, p, start, end)
-    p += end - start
-    u8.set(head, p)
-    p += head.length
-    if (isSafeUint(receivedAtUs)) writeUintDigits(u8, p, receivedAtUs, tsLen)
-    else u8.set(asciiOf(receivedAtUs), p)
-    u8[p + tsLen] = 125 // }
+    u8.set(suffix, p + end - start)
     this.commit(off, sb, pb, kind, receivedAtUs)
     return true
   }
@@ -298,10 +295,19 @@ export class Ring {
     if (!this.deferWake) this.wake()
   }
 
-  /** The bytes of `,"_shard_id":{id},"_received_at":` for pushFrame (rebuilt when the id changes). */
-  private setShardHead(shardId: number): void {
-    this.shardHead = encoder.encode(`,"_shard_id":${shardId},"_received_at":`)
-    this.shardHeadId = shardId
+  /** The bytes of `,"_shard_id":{id},"_received_at":{receivedAtUs}}` for pushFrame (digits as `${n}` writes them). */
+  private setSuffix(shardId: number, receivedAtUs: number): void {
+    const head = `,"_shard_id":${shardId},"_received_at":`
+    if (isSafeUint(receivedAtUs)) {
+      const len = uintLength(receivedAtUs)
+      const b = new Uint8Array(head.length + len + 1)
+      encoder.encodeInto(head, b)
+      writeUintDigits(b, head.length, receivedAtUs, len)
+      b[b.length - 1] = 125 // }
+      this.suffix = b
+    } else this.suffix = encoder.encode(`${head}${receivedAtUs}}`)
+    this.suffixShard = shardId
+    this.suffixTs = receivedAtUs
   }
 
   /** Producer: no more records. Wakes the consumer so it can drain and stop. */
@@ -479,11 +485,6 @@ function align8(n: number): number {
 
 /** Buffer#copy(target, targetStart, sourceStart, sourceEnd): a native range copy without a view object. */
 const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number
-
-/** `${n}` as bytes, for a number that is not a safe non-negative integer (off the fast path). */
-function asciiOf(n: number): Uint8Array {
-  return encoder.encode(String(n))
-}
 
 /** Exact bytes of a record (only off the fast path: near the end of the data or near full). */
 function exactSize(subject: string, head: string, headEnd: number, suffix: string): number {

@@ -30,15 +30,17 @@
  *     plain JavaScript: only the space as whitespace; any control character or backslash inside
  *     a string, any grammar error, a duplicate or odd-valued key of interest → false (JSON.parse
  *     decides). It never writes to `buf`.
- * Allocation per frame: none; a ticker string only on a ticker-cache miss (`ByteTickerCache`:
- * the bytes are hashed, compared on a hit, and the cached string returned), and the type string
+ * Allocation per frame: none; a ticker string only on a ticker-cache miss (`ByteTickerCache`,
+ * ticker-cache.ts), and the type string
  * of an unknown type (checked walk only).
  */
 import { SCAN_OK, FRAME_TYPES, type ScanResult } from './scan-result.ts'
+import type { ByteTickerCache } from './ticker-cache.ts'
+
+/** Decodes frame text; keeps a leading U+FEFF (JSON.parse, not the decoder, decides about it). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
 const MAX_DEPTH = 64
-/** Longest ticker (bytes) the cache holds; longer ones are decoded every time. */
-export const MAX_CACHED_TICKER_BYTES = 64
 
 const QUOTE = 34
 const COMMA = 44
@@ -79,87 +81,6 @@ const KEY_EVENT_Q = ascii('"event_ticker"')
 const TRUE = ascii('true')
 const FALSE = ascii('false')
 const NULL = ascii('null')
-
-/** Decodes string contents; keeps a leading U+FEFF (it is text inside a string, not a BOM). */
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
-
-/**
- * Ticker strings keyed by their bytes: a slot per hash of (length, first, middle and last four
- * bytes); a hit compares every byte and returns the cached string (no allocation). Only
- * tickers without backslash or control characters are cached, so a byte-equal hit has none.
- */
-export class ByteTickerCache {
-  hits = 0
-  misses = 0
-  private readonly mask: number
-  private readonly keys: Uint8Array
-  private readonly lens: Int32Array
-  private readonly strs: (string | undefined)[]
-
-  /** `size` slots: a power of two, or 0 for no cache (decode every ticker). */
-  constructor(size: number) {
-    this.mask = size - 1
-    this.keys = new Uint8Array(size * MAX_CACHED_TICKER_BYTES)
-    this.lens = new Int32Array(size).fill(-1)
-    this.strs = new Array<string | undefined>(size).fill(undefined)
-  }
-
-  /**
-   * The string of `b[a, e)` (the contents of a JSON string without its quotes), or undefined
-   * when it holds a backslash or a control character (the caller declines).
-   */
-  get(b: Uint8Array, a: number, e: number): string | undefined {
-    const len = e - a
-    if (len === 0) return ''
-    if (this.mask < 0 || len > MAX_CACHED_TICKER_BYTES) return decodeString(b, a, e)
-    // the same cheap key as scan.ts's string cache: strikes and dates differ at the end
-    let h = (Math.imul(len, 31) + b[a]) | 0
-    h = (Math.imul(h, 31) + b[e - 1]) | 0
-    if (len > 1) h = (Math.imul(h, 31) + b[e - 2]) | 0
-    if (len > 2) h = (Math.imul(h, 31) + b[e - 3]) | 0
-    if (len > 3) h = (Math.imul(h, 31) + b[e - 4]) | 0
-    if (len > 8) h = (Math.imul(h, 31) + b[a + (len >> 1)]) | 0
-    const slot = (h ^ (h >>> 13)) & this.mask
-    if (this.lens[slot] === len) {
-      const keys = this.keys
-      const base = slot * MAX_CACHED_TICKER_BYTES - a
-      let i = a
-      while (i < e && keys[base + i] === b[i]) i++
-      if (i === e) {
-        this.hits++
-        return this.strs[slot]
-      }
-    }
-    this.misses++
-    const t = decodeString(b, a, e)
-    if (t === undefined) return undefined
-    const keys = this.keys
-    for (let i = a, k = slot * MAX_CACHED_TICKER_BYTES; i < e; i++, k++) keys[k] = b[i]
-    this.lens[slot] = len
-    this.strs[slot] = t
-    return t
-  }
-}
-
-/**
- * The text of b[a, e) (string contents), or undefined when it holds a backslash or a control
- * character. ASCII is copied as Latin-1 (the same characters, and cheaper than TextDecoder).
- */
-function decodeString(b: Uint8Array, a: number, e: number): string | undefined {
-  let high = false
-  for (let i = a; i < e; i++) {
-    const c = b[i]
-    if (c < SPACE || c === BACKSLASH) return undefined
-    if (c > 127) high = true
-  }
-  return high ? utf8.decode(b.subarray(a, e)) : latin1(b, a, e)
-}
-
-const latin1Slice = Buffer.prototype.toString
-/** A fresh string of the Latin-1 bytes b[a, e) (Buffer#toString reads any Uint8Array). */
-function latin1(b: Uint8Array, a: number, e: number): string {
-  return latin1Slice.call(b as Buffer, 'latin1', a, e)
-}
 
 /** Position after the last number or type read (module state: no pair allocated). */
 let pos = 0

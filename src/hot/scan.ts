@@ -27,12 +27,13 @@
  * with the same contract against `scanBytesByJsonParse` and the same switches; its ticker cache
  * is keyed by bytes (`byteTickers`, same size).
  */
-import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
+import { HotError, invalidOption } from './errors.ts'
 
 export { FRAME_TYPES, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan-result.ts'
 import { FRAME_TYPES, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult } from './scan-result.ts'
 import { scanEnvelope } from './envelope.ts'
-import { ByteTickerCache, decodeFrame, lastBraceBytes, scanCheckedBytes, scanEnvelopeBytes } from './scan-bytes.ts'
+import { ByteTickerCache, TextTickerCache } from './ticker-cache.ts'
+import { decodeFrame, lastBraceBytes, scanCheckedBytes, scanEnvelopeBytes } from './scan-bytes.ts'
 
 export interface FrameScannerOptions {
   /** Off switch: answer every frame with JSON.parse. @default env SSMD_HOT_SCAN === 'json' */
@@ -42,12 +43,14 @@ export interface FrameScannerOptions {
    * Off switch: false, or env SSMD_HOT_SCAN=checked. @default true
    */
   envelope?: boolean
-  /** Ticker-string cache slots (power of two, 0 = off). @default 4096 (env SSMD_HOT_TICKER_CACHE) */
+  /**
+   * Most tickers each ticker-string cache keeps (ticker-cache.ts; 0 = off, every ticker sliced
+   * or decoded). @default 65536 (env SSMD_HOT_TICKER_CACHE=0: off)
+   */
   tickerCacheSize?: number
 }
 
 const MAX_DEPTH = 64
-const MAX_CACHED_TICKER = 64
 const ODD = /[\x00-\x1f\\]/
 
 const QUOTE = 34
@@ -82,27 +85,24 @@ export class FrameScanner {
   scanned = 0
   fallbacks = 0
   invalid = 0
-  tickerCacheHits = 0
-  tickerCacheMisses = 0
   private readonly forceJson: boolean
   private readonly envelope: boolean
   /** Frames answered by the envelope scan. */
   envelopeHits = 0
-  private readonly cache: (string | undefined)[]
-  private readonly cacheMask: number
   /** Position after the last number read by readUint (avoids returning a pair). */
   private pos = 0
-  /** scanBytes' ticker strings, keyed by their UTF-8 bytes (its own hit/miss counters). */
+  /** scan's ticker strings, keyed by characters (ticker-cache.ts; hits, misses, clears). */
+  readonly textTickers: TextTickerCache
+  /** scanBytes' ticker strings, keyed by their UTF-8 bytes. */
   readonly byteTickers: ByteTickerCache
 
   constructor(options: FrameScannerOptions = {}) {
     const env = typeof process === 'undefined' ? {} : process.env
     this.forceJson = options.forceJsonParse ?? env.SSMD_HOT_SCAN === 'json'
     this.envelope = options.envelope ?? (env.SSMD_HOT_SCAN !== 'checked' && env.SSMD_HOT_SCAN !== 'json')
-    const size = options.tickerCacheSize ?? (env.SSMD_HOT_TICKER_CACHE === '0' ? 0 : 4096)
-    if (size !== 0 && !isPowerOfTwo(size)) invalidOption('tickerCacheSize', 'a power of two or 0', size)
-    this.cache = new Array<string | undefined>(size).fill(undefined)
-    this.cacheMask = size - 1
+    const size = options.tickerCacheSize ?? (env.SSMD_HOT_TICKER_CACHE === '0' ? 0 : 65_536)
+    if (!Number.isInteger(size) || size < 0) invalidOption('tickerCacheSize', 'a non-negative integer', size)
+    this.textTickers = new TextTickerCache(size)
     this.byteTickers = new ByteTickerCache(size)
   }
 
@@ -110,7 +110,7 @@ export class FrameScanner {
   scan(frame: string, out: ScanResult = this.result): ScanResult {
     this.scanned++
     out.reset()
-    if (this.envelope && !this.forceJson && scanEnvelope(frame, out)) {
+    if (this.envelope && !this.forceJson && scanEnvelope(frame, out, this.textTickers)) {
       this.envelopeHits++
       return out
     }
@@ -235,7 +235,7 @@ export class FrameScanner {
       if (bit !== 0 && s.charCodeAt(i) === QUOTE) {
         const e = closeQuote(s, i + 1)
         if (e < 0) return -1
-        const t = this.ticker(s, i + 1, e)
+        const t = this.textTickers.get(s, i + 1, e)
         if (bit === SEEN_MARKET) out.marketTicker = t
         else out.eventTicker = t
         i = e + 1
@@ -268,30 +268,6 @@ export class FrameScanner {
     if (i - start > 15 || c === DOT || c === LOWER_E || c === UPPER_E) return -1
     this.pos = i
     return v
-  }
-
-  /** The ticker string between `a` and `b`, from the cache when the same text was seen. */
-  private ticker(s: string, a: number, b: number): string {
-    const len = b - a
-    if (this.cacheMask < 0 || len > MAX_CACHED_TICKER || len === 0) return s.slice(a, b)
-    // cheap key: length, first char and the last four chars (strikes and dates differ there)
-    let h = len * 31 + s.charCodeAt(a)
-    h = h * 31 + s.charCodeAt(b - 1)
-    if (len > 1) h = h * 31 + s.charCodeAt(b - 2)
-    if (len > 2) h = h * 31 + s.charCodeAt(b - 3)
-    if (len > 3) h = h * 31 + s.charCodeAt(b - 4)
-    if (len > 8) h = h * 31 + s.charCodeAt(a + (len >> 1))
-    const slot = (h ^ (h >>> 13)) & this.cacheMask
-    const hit = this.cache[slot]
-    if (hit !== undefined && hit.length === len && s.startsWith(hit, a)) {
-      this.tickerCacheHits++
-      return hit
-    }
-    this.tickerCacheMisses++
-    // flatten, so the cached string does not keep the whole frame alive
-    const t = flat(s.slice(a, b))
-    this.cache[slot] = t
-    return t
   }
 }
 
@@ -363,11 +339,6 @@ function ws(s: string, i: number): number {
 function typeName(s: string, a: number, b: number): string {
   for (const t of FRAME_TYPES) if (t.length === b - a && s.startsWith(t, a)) return t
   return s.slice(a, b)
-}
-
-function flat(s: string): string {
-  // a slice may share the frame's buffer; slicing a fresh concatenation copies the characters
-  return (' ' + s).slice(1)
 }
 
 /** Index after the JSON value at `i`, or -1 (grammar error or too deep → fall back). */

@@ -1,0 +1,246 @@
+/**
+ * Ticker strings for the frame scanner: a hit returns the string made on the first sight of the
+ * same ticker, with no allocation and no decoding, so one market always gets one flat string
+ * (whose hash the next Map lookup finds cached, and which keeps no frame alive).
+ *   - `ByteTickerCache`: keyed by UTF-8 bytes (scanBytes, the raw WebSocket path);
+ *   - `TextTickerCache`: keyed by the characters of a frame string (scan, the string path).
+ *
+ * Both are open-addressing tables (linear probing) of up to `maxEntries` tickers: every market
+ * a connector subscribes to stays in (a 10,000-market connector misses once per market), unlike
+ * a direct-mapped array where two markets that share a slot evict each other on every frame.
+ * A slot is four int32 in one array (length, a 32-bit hash of sampled characters, and for bytes
+ * the offset of the ticker's bytes in one arena; a probe reads one cache line) plus its string.
+ * The table starts at 1,024 slots and doubles while at most half full; at `maxEntries` tickers
+ * it is cleared (counted in `clears`) and refills, which bounds memory against a stream of
+ * ever-new tickers (about 60 bytes per entry). The hash samples a few characters (a full hash
+ * costs 3×); a hit is decided by comparing every character.
+ * Only tickers without backslash or control characters are cached by bytes (a byte-equal hit
+ * has none); the text path only ever sees such tickers.
+ */
+
+/** Longest ticker (bytes or characters) the caches hold; longer ones are decoded every time. */
+export const MAX_CACHED_TICKER = 64
+
+const SPACE = 32
+const BACKSLASH = 92
+const MIN_SLOTS = 1024
+const EMPTY = -1
+const H1 = 0x9e3779b1
+const H2 = 0x01000193
+
+/** Decodes string contents; keeps a leading U+FEFF (it is text inside a string, not a BOM). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
+const latin1Slice = Buffer.prototype.toString
+
+/** The slot table both caches share (see the header). */
+class TickerTable {
+  hits = 0
+  misses = 0
+  /** Times the cache reached maxEntries and was emptied. */
+  clears = 0
+  readonly maxEntries: number
+  protected count = 0
+  protected mask = -1
+  /** Per slot: [length or EMPTY, hash, arena offset (bytes cache), unused]. */
+  protected meta = new Int32Array(0)
+  protected strs: (string | undefined)[] = []
+
+  /** Up to `maxEntries` tickers (a positive integer), or 0 for no cache. */
+  constructor(maxEntries: number) {
+    this.maxEntries = maxEntries
+    if (maxEntries > 0) this.allocate(MIN_SLOTS)
+  }
+
+  /** Tickers held now. */
+  get size(): number {
+    return this.count
+  }
+
+  /** Forgets every ticker (keeps the table's size). */
+  clear(): void {
+    for (let s = 0; s < this.strs.length; s++) this.meta[s << 2] = EMPTY
+    this.strs.fill(undefined)
+    this.count = 0
+    this.clears++
+  }
+
+  /** The slot where a ticker of hash h that was not found goes (clearing or growing first). */
+  protected freeSlot(h: number, emptySlot: number): number {
+    if (this.count >= this.maxEntries) {
+      this.clear()
+      return h & this.mask
+    }
+    if (2 * (this.count + 1) <= this.strs.length) return emptySlot
+    this.grow()
+    let slot = h & this.mask
+    while (this.meta[slot << 2] !== EMPTY) slot = (slot + 1) & this.mask
+    return slot
+  }
+
+  protected put(slot: number, len: number, h: number, offset: number, t: string): void {
+    const at = slot << 2
+    this.meta[at] = len
+    this.meta[at + 1] = h
+    this.meta[at + 2] = offset
+    this.strs[slot] = t
+    this.count++
+  }
+
+  private allocate(slots: number): void {
+    this.mask = slots - 1
+    this.meta = new Int32Array(4 * slots)
+    for (let s = 0; s < slots; s++) this.meta[s << 2] = EMPTY
+    this.strs = new Array<string | undefined>(slots).fill(undefined)
+  }
+
+  /** Doubles the table and re-inserts every entry. */
+  private grow(): void {
+    const { meta, strs } = this
+    this.allocate(2 * strs.length)
+    const mask = this.mask
+    for (let s = 0; s < strs.length; s++) {
+      const at = s << 2
+      if (meta[at] === EMPTY) continue
+      let slot = meta[at + 1] & mask
+      while (this.meta[slot << 2] !== EMPTY) slot = (slot + 1) & mask
+      this.meta.set(meta.subarray(at, at + 4), slot << 2)
+      this.strs[slot] = strs[s]
+    }
+  }
+}
+
+/** Ticker strings keyed by their UTF-8 bytes (see the header). */
+export class ByteTickerCache extends TickerTable {
+  private arena = new Uint8Array(MIN_SLOTS * 16)
+  private arenaView = new DataView(this.arena.buffer)
+  private used = 0
+  /** A DataView of the last buffer looked up in (a socket chunk serves many frames). */
+  private lastBuf: Uint8Array | null = null
+  private lastView = new DataView(new ArrayBuffer(0))
+
+  /**
+   * The string of `b[a, e)` (the contents of a JSON string without its quotes), or undefined
+   * when it holds a backslash or a control character (the caller declines).
+   */
+  get(b: Uint8Array, a: number, e: number): string | undefined {
+    const len = e - a
+    if (len === 0) return ''
+    if (this.maxEntries === 0 || len > MAX_CACHED_TICKER) return decodeString(b, a, e)
+    // tickers share series prefixes and differ in the date (middle) and strike (end)
+    const mid = a + (len >> 1)
+    let h = (Math.imul(len, H1) ^ b[a]) | 0
+    h = Math.imul(h ^ b[e - 1], H2)
+    h = Math.imul(h ^ b[mid], H2)
+    if (len > 3) {
+      h = Math.imul(h ^ b[e - 2] ^ (b[e - 3] << 8) ^ (b[e - 4] << 16), H2)
+      h = Math.imul(h ^ b[mid - 1] ^ (b[mid + 1] << 8), H2)
+    }
+    if (len > 8) h = Math.imul(h ^ b[a + (len >> 2)] ^ (b[e - 1 - (len >> 2)] << 8), H2)
+    h ^= h >>> 15
+    const v = this.view(b)
+    const av = this.arenaView
+    const mask = this.mask
+    const meta = this.meta
+    let slot = h & mask
+    for (;;) {
+      const l = meta[slot << 2]
+      if (l === EMPTY) break
+      if (l === len && meta[(slot << 2) + 1] === h) {
+        // four bytes at a time (DataView reads are intrinsics, cheaper than byte loads)
+        const d = meta[(slot << 2) + 2] - a
+        let k = a
+        while (k + 4 <= e && av.getInt32(k + d) === v.getInt32(k)) k += 4
+        while (k < e && av.getUint8(k + d) === b[k]) k++
+        if (k === e) {
+          this.hits++
+          return this.strs[slot]
+        }
+      }
+      slot = (slot + 1) & mask
+    }
+    this.misses++
+    const t = decodeString(b, a, e)
+    if (t === undefined) return undefined
+    slot = this.freeSlot(h, slot)
+    this.put(slot, len, h, this.store(b, a, e), t)
+    return t
+  }
+
+  override clear(): void {
+    super.clear()
+    this.used = 0
+  }
+
+  private view(b: Uint8Array): DataView {
+    if (b !== this.lastBuf) {
+      this.lastBuf = b
+      this.lastView = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    }
+    return this.lastView
+  }
+
+  /** Copies b[a, e) into the arena; returns its offset there. */
+  private store(b: Uint8Array, a: number, e: number): number {
+    const at = this.used
+    if (at + e - a > this.arena.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.arena.length, at + e - a))
+      bigger.set(this.arena.subarray(0, at))
+      this.arena = bigger
+      this.arenaView = new DataView(bigger.buffer)
+    }
+    const arena = this.arena
+    for (let i = a, k = at; i < e; i++, k++) arena[k] = b[i]
+    this.used = at + e - a
+    return at
+  }
+}
+
+/** Ticker strings keyed by the characters s[a, b) of a frame string (see the header). */
+export class TextTickerCache extends TickerTable {
+  /** The ticker s[a, b) as a flat string: the cached one when the same characters were seen. */
+  get(s: string, a: number, b: number): string {
+    const len = b - a
+    if (this.maxEntries === 0 || len > MAX_CACHED_TICKER || len === 0) return s.slice(a, b)
+    const mid = a + (len >> 1)
+    let h = (Math.imul(len, H1) ^ s.charCodeAt(a)) | 0
+    h = Math.imul(h ^ s.charCodeAt(b - 1), H2)
+    h = Math.imul(h ^ s.charCodeAt(mid), H2)
+    if (len > 3) {
+      h = Math.imul(h ^ s.charCodeAt(b - 2) ^ (s.charCodeAt(b - 3) << 8) ^ (s.charCodeAt(b - 4) << 16), H2)
+      h = Math.imul(h ^ s.charCodeAt(mid - 1) ^ (s.charCodeAt(mid + 1) << 8), H2)
+    }
+    if (len > 8) h = Math.imul(h ^ s.charCodeAt(a + (len >> 2)) ^ (s.charCodeAt(b - 1 - (len >> 2)) << 8), H2)
+    h ^= h >>> 15
+    const mask = this.mask
+    const meta = this.meta
+    let slot = h & mask
+    for (;;) {
+      const l = meta[slot << 2]
+      if (l === EMPTY) break
+      if (l === len && meta[(slot << 2) + 1] === h && s.startsWith(this.strs[slot] as string, a)) {
+        this.hits++
+        return this.strs[slot] as string
+      }
+      slot = (slot + 1) & mask
+    }
+    this.misses++
+    // flat: a slice may share the frame's buffer; slicing a fresh concatenation copies the characters
+    const t = (' ' + s.slice(a, b)).slice(1)
+    this.put(this.freeSlot(h, slot), len, h, 0, t)
+    return t
+  }
+}
+
+/**
+ * The text of b[a, e) (string contents), or undefined when it holds a backslash or a control
+ * character. ASCII is copied as Latin-1 (the same characters, and cheaper than TextDecoder).
+ */
+export function decodeString(b: Uint8Array, a: number, e: number): string | undefined {
+  let high = false
+  for (let i = a; i < e; i++) {
+    const c = b[i]
+    if (c < SPACE || c === BACKSLASH) return undefined
+    if (c > 127) high = true
+  }
+  return high ? utf8.decode(b.subarray(a, e)) : latin1Slice.call(b as Buffer, 'latin1', a, e)
+}

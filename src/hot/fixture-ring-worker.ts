@@ -20,7 +20,7 @@ self.onmessage = async (e: MessageEvent) => {
   let bytes = 0
   const count = await drainLoop(ring, (records) => {
     for (const r of records) {
-      bytes += r.payload.length
+      bytes += r.payloadLength
       if (verify) {
         const i = next
         const ok = r.receivedAtUs === i && r.kind === i % 5 && r.subject === `s.${i % 13}` &&

@@ -48,13 +48,15 @@
  *
  * Allocation: none per record on the producer side except the small subarray view and result
  * object that TextEncoder.encodeInto imposes (pushParts); none at all for pushFrame (bytes
- * in, native copies and digits out); the consumer allocates the decoded subject.
+ * in, native copies and digits out); the consumer takes each subject string from a cache keyed
+ * by its bytes (decoded once per subject) and allocates the payload view.
  * The ring itself has no off switch (it is the connector's only path to the flusher Worker;
  * bench/hot.bench.ts (b) measures it against postMessage). Optional here: `deferWake` (one
  * wake per burst instead of per record; the connector's switch is SSMD_RING_WAKE=each).
  */
 import { isSafeUint, uintLength, writeUintDigits } from './digits.ts'
 import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
+import { ByteTickerCache } from './ticker-cache.ts'
 
 const WRITE = 0
 const WRITTEN = 1 // f64
@@ -72,18 +74,36 @@ export const RING_RECORD_HEADER_BYTES = 24
 export const RING_MAGIC = 0x52494e47 // 'RING'
 const PAD = -1
 const MIN_CAPACITY = 256
+/** Subject strings the consumer keeps (then it starts over: bounded memory). */
+const SUBJECT_CACHE_ENTRIES = 200_000
 const MAX_CAPACITY = 1 << 30
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-/** One record as the consumer sees it; the object and its payload view are reused. */
+const EMPTY_BYTES = new Uint8Array(0)
+
+/**
+ * One record as the consumer sees it; the object is reused. Its payload is `bytes[start, end)`
+ * (the ring's own memory): valid until the read is committed. Copy it with
+ * `bytes.slice(start, end)` (one allocation; `payload.slice()` makes a view first).
+ */
 export class RingRecord {
   subject = ''
-  /** A view into the ring: valid until the read is committed (copy with .slice() to keep). */
-  payload: Uint8Array = new Uint8Array(0)
   receivedAtUs = 0
   kind = 0
+  bytes: Uint8Array = EMPTY_BYTES
+  start = 0
+  end = 0
+
+  /** A new view of the payload on each read (a view of a shared buffer costs an allocation). */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end)
+  }
+
+  get payloadLength(): number {
+    return this.end - this.start
+  }
 }
 
 export class Ring {
@@ -104,6 +124,8 @@ export class Ring {
   /** Records read but not yet counted in READ_COUNT (counted at commit). */
   private uncounted = 0
   private readonly scratch = new RingRecord()
+  /** Consumer: subject strings by their bytes (a few per market and kind: decoded once each). */
+  private subjects: ByteTickerCache | null = null
   /** pushFrame's suffix `,"_shard_id":N,"_received_at":T}` for the last (shard id, stamp) it saw. */
   private suffix = new Uint8Array(0)
   private suffixShard = Number.NaN
@@ -465,8 +487,11 @@ export class Ring {
     const p = off + RING_RECORD_HEADER_BYTES
     rec.kind = this.i32[at + 1]
     rec.receivedAtUs = this.f64[(off >> 3) + 1]
-    rec.subject = decoder.decode(this.u8.subarray(p, p + sb))
-    rec.payload = this.u8.subarray(p + sb, p + sb + pb)
+    const subjects = (this.subjects ??= new ByteTickerCache(SUBJECT_CACHE_ENTRIES, 256))
+    rec.subject = subjects.get(this.u8, p, p + sb) ?? decoder.decode(this.u8.subarray(p, p + sb))
+    rec.bytes = this.u8
+    rec.start = p + sb
+    rec.end = p + sb + pb
     if (RING_RECORD_HEADER_BYTES + sb + pb !== size) {
       throw new HotError('RING_CORRUPT', `record at offset ${off} has size ${size} but parts of ${sb} + ${pb} bytes`)
     }

@@ -28,8 +28,8 @@ export class Flusher {
     const out: OutRecord[] = new Array(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]
-      // The payload view is reused once the batch is committed: the sink keeps a copy.
-      out[i] = this.factory.make(r.subject, r.payload.slice(), r.receivedAtUs, r.kind)
+      // The ring's bytes are reused once the batch is committed: the sink keeps a copy.
+      out[i] = this.factory.make(r.subject, r.bytes.slice(r.start, r.end), r.receivedAtUs, r.kind)
     }
     this.records += batch.length
     return this.sink.write(out)

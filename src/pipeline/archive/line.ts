@@ -4,6 +4,7 @@
  * manifest and the unwrapping of seed 001's `{"ts","feed","data"}` lines.
  */
 import { writeUint } from '../../hot/digits.ts'
+import { ByteTickerCache } from '../../hot/ticker-cache.ts'
 
 /** Fields the pipeline appends to a frame: connector (`_shard_id`, `_received_at`), archiver
  * (`_nats_seq`), the connector's file transport (`_seq`). */
@@ -48,12 +49,14 @@ function seqPrefix(field: string): Buffer {
 /**
  * Encodes records into one buffer of `\n`-terminated lines, appending `suffix` and
  * `"<seqField>":<seq>` before each payload's final `}`. Trailing whitespace of a payload is dropped
- * (a line holds exactly one frame); a payload not ending in `}` is written unchanged.
+ * (a line holds exactly one frame); a payload not ending in `}` is written unchanged. `alloc`
+ * gives a buffer of at least `size` bytes (a writer reuses its own).
  */
 export function encodeBatch(
   records: readonly ArchiveRecord[],
   seqField: string | null,
   visit?: LineVisitor,
+  alloc: (size: number) => Buffer = Buffer.allocUnsafe,
 ): EncodedBatch {
   const prefix = seqField === null ? null : seqPrefix(seqField)
   const perRecord = 3 + (prefix ? prefix.length + 24 : 0)
@@ -63,7 +66,7 @@ export function encodeBatch(
     size += (typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength) + perRecord
     if (r.suffix) size += Buffer.byteLength(r.suffix) + 1
   }
-  const buf = Buffer.allocUnsafe(size)
+  const buf = alloc(size)
   let at = 0
   let unterminated = 0
   for (const r of records) {
@@ -104,32 +107,60 @@ export function encodeBatch(
 
 const TYPE_KEY = Buffer.from('"type":"')
 const TICKER_KEY = Buffer.from('"market_ticker":"')
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const bufIndexOf = Buffer.prototype.indexOf as (this: Uint8Array, value: Uint8Array | number, byteOffset: number) => number
 
-function stringAt(view: Buffer, start: number): string | null {
-  const end = view.indexOf(0x22, start)
-  if (end < 0) return null
-  const text = view.toString('utf8', start, end)
-  return text.includes('\\') ? null : text
+/** What `scanFrameAt` found; one object reused per scanner. */
+export interface FrameScan {
+  type: string
+  ticker: string | null
+  /** Answered by JSON.parse (the indexOf scan did not find the type). */
+  parsed: boolean
 }
 
-function stringAfter(view: Buffer, key: Buffer): string | null {
-  const i = view.indexOf(key)
-  return i < 0 ? null : stringAt(view, i + key.length)
-}
-
-/** The envelope's `type` and `msg.market_ticker` of a frame (`view` holds exactly one), found with
- * an indexOf scan; falls back to JSON.parse when
- * the type is not found that way. `type` is `unknown` when the frame is not JSON. */
-export function scanFrame(view: Buffer): { type: string; ticker: string | null; parsed: boolean } {
-  const type = stringAfter(view, TYPE_KEY)
-  if (type !== null) return { type, ticker: stringAfter(view, TICKER_KEY), parsed: false }
-  try {
-    const o = JSON.parse(view.toString('utf8')) as { type?: unknown; msg?: { market_ticker?: unknown } }
-    const ticker = typeof o?.msg?.market_ticker === 'string' ? o.msg.market_ticker : null
-    return { type: typeof o?.type === 'string' ? o.type : 'unknown', ticker, parsed: true }
-  } catch {
-    return { type: 'unknown', ticker: null, parsed: true }
+/**
+ * The envelope's `type` and `msg.market_ticker` of the frame in buf[start, end) (`out`, reused),
+ * found with indexOf and read as strings interned in `strings` (no string per line after the first
+ * of each type and market); JSON.parse when the type is not found that way. `type` is `unknown`
+ * when the frame is not JSON; a ticker holding a backslash reads as null.
+ */
+export function scanFrameAt(buf: Uint8Array, start: number, end: number, strings: ByteTickerCache, out: FrameScan): FrameScan {
+  const type = stringAfter(buf, start, end, TYPE_KEY, strings)
+  if (type !== null) {
+    out.type = type
+    out.ticker = stringAfter(buf, start, end, TICKER_KEY, strings)
+    out.parsed = false
+    return out
   }
+  out.parsed = true
+  try {
+    const o = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8')) as { type?: unknown; msg?: { market_ticker?: unknown } }
+    out.ticker = typeof o?.msg?.market_ticker === 'string' ? o.msg.market_ticker : null
+    out.type = typeof o?.type === 'string' ? o.type : 'unknown'
+  } catch {
+    out.type = 'unknown'
+    out.ticker = null
+  }
+  return out
+}
+
+/** The string after the first `key` in buf[start, end) up to the next `"`; null when absent or escaped. */
+function stringAfter(buf: Uint8Array, start: number, end: number, key: Uint8Array, strings: ByteTickerCache): string | null {
+  const i = bufIndexOf.call(buf, key, start)
+  if (i < 0 || i + key.length > end) return null
+  const a = i + key.length
+  const e = bufIndexOf.call(buf, QUOTE, a)
+  if (e < 0 || e >= end) return null
+  for (let k = a; k < e; k++) if (buf[k] === BACKSLASH) return null
+  return strings.get(buf, a, e) ?? null
+}
+
+const scanStrings = new ByteTickerCache(10_000, 256)
+
+/** `scanFrameAt` over a view holding exactly one frame (a fresh result). */
+export function scanFrame(view: Uint8Array): FrameScan {
+  return scanFrameAt(view, 0, view.length, scanStrings, { type: '', ticker: null, parsed: false })
 }
 
 function injectedMemberAt(line: string, a: number, b: number): boolean {

@@ -35,6 +35,34 @@ const day = (root: string, date: string) => join(root, 'kalshi', 'crypto', date)
 const gunzipText = (path: string) => gunzipSync(readFileSync(path)).toString('utf8')
 
 describe('ArchiveWriter', () => {
+  test('reuses its encode buffers only after the compressor is done with them: appends in flight, flushes and rotations keep every line intact', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T14:14:00Z', { gzipLevel: 6 })
+    const expected: string[] = []
+    let seq = 0
+    const pending: Promise<void>[] = []
+    for (let b = 0; b < 60; b++) {
+      if (b === 30) set('2026-02-15T14:15:30Z') // a rotation between batches
+      const batch: ArchiveRecord[] = []
+      for (let i = 0; i < 150; i++) {
+        seq++
+        // sizes vary so that a reused buffer holds bytes of a longer earlier batch
+        const p = `{"type":"ticker","sid":1,"seq":${seq},"msg":{"market_ticker":"KX-${seq % 37}","pad":"${String.fromCharCode(97 + (seq % 26)).repeat((seq * 7919) % 700)}"}}`
+        batch.push({ payload: p, seq })
+        expected.push(`${p.slice(0, -1)},"_nats_seq":${seq}}`)
+      }
+      // as the archiver runs: up to two batches between append and flush
+      pending.push(writer.append(batch).then(() => writer.flush()))
+      if (pending.length === 2) await pending.shift()
+    }
+    await Promise.all(pending)
+    await writer.close()
+    const dir = day(root, '2026-02-15')
+    const lines = ['1400.jsonl.gz', '1415.jsonl.gz'].flatMap((n) => gunzipText(join(dir, n)).trim().split('\n'))
+    expect(lines.length).toBe(expected.length)
+    expect(lines).toEqual(expected)
+  })
+
   test('rotates on wall-clock slot boundaries and names files after the slot', async () => {
     const root = tempRoot()
     const { writer, set } = writerAt(root, '2026-02-15T14:14:58Z')

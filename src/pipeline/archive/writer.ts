@@ -5,7 +5,8 @@ import { UsageError } from '../core/errors.ts'
 import { DayState } from './day-state.ts'
 import { ArchiveError } from './errors.ts'
 import { GzipFile } from './gzip-file.ts'
-import { encodeBatch, scanFrame, type ArchiveRecord } from './line.ts'
+import { ByteTickerCache } from '../../hot/ticker-cache.ts'
+import { encodeBatch, scanFrameAt, type ArchiveRecord, type FrameScan } from './line.ts'
 import type { ManifestFile } from './manifest.ts'
 import { freeName, recoverOrphans } from './recover.ts'
 import { parseRotation, rfc3339, slotAt, type Slot } from './rotation.ts'
@@ -55,7 +56,13 @@ interface OpenFile {
   slot: Slot
   entry: ManifestFile
   byType: Map<string, number>
+  /** Encode buffers handed to the compressor since the last flush (reusable once it resolves). */
+  written: Buffer[]
 }
+
+/** Encode buffers kept for reuse (a fresh large buffer is fresh pages: a page fault per 4 KiB). */
+const SPARE_BUFFERS = 4
+const MIN_ENCODE_BYTES = 512 * 1024
 
 const SAFE_NAME = /^[A-Za-z0-9_.-]+$/
 
@@ -87,6 +94,10 @@ export class ArchiveWriter {
   private timer: ReturnType<typeof setInterval> | null = null
   private closed = false
   private readonly counts = { records: 0, bytes: 0, unterminated: 0, parseFallbacks: 0, filesRotated: 0 }
+  private readonly spare: Buffer[] = []
+  /** Type and ticker strings of the lines (interned: none per line after each one's first). */
+  private readonly strings = new ByteTickerCache(100_000, 256)
+  private readonly scan: FrameScan = { type: '', ticker: null, parsed: false }
 
   constructor(options: ArchiveWriterOptions) {
     this.o = { ...ARCHIVE_WRITER_DEFAULTS, ...dropUndefined(options) }
@@ -120,7 +131,10 @@ export class ArchiveWriter {
   /** Pushes all appended records to the OS (Z_SYNC_FLUSH, no fsync): they are in the file. */
   flush(): Promise<void> {
     return this.serial(async () => {
-      await this.open?.file.flush()
+      const open = this.open
+      if (!open) return
+      await open.file.flush()
+      this.recycle(open.written)
     })
   }
 
@@ -155,6 +169,19 @@ export class ArchiveWriter {
     return { ...this.counts, openFile: this.open?.file.tmpPath ?? null }
   }
 
+  /** A buffer of at least `size` bytes: a spare one, else a new one. */
+  private takeSpare(size: number): Buffer {
+    for (let i = this.spare.length - 1; i >= 0; i--) {
+      if (this.spare[i].length >= size) return this.spare.splice(i, 1)[0]
+    }
+    return Buffer.allocUnsafeSlow(Math.max(size, MIN_ENCODE_BYTES))
+  }
+
+  /** `bufs` were compressed (a flush or close resolved after them): keep a few for reuse. */
+  private recycle(bufs: Buffer[]): void {
+    for (const b of bufs.splice(0)) if (this.spare.length < SPARE_BUFFERS) this.spare.push(b)
+  }
+
   private serial<T>(step: () => Promise<T>): Promise<T> {
     const run = this.chain.then(() => {
       if (this.closed) throw new ArchiveError(`archive writer for ${this.dir} is closed`, 'ARCHIVE_CLOSED')
@@ -173,13 +200,15 @@ export class ArchiveWriter {
     const day = this.day as DayState
     const entry = open.entry
     let fallbacks = 0
+    let backing: Buffer | null = null
     const { buf, unterminated } = encodeBatch(records, this.o.seqField, (b, start, end) => {
-      const f = scanFrame(b.subarray(start, end))
+      const f = scanFrameAt(b, start, end, this.strings, this.scan)
       if (f.parsed) fallbacks++
       open.byType.set(f.type, (open.byType.get(f.type) ?? 0) + 1)
       day.types.add(f.type)
       if (f.ticker !== null) day.tickers.add(f.ticker)
-    })
+    }, (size) => (backing = this.takeSpare(size)))
+    if (backing !== null) open.written.push(backing)
     for (const r of records) {
       if (r.seq === undefined) continue
       if (entry.first_seq === null) entry.first_seq = r.seq
@@ -216,7 +245,7 @@ export class ArchiveWriter {
       name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0,
       first_seq: null, last_seq: null, records_by_type: {},
     }
-    this.open = { file, slot, entry, byType: new Map() }
+    this.open = { file, slot, entry, byType: new Map(), written: [] }
     this.log.debug({ file: file.tmpPath }, 'archive file opened')
     return this.open
   }
@@ -234,6 +263,7 @@ export class ArchiveWriter {
       open.file.abandon()
       throw e
     }
+    this.recycle(open.written)
     day.files.push(entry)
     this.counts.filesRotated++
     await day.save()

@@ -7,6 +7,7 @@ import {
   AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager,
   type ConsumerInfo, type ConsumerMessages, type JetStreamApiError, type JsMsg,
 } from '@nats-io/jetstream'
+import { PullConsumer, subjectKind, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
@@ -69,9 +70,9 @@ export class StreamTask {
   private readonly log: Logger
   private readonly labels: { feed: string; stream: string }
   private chain: Promise<unknown> = Promise.resolve()
-  private pending: JsMsg[] = []
+  private pending: Delivery[] = []
   private draining: Promise<void> | null = null
-  private messages: ConsumerMessages | null = null
+  private messages: Consumption | null = null
   /** Bumped per consume() attached or abandoned: callbacks of an older one are ignored. */
   private generation = 0
   /** The delivery sequence the next received message must carry (null: not known). */
@@ -168,15 +169,28 @@ export class StreamTask {
     return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy }
   }
 
-  /** Starts consume() on the durable consumer `ci` describes; deliveries continue its delivery sequence. */
+  /**
+   * Starts consuming the durable consumer `ci` describes (our pull loop, transport/pull.ts; or
+   * nats.js consume() with SSMD_ARCHIVER_CONSUME=nats); deliveries continue its delivery sequence.
+   */
   private async attach(ci: ConsumerInfo): Promise<void> {
     const { entry, nc, tuning } = this.o
     const gen = ++this.generation
     this.nextDelivery = ci.delivered.consumer_seq + 1
-    const consumer = await jetstream(nc).consumers.get(entry.stream, entry.consumer)
-    const messages = await consumer.consume({ max_messages: tuning.pullMessages, callback: (m) => this.onMessage(m, gen) })
+    let messages: Consumption
+    if (process.env.SSMD_ARCHIVER_CONSUME === 'nats') {
+      const consumer = await jetstream(nc).consumers.get(entry.stream, entry.consumer)
+      const cm = await consumer.consume({ max_messages: tuning.pullMessages, callback: (m) => this.onMessage(new JsDelivery(m), gen) })
+      this.watchStatus(cm).catch((e) => this.log.warn({ err: e }, 'consumer status watch ended'))
+      messages = { close: async () => void (await cm.close()), stop: () => cm.stop(), closed: () => cm.closed() }
+    } else {
+      const pull = new PullConsumer(nc, {
+        stream: entry.stream, consumer: entry.consumer, batch: tuning.pullMessages,
+        onMessage: (d) => this.onMessage(d, gen), onStatus: (st) => this.consumerEvent(st.type, st),
+      })
+      messages = { close: () => pull.close(), stop: () => void pull.close(), closed: () => new Promise<void>(() => {}) }
+    }
     this.messages = messages
-    this.watchStatus(messages).catch((e) => this.log.warn({ err: e }, 'consumer status watch ended'))
     messages.closed().then((e) => {
       if (this.state === 'consuming' && gen === this.generation) this.fail(e ?? new ConnectionError(`consumer ${entry.consumer} stopped`, 'CONSUMER_CLOSED'))
     }, (e) => {
@@ -266,22 +280,26 @@ export class StreamTask {
   }
 
   /**
-   * Logs and counts what `consume()` reports besides its pulls and the server's heartbeats: a lost
-   * pull shows as heartbeats_missed (the client then pulls again), a consumer deleted under us as
-   * consumer_deleted / consumer_not_found (the client keeps retrying), so none of it is silent.
+   * Logs and counts what the consumer reports besides deliveries and the server's heartbeats: a
+   * lost pull shows as heartbeats_missed (then pulled again), a consumer deleted under us as
+   * consumer_deleted / consumer_not_found (pulls keep retrying), so none of it is silent.
    */
   private async watchStatus(messages: ConsumerMessages): Promise<void> {
     for await (const s of messages.status()) {
       if (s.type === 'next' || s.type === 'heartbeat') continue
-      this.o.metrics.consumerEvents.inc({ ...this.labels, event: s.type })
-      if (QUIET_EVENTS.has(s.type)) this.log.debug({ event: s }, `consumer: ${s.type}`)
-      else this.log.warn({ event: s }, `consumer: ${s.type}`)
+      this.consumerEvent(s.type, s)
     }
   }
 
-  private onMessage(m: JsMsg, gen: number): void {
+  private consumerEvent(type: string, event: PullStatus | object): void {
+    this.o.metrics.consumerEvents.inc({ ...this.labels, event: type })
+    if (QUIET_EVENTS.has(type)) this.log.debug({ event }, `consumer: ${type}`)
+    else this.log.warn({ event }, `consumer: ${type}`)
+  }
+
+  private onMessage(m: Delivery, gen: number): void {
     if (gen !== this.generation || this.state !== 'consuming') return
-    const delivery = m.info.deliverySequence
+    const delivery = m.delivery
     if (this.nextDelivery !== null && delivery !== this.nextDelivery) {
       this.deliveryGap(m)
       return
@@ -292,11 +310,11 @@ export class StreamTask {
   }
 
   /** The server delivered messages before `m` that never arrived: restart before acking past them. */
-  private deliveryGap(m: JsMsg): void {
+  private deliveryGap(m: Delivery): void {
     this.generation++
     this.counts.deliveryGaps++
     this.o.metrics.deliveryGaps.inc(this.labels)
-    this.log.warn({ expected: this.nextDelivery, got: m.info.deliverySequence, streamSeq: m.seq, redelivered: m.redelivered, lastWritten: this.lastWritten },
+    this.log.warn({ expected: this.nextDelivery, got: m.delivery, streamSeq: m.seq, redelivered: m.redelivered, lastWritten: this.lastWritten },
       'delivery sequence gap: the server delivered messages this client never received; restarting the consumer after the last written message')
     const restart: Promise<void> = this.restartConsumer().catch((e) => this.fail(e)).finally(() => {
       if (this.restarting === restart) this.restarting = null
@@ -304,23 +322,38 @@ export class StreamTask {
     this.restarting = restart
   }
 
+  /**
+   * Writes what was delivered, in batches of at most `batchMessages`, with up to
+   * BATCHES_IN_FLIGHT batches between append and ack: the next batch is encoded and handed to
+   * zlib while the previous one is still being compressed and flushed (the writer runs its calls
+   * in order, so flushes, and the acks after them, come in delivery order).
+   */
   private async drain(): Promise<void> {
+    const inflight: Promise<void>[] = []
     try {
       await Promise.resolve()
-      while (this.pending.length > 0 && this.state !== 'failed') {
-        const max = this.o.tuning.batchMessages
-        let batch: JsMsg[]
-        if (this.pending.length <= max) {
-          batch = this.pending
-          this.pending = []
-        } else {
-          batch = this.pending.splice(0, max)
+      while (this.state !== 'failed') {
+        if (this.pending.length > 0 && inflight.length < BATCHES_IN_FLIGHT) {
+          const max = this.o.tuning.batchMessages
+          let batch: Delivery[]
+          if (this.pending.length <= max) {
+            batch = this.pending
+            this.pending = []
+          } else {
+            batch = this.pending.splice(0, max)
+          }
+          const write = this.writeBatch(batch)
+          write.catch(() => {}) // awaited below, in order
+          inflight.push(write)
+          continue
         }
-        await this.writeBatch(batch)
+        if (inflight.length === 0) break
+        await inflight.shift()
       }
     } catch (e) {
       this.fail(e)
     } finally {
+      await Promise.allSettled(inflight)
       this.draining = null
     }
   }
@@ -330,7 +363,7 @@ export class StreamTask {
     if (this.pending.length > 0) await (this.draining = this.drain())
   }
 
-  private async writeBatch(batch: JsMsg[]): Promise<void> {
+  private async writeBatch(batch: Delivery[]): Promise<void> {
     const records: ArchiveRecord[] = []
     const found: Gap[] = []
     const kinds = new Map<string, number>()
@@ -341,12 +374,12 @@ export class StreamTask {
         duplicates++
         continue
       }
-      const gap = this.gapBy === 'stream' ? this.gaps.see(seq) : m.redelivered ? null : this.gaps.see(m.info.deliverySequence)
+      const gap = this.gapBy === 'stream' ? this.gaps.see(seq) : m.redelivered ? null : this.gaps.see(m.delivery)
       if (gap) found.push(gap)
       records.push({ payload: m.data, seq })
       if (this.sampler.take()) this.validate(m)
       this.lastWritten = seq
-      const kind = subjectKind(m.subject)
+      const kind = m.kind
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
     }
     await this.serial(async () => {
@@ -357,7 +390,7 @@ export class StreamTask {
       }
     })
     // durable in the file (flushed to the OS): now the acks
-    const last = batch[batch.length - 1] as JsMsg
+    const last = batch[batch.length - 1] as Delivery
     if (this.ackAll) last.ack()
     else for (const m of batch) m.ack()
     const { metrics } = this.o
@@ -381,7 +414,7 @@ export class StreamTask {
   }
 
   /** Checks one sampled message (read only: the payload is archived as received either way). */
-  private validate(m: JsMsg): void {
+  private validate(m: Delivery): void {
     const { metrics } = this.o
     let result: ReturnType<typeof validateFrame>
     try {
@@ -424,13 +457,44 @@ export class StreamTask {
   }
 }
 
-/** consume() notifications that are routine (counted, logged at debug). */
-const QUIET_EVENTS = new Set(['discard', 'debug', 'flow_control'])
+/** Batches written but not yet flushed and acked (see drain). */
+const BATCHES_IN_FLIGHT = 2
 
-/** `{prefix}.json.{kind}.{ticker}` → kind (DESIGN §5); `unknown` otherwise. */
-export function subjectKind(subject: string): string {
-  const at = subject.indexOf('.json.')
-  if (at < 0) return 'unknown'
-  const end = subject.indexOf('.', at + 6)
-  return end < 0 ? subject.slice(at + 6) || 'unknown' : subject.slice(at + 6, end)
+/** Consumer notifications that are routine (counted, logged at debug): an idle pull expiring, consume()'s bookkeeping. */
+const QUIET_EVENTS = new Set(['request_timeout', 'discard', 'debug', 'flow_control'])
+
+/** What the task needs of a running consumption (our pull loop or nats.js consume()). */
+interface Consumption {
+  close(): Promise<void>
+  stop(): void
+  /** Settles when it ends by itself (never for the pull loop, which keeps retrying). */
+  closed(): Promise<unknown>
 }
+
+/** A nats.js JsMsg as a Delivery (the SSMD_ARCHIVER_CONSUME=nats off switch). */
+class JsDelivery implements Delivery {
+  constructor(private readonly m: JsMsg) {}
+  get seq(): number {
+    return this.m.seq
+  }
+  get delivery(): number {
+    return this.m.info.deliverySequence
+  }
+  get redelivered(): boolean {
+    return this.m.redelivered
+  }
+  get data(): Uint8Array {
+    return this.m.data
+  }
+  get subject(): string {
+    return this.m.subject
+  }
+  get kind(): string {
+    return subjectKind(this.m.subject)
+  }
+  ack(): void {
+    this.m.ack()
+  }
+}
+
+export { subjectKind }

@@ -5,6 +5,7 @@ import { needService, uniqueId } from '../../../test/services.ts'
 import { Prng } from '../../hot/fixture-prng.ts'
 import { waitFor } from '../core/wait.ts'
 import { AckFastPath, installAckFastPath, type ProtocolParser } from './ack-fast-path.ts'
+import { ProtocolTap } from './protocol-tap.ts'
 
 const te = new TextEncoder()
 const td = new TextDecoder()
@@ -108,8 +109,9 @@ describe.skipIf(!nats.ok)(`installAckFastPath on a real connection (${nats.reaso
       // a reconnect makes nats.js build a new parser: it is wrapped as well
       const protocol = (nc as unknown as { protocol: { parser: ProtocolParser } }).protocol
       protocol.parser = new Recorder()
-      expect(protocol.parser).toBeInstanceOf(AckFastPath)
-      expect((protocol.parser as AckFastPath).inner).toBeInstanceOf(Recorder)
+      expect(protocol.parser).toBeInstanceOf(ProtocolTap)
+      expect((protocol.parser as ProtocolTap).inner).toBeInstanceOf(Recorder)
+      expect((protocol.parser as ProtocolTap).handlers.has(sub.getID())).toBe(true)
     } finally {
       await nc.close()
     }

@@ -5,9 +5,9 @@
 import { join } from 'node:path'
 import {
   AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager,
-  type ConsumerInfo, type ConsumerMessages, type JetStreamApiError, type JsMsg,
+  type ConsumerInfo, type ConsumerMessages, type JetStreamApiError,
 } from '@nats-io/jetstream'
-import { PullConsumer, subjectKind, type Delivery, type PullStatus } from '../transport/pull.ts'
+import { JsMsgDelivery, PullConsumer, subjectKind, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
@@ -180,7 +180,7 @@ export class StreamTask {
     let messages: Consumption
     if (process.env.SSMD_ARCHIVER_CONSUME === 'nats') {
       const consumer = await jetstream(nc).consumers.get(entry.stream, entry.consumer)
-      const cm = await consumer.consume({ max_messages: tuning.pullMessages, callback: (m) => this.onMessage(new JsDelivery(m), gen) })
+      const cm = await consumer.consume({ max_messages: tuning.pullMessages, callback: (m) => this.onMessage(new JsMsgDelivery(m), gen) })
       this.watchStatus(cm).catch((e) => this.log.warn({ err: e }, 'consumer status watch ended'))
       messages = { close: async () => void (await cm.close()), stop: () => cm.stop(), closed: () => cm.closed() }
     } else {
@@ -469,32 +469,6 @@ interface Consumption {
   stop(): void
   /** Settles when it ends by itself (never for the pull loop, which keeps retrying). */
   closed(): Promise<unknown>
-}
-
-/** A nats.js JsMsg as a Delivery (the SSMD_ARCHIVER_CONSUME=nats off switch). */
-class JsDelivery implements Delivery {
-  constructor(private readonly m: JsMsg) {}
-  get seq(): number {
-    return this.m.seq
-  }
-  get delivery(): number {
-    return this.m.info.deliverySequence
-  }
-  get redelivered(): boolean {
-    return this.m.redelivered
-  }
-  get data(): Uint8Array {
-    return this.m.data
-  }
-  get subject(): string {
-    return this.m.subject
-  }
-  get kind(): string {
-    return subjectKind(this.m.subject)
-  }
-  ack(): void {
-    this.m.ack()
-  }
 }
 
 export { subjectKind }

@@ -59,7 +59,7 @@ describe.skipIf(!nats.ok)(`live signal runner (${nats.reason})`, () => {
       // first run: the first part of the day
       const run = async (expected: number) => {
         const engine = new SignalEngine([signal])
-        const source = new NatsRecordSource(js, jsm, sourceOptions)
+        const source = new NatsRecordSource(nc, jsm, sourceOptions)
         const done = runSignals({ engine, source, sink })
         await waitFor(() => engine.records >= expected, `runner to see ${expected} records (saw ${engine.records})`)
         await source.close()
@@ -77,7 +77,7 @@ describe.skipIf(!nats.ok)(`live signal runner (${nats.reason})`, () => {
 
       // one uninterrupted live run over the whole day (fresh consumer) vs the backtest of its archive
       const whole = new SignalEngine([signal])
-      const wholeSource = new NatsRecordSource(js, jsm, { ...sourceOptions, consumer: 'signal-whole' })
+      const wholeSource = new NatsRecordSource(nc, jsm, { ...sourceOptions, consumer: 'signal-whole' })
       const wholeSink = new JetStreamFireSink(js, jsm, { name: `W_${id}`, prefix: `${id}-whole` })
       const wholeDone = runSignals({ engine: whole, source: wholeSource, sink: wholeSink })
       await waitFor(() => whole.records >= lines.length, 'whole-day live run')
@@ -96,7 +96,7 @@ describe.skipIf(!nats.ok)(`live signal runner (${nats.reason})`, () => {
       const firstRunIds = new Set((await streamIds(jsm, firesStream)))
       const mem = new MemoryFireSink()
       const replay = new SignalEngine([signal])
-      const replaySource = new NatsRecordSource(js, jsm, { ...sourceOptions, consumer: 'signal-replay' })
+      const replaySource = new NatsRecordSource(nc, jsm, { ...sourceOptions, consumer: 'signal-replay' })
       const replayDone = runSignals({ engine: replay, source: replaySource, sink: { publish: async (f) => { await mem.publish(f); await sink.publish(f) }, close: async () => {} } })
       await waitFor(() => replay.records >= lines.length, 'replay run')
       await replaySource.close()

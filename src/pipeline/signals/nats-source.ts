@@ -3,12 +3,11 @@
  * `signal-{id}`), honouring the subject filter. Ack policy `all`: a batch is acked (awaited) after
  * its fires are published, so a restarted runner continues after the last acked message and never
  * re-evaluates old ones. Batches close at `batchSize` messages or when the consumer is caught up.
+ * Messages are pulled with transport/pull.ts (as the archiver pulls).
  */
-import {
-  AckPolicy, DeliverPolicy, JetStreamApiCodes, type ConsumerMessages, type JetStreamApiError,
-  type JetStreamClient, type JetStreamManager,
-} from '@nats-io/jetstream'
-import { nanos } from '@nats-io/nats-core'
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'
+import { nanos, type NatsConnection } from '@nats-io/nats-core'
+import { PullConsumer, type Delivery } from '../transport/pull.ts'
 import { parseRecord, newParseStats, type ParseStats } from '../records/parse.ts'
 import type { MarketRecord } from '../records/types.ts'
 import type { RecordSource, SourceBatch } from './types.ts'
@@ -44,38 +43,70 @@ export async function ensureSignalConsumer(jsm: JetStreamManager, o: NatsSourceO
   })
 }
 
+const decoder = new TextDecoder()
+
 export class NatsRecordSource implements RecordSource {
   readonly parse: ParseStats = newParseStats()
-  private messages: ConsumerMessages | null = null
+  private pull: PullConsumer | null = null
   private closed = false
+  private wake: (() => void) | null = null
 
-  constructor(private readonly js: JetStreamClient, private readonly jsm: JetStreamManager, private readonly o: NatsSourceOptions) {}
+  constructor(private readonly nc: NatsConnection, private readonly jsm: JetStreamManager, private readonly o: NatsSourceOptions) {}
 
+  /**
+   * Deliveries come through the pull loop of transport/pull.ts (read straight from the socket
+   * bytes, like the archiver's); a batch closes at `batchSize` records or at a message delivered
+   * with nothing pending (caught up), and its ack is the confirmed ack of its last message.
+   */
   async *batches(): AsyncGenerator<SourceBatch> {
     await ensureSignalConsumer(this.jsm, this.o)
     if (this.closed) return
-    const consumer = await this.js.consumers.get(this.o.stream, this.o.consumer)
     const size = this.o.batchSize ?? 256
-    this.messages = await consumer.consume({ max_messages: Math.max(size * 2, 512) })
+    let queue: Delivery[] = []
+    let head = 0
+    this.pull = new PullConsumer(this.nc, {
+      stream: this.o.stream, consumer: this.o.consumer, batch: Math.max(size * 2, 512),
+      onMessage: (d) => {
+        queue.push(d)
+        this.wakeUp()
+      },
+    })
     let records: MarketRecord[] = []
     let seqs: number[] = []
-    for await (const m of this.messages) {
-      const r = parseRecord(m.string(), { natsSeq: m.seq, receivedAt: Math.floor(m.info.timestampNanos / 1e6) }, this.parse)
-      if (r !== null) {
-        records.push(r)
-        seqs.push(m.seq)
+    try {
+      while (!this.closed) {
+        if (head >= queue.length) {
+          queue = []
+          head = 0
+          await new Promise<void>((r) => (this.wake = r))
+          continue
+        }
+        const m = queue[head++]
+        const r = parseRecord(decoder.decode(m.data), { natsSeq: m.seq, receivedAt: m.timestampMs }, this.parse)
+        if (r !== null) {
+          records.push(r)
+          seqs.push(m.seq)
+        }
+        if (records.length >= size || m.pending === 0) {
+          yield { records, seqs, ack: () => m.ackSync() }
+          records = []
+          seqs = []
+        }
       }
-      if (records.length >= size || m.info.pending === 0) {
-        yield { records, seqs, ack: async () => void (await m.ackAck()) }
-        records = []
-        seqs = []
-      }
-      if (this.closed) break
+    } finally {
+      await this.pull.close()
     }
   }
 
   async close(): Promise<void> {
     this.closed = true
-    await this.messages?.close()
+    this.wakeUp()
+    await this.pull?.close()
+  }
+
+  private wakeUp(): void {
+    const w = this.wake
+    this.wake = null
+    w?.()
   }
 }

@@ -44,9 +44,11 @@ describe.skipIf(!nats.ok)(`PullConsumer (${nats.reason})`, () => {
   }
 
   for (const fast of [true, false]) {
-    test(`delivers every message in order with its stream and delivery sequence, subject and exact bytes; acks advance the floor (${fast ? 'fast path' : 'SSMD_NATS_PULL_FAST_PATH=0'})`, async () => {
+    test(`delivers every message in order with its stream and delivery sequence, subject, store time, pending count and exact bytes; acks advance the floor (${fast ? 'fast path' : 'SSMD_NATS_PULL_FAST_PATH=0'})`, async () => {
       const n = 3000
+      const t0 = Date.now()
       const { stream, prefix, payloads } = await fixture(n)
+      const t1 = Date.now()
       const got: Delivery[] = []
       const pull = new PullConsumer(nc, {
         stream, consumer: 'c', batch: 500, onMessage: (d) => void got.push(d),
@@ -63,10 +65,12 @@ describe.skipIf(!nats.ok)(`PullConsumer (${nats.reason})`, () => {
         expect(got.map((d) => d.subject)).toEqual(payloads.map((_, i) => `${prefix}.json.ticker.T${(i + 1) % 7}`))
         expect(new Set(got.map((d) => d.kind))).toEqual(new Set(['ticker']))
         expect(pull.tapped).toBe(fast ? n : 0)
+        expect(got.every((d) => d.timestampMs >= t0 - 1 && d.timestampMs <= t1 + 1)).toBe(true)
+        expect([got[0].pending, got[n - 1].pending]).toEqual([n - 1, 0])
         got[1999].ack()
         await waitFor(async () => (await jsm.consumers.info(stream, 'c')).ack_floor.stream_seq === 2000, 'ack floor at 2000')
-        got[n - 1].ack()
-        await waitFor(async () => (await jsm.consumers.info(stream, 'c')).ack_floor.stream_seq === n, `ack floor at ${n}`)
+        await got[n - 1].ackSync()
+        expect((await jsm.consumers.info(stream, 'c')).ack_floor.stream_seq).toBe(n)
       } finally {
         await pull.close()
       }

@@ -16,11 +16,12 @@
  * neither a message nor a heartbeat came for two heartbeat intervals the pulls are presumed lost
  * (reported as `heartbeats_missed`) and pulled again; after a reconnect likewise.
  */
+import type { JsMsg } from '@nats-io/jetstream'
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
 import { ByteTickerCache } from '../../hot/ticker-cache.ts'
 import { digitsAt, installTap, type TapHandler } from './protocol-tap.ts'
 
-/** One delivered message, as the archiver reads it. */
+/** One delivered message, as the archiver and the live signal source read it. */
 export interface Delivery {
   /** Stream sequence. */
   readonly seq: number
@@ -31,8 +32,14 @@ export interface Delivery {
   readonly subject: string
   /** The subject's `{kind}` token (DESIGN §5: `{prefix}.json.{kind}.…`), else 'unknown'. */
   readonly kind: string
+  /** When the stream stored it, epoch ms. */
+  readonly timestampMs: number
+  /** Messages the consumer still had for us when this one was delivered (0: caught up). */
+  readonly pending: number
   /** Acks it (with AckPolicy.All: it and everything delivered before it). */
   ack(): void
+  /** Acks it and waits for the server to confirm the ack. */
+  ackSync(timeoutMs?: number): Promise<void>
 }
 
 /** `{prefix}.json.{kind}.{ticker}` → kind (DESIGN §5); `unknown` otherwise. */
@@ -82,23 +89,49 @@ function kindAt(b: Uint8Array, a: number, e: number): string {
   return end === at + 6 ? 'unknown' : (kinds.get(b, at + 6, end) ?? 'unknown')
 }
 
+/** The numbers of the ack subject (parseAck), and acking. */
+abstract class AckedDelivery {
+  readonly seq: number
+  readonly delivery: number
+  readonly timestampMs: number
+  readonly pending: number
+  private readonly count: number
+
+  constructor(protected readonly nc: NatsConnection) {
+    this.count = ackNums[0]
+    this.seq = ackNums[1]
+    this.delivery = ackNums[2]
+    this.timestampMs = Math.floor(ackNums[3] / 1e6)
+    this.pending = ackNums[4]
+  }
+
+  protected abstract get replySubject(): string
+
+  get redelivered(): boolean {
+    return this.count > 1
+  }
+
+  ack(): void {
+    this.nc.publish(this.replySubject, ACK)
+  }
+
+  async ackSync(timeoutMs = 5_000): Promise<void> {
+    await this.nc.request(this.replySubject, ACK, { timeout: timeoutMs })
+  }
+}
+
 /** A delivery taken by the tap: views into the socket chunk (nats.js never reuses one). */
-class TappedDelivery implements Delivery {
+class TappedDelivery extends AckedDelivery implements Delivery {
   constructor(
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     readonly data: Uint8Array,
-    readonly seq: number,
-    readonly delivery: number,
-    private readonly count: number,
     private readonly buf: Uint8Array,
     private readonly subjectAt: number,
     private readonly subjectEnd: number,
     private readonly replyAt: number,
     private readonly replyEnd: number,
-  ) {}
-
-  get redelivered(): boolean {
-    return this.count > 1
+  ) {
+    super(nc)
   }
 
   get subject(): string {
@@ -109,14 +142,16 @@ class TappedDelivery implements Delivery {
     return kindAt(this.buf, this.subjectAt, this.subjectEnd)
   }
 
-  ack(): void {
-    this.nc.publish(latin1(this.buf, this.replyAt, this.replyEnd), ACK)
+  protected get replySubject(): string {
+    return latin1(this.buf, this.replyAt, this.replyEnd)
   }
 }
 
 /** A delivery nats.js parsed (the off switch, and anything the tap leaves to nats.js). */
-class MsgDelivery implements Delivery {
-  constructor(private readonly m: Msg, readonly seq: number, readonly delivery: number, private readonly count: number) {}
+class MsgDelivery extends AckedDelivery implements Delivery {
+  constructor(nc: NatsConnection, private readonly m: Msg) {
+    super(nc)
+  }
   get data(): Uint8Array {
     return this.m.data
   }
@@ -126,20 +161,52 @@ class MsgDelivery implements Delivery {
   get kind(): string {
     return subjectKind(this.m.subject)
   }
+  protected get replySubject(): string {
+    return this.m.reply as string
+  }
+}
+
+/** A nats.js JsMsg as a Delivery (consumers that go through nats.js `consume()`). */
+export class JsMsgDelivery implements Delivery {
+  constructor(private readonly m: JsMsg) {}
+  get seq(): number {
+    return this.m.seq
+  }
+  get delivery(): number {
+    return this.m.info.deliverySequence
+  }
   get redelivered(): boolean {
-    return this.count > 1
+    return this.m.redelivered
+  }
+  get data(): Uint8Array {
+    return this.m.data
+  }
+  get subject(): string {
+    return this.m.subject
+  }
+  get kind(): string {
+    return subjectKind(this.m.subject)
+  }
+  get timestampMs(): number {
+    return Math.floor(this.m.info.timestampNanos / 1e6)
+  }
+  get pending(): number {
+    return this.m.info.pending
   }
   ack(): void {
-    this.m.respond(ACK)
+    this.m.ack()
+  }
+  async ackSync(): Promise<void> {
+    await this.m.ackAck()
   }
 }
 
 /**
- * Positions of the delivery count, stream and consumer sequences in `$JS.ACK.…`: the old form
- * `$JS.ACK.<stream>.<consumer>.<count>.<sseq>.<dseq>.<ts>.<pending>` (9 tokens) or the new one
- * with `<domain>.<account hash>` after ACK and a random token at the end (12). Fills `ackNums`.
+ * The numbers in `$JS.ACK.…`, the old form `$JS.ACK.<stream>.<consumer>.<count>.<sseq>.<dseq>.<ts>.<pending>`
+ * (9 tokens) or the new one with `<domain>.<account hash>` after ACK and a random token at the
+ * end (12): fills `ackNums` with count, stream seq, delivery seq, timestamp (ns), pending.
  */
-const ackNums = [0, 0, 0]
+const ackNums = [0, 0, 0, 0, 0]
 function parseAck(b: Uint8Array, a: number, e: number): boolean {
   // $JS.ACK.
   if (e - a < 8 || b[a] !== 0x24 || b[a + 1] !== 0x4a || b[a + 2] !== 0x53 || b[a + 3] !== 0x2e ||
@@ -150,7 +217,7 @@ function parseAck(b: Uint8Array, a: number, e: number): boolean {
   // tokens = dots + 1; the count token is index 4 (old) or 6 (new)
   const first = n === 8 ? 4 : n >= 10 ? 6 : -1
   if (first < 0) return false
-  for (let t = 0; t < 3; t++) {
+  for (let t = 0; t < 5; t++) {
     const from = dots[first + t - 1] + 1
     const to = first + t < n ? dots[first + t] : e
     const v = digitsAt(b, from, to)
@@ -206,7 +273,7 @@ function pullHandler(pull: PullConsumer): TapHandler {
     }
     if (!parseAck(b, reply, replyEnd)) return false
     pull.tapped++
-    pull.deliver(new TappedDelivery(pull.nc, b.subarray(body + hdr, end - 2), ackNums[1], ackNums[2], ackNums[0], b, s0, s1, reply, replyEnd))
+    pull.deliver(new TappedDelivery(pull.nc, b.subarray(body + hdr, end - 2), b, s0, s1, reply, replyEnd))
     return true
   }
 }
@@ -303,7 +370,7 @@ export class PullConsumer {
       this.report({ type: 'status', description: `not a JetStream delivery on the pull inbox (reply ${m.reply})` })
       return
     }
-    this.deliver(new MsgDelivery(m, ackNums[1], ackNums[2], ackNums[0]))
+    this.deliver(new MsgDelivery(this.nc, m))
   }
 
   private pull(): void {

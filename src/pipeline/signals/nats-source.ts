@@ -50,13 +50,15 @@ export class NatsRecordSource implements RecordSource {
   private pull: PullConsumer | null = null
   private closed = false
   private wake: (() => void) | null = null
+  private readonly acks = new AckCoalescer()
 
   constructor(private readonly nc: NatsConnection, private readonly jsm: JetStreamManager, private readonly o: NatsSourceOptions) {}
 
   /**
    * Deliveries come through the pull loop of transport/pull.ts (read straight from the socket
    * bytes, like the archiver's); a batch closes at `batchSize` records or at a message delivered
-   * with nothing pending (caught up), and its ack is the confirmed ack of its last message.
+   * with nothing pending (caught up), and its ack is a confirmed ack of its last message or of a
+   * later one (AckPolicy.All: acks that wait behind one in flight are sent as one).
    */
   async *batches(): AsyncGenerator<SourceBatch> {
     await ensureSignalConsumer(this.jsm, this.o)
@@ -88,7 +90,7 @@ export class NatsRecordSource implements RecordSource {
           seqs.push(m.seq)
         }
         if (records.length >= size || m.pending === 0) {
-          yield { records, seqs, ack: () => m.ackSync() }
+          yield { records, seqs, ack: () => this.acks.ack(m) }
           records = []
           seqs = []
         }
@@ -108,5 +110,43 @@ export class NatsRecordSource implements RecordSource {
     const w = this.wake
     this.wake = null
     w?.()
+  }
+}
+
+/**
+ * Confirmed acks for AckPolicy.All: `ack(m)` resolves once the server confirmed an ack of `m` or
+ * of a later message. One confirmation is in flight at a time; the acks asked for meanwhile go
+ * out as one (of the latest), so a caught-up consumer that closes a batch per message does not
+ * wait one round trip per message.
+ */
+class AckCoalescer {
+  private latest: Delivery | null = null
+  private running = false
+  private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+
+  /** Acks must be asked for in delivery order. */
+  ack(m: Delivery): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ seq: m.seq, resolve, reject })
+      this.latest = m
+      if (!this.running) void this.run()
+    })
+  }
+
+  private async run(): Promise<void> {
+    this.running = true
+    while (this.latest !== null) {
+      const m = this.latest
+      this.latest = null
+      const covered = this.waiters.filter((w) => w.seq <= m.seq)
+      this.waiters = this.waiters.filter((w) => w.seq > m.seq)
+      try {
+        await m.ackSync()
+        for (const w of covered) w.resolve()
+      } catch (e) {
+        for (const w of covered) w.reject(e)
+      }
+    }
+    this.running = false
   }
 }

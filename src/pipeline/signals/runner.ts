@@ -21,10 +21,11 @@ export interface RunResult {
 export const RUNNER_MAX_BATCHES_IN_FLIGHT = 64
 
 /**
- * Runs until the source ends or `signal` aborts. A batch is acked only after its fires are
- * published (stored), and acks go out in batch order; but the loop does not wait for those round
- * trips before it evaluates the next batch (at most RUNNER_MAX_BATCHES_IN_FLIGHT behind), so a
- * live runner's latency is not one PubAck plus one ack round trip per batch. It returns once every
+ * Runs until the source ends or `signal` aborts. A batch is acked only after its fires (and those
+ * of every batch before it) are published (stored), and acks are asked for in batch order; but
+ * the loop does not wait for those round trips before it evaluates the next batch (at most
+ * RUNNER_MAX_BATCHES_IN_FLIGHT behind), and one batch's ack does not wait for the previous one's,
+ * so a live runner's latency is not one PubAck plus one ack round trip per batch. It returns once every
  * ack is done, so a restart resumes after the last batch evaluated; after a failed publish nothing
  * later is acked (those messages come again on the next start) and the failure is thrown.
  */
@@ -40,16 +41,15 @@ export async function runSignals(o: RunOptions): Promise<RunResult> {
     out.length = 0
     const { records: rs, seqs } = batch
     for (let i = 0; i < rs.length; i++) o.engine.process(rs[i], seqs[i], out)
-    // the batch's fires are sent now, in call order; its ack follows their PubAcks and the acks of
-    // the batches before it
+    // the batch's fires are sent now, in call order; its ack is asked for once their PubAcks and
+    // those of every batch before it are in (so acks are asked for in batch order, and never past
+    // a failed publish); the next batch's ack does not wait for this one's round trip (a source
+    // with AckPolicy.All sends the acks waiting behind one in flight as one)
     const published = out.length === 0 ? null : Promise.all(out.map((f) => o.sink.publish(f)))
     const ack = batch.ack
-    chain = chain.then(async () => {
-      if (published) await published
-      await ack?.()
-    })
+    chain = published === null ? chain : chain.then(() => published)
     published?.catch(() => {}) // observed through the chain
-    const step = chain.catch((e) => {
+    const step = chain.then(() => ack?.()).catch((e) => {
       failure ??= e
     })
     inFlight.push(step)

@@ -119,7 +119,7 @@ export class NatsRecordSource implements RecordSource {
  * out as one (of the latest), so a caught-up consumer that closes a batch per message does not
  * wait one round trip per message.
  */
-class AckCoalescer {
+export class AckCoalescer {
   private latest: Delivery | null = null
   private running = false
   private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []

@@ -14,6 +14,16 @@ describe('archive lines', () => {
     ])
   })
 
+  test('reads only payload[start, end) of a record given a range (a message inside a socket chunk)', () => {
+    const chunk = bytes('MSG a 1 9\r\n{"a":1}\r\nMSG b 1 9\r\n{"bb":2}\r\n')
+    const at = (s: string) => Buffer.from(chunk).indexOf(s)
+    const { buf } = encodeBatch([
+      { payload: chunk, start: at('{"a"'), end: at('{"a"') + 7, seq: 1 },
+      { payload: chunk, start: at('{"bb"'), end: at('{"bb"') + 8, seq: 2 },
+    ], '_nats_seq')
+    expect(text(buf)).toEqual('{"a":1,"_nats_seq":1}\n{"bb":2,"_nats_seq":2}\n')
+  })
+
   test('writes a payload that does not end in a brace unchanged and counts it', () => {
     const { buf, unterminated } = encodeBatch([{ payload: 'not json', seq: 1 }, { payload: '[1,2]', seq: 2 }], '_seq')
     expect([text(buf), unterminated]).toEqual(['not json\n[1,2]\n', 2])

@@ -14,10 +14,16 @@ export const INJECTED_FIELDS = ['_shard_id', '_received_at', '_nats_seq', '_seq'
  * writer has a `seqField`, is appended as `"<seqField>":<seq>`; `suffix` is extra member text
  * appended before it (`"a":1,"b":2`, no leading comma). */
 export interface ArchiveRecord {
+  /** The frame; of bytes, only `payload[start, end)` when given (a message inside a socket chunk). */
   payload: Uint8Array | string
+  start?: number
+  end?: number
   seq?: number
   suffix?: string
 }
+
+/** Buffer#copy(target, targetStart, sourceStart, sourceEnd) on any Uint8Array: a native range copy without a view. */
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number
 
 const CLOSE = 0x7d
 const OPEN = 0x7b
@@ -63,7 +69,7 @@ export function encodeBatch(
   let size = 0
   for (const r of records) {
     const p = r.payload
-    size += (typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength) + perRecord
+    size += (typeof p === 'string' ? Buffer.byteLength(p) : (r.end ?? p.byteLength) - (r.start ?? 0)) + perRecord
     if (r.suffix) size += Buffer.byteLength(r.suffix) + 1
   }
   const buf = alloc(size)
@@ -73,10 +79,7 @@ export function encodeBatch(
     const p = r.payload
     const start = at
     if (typeof p === 'string') at += buf.write(p, at)
-    else {
-      buf.set(p, at)
-      at += p.byteLength
-    }
+    else at += copyBytes.call(p, buf, at, r.start ?? 0, r.end ?? p.byteLength)
     while (at > start && isWs(buf[at - 1])) at--
     visit?.(buf, start, at)
     const seq = prefix === null ? undefined : r.seq

@@ -376,7 +376,7 @@ export class StreamTask {
       }
       const gap = this.gapBy === 'stream' ? this.gaps.see(seq) : m.redelivered ? null : this.gaps.see(m.delivery)
       if (gap) found.push(gap)
-      records.push({ payload: m.data, seq })
+      records.push({ payload: m.bytes, start: m.start, end: m.end, seq })
       if (this.sampler.take()) this.validate(m)
       this.lastWritten = seq
       const kind = m.kind

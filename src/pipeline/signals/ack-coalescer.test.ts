@@ -5,7 +5,7 @@ import { AckCoalescer } from './nats-source.ts'
 /** A delivery whose confirmed acks are recorded and settled by the test. */
 function delivery(seq: number, log: { seq: number; settle: (ok: boolean) => void }[]): Delivery {
   return {
-    seq, delivery: seq, redelivered: false, data: new Uint8Array(0), subject: 's', kind: 'ticker', timestampMs: 0, pending: 0,
+    seq, delivery: seq, redelivered: false, data: new Uint8Array(0), bytes: new Uint8Array(0), start: 0, end: 0, subject: 's', kind: 'ticker', timestampMs: 0, pending: 0,
     ack() {},
     ackSync: () => new Promise<void>((resolve, reject) => log.push({ seq, settle: (ok) => (ok ? resolve() : reject(new Error(`ack ${seq} failed`))) })),
   }

@@ -47,7 +47,7 @@ export async function runSignals(o: RunOptions): Promise<RunResult> {
     // with AckPolicy.All sends the acks waiting behind one in flight as one)
     const published = out.length === 0 ? null : Promise.all(out.map((f) => o.sink.publish(f)))
     const ack = batch.ack
-    chain = published === null ? chain : chain.then(() => published)
+    chain = published === null ? chain : chain.then(async () => void (await published))
     published?.catch(() => {}) // observed through the chain
     const step = chain.then(() => ack?.()).catch((e) => {
       failure ??= e

@@ -28,7 +28,11 @@ export interface Delivery {
   /** The consumer's delivery sequence (consecutive unless deliveries were lost in flight). */
   readonly delivery: number
   readonly redelivered: boolean
+  /** The payload (a view; `bytes[start, end)` reads it without making one). */
   readonly data: Uint8Array
+  readonly bytes: Uint8Array
+  readonly start: number
+  readonly end: number
   readonly subject: string
   /** The subject's `{kind}` token (DESIGN §5: `{prefix}.json.{kind}.…`), else 'unknown'. */
   readonly kind: string
@@ -89,26 +93,41 @@ function kindAt(b: Uint8Array, a: number, e: number): string {
   return end === at + 6 ? 'unknown' : (kinds.get(b, at + 6, end) ?? 'unknown')
 }
 
-/** The numbers of the ack subject (parseAck), and acking. */
+/** The numbers of the ack subject (parseAck; the store time and pending count read on request), and acking. */
 abstract class AckedDelivery {
   readonly seq: number
   readonly delivery: number
-  readonly timestampMs: number
-  readonly pending: number
   private readonly count: number
+  /** Where the timestamp and pending tokens are in `ackBytes()`. */
+  private readonly tsAt: number
+  private readonly tsEnd: number
+  private readonly pendingAt: number
+  private readonly pendingEnd: number
 
   constructor(protected readonly nc: NatsConnection) {
     this.count = ackNums[0]
     this.seq = ackNums[1]
     this.delivery = ackNums[2]
-    this.timestampMs = Math.floor(ackNums[3] / 1e6)
-    this.pending = ackNums[4]
+    this.tsAt = ackNums[3]
+    this.tsEnd = ackNums[4]
+    this.pendingAt = ackNums[5]
+    this.pendingEnd = ackNums[6]
   }
 
   protected abstract get replySubject(): string
+  /** The bytes parseAck read the positions from. */
+  protected abstract ackBytes(): Uint8Array
 
   get redelivered(): boolean {
     return this.count > 1
+  }
+
+  get timestampMs(): number {
+    return Math.floor(digitsAt(this.ackBytes(), this.tsAt, this.tsEnd) / 1e6)
+  }
+
+  get pending(): number {
+    return digitsAt(this.ackBytes(), this.pendingAt, this.pendingEnd)
   }
 
   ack(): void {
@@ -124,8 +143,9 @@ abstract class AckedDelivery {
 class TappedDelivery extends AckedDelivery implements Delivery {
   constructor(
     nc: NatsConnection,
-    readonly data: Uint8Array,
-    private readonly buf: Uint8Array,
+    readonly bytes: Uint8Array,
+    readonly start: number,
+    readonly end: number,
     private readonly subjectAt: number,
     private readonly subjectEnd: number,
     private readonly replyAt: number,
@@ -134,26 +154,47 @@ class TappedDelivery extends AckedDelivery implements Delivery {
     super(nc)
   }
 
+  get data(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end)
+  }
+
   get subject(): string {
-    return new TextDecoder().decode(this.buf.subarray(this.subjectAt, this.subjectEnd))
+    return new TextDecoder().decode(this.bytes.subarray(this.subjectAt, this.subjectEnd))
   }
 
   get kind(): string {
-    return kindAt(this.buf, this.subjectAt, this.subjectEnd)
+    return kindAt(this.bytes, this.subjectAt, this.subjectEnd)
   }
 
   protected get replySubject(): string {
-    return latin1(this.buf, this.replyAt, this.replyEnd)
+    return latin1(this.bytes, this.replyAt, this.replyEnd)
+  }
+
+  protected ackBytes(): Uint8Array {
+    return this.bytes
   }
 }
 
 /** A delivery nats.js parsed (the off switch, and anything the tap leaves to nats.js). */
 class MsgDelivery extends AckedDelivery implements Delivery {
+  private reply: Uint8Array | null = null
   constructor(nc: NatsConnection, private readonly m: Msg) {
     super(nc)
   }
   get data(): Uint8Array {
     return this.m.data
+  }
+  get bytes(): Uint8Array {
+    return this.m.data
+  }
+  get start(): number {
+    return 0
+  }
+  get end(): number {
+    return this.m.data.length
+  }
+  protected ackBytes(): Uint8Array {
+    return (this.reply ??= Buffer.from(this.m.reply as string, 'latin1'))
   }
   get subject(): string {
     return this.m.subject
@@ -181,6 +222,15 @@ export class JsMsgDelivery implements Delivery {
   get data(): Uint8Array {
     return this.m.data
   }
+  get bytes(): Uint8Array {
+    return this.m.data
+  }
+  get start(): number {
+    return 0
+  }
+  get end(): number {
+    return this.m.data.length
+  }
   get subject(): string {
     return this.m.subject
   }
@@ -204,9 +254,10 @@ export class JsMsgDelivery implements Delivery {
 /**
  * The numbers in `$JS.ACK.…`, the old form `$JS.ACK.<stream>.<consumer>.<count>.<sseq>.<dseq>.<ts>.<pending>`
  * (9 tokens) or the new one with `<domain>.<account hash>` after ACK and a random token at the
- * end (12): fills `ackNums` with count, stream seq, delivery seq, timestamp (ns), pending.
+ * end (12): fills `ackNums` with count, stream seq, delivery seq, and the positions of the
+ * timestamp (ns) and pending tokens (read only when asked for).
  */
-const ackNums = [0, 0, 0, 0, 0]
+const ackNums = [0, 0, 0, 0, 0, 0, 0]
 function parseAck(b: Uint8Array, a: number, e: number): boolean {
   // $JS.ACK.
   if (e - a < 8 || b[a] !== 0x24 || b[a + 1] !== 0x4a || b[a + 2] !== 0x53 || b[a + 3] !== 0x2e ||
@@ -217,13 +268,15 @@ function parseAck(b: Uint8Array, a: number, e: number): boolean {
   // tokens = dots + 1; the count token is index 4 (old) or 6 (new)
   const first = n === 8 ? 4 : n >= 10 ? 6 : -1
   if (first < 0) return false
-  for (let t = 0; t < 5; t++) {
-    const from = dots[first + t - 1] + 1
-    const to = first + t < n ? dots[first + t] : e
-    const v = digitsAt(b, from, to)
+  for (let t = 0; t < 3; t++) {
+    const v = digitsAt(b, dots[first + t - 1] + 1, dots[first + t])
     if (v < 0) return false
     ackNums[t] = v
   }
+  ackNums[3] = dots[first + 2] + 1
+  ackNums[4] = dots[first + 3]
+  ackNums[5] = dots[first + 3] + 1
+  ackNums[6] = first + 4 < n ? dots[first + 4] : e
   return true
 }
 const DOTS: number[] = new Array<number>(12).fill(0)
@@ -273,7 +326,7 @@ function pullHandler(pull: PullConsumer): TapHandler {
     }
     if (!parseAck(b, reply, replyEnd)) return false
     pull.tapped++
-    pull.deliver(new TappedDelivery(pull.nc, b.subarray(body + hdr, end - 2), b, s0, s1, reply, replyEnd))
+    pull.deliver(new TappedDelivery(pull.nc, b, body + hdr, end - 2, s0, s1, reply, replyEnd))
     return true
   }
 }

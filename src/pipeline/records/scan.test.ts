@@ -217,4 +217,16 @@ describe('scan-first record parsing', () => {
     }
     expect(read).toBeGreaterThan(15_000)
   })
+
+  test('reads each ticker right while thousands of markets share the ticker cache, however their names collide', () => {
+    const r = new Prng(SEED + 2)
+    const names = Array.from({ length: 12_000 }, (_, i) => `KXHIGH${r.pick(['NY', 'CHI', 'MIA'])}-26FEB${10 + (i % 19)}-B${40 + (i % 997)}.5`)
+    names.push('X'.repeat(64), 'Y'.repeat(65), 'Z')
+    for (let i = 0; i < 40_000; i++) {
+      const t = r.pick(names)
+      const line = `{"type":"trade","sid":2,"msg":{"market_ticker":"${t}","yes_price":18,"ts":1770480000},"_shard_id":0}`
+      const got = scanRecord(line, line, undefined, undefined) as MarketRecord
+      if (got.ticker !== t) expect([line, got.ticker]).toEqual([line, t])
+    }
+  })
 })

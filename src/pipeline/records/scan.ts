@@ -459,9 +459,15 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 // ---- tickers: one string per market, so Map keys hash once and no frame text is retained ----
 
-const TICKER_CACHE = 4096
+/**
+ * Two-way set-associative: way 0 holds the most recent ticker of a set, way 1 the one before.
+ * The hash reads every character: Kalshi tickers of one series differ anywhere (dates, strikes,
+ * teams), and a hash of a few characters sent most of them to shared slots, where they evicted
+ * each other on every frame (a new string per record, hashed again by every Map).
+ */
+const TICKER_SETS = 4096
 const MAX_CACHED_TICKER = 64
-const tickers: (string | undefined)[] = new Array<string | undefined>(TICKER_CACHE).fill(undefined)
+const tickers: (string | undefined)[] = new Array<string | undefined>(2 * TICKER_SETS).fill(undefined)
 
 function ticker(s: string, k: number): string {
   if (kind[k] !== STR) return ''
@@ -469,17 +475,20 @@ function ticker(s: string, k: number): string {
   const b = vb[k]
   const len = b - a
   if (len === 0 || len > MAX_CACHED_TICKER) return s.slice(a, b)
-  let h = len * 31 + s.charCodeAt(a)
-  h = h * 31 + s.charCodeAt(b - 1)
-  if (len > 1) h = h * 31 + s.charCodeAt(b - 2)
-  if (len > 2) h = h * 31 + s.charCodeAt(b - 3)
-  if (len > 3) h = h * 31 + s.charCodeAt(b - 4)
-  if (len > 8) h = h * 31 + s.charCodeAt(a + (len >> 1))
-  const slot = (h ^ (h >>> 13)) & (TICKER_CACHE - 1)
-  const hit = tickers[slot]
-  if (hit !== undefined && hit.length === len && s.startsWith(hit, a)) return hit
+  let h = len
+  for (let i = a; i < b; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0
+  const at = 2 * ((h ^ (h >>> 15)) & (TICKER_SETS - 1))
+  const first = tickers[at]
+  if (first !== undefined && first.length === len && s.startsWith(first, a)) return first
+  const second = tickers[at + 1]
+  if (second !== undefined && second.length === len && s.startsWith(second, a)) {
+    tickers[at] = second
+    tickers[at + 1] = first
+    return second
+  }
   const t = (' ' + s.slice(a, b)).slice(1) // a flat copy: the cached string keeps no line alive
-  tickers[slot] = t
+  tickers[at + 1] = first
+  tickers[at] = t
   return t
 }
 

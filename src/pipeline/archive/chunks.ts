@@ -8,8 +8,11 @@
  *
  * Each chunk is a view that is valid until the next one is asked for. Corrupt or truncated gzip
  * data ends the chunks with a GunzipError (zlib's code and message) after every byte before it.
+ * A worker that finished a file (its end or a gzip error) is kept, idle and unref'd, for the next
+ * file: starting one costs 40–130 ms (a JS VM and node:zlib), which a day of 96 quarter-hour files
+ * or a second backtest in the same process would pay again and again.
  * Off switches: SSMD_READ_WORKER=0 (inflate inline), SSMD_READ_STREAM=1 (node:zlib streams, the
- * previous reader).
+ * previous reader), SSMD_READ_WORKER_REUSE=0 (a new worker per file, ended after it).
  */
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -138,6 +141,47 @@ function workerSpecifier(): string {
   return url.includes('$bunfs') ? './pipeline/archive/gunzip-worker.ts' : url
 }
 
+/** Idle workers kept for the next file (see the header), at most `MAX_IDLE_WORKERS`. */
+const idleWorkers: Worker[] = []
+const MAX_IDLE_WORKERS = 2
+
+/** Workers started and reused since the process began, and idle now (tests, diagnostics). */
+export const gunzipWorkers = {
+  started: 0,
+  reused: 0,
+  get idle(): number {
+    return idleWorkers.length
+  },
+}
+
+function takeWorker(): Worker | null {
+  const idle = idleWorkers.pop()
+  if (idle !== undefined) {
+    gunzipWorkers.reused++
+    return idle
+  }
+  try {
+    const w = new Worker(workerSpecifier())
+    w.unref()
+    gunzipWorkers.started++
+    return w
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Keeps `w` for the next file when it is done with this one (`finished`: its run returned after
+ * the end or a failure it reported), else ends it (a crash, or a reader that stopped early while
+ * the worker may still be inflating and could still post a failure).
+ */
+function releaseWorker(w: Worker, finished: boolean): void {
+  w.onmessage = null
+  w.onerror = null
+  if (finished && process.env.SSMD_READ_WORKER_REUSE !== '0' && idleWorkers.length < MAX_IDLE_WORKERS) idleWorkers.push(w)
+  else w.terminate()
+}
+
 /**
  * Chunks inflated by a worker. Returns false without yielding when the worker could not start
  * (the caller then inflates inline).
@@ -148,13 +192,9 @@ async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Ui
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.LENGTHS + n)))
   const data = new SharedArrayBuffer(n * size)
   const bytes = new Uint8Array(data)
-  let worker: Worker
-  try {
-    worker = new Worker(workerSpecifier())
-  } catch {
-    return false
-  }
-  worker.unref()
+  const worker = takeWorker()
+  if (worker === null) return false
+  let finished = false
   let failure: WorkerFailure | null = null
   let crash = ''
   worker.onmessage = (e: MessageEvent) => {
@@ -180,12 +220,16 @@ async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Ui
       }
       const state = Atomics.load(ctl, CTL.STATE)
       if (state !== STATE.RUNNING && k >= Atomics.load(ctl, CTL.PRODUCED)) {
-        if (state === STATE.END) return true
+        if (state === STATE.END) {
+          finished = true
+          return true
+        }
         if (state === STATE.CRASHED) {
           if (k === 0) return false
           throw new ArchiveError(`reading ${path}: gunzip worker failed: ${crash}`, 'ARCHIVE_WORKER')
         }
         while (failure === null) await new Promise((r) => setImmediate(r)) // its message is on the way
+        finished = true
         const f = failure as WorkerFailure
         throw f.zlib ? new GunzipError(f.message, f.code) : new ArchiveError(`reading ${path}: ${f.message}`, f.code)
       }
@@ -200,7 +244,7 @@ async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Ui
     Atomics.store(ctl, CTL.CLOSED, 1)
     Atomics.store(ctl, CTL.W_SLEEPING, 0)
     Atomics.notify(ctl, CTL.W_SLEEPING)
-    worker.terminate()
+    releaseWorker(worker, finished)
   }
 }
 

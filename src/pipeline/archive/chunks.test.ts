@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Prng } from '../../services/sim/prng.ts'
-import { fileChunks, gunzipWorkers, type GunzipMode } from './chunks.ts'
+import { fileChunks, gunzipWorkers, sleepWhile, type GunzipMode } from './chunks.ts'
 import { GunzipError } from './gunzip.ts'
 
 const dirs: string[] = []
@@ -107,6 +107,21 @@ describe('uncompressed chunks of an archive file', () => {
     expect(after).toEqual({ started: before.started, reused: before.reused + 3, idle: before.idle })
     for await (const _ of fileChunks(good, true, { gunzip: 'worker', workerMinBytes: 0 })) break
     expect(gunzipWorkers.idle).toBe(before.idle - 1)
+  })
+
+  test.skipIf(!existsSync('/proc/thread-self/stat'))('a reader waiting for the worker sleeps: its thread takes no CPU meanwhile', async () => {
+    // utime + stime of this thread, in clock ticks (10 ms)
+    const ticks = () => {
+      const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')
+      return Number(f[11]) + Number(f[12])
+    }
+    const ctl = new Int32Array(new SharedArrayBuffer(8))
+    ctl[0] = 1
+    const before = ticks()
+    const t0 = performance.now()
+    await sleepWhile(ctl, 0, 300)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290)
+    expect(ticks() - before).toBeLessThan(10)
   })
 
   test('plain files are read in chunks of the read size', async () => {

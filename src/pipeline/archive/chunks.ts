@@ -125,6 +125,23 @@ async function* inlineChunks(path: string, readBytes: number): AsyncGenerator<Ui
 export const CTL = { PRODUCED: 0, CONSUMED: 1, STATE: 2, CLOSED: 3, R_SLEEPING: 4, W_SLEEPING: 5, W_WANT: 6, LENGTHS: 8 } as const
 export const STATE = { RUNNING: 0, END: 1, FAILED: 2, CRASHED: 3 } as const
 
+/**
+ * Waits (without blocking the event loop) while ctl[flag] is 1, at most `ms`. Bun's event loop
+ * polls without sleeping while an Atomics.waitAsync is all it has to wait for (a 1 s wait took
+ * 1 s of CPU, taken from the worker on a 2-core machine), so a timer is armed meanwhile: with
+ * one pending, the loop sleeps in the kernel until the notify.
+ */
+export async function sleepWhile(ctl: Int32Array, flag: number, ms: number): Promise<void> {
+  const w = Atomics.waitAsync(ctl, flag, 1, ms)
+  if (!w.async) return
+  const guard = setTimeout(() => {}, ms + 1000)
+  try {
+    await w.value
+  } finally {
+    clearTimeout(guard)
+  }
+}
+
 /** Wakes the other side if it sleeps on `flag` (see CTL). */
 export function wake(ctl: Int32Array, flag: number): void {
   if (Atomics.load(ctl, flag) === 1 && Atomics.exchange(ctl, flag, 0) === 1) Atomics.notify(ctl, flag)
@@ -235,8 +252,7 @@ async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Ui
       }
       Atomics.store(ctl, CTL.R_SLEEPING, 1)
       if (Atomics.load(ctl, CTL.PRODUCED) === produced && Atomics.load(ctl, CTL.STATE) === STATE.RUNNING) {
-        const w = Atomics.waitAsync(ctl, CTL.R_SLEEPING, 1, 1000)
-        if (w.async) await w.value
+        await sleepWhile(ctl, CTL.R_SLEEPING, 1000)
       }
       Atomics.store(ctl, CTL.R_SLEEPING, 0)
     }

@@ -8,6 +8,9 @@
  *
  * Each chunk is a view that is valid until the next one is asked for. Corrupt or truncated gzip
  * data ends the chunks with a GunzipError (zlib's code and message) after every byte before it.
+ * With `index` (a `ChunkIndexer`), the worker also indexes chunks before it hands them over (see
+ * gunzip-loop.ts: records/scan-worker.ts walks the records of each line), and `readChunks` says
+ * which chunks it indexed; without a worker no chunk is indexed.
  * A worker that finished a file (its end or a gzip error) is kept, idle and unref'd, for the next
  * file: starting one costs 40–130 ms (a JS VM and node:zlib), which a day of 96 quarter-hour files
  * or a second backtest in the same process would pay again and again.
@@ -19,6 +22,9 @@ import { open } from 'node:fs/promises'
 import zlib from 'node:zlib'
 import { ArchiveError } from './errors.ts'
 import { Gunzip, GunzipError } from './gunzip.ts'
+
+/** Chunks the reader must have waiting before the worker also indexes the next one (gunzip-loop.ts). */
+export const INDEX_AHEAD = 2
 
 export const CHUNK_DEFAULTS = {
   readBytes: 1024 * 1024,
@@ -43,6 +49,32 @@ export interface ChunkOptions {
   gunzip?: GunzipMode
   /** @default 512 KiB */
   workerMinBytes?: number
+  /** Work the worker does on each chunk (worker mode only). */
+  index?: ChunkIndexer
+}
+
+/**
+ * An index the gunzip worker makes of each chunk: `worker` is the worker script (a module running
+ * gunzip-loop.ts `runGunzip` with its index function), `compiledPath` that script's path in a
+ * `bun build --compile` binary (one of its entry points), `bytes(slots)` the shared memory the
+ * index of `slots` chunks takes.
+ */
+export interface ChunkIndexer {
+  worker: string
+  compiledPath: string
+  bytes(slots: number): number
+  /** Chunks the reader must have waiting before the worker indexes the next (gunzip-loop.ts). @default 2 */
+  ahead?: number
+}
+
+/** A chunk of uncompressed bytes and its index (one object, reused: valid until the next chunk). */
+export interface Chunk {
+  bytes: Uint8Array
+  /** The index memory when the worker indexed this chunk, else null. */
+  index: SharedArrayBuffer | null
+  /** Ring slot of the chunk (its region of the index) and the ring's slot count. */
+  slot: number
+  slots: number
 }
 
 /** The gunzip mode options and environment ask for (stream when the native handle is missing). */
@@ -53,15 +85,25 @@ export function gunzipMode(o: ChunkOptions = {}): GunzipMode {
 
 /** The uncompressed chunks of `path` (gzip when `gzip`), see the header. */
 export async function* fileChunks(path: string, gzip: boolean, o: ChunkOptions = {}): AsyncGenerator<Uint8Array> {
+  for await (const c of readChunks(path, gzip, o)) yield c.bytes
+}
+
+/** Like `fileChunks`, with the worker's index of each chunk (`o.index`). */
+export async function* readChunks(path: string, gzip: boolean, o: ChunkOptions = {}): AsyncGenerator<Chunk> {
   const readBytes = o.readBytes ?? CHUNK_DEFAULTS.readBytes
-  if (!gzip) return yield* plainChunks(path, readBytes)
-  const mode = gunzipMode(o)
-  if (mode === 'stream') return yield* streamChunks(path, readBytes)
-  if (mode === 'worker' && Bun.file(path).size >= (o.workerMinBytes ?? CHUNK_DEFAULTS.workerMinBytes)) {
-    const started = yield* workerChunks(path, readBytes)
-    if (started) return
+  const chunk: Chunk = { bytes: new Uint8Array(0), index: null, slot: 0, slots: 0 }
+  if (gzip) {
+    const mode = gunzipMode(o)
+    if (mode === 'worker' && Bun.file(path).size >= (o.workerMinBytes ?? CHUNK_DEFAULTS.workerMinBytes)) {
+      const started = yield* workerChunks(path, readBytes, o.index ?? null, chunk)
+      if (started) return
+    }
   }
-  yield* inlineChunks(path, readBytes)
+  const bytes = !gzip ? plainChunks(path, readBytes) : gunzipMode(o) === 'stream' ? streamChunks(path, readBytes) : inlineChunks(path, readBytes)
+  for await (const b of bytes) {
+    chunk.bytes = b
+    yield chunk
+  }
 }
 
 async function* plainChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
@@ -114,7 +156,8 @@ async function* inlineChunks(path: string, readBytes: number): AsyncGenerator<Ui
  * k − CONSUMED < buffers, writes its length, then publishes with Atomics.store(PRODUCED, k + 1);
  * the reader reads chunks below PRODUCED, then Atomics.store(CONSUMED, k + 1) frees the slot.
  * STATE is set after the last PRODUCED store (so a reader that sees it and then re-reads
- * PRODUCED has every chunk); CLOSED tells the worker to stop.
+ * PRODUCED has every chunk); CLOSED tells the worker to stop. After the `buffers` lengths come
+ * `buffers` INDEXED flags (1: the slot's index region describes it), written before PRODUCED too.
  * Sleeping (Atomics.notify is costly, so only a sleeper is notified, and the worker only once
  * half the slots are free): a side about to wait stores its flag (R_SLEEPING / W_SLEEPING) = 1
  * (the worker first W_WANT, the CONSUMED count it waits for), re-checks the counter, then waits
@@ -153,13 +196,15 @@ interface WorkerFailure {
   zlib: boolean
 }
 
-function workerSpecifier(): string {
-  const url = new URL('./gunzip-worker.ts', import.meta.url).href
-  return url.includes('$bunfs') ? './pipeline/archive/gunzip-worker.ts' : url
+const GUNZIP_WORKER = { worker: new URL('./gunzip-worker.ts', import.meta.url).href, compiledPath: './pipeline/archive/gunzip-worker.ts' }
+
+/** The script to start: in a compiled binary, its entry point there. */
+function workerSpecifier(w: { worker: string; compiledPath: string }): string {
+  return w.worker.includes('$bunfs') ? w.compiledPath : w.worker
 }
 
-/** Idle workers kept for the next file (see the header), at most `MAX_IDLE_WORKERS`. */
-const idleWorkers: Worker[] = []
+/** Idle workers kept for the next file (see the header), per script, at most `MAX_IDLE_WORKERS`. */
+const idleWorkers: { script: string; worker: Worker }[] = []
 const MAX_IDLE_WORKERS = 2
 
 /** Workers started and reused since the process began, and idle now (tests, diagnostics). */
@@ -171,14 +216,14 @@ export const gunzipWorkers = {
   },
 }
 
-function takeWorker(): Worker | null {
-  const idle = idleWorkers.pop()
-  if (idle !== undefined) {
+function takeWorker(script: string): Worker | null {
+  const i = idleWorkers.findLastIndex((w) => w.script === script)
+  if (i >= 0) {
     gunzipWorkers.reused++
-    return idle
+    return idleWorkers.splice(i, 1)[0].worker
   }
   try {
-    const w = new Worker(workerSpecifier())
+    const w = new Worker(script)
     w.unref()
     gunzipWorkers.started++
     return w
@@ -192,25 +237,32 @@ function takeWorker(): Worker | null {
  * the end or a failure it reported), else ends it (a crash, or a reader that stopped early while
  * the worker may still be inflating and could still post a failure).
  */
-function releaseWorker(w: Worker, finished: boolean): void {
+function releaseWorker(w: Worker, script: string, finished: boolean): void {
   w.onmessage = null
   w.onerror = null
-  if (finished && process.env.SSMD_READ_WORKER_REUSE !== '0' && idleWorkers.length < MAX_IDLE_WORKERS) idleWorkers.push(w)
-  else w.terminate()
+  if (!finished || process.env.SSMD_READ_WORKER_REUSE === '0') {
+    w.terminate()
+    return
+  }
+  idleWorkers.push({ script, worker: w })
+  if (idleWorkers.length > MAX_IDLE_WORKERS) idleWorkers.shift()?.worker.terminate()
 }
 
 /**
  * Chunks inflated by a worker. Returns false without yielding when the worker could not start
  * (the caller then inflates inline).
  */
-async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array, boolean> {
+async function* workerChunks(path: string, readBytes: number, indexer: ChunkIndexer | null, chunk: Chunk): AsyncGenerator<Chunk, boolean> {
   const n = CHUNK_DEFAULTS.workerBuffers
   const size = CHUNK_DEFAULTS.chunkBytes
-  const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.LENGTHS + n)))
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.LENGTHS + 2 * n)))
   const data = new SharedArrayBuffer(n * size)
   const bytes = new Uint8Array(data)
-  const worker = takeWorker()
+  const index = indexer === null ? null : new SharedArrayBuffer(indexer.bytes(n))
+  const script = workerSpecifier(indexer ?? GUNZIP_WORKER)
+  const worker = takeWorker(script)
   if (worker === null) return false
+  chunk.slots = n
   let finished = false
   let failure: WorkerFailure | null = null
   let crash = ''
@@ -222,14 +274,18 @@ async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Ui
     Atomics.store(ctl, CTL.STATE, STATE.CRASHED)
     wake(ctl, CTL.R_SLEEPING)
   }
-  worker.postMessage({ path, readBytes, chunkBytes: size, ctl: ctl.buffer, data })
+  worker.postMessage({ path, readBytes, chunkBytes: size, ctl: ctl.buffer, data, index, ahead: indexer?.ahead ?? INDEX_AHEAD })
   let k = 0
   try {
     for (;;) {
       const produced = Atomics.load(ctl, CTL.PRODUCED)
       if (k < produced) {
-        const at = (k % n) * size
-        yield bytes.subarray(at, at + ctl[CTL.LENGTHS + (k % n)])
+        const slot = k % n
+        const at = slot * size
+        chunk.bytes = bytes.subarray(at, at + ctl[CTL.LENGTHS + slot])
+        chunk.index = ctl[CTL.LENGTHS + n + slot] === 1 ? index : null
+        chunk.slot = slot
+        yield chunk
         k++
         Atomics.store(ctl, CTL.CONSUMED, k) // frees the slot
         if (k >= Atomics.load(ctl, CTL.W_WANT)) wake(ctl, CTL.W_SLEEPING)
@@ -260,7 +316,7 @@ async function* workerChunks(path: string, readBytes: number): AsyncGenerator<Ui
     Atomics.store(ctl, CTL.CLOSED, 1)
     Atomics.store(ctl, CTL.W_SLEEPING, 0)
     Atomics.notify(ctl, CTL.W_SLEEPING)
-    releaseWorker(worker, finished)
+    releaseWorker(worker, script, finished)
   }
 }
 

@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer'
 import { open } from 'node:fs/promises'
-import { fileChunks, type GunzipMode } from './chunks.ts'
+import { readChunks, type Chunk, type ChunkIndexer, type GunzipMode } from './chunks.ts'
 import { GunzipError } from './gunzip.ts'
 import { unwrapSeedLine } from './line.ts'
 import type { ArchiveFile } from './list.ts'
@@ -34,6 +34,23 @@ export interface ReadOptions {
   chunkBytes?: number
   /** How gzip files are inflated (chunks.ts; default a worker for large files, env off switches). */
   gunzip?: GunzipMode
+  /** An index the gunzip worker makes of each chunk (chunks.ts `ChunkIndexer`; `readTextChunks`). */
+  index?: ChunkIndexer
+  /** Smallest gzip file inflated in a worker (chunks.ts). @default 512 KiB */
+  workerMinBytes?: number
+}
+
+/** One chunk's worth of lines (`readTextChunks`). */
+export interface TextChunk {
+  /** The line that ends in this chunk and began in earlier ones, finished (see `finishLine`), or null. */
+  carried: string | null
+  /** The chunk's complete lines after that, decoded, newline-separated, without the last newline. */
+  text: string
+  /** `text` is ASCII (one character per byte): character i is byte `textStart` + i of the chunk. */
+  ascii: boolean
+  textStart: number
+  /** The chunk as read, with the worker's index (valid until the next chunk is asked for). */
+  chunk: Chunk
 }
 
 export function newReadStats(): ReadStats {
@@ -58,10 +75,28 @@ async function isGzip(path: string): Promise<boolean> {
  * Seed 001 lines are unwrapped to the frame with `_received_at` (see `unwrapSeedLine`).
  */
 export async function* readLineBatches(file: string | ArchiveFile, options: ReadOptions = {}): AsyncGenerator<string[]> {
+  const unwrap = options.unwrapSeed ?? true
+  for await (const t of readTextChunks(file, options)) {
+    const lines: string[] = t.carried === null ? [] : [t.carried]
+    if (t.text.length > 0) split(t.text, lines, unwrap)
+    if (lines.length > 0) {
+      if (options.stats) options.stats.lines += lines.length
+      yield lines
+    }
+  }
+}
+
+/**
+ * The lines of one archive file as `readLineBatches` reads them, a chunk at a time, undivided:
+ * a line completed from earlier chunks, then the text of the chunk's complete lines (split it
+ * with `finishLine` per line, skipping empty ones, as `readLineBatches` does). Counts files and
+ * bytes in `stats`, not lines.
+ */
+export async function* readTextChunks(file: string | ArchiveFile, options: ReadOptions = {}): AsyncGenerator<TextChunk> {
   const path = typeof file === 'string' ? file : file.path
   const stats = options.stats
   const unwrap = options.unwrapSeed ?? true
-  const chunks = fileChunks(path, await isGzip(path), { readBytes: options.chunkBytes, gunzip: options.gunzip })
+  const chunks = readChunks(path, await isGzip(path), { readBytes: options.chunkBytes, gunzip: options.gunzip, index: options.index, workerMinBytes: options.workerMinBytes })
   if (stats) stats.files++
   // the bytes of an incomplete last line, carried to the next chunk (lines never split a chunk's text)
   let carry: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(1024)
@@ -69,11 +104,13 @@ export async function* readLineBatches(file: string | ArchiveFile, options: Read
   let first = true
   try {
     for await (const c of chunks) {
-      if (stats) stats.bytes += c.length
-      let chunk: Buffer<ArrayBufferLike> = Buffer.from(c.buffer, c.byteOffset, c.length)
+      if (stats) stats.bytes += c.bytes.length
+      let chunk: Buffer<ArrayBufferLike> = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.length)
+      let bom = 0
       if (first) {
         first = false
-        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3) // BOM, as TextDecoder drops it
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) bom = 3 // as TextDecoder drops it
+        chunk = chunk.subarray(bom)
       }
       const last = chunk.lastIndexOf(NL)
       if (last < 0) {
@@ -81,31 +118,26 @@ export async function* readLineBatches(file: string | ArchiveFile, options: Read
         carried += chunk.length
         continue
       }
-      const lines: string[] = []
+      let line: string | null = null
       let from = 0
       if (carried > 0) {
         from = chunk.indexOf(NL) + 1
         carry = append(carry, carried, chunk.subarray(0, from - 1))
-        const line = decode(carry, 0, carried + from - 1)
+        const text = decode(carry, 0, carried + from - 1)
         carried = 0
-        if (line.length > 0) lines.push(finish(line, unwrap))
+        if (text.length > 0) line = finishLine(text, unwrap)
       }
-      if (from < last) split(decode(chunk, from, last), lines, unwrap)
+      const ascii = from < last && isAscii(chunk.subarray(from, last))
+      const text = from < last ? chunk.toString(ascii ? 'latin1' : 'utf8', from, last) : ''
       if (last + 1 < chunk.length) {
         carry = append(carry, 0, chunk.subarray(last + 1))
         carried = chunk.length - last - 1
       }
-      if (lines.length > 0) {
-        if (stats) stats.lines += lines.length
-        yield lines
-      }
+      yield { carried: line, text, ascii, textStart: bom + from, chunk: c }
     }
     const rest = decode(carry, 0, carried)
     carried = 0
-    if (rest.trim().length > 0) {
-      if (stats) stats.lines++
-      yield [finish(rest, unwrap)]
-    }
+    if (rest.trim().length > 0) yield { carried: finishLine(rest, unwrap), text: '', ascii: true, textStart: 0, chunk: NO_CHUNK }
   } catch (e) {
     if (!(e instanceof GunzipError)) throw e
     const t: TruncatedFile = { path, reason: e.message, droppedBytes: carried, open: path.endsWith('.tmp') }
@@ -115,6 +147,8 @@ export async function* readLineBatches(file: string | ArchiveFile, options: Read
     await chunks.return(undefined)
   }
 }
+
+const NO_CHUNK: Chunk = { bytes: new Uint8Array(0), index: null, slot: 0, slots: 0 }
 
 const NL = 0x0a
 
@@ -129,7 +163,7 @@ function split(text: string, out: string[], unwrap: boolean): void {
   for (;;) {
     const j = text.indexOf('\n', i)
     const end = j < 0 ? text.length : j
-    if (end > i) out.push(finish(text.slice(i, end), unwrap))
+    if (end > i) out.push(finishLine(text.slice(i, end), unwrap))
     if (j < 0) return
     i = j + 1
   }
@@ -146,7 +180,8 @@ function append(carry: Buffer<ArrayBufferLike>, at: number, bytes: Uint8Array): 
   return c
 }
 
-function finish(line: string, unwrap: boolean): string {
+/** A line as readers give it: without a trailing CR, a seed 001 line unwrapped (when `unwrap`). */
+export function finishLine(line: string, unwrap: boolean): string {
   const l = line.charCodeAt(line.length - 1) === 0x0d ? line.slice(0, -1) : line
   return unwrap && l.startsWith('{"ts":"') ? (unwrapSeedLine(l) ?? l) : l
 }

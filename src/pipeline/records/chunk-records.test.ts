@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { readLineBatches, readTextChunks, type ReadOptions } from '../archive/index.ts'
+import { Prng } from '../../services/sim/prng.ts'
+import { chunkRecords, parseTextChunk, RECORD_INDEXER } from './chunk-records.ts'
+import { simLines } from './fixture-sim.test.ts'
+import { newParseStats, parseRecord } from './parse.ts'
+import type { MarketRecord } from './types.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function gz(text: string | Buffer): string {
+  const d = mkdtempSync(join(tmpdir(), 'ssmd-chunk-records-'))
+  dirs.push(d)
+  const path = join(d, '1600.jsonl.gz')
+  writeFileSync(path, gzipSync(text, { level: 1 }))
+  return path
+}
+
+const show = (r: MarketRecord) => JSON.stringify(Object.entries(r).map(([k, v]) => [k, v === undefined ? '<undef>' : Object.is(v, -0) ? '<-0>' : v]))
+
+/** Records and line numbers the line reader and parseRecord give: the definition of the answer. */
+async function byLines(path: string, o: ReadOptions): Promise<{ records: string[]; lines: number[]; stats: unknown }> {
+  const stats = newParseStats()
+  const records: string[] = []
+  const lines: number[] = []
+  let n = 0
+  for await (const batch of readLineBatches(path, o)) {
+    for (const l of batch) {
+      n++
+      const r = parseRecord(l, {}, stats)
+      if (r === null) continue
+      records.push(show(r))
+      lines.push(n)
+    }
+  }
+  return { records, lines, stats }
+}
+
+async function byChunks(path: string, o: ReadOptions): Promise<{ records: string[]; lines: number[]; stats: unknown }> {
+  const stats = newParseStats()
+  const out: MarketRecord[] = []
+  const lines: number[] = []
+  let n = 0
+  for await (const t of readTextChunks(path, o)) n += parseTextChunk(t, out, lines, n, stats)
+  return { records: out.map(show), lines, stats }
+}
+
+describe('records of archive chunks', () => {
+  test.skipIf(RECORD_INDEXER === null)('built from the worker\'s walk, they equal parseRecord of each line read, whatever the lines and chunk boundaries', async () => {
+    const r = new Prng(42)
+    const sim = simLines({ seed: 9, count: 12_000, format: 'mixed', orderbook: true }).map((l) => l.line)
+    const odd = [
+      '', '\r', 'not json', '{"type":"ticker","msg":{"market_ticker":"X\\u0041","price":5}}',
+      '{"ts":"2025-12-20T10:00:00.5Z","feed":"kalshi","data":{"type":"trade","msg":{"market_ticker":"S","yes_price":3}}}',
+      '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":42}}', '{"type": "trade","msg":{"market_ticker":"W"}}',
+    ]
+    const lines: string[] = []
+    for (const l of sim) {
+      lines.push(r.chance(0.01) ? `${l}\r` : l)
+      if (r.chance(0.01)) lines.push(r.pick(odd))
+    }
+    // a line longer than a chunk, in the middle
+    lines.splice(6000, 0, `{"type":"trade","msg":{"market_ticker":"LONG","pad":"${'x'.repeat(300_000)}","yes_price":9}}`)
+    const text = `\ufeff${lines.join('\n')}\n${sim[0]}` // BOM, no newline at the end
+    const index = { ...(RECORD_INDEXER ?? {}), ahead: 0 } as NonNullable<typeof RECORD_INDEXER>
+    for (const content of [text, `${text}\n{"type":"trade","msg":{"market_ticker":"é","yes_price":1}}\n`]) {
+      const path = gz(content)
+      const before = chunkRecords.built
+      const got = await byChunks(path, { gunzip: 'worker', workerMinBytes: 0, index })
+      expect(chunkRecords.built - before).toBeGreaterThan(10_000)
+      const want = await byLines(path, { gunzip: 'worker', workerMinBytes: 0 })
+      expect(got.lines).toEqual(want.lines)
+      expect(got.stats).toEqual(want.stats)
+      expect(got.records.length).toBe(want.records.length)
+      for (let i = 0; i < want.records.length; i++) if (got.records[i] !== want.records[i]) expect(got.records[i]).toBe(want.records[i])
+    }
+  })
+
+  test('without the worker\'s index (inline gunzip, or a chunk it left unindexed), every line is parsed here, the same', async () => {
+    const sim = simLines({ seed: 10, count: 3_000, format: 'dollars', orderbook: true }).map((l) => l.line)
+    const path = gz(`${sim.join('\n')}\n`)
+    const before = chunkRecords.built
+    const got = await byChunks(path, { gunzip: 'inline' })
+    expect(chunkRecords.built).toBe(before)
+    expect(got).toEqual(await byLines(path, { gunzip: 'inline' }))
+  })
+})

@@ -53,7 +53,7 @@ export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[
     const at = listAt(t.chunk.slot)
     const count = list[at + LIST.COUNT]
     for (let n = 0; n < count; n++) {
-      const w = at + LIST.LINES + 3 * n
+      const w = at + LIST.LINES + 4 * n
       const a = list[w]
       const z = list[w + 1]
       const type = list[w + 2]
@@ -61,7 +61,7 @@ export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[
       if (z === a) continue
       line++
       const raw = text.slice(a, z)
-      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n))
+      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), list[w + 3])
       if (r === undefined) {
         add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, line)
         continue

@@ -17,14 +17,14 @@
  * the rest itself.
  */
 import {
-  DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, MSG_BY_TYPE, MSG_KEYS, newSlotStore, NONE, NULL,
-  NUM, NUMERIC, OBJ, POW10, SLOTS, STR, T, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
+  DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, newSlotStore, NONE, NULL,
+  NUM, NUMERIC, OBJ, POW10, SLOTS, STR, T, tickerHashStep, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
 } from './scan-slots.ts'
 
 /** Lines listed per chunk (a 256 KiB chunk holds ~600 Kalshi lines). */
 export const INDEX_LINES = 1024
-/** Int32 words of a chunk's line list: [count, from, (start, end, type) × INDEX_LINES]. */
-const LIST_WORDS = 2 + 3 * INDEX_LINES
+/** Int32 words of a chunk's line list: [count, from, (start, end, type, ticker hash) × INDEX_LINES]. */
+const LIST_WORDS = 2 + 4 * INDEX_LINES
 
 /** Line lists and slot stores of every ring slot, over shared memory. */
 export interface ChunkIndex {
@@ -64,7 +64,7 @@ export function chunkIndexOf(shared: SharedArrayBuffer, slots: number): ChunkInd
   }
 }
 
-/** A chunk's line list, read by the reader: count, from, and (start, end, type) of line i. */
+/** A chunk's line list, read by the reader: count, from, and (start, end, type, ticker hash) of line i. */
 export const listAt = (slot: number) => slot * LIST_WORDS
 export const LIST = { COUNT: 0, FROM: 1, LINES: 2 } as const
 /** Block (line × SLOTS base) of line i of the chunk in `slot`. */
@@ -424,15 +424,28 @@ export function indexChunk(chunk: Uint8Array, lineStart: boolean, bom: boolean, 
     while (count < INDEX_LINES) {
       const z = chunk.indexOf(NL, a)
       if (z < 0) break
-      const w = at + LIST.LINES + 3 * count
+      const w = at + LIST.LINES + 4 * count
+      const type = scanLineBytes(chunk, a, z, index.store, blockOf(slot, count), from)
       list[w] = a - from
       list[w + 1] = z - from
-      list[w + 2] = scanLineBytes(chunk, a, z, index.store, blockOf(slot, count), from)
+      list[w + 2] = type
+      list[w + 3] = type === 0 ? 0 : tickerHash(chunk, blockOf(slot, count), from)
       count++
       a = z + 1
     }
   }
   list[at + LIST.COUNT] = count
+}
+
+/** The ticker cache's hash (scan-slots.ts) of the ticker slot of block `block` (0 when absent). */
+function tickerHash(b: Uint8Array, block: number, from: number): number {
+  const k = block + M.market_ticker
+  if (kind[k] !== STR) return 0
+  const a = va[k] + from
+  const z = vb[k] + from
+  let h = z - a
+  for (let i = a; i < z; i++) h = tickerHashStep(h, b[i])
+  return h
 }
 
 /** An index over ordinary memory (tests, and scanning a chunk on the reader's thread). */

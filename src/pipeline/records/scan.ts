@@ -26,7 +26,7 @@
  */
 import {
   DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, newSlotStore, NONE, NULL, NUM,
-  NUMERIC, OBJ, POW10, SLOTS, STR, T, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
+  NUMERIC, OBJ, POW10, SLOTS, STR, T, tickerHashStep, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
 } from './scan-slots.ts'
 import type { OrderbookDeltaRecord, Side, TickerRecord, TradeRecord } from './types.ts'
 import { numberToMs, round4, toMs } from './values.ts'
@@ -349,16 +349,32 @@ function size(s: string, fp: number, n: number): number | null {
   return num(s, fp) ?? num(s, n)
 }
 
+// short constant strings are compared character by character: a startsWith with a position
+// is a native call of ~20 ns, several times these compares
+
 function side(s: string, k: number): Side | null {
   if (kind[k] !== STR) return null
-  const len = vb[k] - va[k]
-  if (len === 3 && s.startsWith('yes', va[k])) return 'yes'
-  if (len === 2 && s.startsWith('no', va[k])) return 'no'
+  const a = va[k]
+  const len = vb[k] - a
+  if (len === 3 && s.charCodeAt(a) === 121 && s.charCodeAt(a + 1) === 101 && s.charCodeAt(a + 2) === 115) return 'yes'
+  if (len === 2 && s.charCodeAt(a) === 110 && s.charCodeAt(a + 1) === 111) return 'no'
   return null
 }
 
-const is = (s: string, k: number, text: string): boolean =>
-  kind[k] === STR && vb[k] - va[k] === text.length && s.startsWith(text, va[k])
+/** 1 ticker, 2 trade, 3 orderbook_delta, or 0: the record type of the `type` slot. */
+function recordType(s: string): number {
+  if (kind[T.type] !== STR) return 0
+  const a = va[T.type]
+  const len = vb[T.type] - a
+  return len === 6 && same(s, a, 'ticker') ? 1 : len === 5 && same(s, a, 'trade') ? 2 : len === 15 && same(s, a, 'orderbook_delta') ? 3 : 0
+}
+
+/** s[a, a + text.length) is `text`. */
+function same(s: string, a: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (s.charCodeAt(a + i) !== text.charCodeAt(i)) return false
+  return true
+}
+
 
 /** `toMs()` of a slot. */
 function ms(s: string, k: number): number | null {
@@ -439,10 +455,20 @@ function ticker(s: string, k: number): string {
   if (kind[k] !== STR) return ''
   const a = va[k]
   const b = vb[k]
+  let h = b - a
+  if (hashGiven) h = givenHash
+  else for (let i = a; i < b; i++) h = tickerHashStep(h, s.charCodeAt(i))
+  return cachedTicker(s, a, b, h)
+}
+
+/** A ticker hash computed by the byte walk (scan-chunk.ts) for the record being built. */
+let givenHash = 0
+let hashGiven = false
+
+/** The cached string of the ticker s[a, b) whose hash is `h` (a new one on a miss). */
+function cachedTicker(s: string, a: number, b: number, h: number): string {
   const len = b - a
   if (len === 0 || len > MAX_CACHED_TICKER) return s.slice(a, b)
-  let h = len
-  for (let i = a; i < b; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0
   const at = 2 * ((h ^ (h >>> 15)) & (TICKER_SETS - 1))
   const first = tickers[at]
   if (first !== undefined && first.length === len && s.startsWith(first, a)) return first
@@ -476,10 +502,11 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
 
 /**
  * The record of a line walked by scan-chunk.ts into block `block` of `store`, at positions of
- * `text` (which holds the line as `line`, kept as `raw`); undefined for a type this scanner does
- * not build. The block is copied to this scanner's slots, so one builder serves both walks.
+ * `text` (which holds the line as `line`, kept as `raw`), with the hash of its ticker computed
+ * there; undefined for a type this scanner does not build. The block is copied to this
+ * scanner's slots, so one builder serves both walks.
  */
-export function buildScanned(text: string, line: string, store: SlotStore, block: number): ScannedRecord | undefined {
+export function buildScanned(text: string, line: string, store: SlotStore, block: number, tickerHash: number): ScannedRecord | undefined {
   const k8 = store.kind
   const a32 = store.va
   const b32 = store.vb
@@ -493,11 +520,17 @@ export function buildScanned(text: string, line: string, store: SlotStore, block
       nv[k] = n64[block + k]
     }
   }
-  return build(text, line, undefined, undefined)
+  givenHash = tickerHash
+  hashGiven = true
+  try {
+    return build(text, line, undefined, undefined)
+  } finally {
+    hashGiven = false
+  }
 }
 
 function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined): ScannedRecord | undefined {
-  const type = is(s, T.type, 'ticker') ? 1 : is(s, T.type, 'trade') ? 2 : is(s, T.type, 'orderbook_delta') ? 3 : 0
+  const type = recordType(s)
   if (type === 0) return undefined
   const us = num(s, T._received_at)
   const receivedAt = us !== null ? Math.floor(us / 1000) : (receivedAtDefault ?? 0)

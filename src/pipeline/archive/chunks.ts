@@ -203,8 +203,18 @@ function workerSpecifier(w: { worker: string; compiledPath: string }): string {
   return w.worker.includes('$bunfs') ? w.compiledPath : w.worker
 }
 
-/** Idle workers kept for the next file (see the header), per script, at most `MAX_IDLE_WORKERS`. */
-const idleWorkers: { script: string; worker: Worker }[] = []
+/**
+ * Idle workers kept for the next file (see the header), per script, at most `MAX_IDLE_WORKERS`,
+ * with the shared memory of their last file: new memory costs a page fault per 4 KiB at first
+ * touch (megabytes per file: the ring and its index), reused memory is already there.
+ */
+interface IdleWorker {
+  script: string
+  worker: Worker
+  data: SharedArrayBuffer
+  index: SharedArrayBuffer | null
+}
+const idleWorkers: IdleWorker[] = []
 const MAX_IDLE_WORKERS = 2
 
 /** Workers started and reused since the process began, and idle now (tests, diagnostics). */
@@ -216,35 +226,42 @@ export const gunzipWorkers = {
   },
 }
 
-function takeWorker(script: string): Worker | null {
+/** A worker for `script` (an idle one, with its memory when it has the sizes asked for), or null. */
+function takeWorker(script: string, dataBytes: number, indexBytes: number): IdleWorker | null {
   const i = idleWorkers.findLastIndex((w) => w.script === script)
   if (i >= 0) {
     gunzipWorkers.reused++
-    return idleWorkers.splice(i, 1)[0].worker
+    const w = idleWorkers.splice(i, 1)[0]
+    return {
+      script,
+      worker: w.worker,
+      data: w.data.byteLength === dataBytes ? w.data : new SharedArrayBuffer(dataBytes),
+      index: indexBytes === 0 ? null : w.index?.byteLength === indexBytes ? w.index : new SharedArrayBuffer(indexBytes),
+    }
   }
   try {
-    const w = new Worker(script)
-    w.unref()
+    const worker = new Worker(script)
+    worker.unref()
     gunzipWorkers.started++
-    return w
+    return { script, worker, data: new SharedArrayBuffer(dataBytes), index: indexBytes === 0 ? null : new SharedArrayBuffer(indexBytes) }
   } catch {
     return null
   }
 }
 
 /**
- * Keeps `w` for the next file when it is done with this one (`finished`: its run returned after
- * the end or a failure it reported), else ends it (a crash, or a reader that stopped early while
- * the worker may still be inflating and could still post a failure).
+ * Keeps the worker for the next file when it is done with this one (`finished`: its run returned
+ * after the end or a failure it reported), else ends it (a crash, or a reader that stopped early
+ * while the worker may still be inflating and could still post a failure).
  */
-function releaseWorker(w: Worker, script: string, finished: boolean): void {
-  w.onmessage = null
-  w.onerror = null
+function releaseWorker(w: IdleWorker, finished: boolean): void {
+  w.worker.onmessage = null
+  w.worker.onerror = null
   if (!finished || process.env.SSMD_READ_WORKER_REUSE === '0') {
-    w.terminate()
+    w.worker.terminate()
     return
   }
-  idleWorkers.push({ script, worker: w })
+  idleWorkers.push(w)
   if (idleWorkers.length > MAX_IDLE_WORKERS) idleWorkers.shift()?.worker.terminate()
 }
 
@@ -256,12 +273,10 @@ async function* workerChunks(path: string, readBytes: number, indexer: ChunkInde
   const n = CHUNK_DEFAULTS.workerBuffers
   const size = CHUNK_DEFAULTS.chunkBytes
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.LENGTHS + 2 * n)))
-  const data = new SharedArrayBuffer(n * size)
+  const taken = takeWorker(workerSpecifier(indexer ?? GUNZIP_WORKER), n * size, indexer === null ? 0 : indexer.bytes(n))
+  if (taken === null) return false
+  const { worker, data, index } = taken
   const bytes = new Uint8Array(data)
-  const index = indexer === null ? null : new SharedArrayBuffer(indexer.bytes(n))
-  const script = workerSpecifier(indexer ?? GUNZIP_WORKER)
-  const worker = takeWorker(script)
-  if (worker === null) return false
   chunk.slots = n
   let finished = false
   let failure: WorkerFailure | null = null
@@ -316,7 +331,7 @@ async function* workerChunks(path: string, readBytes: number, indexer: ChunkInde
     Atomics.store(ctl, CTL.CLOSED, 1)
     Atomics.store(ctl, CTL.W_SLEEPING, 0)
     Atomics.notify(ctl, CTL.W_SLEEPING)
-    releaseWorker(worker, script, finished)
+    releaseWorker(taken, finished)
   }
 }
 

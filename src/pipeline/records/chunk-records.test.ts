@@ -78,6 +78,7 @@ describe('records of archive chunks', () => {
       const want = await byLines(path, { gunzip: 'worker', workerMinBytes: 0 })
       expect(got.lines).toEqual(want.lines)
       expect(got.stats).toEqual(want.stats)
+      expect(Object.keys((got.stats as { byType: object }).byType)).toEqual(Object.keys((want.stats as { byType: object }).byType))
       expect(got.records.length).toBe(want.records.length)
       for (let i = 0; i < want.records.length; i++) if (got.records[i] !== want.records[i]) expect(got.records[i]).toBe(want.records[i])
     }

@@ -22,6 +22,10 @@ export const RECORD_INDEXER: ChunkIndexer | null = RECORD_SCAN && process.env.SS
 /** Lines whose records were built from the worker's walk (tests, diagnostics). */
 export const chunkRecords = { built: 0 }
 
+/** Records built from the index in the current chunk, by line type (1 ticker, 2 trade, 3 orderbook_delta). */
+const built = [0, 0, 0, 0]
+const TYPE_NAMES = ['', 'ticker', 'trade', 'orderbook_delta']
+
 let viewsOf: SharedArrayBuffer | null = null
 let views: ChunkIndex | null = null
 
@@ -66,12 +70,19 @@ export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[
         add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, line)
         continue
       }
-      chunkRecords.built++
-      stats.lines++
-      stats.records++
-      stats.byType[r.type] = (stats.byType[r.type] ?? 0) + 1
+      // the first of a type in the chunk makes its byType key now, keeping parseRecord's key order
+      if (built[type]++ === 0) stats.byType[r.type] ??= 0
       out.push(r)
       lines.push(line)
+    }
+    // counted once per chunk
+    for (let k = 1; k <= 3; k++) {
+      if (built[k] === 0) continue
+      stats.byType[TYPE_NAMES[k]] = (stats.byType[TYPE_NAMES[k]] ?? 0) + built[k]
+      stats.lines += built[k]
+      stats.records += built[k]
+      chunkRecords.built += built[k]
+      built[k] = 0
     }
   }
   while (i < text.length) {

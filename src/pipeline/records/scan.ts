@@ -451,19 +451,21 @@ const TICKER_SETS = 4096
 const MAX_CACHED_TICKER = 64
 const tickers: (string | undefined)[] = new Array<string | undefined>(2 * TICKER_SETS).fill(undefined)
 
-function ticker(s: string, k: number): string {
+/** The ticker of slot k; `hash` is its cache hash when the byte walk computed it, else NO_HASH. */
+function ticker(s: string, k: number, hash: number): string {
   if (kind[k] !== STR) return ''
   const a = va[k]
   const b = vb[k]
-  let h = b - a
-  if (hashGiven) h = givenHash
-  else for (let i = a; i < b; i++) h = tickerHashStep(h, s.charCodeAt(i))
+  let h = hash
+  if (h === NO_HASH) {
+    h = b - a
+    for (let i = a; i < b; i++) h = tickerHashStep(h, s.charCodeAt(i))
+  }
   return cachedTicker(s, a, b, h)
 }
 
-/** A ticker hash computed by the byte walk (scan-chunk.ts) for the record being built. */
-let givenHash = 0
-let hashGiven = false
+/** No ticker hash given (a hash is an int32; this is not one). */
+const NO_HASH = 2 ** 32
 
 /** The cached string of the ticker s[a, b) whose hash is `h` (a new one on a miss). */
 function cachedTicker(s: string, a: number, b: number, h: number): string {
@@ -497,7 +499,7 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
   if (n < 2 || text.charCodeAt(0) !== LBRACE || text.charCodeAt(n - 1) !== RBRACE || text.charCodeAt(1) !== QUOTE || ODD.test(text)) return undefined
   kind.fill(NONE)
   if (walk(text, 0, 0) !== n || kind[T.msg] !== OBJ) return undefined
-  return build(text, line, natsSeq, receivedAtDefault)
+  return build(text, line, natsSeq, receivedAtDefault, NO_HASH)
 }
 
 /**
@@ -520,21 +522,15 @@ export function buildScanned(text: string, line: string, store: SlotStore, block
       nv[k] = n64[block + k]
     }
   }
-  givenHash = tickerHash
-  hashGiven = true
-  try {
-    return build(text, line, undefined, undefined)
-  } finally {
-    hashGiven = false
-  }
+  return build(text, line, undefined, undefined, tickerHash)
 }
 
-function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined): ScannedRecord | undefined {
+function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined, tickerHash: number): ScannedRecord | undefined {
   const type = recordType(s)
   if (type === 0) return undefined
   const us = num(s, T._received_at)
   const receivedAt = us !== null ? Math.floor(us / 1000) : (receivedAtDefault ?? 0)
-  const tickerText = ticker(s, M.market_ticker)
+  const tickerText = ticker(s, M.market_ticker, tickerHash)
   const seq = int(T.seq)
   const sid = int(T.sid)
   const shard = int(T._shard_id)

@@ -133,18 +133,21 @@ function equalAt(b: Uint8Array, a: number, key: Uint8Array): boolean {
   return true
 }
 
-/** A learned `"key":`: its bytes, and the same as little-endian 32-bit words (the last one partial). */
+/**
+ * A learned `"key":`: its bytes as little-endian 32-bit words, the last one masked to the bytes
+ * it holds (the word read there takes 1–3 bytes of the value after the key, which a line has).
+ */
 class Key {
   readonly length: number
   readonly words: Int32Array
-  /** Bytes of the last word (1–4). */
-  readonly tail: number
-  constructor(readonly bytes: Uint8Array) {
+  readonly lastMask: number
+  constructor(bytes: Uint8Array) {
     this.length = bytes.length
     const n = (bytes.length + 3) >> 2
     this.words = new Int32Array(n)
     for (let i = 0; i < bytes.length; i++) this.words[i >> 2] |= bytes[i] << (8 * (i & 3))
-    this.tail = bytes.length - 4 * (n - 1)
+    const tail = bytes.length - 4 * (n - 1)
+    this.lastMask = tail === 4 ? -1 : (1 << (8 * tail)) - 1
   }
 }
 
@@ -152,13 +155,12 @@ const NO_KEY = new Key(new Uint8Array(0))
 
 /** The bytes at `a` (of the line, which ends before `limit`) are `key`; compared a word at a time. */
 function keyAt(a: number, key: Key): boolean {
-  const n = key.length
-  if (n === 0 || a + n > limit) return false
   const w = key.words
   const last = w.length - 1
+  // the last word is read whole: key and at least 3 more bytes must lie before the line's end
+  if (last < 0 || a + 4 * last + 4 > limit) return false
   for (let i = 0; i < last; i++) if (view.getInt32(a + 4 * i, true) !== w[i]) return false
-  for (let i = 4 * last; i < n; i++) if (bytes[a + i] !== ((w[last] >>> (8 * (i & 3))) & 0xff)) return false
-  return true
+  return (view.getInt32(a + 4 * last, true) & key.lastMask) === w[last]
 }
 
 const MSG_TABLE = new ByteKeyTable(MSG_KEYS, 0)

@@ -92,35 +92,32 @@ export async function* fileChunks(path: string, gzip: boolean, o: ChunkOptions =
 export async function* readChunks(path: string, gzip: boolean, o: ChunkOptions = {}): AsyncGenerator<Chunk> {
   const readBytes = o.readBytes ?? CHUNK_DEFAULTS.readBytes
   const chunk: Chunk = { bytes: new Uint8Array(0), index: null, slot: 0, slots: 0 }
-  if (gzip) {
-    const mode = gunzipMode(o)
-    if (mode === 'worker' && Bun.file(path).size >= (o.workerMinBytes ?? CHUNK_DEFAULTS.workerMinBytes)) {
-      const started = yield* workerChunks(path, readBytes, o.index ?? null, chunk)
-      if (started) return
-    }
+  if (!gzip) return yield* plainChunks(path, readBytes, chunk)
+  const mode = gunzipMode(o)
+  if (mode === 'stream') return yield* streamChunks(path, readBytes, chunk)
+  if (mode === 'worker' && Bun.file(path).size >= (o.workerMinBytes ?? CHUNK_DEFAULTS.workerMinBytes)) {
+    const started = yield* workerChunks(path, readBytes, o.index ?? null, chunk)
+    if (started) return
   }
-  const bytes = !gzip ? plainChunks(path, readBytes) : gunzipMode(o) === 'stream' ? streamChunks(path, readBytes) : inlineChunks(path, readBytes)
-  for await (const b of bytes) {
-    chunk.bytes = b
-    yield chunk
-  }
+  yield* inlineChunks(path, readBytes, chunk)
 }
 
-async function* plainChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
+async function* plainChunks(path: string, readBytes: number, chunk: Chunk): AsyncGenerator<Chunk> {
   const fh = await open(path, 'r')
   const buf = Buffer.allocUnsafe(readBytes)
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null)
       if (bytesRead === 0) return
-      yield buf.subarray(0, bytesRead)
+      chunk.bytes = buf.subarray(0, bytesRead)
+      yield chunk
     }
   } finally {
     await fh.close()
   }
 }
 
-async function* inlineChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
+async function* inlineChunks(path: string, readBytes: number, chunk: Chunk): AsyncGenerator<Chunk> {
   const fh = await open(path, 'r')
   const input = Buffer.allocUnsafe(readBytes)
   const out = Buffer.allocUnsafe(CHUNK_DEFAULTS.chunkBytes)
@@ -140,7 +137,10 @@ async function* inlineChunks(path: string, readBytes: number): AsyncGenerator<Ui
       } catch (e) {
         failure = e
       }
-      if (n > 0) yield out.subarray(0, n)
+      if (n > 0) {
+        chunk.bytes = out.subarray(0, n)
+        yield chunk
+      }
       if (failure !== null) throw failure
       if (gz.done) return
     }
@@ -336,13 +336,16 @@ async function* workerChunks(path: string, readBytes: number, indexer: ChunkInde
 }
 
 /** The previous reader: node:zlib streams (allocates a buffer per chunk). */
-async function* streamChunks(path: string, readBytes: number): AsyncGenerator<Uint8Array> {
+async function* streamChunks(path: string, readBytes: number, chunk: Chunk): AsyncGenerator<Chunk> {
   const src = createReadStream(path, { highWaterMark: readBytes })
   const gunzip = zlib.createGunzip({ chunkSize: CHUNK_DEFAULTS.chunkBytes })
   src.on('error', (e) => gunzip.destroy(e))
   src.pipe(gunzip)
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer
+    for await (const b of gunzip) {
+      chunk.bytes = b as Buffer
+      yield chunk
+    }
   } catch (e) {
     const code = (e as { code?: unknown })?.code
     if (typeof code === 'string' && code.startsWith('Z_')) throw new GunzipError((e as Error).message, code, { cause: e })

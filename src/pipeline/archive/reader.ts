@@ -75,14 +75,63 @@ async function isGzip(path: string): Promise<boolean> {
  * Seed 001 lines are unwrapped to the frame with `_received_at` (see `unwrapSeedLine`).
  */
 export async function* readLineBatches(file: string | ArchiveFile, options: ReadOptions = {}): AsyncGenerator<string[]> {
+  const path = typeof file === 'string' ? file : file.path
+  const stats = options.stats
   const unwrap = options.unwrapSeed ?? true
-  for await (const t of readTextChunks(file, options)) {
-    const lines: string[] = t.carried === null ? [] : [t.carried]
-    if (t.text.length > 0) split(t.text, lines, unwrap)
-    if (lines.length > 0) {
-      if (options.stats) options.stats.lines += lines.length
-      yield lines
+  const chunks = readChunks(path, await isGzip(path), { readBytes: options.chunkBytes, gunzip: options.gunzip })
+  if (stats) stats.files++
+  // the same steps as ChunkLines, written out: this loop is the replay bench's baseline, kept as it was
+  // the bytes of an incomplete last line, carried to the next chunk (lines never split a chunk's text)
+  let carry: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(1024)
+  let carried = 0
+  let first = true
+  try {
+    for await (const cc of chunks) {
+      const c = cc.bytes
+      if (stats) stats.bytes += c.length
+      let chunk: Buffer<ArrayBufferLike> = Buffer.from(c.buffer, c.byteOffset, c.length)
+      if (first) {
+        first = false
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3) // BOM, as TextDecoder drops it
+      }
+      const last = chunk.lastIndexOf(NL)
+      if (last < 0) {
+        carry = append(carry, carried, chunk)
+        carried += chunk.length
+        continue
+      }
+      const lines: string[] = []
+      let from = 0
+      if (carried > 0) {
+        from = chunk.indexOf(NL) + 1
+        carry = append(carry, carried, chunk.subarray(0, from - 1))
+        const line = decode(carry, 0, carried + from - 1)
+        carried = 0
+        if (line.length > 0) lines.push(finishLine(line, unwrap))
+      }
+      if (from < last) split(decode(chunk, from, last), lines, unwrap)
+      if (last + 1 < chunk.length) {
+        carry = append(carry, 0, chunk.subarray(last + 1))
+        carried = chunk.length - last - 1
+      }
+      if (lines.length > 0) {
+        if (stats) stats.lines += lines.length
+        yield lines
+      }
     }
+    const rest = decode(carry, 0, carried)
+    carried = 0
+    if (rest.trim().length > 0) {
+      if (stats) stats.lines++
+      yield [finishLine(rest, unwrap)]
+    }
+  } catch (e) {
+    if (!(e instanceof GunzipError)) throw e
+    const t: TruncatedFile = { path, reason: e.message, droppedBytes: carried, open: path.endsWith('.tmp') }
+    stats?.truncated.push(t)
+    options.onTruncated?.(t)
+  } finally {
+    await chunks.return(undefined)
   }
 }
 
@@ -93,58 +142,84 @@ export async function* readLineBatches(file: string | ArchiveFile, options: Read
  * bytes in `stats`, not lines.
  */
 export async function* readTextChunks(file: string | ArchiveFile, options: ReadOptions = {}): AsyncGenerator<TextChunk> {
-  const path = typeof file === 'string' ? file : file.path
-  const stats = options.stats
-  const unwrap = options.unwrapSeed ?? true
-  const chunks = readChunks(path, await isGzip(path), { readBytes: options.chunkBytes, gunzip: options.gunzip, index: options.index, workerMinBytes: options.workerMinBytes })
-  if (stats) stats.files++
-  // the bytes of an incomplete last line, carried to the next chunk (lines never split a chunk's text)
-  let carry: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(1024)
-  let carried = 0
-  let first = true
+  const { path, chunks, lines } = await openLines(file, options)
   try {
     for await (const c of chunks) {
-      if (stats) stats.bytes += c.bytes.length
-      let chunk: Buffer<ArrayBufferLike> = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.length)
-      let bom = 0
-      if (first) {
-        first = false
-        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) bom = 3 // as TextDecoder drops it
-        chunk = chunk.subarray(bom)
-      }
-      const last = chunk.lastIndexOf(NL)
-      if (last < 0) {
-        carry = append(carry, carried, chunk)
-        carried += chunk.length
-        continue
-      }
-      let line: string | null = null
-      let from = 0
-      if (carried > 0) {
-        from = chunk.indexOf(NL) + 1
-        carry = append(carry, carried, chunk.subarray(0, from - 1))
-        const text = decode(carry, 0, carried + from - 1)
-        carried = 0
-        if (text.length > 0) line = finishLine(text, unwrap)
-      }
-      const ascii = from < last && isAscii(chunk.subarray(from, last))
-      const text = from < last ? chunk.toString(ascii ? 'latin1' : 'utf8', from, last) : ''
-      if (last + 1 < chunk.length) {
-        carry = append(carry, 0, chunk.subarray(last + 1))
-        carried = chunk.length - last - 1
-      }
-      yield { carried: line, text, ascii, textStart: bom + from, chunk: c }
+      if (options.stats) options.stats.bytes += c.bytes.length
+      const t = lines.next(c)
+      if (t !== null) yield t
     }
-    const rest = decode(carry, 0, carried)
-    carried = 0
-    if (rest.trim().length > 0) yield { carried: finishLine(rest, unwrap), text: '', ascii: true, textStart: 0, chunk: NO_CHUNK }
+    const rest = lines.rest()
+    if (rest !== null) yield { carried: rest, text: '', ascii: true, textStart: 0, chunk: NO_CHUNK }
   } catch (e) {
-    if (!(e instanceof GunzipError)) throw e
-    const t: TruncatedFile = { path, reason: e.message, droppedBytes: carried, open: path.endsWith('.tmp') }
-    stats?.truncated.push(t)
-    options.onTruncated?.(t)
+    truncated(path, e, lines, options)
   } finally {
     await chunks.return(undefined)
+  }
+}
+
+async function openLines(file: string | ArchiveFile, options: ReadOptions): Promise<{ path: string; chunks: AsyncGenerator<Chunk>; lines: ChunkLines }> {
+  const path = typeof file === 'string' ? file : file.path
+  const chunks = readChunks(path, await isGzip(path), { readBytes: options.chunkBytes, gunzip: options.gunzip, index: options.index, workerMinBytes: options.workerMinBytes })
+  if (options.stats) options.stats.files++
+  return { path, chunks, lines: new ChunkLines(options.unwrapSeed ?? true) }
+}
+
+/** A gzip error ends the file: reported (stats, `onTruncated`), not thrown. */
+function truncated(path: string, e: unknown, lines: ChunkLines, options: ReadOptions): void {
+  if (!(e instanceof GunzipError)) throw e
+  const t: TruncatedFile = { path, reason: e.message, droppedBytes: lines.carried, open: path.endsWith('.tmp') }
+  options.stats?.truncated.push(t)
+  options.onTruncated?.(t)
+}
+
+/** The lines of consecutive chunks of a file: a leading BOM dropped, lines carried across chunks. */
+class ChunkLines {
+  /** The bytes of an incomplete last line, carried to the next chunk (lines never split a chunk's text). */
+  private carry: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(1024)
+  carried = 0
+  private first = true
+
+  constructor(private readonly unwrap: boolean) {}
+
+  /** The lines `c` completes, or null when it holds no newline. */
+  next(c: Chunk): TextChunk | null {
+    let chunk: Buffer<ArrayBufferLike> = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.length)
+    let bom = 0
+    if (this.first) {
+      this.first = false
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) bom = 3 // as TextDecoder drops it
+      chunk = chunk.subarray(bom)
+    }
+    const last = chunk.lastIndexOf(NL)
+    if (last < 0) {
+      this.carry = append(this.carry, this.carried, chunk)
+      this.carried += chunk.length
+      return null
+    }
+    let line: string | null = null
+    let from = 0
+    if (this.carried > 0) {
+      from = chunk.indexOf(NL) + 1
+      this.carry = append(this.carry, this.carried, chunk.subarray(0, from - 1))
+      const text = decode(this.carry, 0, this.carried + from - 1)
+      this.carried = 0
+      if (text.length > 0) line = finishLine(text, this.unwrap)
+    }
+    const ascii = from < last && isAscii(chunk.subarray(from, last))
+    const text = from < last ? chunk.toString(ascii ? 'latin1' : 'utf8', from, last) : ''
+    if (last + 1 < chunk.length) {
+      this.carry = append(this.carry, 0, chunk.subarray(last + 1))
+      this.carried = chunk.length - last - 1
+    }
+    return { carried: line, text, ascii, textStart: bom + from, chunk: c }
+  }
+
+  /** The last line when the file does not end with a newline (finished), else null. */
+  rest(): string | null {
+    const rest = decode(this.carry, 0, this.carried)
+    this.carried = 0
+    return rest.trim().length > 0 ? finishLine(rest, this.unwrap) : null
   }
 }
 

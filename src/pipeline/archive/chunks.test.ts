@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Prng } from '../../services/sim/prng.ts'
-import { fileChunks, gunzipWorkers, sleepWhile, type GunzipMode } from './chunks.ts'
+import { fileChunks, sleepWhile, type GunzipMode } from './chunks.ts'
+import { gunzipWorkers } from './worker-pool.ts'
 import { GunzipError } from './gunzip.ts'
 
 const dirs: string[] = []

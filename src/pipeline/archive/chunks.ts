@@ -11,9 +11,7 @@
  * With `index` (a `ChunkIndexer`), the worker also indexes chunks before it hands them over (see
  * gunzip-loop.ts: records/scan-worker.ts walks the records of each line), and `readChunks` says
  * which chunks it indexed; without a worker no chunk is indexed.
- * A worker that finished a file (its end or a gzip error) is kept, idle and unref'd, for the next
- * file: starting one costs 40–130 ms (a JS VM and node:zlib), which a day of 96 quarter-hour files
- * or a second backtest in the same process would pay again and again.
+ * Workers are kept idle between files (worker-pool.ts).
  * Off switches: SSMD_READ_WORKER=0 (inflate inline), SSMD_READ_STREAM=1 (node:zlib streams, the
  * previous reader), SSMD_READ_WORKER_REUSE=0 (a new worker per file, ended after it).
  */
@@ -22,6 +20,7 @@ import { open } from 'node:fs/promises'
 import zlib from 'node:zlib'
 import { ArchiveError } from './errors.ts'
 import { Gunzip, GunzipError } from './gunzip.ts'
+import { GUNZIP_WORKER, releaseWorker, takeWorker, workerSpecifier } from './worker-pool.ts'
 
 /** Chunks the reader must have waiting before the worker also indexes the next one (gunzip-loop.ts). */
 export const INDEX_AHEAD = 2
@@ -194,75 +193,6 @@ interface WorkerFailure {
   message: string
   code: string
   zlib: boolean
-}
-
-const GUNZIP_WORKER = { worker: new URL('./gunzip-worker.ts', import.meta.url).href, compiledPath: './pipeline/archive/gunzip-worker.ts' }
-
-/** The script to start: in a compiled binary, its entry point there. */
-function workerSpecifier(w: { worker: string; compiledPath: string }): string {
-  return w.worker.includes('$bunfs') ? w.compiledPath : w.worker
-}
-
-/**
- * Idle workers kept for the next file (see the header), per script, at most `MAX_IDLE_WORKERS`,
- * with the shared memory of their last file: new memory costs a page fault per 4 KiB at first
- * touch (megabytes per file: the ring and its index), reused memory is already there.
- */
-interface IdleWorker {
-  script: string
-  worker: Worker
-  data: SharedArrayBuffer
-  index: SharedArrayBuffer | null
-}
-const idleWorkers: IdleWorker[] = []
-const MAX_IDLE_WORKERS = 2
-
-/** Workers started and reused since the process began, and idle now (tests, diagnostics). */
-export const gunzipWorkers = {
-  started: 0,
-  reused: 0,
-  get idle(): number {
-    return idleWorkers.length
-  },
-}
-
-/** A worker for `script` (an idle one, with its memory when it has the sizes asked for), or null. */
-function takeWorker(script: string, dataBytes: number, indexBytes: number): IdleWorker | null {
-  const i = idleWorkers.findLastIndex((w) => w.script === script)
-  if (i >= 0) {
-    gunzipWorkers.reused++
-    const w = idleWorkers.splice(i, 1)[0]
-    return {
-      script,
-      worker: w.worker,
-      data: w.data.byteLength === dataBytes ? w.data : new SharedArrayBuffer(dataBytes),
-      index: indexBytes === 0 ? null : w.index?.byteLength === indexBytes ? w.index : new SharedArrayBuffer(indexBytes),
-    }
-  }
-  try {
-    const worker = new Worker(script)
-    worker.unref()
-    gunzipWorkers.started++
-    return { script, worker, data: new SharedArrayBuffer(dataBytes), index: indexBytes === 0 ? null : new SharedArrayBuffer(indexBytes) }
-  } catch {
-    return null
-  }
-}
-
-/**
- * Keeps the worker for the next file when it is done with this one (`finished`: its run returned
- * after the end or a failure it reported), else ends it (a crash, or a reader that stopped early
- * while the worker may still be inflating and could still post a failure).
- */
-function releaseWorker(w: IdleWorker, finished: boolean): void {
-  w.worker.onmessage = null
-  w.worker.onerror = null
-  if (!finished || process.env.SSMD_READ_WORKER_REUSE === '0') {
-    w.worker.terminate()
-    return
-  }
-  idleWorkers.push(w)
-  if (idleWorkers.length > MAX_IDLE_WORKERS) idleWorkers.shift()?.worker.terminate()
 }
 
 /**

@@ -1,4 +1,6 @@
 /**
+ * (Over 300 lines: the walk mirrors scan.ts's, function for function, and the chunk index it
+ * fills is read by one reader; the property tests check them together.)
  * The walk of scan.ts over bytes, for the lines of an archive chunk: run by the gunzip worker
  * (scan-worker.ts) on each chunk it inflated, so the reader's thread only builds the records
  * (scan.ts `buildScanned`) from the slots found here. It is the same walk, member for member:

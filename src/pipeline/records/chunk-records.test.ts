@@ -84,6 +84,18 @@ describe('records of archive chunks', () => {
     }
   })
 
+  test.skipIf(RECORD_INDEXER === null)('tickers named by the worker\'s ids are the tickers of their lines, however many markets crowd its table', async () => {
+    const r = new Prng(43)
+    const names = Array.from({ length: 30_000 }, (_, i) => `KXMKT-${r.int(1000)}-${i.toString(36)}`)
+    const lines = Array.from({ length: 120_000 }, (_, i) => `{"type":"trade","sid":2,"seq":${i},"msg":{"market_ticker":"${r.chance(0.7) ? names[i % 50] : r.pick(names)}","yes_price":${1 + r.int(98)},"count":3,"taker_side":"yes","ts":1770480000},"_shard_id":0}`)
+    const path = gz(`${lines.join('\n')}\n`)
+    const index = { ...(RECORD_INDEXER ?? {}), ahead: 0 } as NonNullable<typeof RECORD_INDEXER>
+    const got = await byChunks(path, { gunzip: 'worker', workerMinBytes: 0, index })
+    const want = await byLines(path, { gunzip: 'worker', workerMinBytes: 0 })
+    expect(got.records.length).toBe(want.records.length)
+    for (let i = 0; i < want.records.length; i++) if (got.records[i] !== want.records[i]) expect(got.records[i]).toBe(want.records[i])
+  })
+
   test('without the worker\'s index (inline gunzip, or a chunk it left unindexed), every line is parsed here, the same', async () => {
     const sim = simLines({ seed: 10, count: 3_000, format: 'dollars', orderbook: true }).map((l) => l.line)
     const path = gz(`${sim.join('\n')}\n`)

@@ -11,7 +11,7 @@
 import { finishLine, type ChunkIndexer, type TextChunk } from '../archive/index.ts'
 import { parseRecord, type ParseStats } from './parse.ts'
 import { buildScanned, RECORD_SCAN } from './scan.ts'
-import { blockOf, chunkIndexBytes, chunkIndexOf, LIST, listAt, type ChunkIndex } from './scan-chunk.ts'
+import { blockOf, chunkIndexBytes, chunkIndexOf, LINE_WORDS, LIST, listAt, type ChunkIndex } from './scan-chunk.ts'
 import type { MarketRecord } from './types.ts'
 
 /** The index readers ask the gunzip worker for, or null when it is switched off (see the header). */
@@ -28,6 +28,9 @@ const TYPE_NAMES = ['', 'ticker', 'trade', 'orderbook_delta']
 
 let viewsOf: SharedArrayBuffer | null = null
 let views: ChunkIndex | null = null
+/** The ticker of each ticker id of the file `namesOf` of the index `viewsOf` (ids are per file). */
+let names: (string | undefined)[] = []
+let namesOf = 0
 
 function indexOf(t: TextChunk): ChunkIndex | null {
   const memory = t.chunk.index
@@ -35,10 +38,16 @@ function indexOf(t: TextChunk): ChunkIndex | null {
   if (memory !== viewsOf) {
     viewsOf = memory
     views = chunkIndexOf(memory, t.chunk.slots)
+    names = []
   }
   const index = views as ChunkIndex
+  const at = listAt(t.chunk.slot)
+  if (index.lists[at + LIST.FILE] !== namesOf) {
+    namesOf = index.lists[at + LIST.FILE]
+    names = []
+  }
   // the worker lists lines from the chunk's first line start, as the reader's text starts
-  return index.lists[listAt(t.chunk.slot) + LIST.FROM] === t.textStart ? index : null
+  return index.lists[at + LIST.FROM] === t.textStart ? index : null
 }
 
 /**
@@ -57,7 +66,7 @@ export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[
     const at = listAt(t.chunk.slot)
     const count = list[at + LIST.COUNT]
     for (let n = 0; n < count; n++) {
-      const w = at + LIST.LINES + 4 * n
+      const w = at + LIST.LINES + LINE_WORDS * n
       const a = list[w]
       const z = list[w + 1]
       const type = list[w + 2]
@@ -65,11 +74,13 @@ export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[
       if (z === a) continue
       line++
       const raw = text.slice(a, z)
-      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), list[w + 3])
+      const id = list[w + 3]
+      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), list[w + 4], id < 0 ? undefined : names[id])
       if (r === undefined) {
         add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, line)
         continue
       }
+      if (id >= 0) names[id] = r.ticker
       // the first of a type in the chunk makes its byType key now, keeping parseRecord's key order
       if (built[type]++ === 0) stats.byType[r.type] ??= 0
       out.push(r)

@@ -25,8 +25,10 @@ import {
 
 /** Lines listed per chunk (a 256 KiB chunk holds ~600 Kalshi lines). */
 export const INDEX_LINES = 1024
-/** Int32 words of a chunk's line list: [count, from, (start, end, type, ticker hash) × INDEX_LINES]. */
-const LIST_WORDS = 2 + 4 * INDEX_LINES
+/** Int32 words per listed line: start, end, type, ticker id, ticker hash. */
+export const LINE_WORDS = 5
+/** Int32 words of a chunk's line list: [count, from, file, (unused), (line words) × INDEX_LINES] (even: the Float64 part after it stays aligned). */
+const LIST_WORDS = 4 + LINE_WORDS * INDEX_LINES
 
 /** Line lists and slot stores of every ring slot, over shared memory. */
 export interface ChunkIndex {
@@ -66,9 +68,12 @@ export function chunkIndexOf(shared: SharedArrayBuffer, slots: number): ChunkInd
   }
 }
 
-/** A chunk's line list, read by the reader: count, from, and (start, end, type, ticker hash) of line i. */
+/**
+ * A chunk's line list, read by the reader: count, from, the number of the file (ticker ids are
+ * per file), then per line start, end, type, ticker id (-1: none) and ticker hash.
+ */
 export const listAt = (slot: number) => slot * LIST_WORDS
-export const LIST = { COUNT: 0, FROM: 1, LINES: 2 } as const
+export const LIST = { COUNT: 0, FROM: 1, FILE: 2, LINES: 4 } as const
 /** Block (line × SLOTS base) of line i of the chunk in `slot`. */
 export const blockOf = (slot: number, line: number) => (slot * INDEX_LINES + line) * SLOTS
 
@@ -414,26 +419,31 @@ export function scanLineBytes(b: Uint8Array, a: number, z: number, store: SlotSt
 
 /**
  * Lists the lines of `chunk` (ring slot `slot`) in `index`: from the start when `lineStart`
- * (else after the first newline), after a BOM when `bom`, up to the last newline.
+ * (else after the first newline), after a BOM when `first` (the file's first chunk), up to the
+ * last newline.
  */
-export function indexChunk(chunk: Uint8Array, lineStart: boolean, bom: boolean, index: ChunkIndex, slot: number): void {
+export function indexChunk(chunk: Uint8Array, lineStart: boolean, first: boolean, index: ChunkIndex, slot: number): void {
+  if (first) newFile()
   const list = index.lists
   const at = listAt(slot)
   let from = lineStart ? 0 : chunk.indexOf(NL) + 1
-  if (bom && lineStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) from = 3
+  if (first && lineStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) from = 3
   list[at + LIST.FROM] = from
+  list[at + LIST.FILE] = file
   let count = 0
   if (from > 0 || lineStart) {
     let a = from
     while (count < INDEX_LINES) {
       const z = chunk.indexOf(NL, a)
       if (z < 0) break
-      const w = at + LIST.LINES + 4 * count
+      const w = at + LIST.LINES + LINE_WORDS * count
       const type = scanLineBytes(chunk, a, z, index.store, blockOf(slot, count), from)
       list[w] = a - from
       list[w + 1] = z - from
       list[w + 2] = type
-      list[w + 3] = type === 0 ? 0 : tickerHash(chunk, blockOf(slot, count), from)
+      list[w + 3] = -1
+      list[w + 4] = 0
+      if (type !== 0) ticker(chunk, blockOf(slot, count), from, list, w)
       count++
       a = z + 1
     }
@@ -441,15 +451,47 @@ export function indexChunk(chunk: Uint8Array, lineStart: boolean, bom: boolean, 
   list[at + LIST.COUNT] = count
 }
 
-/** The ticker cache's hash (scan-slots.ts) of the ticker slot of block `block` (0 when absent). */
-function tickerHash(b: Uint8Array, block: number, from: number): number {
+// ---- tickers: an id per ticker of the file, so the reader makes each ticker's string once ----
+
+const ID_SETS = 8192
+/** Longest ticker (bytes) given an id (as scan.ts caches tickers up to 64 characters). */
+const MAX_ID_TICKER = 64
+const idBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(ID_SETS).fill(null)
+const idOf = new Int32Array(ID_SETS)
+/** Ids given per file at most (the reader keeps a string per id). */
+const MAX_IDS = 65_536
+let nextId = 0
+/** Files begun (ids restart at 0 in each). */
+let file = 0
+
+function newFile(): void {
+  file++
+  nextId = 0
+  idBytes.fill(null)
+}
+
+/**
+ * Writes the ticker id and the ticker cache's hash (scan-slots.ts) of the ticker slot of block
+ * `block` at list[w + 3], list[w + 4]. An id names the same bytes for the whole file (a new id
+ * when a ticker takes the place of another in the table).
+ */
+function ticker(b: Uint8Array, block: number, from: number, list: Int32Array, w: number): void {
   const k = block + M.market_ticker
-  if (kind[k] !== STR) return 0
+  if (kind[k] !== STR) return
   const a = va[k] + from
   const z = vb[k] + from
   let h = z - a
   for (let i = a; i < z; i++) h = tickerHashStep(h, b[i])
-  return h
+  list[w + 4] = h
+  if (z === a || z - a > MAX_ID_TICKER) return
+  const set = (h ^ (h >>> 15)) & (ID_SETS - 1)
+  const known = idBytes[set]
+  if (known === null || known.length !== z - a || !equalAt(b, a, known)) {
+    if (nextId === MAX_IDS) return // tickers crowding each other out: the reader hashes them
+    idBytes[set] = b.slice(a, z)
+    idOf[set] = nextId++
+  }
+  list[w + 3] = idOf[set]
 }
 
 /** An index over ordinary memory (tests, and scanning a chunk on the reader's thread). */

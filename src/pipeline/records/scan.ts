@@ -499,16 +499,17 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
   if (n < 2 || text.charCodeAt(0) !== LBRACE || text.charCodeAt(n - 1) !== RBRACE || text.charCodeAt(1) !== QUOTE || ODD.test(text)) return undefined
   kind.fill(NONE)
   if (walk(text, 0, 0) !== n || kind[T.msg] !== OBJ) return undefined
-  return build(text, line, natsSeq, receivedAtDefault, NO_HASH)
+  return build(text, line, natsSeq, receivedAtDefault, NO_HASH, undefined)
 }
 
 /**
  * The record of a line walked by scan-chunk.ts into block `block` of `store`, at positions of
  * `text` (which holds the line as `line`, kept as `raw`), with the hash of its ticker computed
- * there; undefined for a type this scanner does not build. The block is copied to this
+ * there, or its ticker string when the caller has it already (the walk gave the ticker an id
+ * seen before); undefined for a type this scanner does not build. The block is copied to this
  * scanner's slots, so one builder serves both walks.
  */
-export function buildScanned(text: string, line: string, store: SlotStore, block: number, tickerHash: number): ScannedRecord | undefined {
+export function buildScanned(text: string, line: string, store: SlotStore, block: number, tickerHash: number, tickerText?: string): ScannedRecord | undefined {
   const k8 = store.kind
   const a32 = store.va
   const b32 = store.vb
@@ -522,15 +523,15 @@ export function buildScanned(text: string, line: string, store: SlotStore, block
       nv[k] = n64[block + k]
     }
   }
-  return build(text, line, undefined, undefined, tickerHash)
+  return build(text, line, undefined, undefined, tickerHash, tickerText)
 }
 
-function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined, tickerHash: number): ScannedRecord | undefined {
+function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined, tickerHash: number, tickerText: string | undefined): ScannedRecord | undefined {
   const type = recordType(s)
   if (type === 0) return undefined
   const us = num(s, T._received_at)
   const receivedAt = us !== null ? Math.floor(us / 1000) : (receivedAtDefault ?? 0)
-  const tickerText = ticker(s, M.market_ticker, tickerHash)
+  const tickerName = tickerText ?? ticker(s, M.market_ticker, tickerHash)
   const seq = int(T.seq)
   const sid = int(T.sid)
   const shard = int(T._shard_id)
@@ -538,7 +539,7 @@ function build(s: string, line: string, natsSeq: number | undefined, receivedAtD
   const fileSeq = int(T._seq)
   if (type === 1) {
     return {
-      type: 'ticker', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+      type: 'ticker', ticker: tickerName, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
       ts: ms(s, or(M.ts_ms, M.ts)) ?? receivedAt,
       price: nonZero(price(s, M.price_dollars, M.price)),
       yesBid: price(s, M.yes_bid_dollars, M.yes_bid),
@@ -555,7 +556,7 @@ function build(s: string, line: string, natsSeq: number | undefined, receivedAtD
     const yes = price(s, M.yes_price_dollars, or(M.yes_price, M.price))
     const no = price(s, M.no_price_dollars, M.no_price)
     return {
-      type: 'trade', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+      type: 'trade', ticker: tickerName, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
       ts: ms(s, or(M.ts_ms, M.ts)) ?? receivedAt,
       tradeId: kind[M.trade_id] === STR ? s.slice(va[M.trade_id], vb[M.trade_id]) : '',
       yesPrice: yes ?? (no !== null ? round4(1 - no) : 0),
@@ -565,7 +566,7 @@ function build(s: string, line: string, natsSeq: number | undefined, receivedAtD
     }
   }
   return {
-    type: 'orderbook_delta', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+    type: 'orderbook_delta', ticker: tickerName, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
     ts: ms(s, M.ts) ?? receivedAt,
     side: side(s, M.side) ?? 'yes',
     price: price(s, M.price_dollars, M.price) ?? 0,

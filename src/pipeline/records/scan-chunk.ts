@@ -397,12 +397,25 @@ const TYPES = [ascii('ticker'), ascii('trade'), ascii('orderbook_delta')]
  * record type (1 ticker, 2 trade, 3 orderbook_delta) or 0 to leave the line to the reader.
  */
 export function scanLineBytes(b: Uint8Array, a: number, z: number, store: SlotStore, block: number, from: number): number {
-  if (z - a < 2 || b[a] !== LBRACE || b[z - 1] !== RBRACE || b[a + 1] !== QUOTE || equalAt(b, a, SEED)) return 0
+  limit = z
+  return walkLine(b, a, store, block, from) === z ? lineType : 0
+}
+
+/** The type `walkLine` found (1 ticker, 2 trade, 3 orderbook_delta; 0: declined). */
+let lineType = 0
+
+/**
+ * Walks the line at `a` (bytes before `limit`) into block `block` of `store`: the index after its
+ * closing brace, or -1; `lineType` says what it read (0 when the walk failed or the type is not
+ * one of the three).
+ */
+function walkLine(b: Uint8Array, a: number, store: SlotStore, block: number, from: number): number {
+  lineType = 0
+  if (b[a] !== LBRACE || b[a + 1] !== QUOTE || equalAt(b, a, SEED)) return -1
   if (b !== bytes) {
     bytes = b
     view = new DataView(b.buffer, b.byteOffset, b.byteLength)
   }
-  limit = z
   kind = store.kind
   va = store.va
   vb = store.vb
@@ -410,11 +423,17 @@ export function scanLineBytes(b: Uint8Array, a: number, z: number, store: SlotSt
   base = block
   origin = from
   kind.fill(NONE, base, base + SLOTS)
-  if (walk(b, a, 0) !== z || kind[base + T.msg] !== OBJ || kind[base + T.type] !== STR) return 0
+  const e = walk(b, a, 0)
+  if (e < 0 || kind[base + T.msg] !== OBJ || kind[base + T.type] !== STR) return e
   const ta = va[base + T.type] + origin
   const len = vb[base + T.type] + origin - ta
-  for (let t = 0; t < TYPES.length; t++) if (len === TYPES[t].length && equalAt(b, ta, TYPES[t])) return t + 1
-  return 0
+  for (let t = 0; t < TYPES.length; t++) {
+    if (len === TYPES[t].length && equalAt(b, ta, TYPES[t])) {
+      lineType = t + 1
+      break
+    }
+  }
+  return e
 }
 
 /**
@@ -432,12 +451,19 @@ export function indexChunk(chunk: Uint8Array, lineStart: boolean, first: boolean
   list[at + LIST.FILE] = file
   let count = 0
   if (from > 0 || lineStart) {
+    // every line up to the last newline ends in one: no walk reads past it (a newline ends any token)
+    const last = chunk.lastIndexOf(NL)
+    limit = last + 1
     let a = from
-    while (count < INDEX_LINES) {
-      const z = chunk.indexOf(NL, a)
-      if (z < 0) break
+    while (count < INDEX_LINES && a <= last) {
+      // a line the walk read ends right after it; any other is found by its newline
+      let z = walkLine(chunk, a, index.store, blockOf(slot, count), from)
+      let type = lineType
+      if (z < 0 || chunk[z] !== NL) {
+        type = 0
+        z = chunk.indexOf(NL, a)
+      }
       const w = at + LIST.LINES + LINE_WORDS * count
-      const type = scanLineBytes(chunk, a, z, index.store, blockOf(slot, count), from)
       list[w] = a - from
       list[w + 1] = z - from
       list[w + 2] = type

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { readLineBatches, readTextChunks, type ReadOptions } from '../archive/index.ts'
+import { newReadStats, readLineBatches, readTextChunks, type ReadOptions, type ReadStats } from '../archive/index.ts'
 import { Prng } from '../../services/sim/prng.ts'
 import { chunkRecords, parseTextChunk, RECORD_INDEXER } from './chunk-records.ts'
 import { simLines } from './fixture-sim.test.ts'
@@ -15,23 +15,26 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function gz(text: string | Buffer): string {
+function file(bytes: Uint8Array): string {
   const d = mkdtempSync(join(tmpdir(), 'ssmd-chunk-records-'))
   dirs.push(d)
   const path = join(d, '1600.jsonl.gz')
-  writeFileSync(path, gzipSync(text, { level: 1 }))
+  writeFileSync(path, bytes)
   return path
 }
+
+const gz = (text: string | Buffer) => file(gzipSync(text, { level: 1 }))
 
 const show = (r: MarketRecord) => JSON.stringify(Object.entries(r).map(([k, v]) => [k, v === undefined ? '<undef>' : Object.is(v, -0) ? '<-0>' : v]))
 
 /** Records and line numbers the line reader and parseRecord give: the definition of the answer. */
-async function byLines(path: string, o: ReadOptions): Promise<{ records: string[]; lines: number[]; stats: unknown }> {
+async function byLines(path: string, o: ReadOptions): Promise<{ records: string[]; lines: number[]; stats: unknown; read: unknown }> {
   const stats = newParseStats()
+  const read = newReadStats()
   const records: string[] = []
   const lines: number[] = []
   let n = 0
-  for await (const batch of readLineBatches(path, o)) {
+  for await (const batch of readLineBatches(path, { ...o, stats: read })) {
     for (const l of batch) {
       n++
       const r = parseRecord(l, {}, stats)
@@ -40,20 +43,22 @@ async function byLines(path: string, o: ReadOptions): Promise<{ records: string[
       lines.push(n)
     }
   }
-  return { records, lines, stats }
+  return { records, lines, stats, read }
 }
 
-async function byChunks(path: string, o: ReadOptions): Promise<{ records: string[]; lines: number[]; stats: unknown }> {
+async function byChunks(path: string, o: ReadOptions): Promise<{ records: string[]; lines: number[]; stats: unknown; read: unknown }> {
   const stats = newParseStats()
+  const read = newReadStats()
   const out: MarketRecord[] = []
   const lines: number[] = []
   let n = 0
-  for await (const t of readTextChunks(path, o)) n += parseTextChunk(t, out, lines, n, stats)
-  return { records: out.map(show), lines, stats }
+  for await (const t of readTextChunks(path, { ...o, stats: read })) n += parseTextChunk(t, out, lines, n, stats)
+  read.lines = n // readTextChunks counts files and bytes; its reader counts lines
+  return { records: out.map(show), lines, stats, read }
 }
 
 describe('records of archive chunks', () => {
-  test.skipIf(RECORD_INDEXER === null)('built from the worker\'s walk, they equal parseRecord of each line read, whatever the lines and chunk boundaries', async () => {
+  test.skipIf(RECORD_INDEXER === null)('built from the worker\'s walk, they equal parseRecord of each line read, whatever the lines, chunk boundaries or a truncated end', async () => {
     const r = new Prng(42)
     const sim = simLines({ seed: 9, count: 12_000, format: 'mixed', orderbook: true }).map((l) => l.line)
     const odd = [
@@ -70,14 +75,17 @@ describe('records of archive chunks', () => {
     lines.splice(6000, 0, `{"type":"trade","msg":{"market_ticker":"LONG","pad":"${'x'.repeat(300_000)}","yes_price":9}}`)
     const text = `\ufeff${lines.join('\n')}\n${sim[0]}` // BOM, no newline at the end
     const index = { ...(RECORD_INDEXER ?? {}), ahead: 0 } as NonNullable<typeof RECORD_INDEXER>
-    for (const content of [text, `${text}\n{"type":"trade","msg":{"market_ticker":"é","yes_price":1}}\n`]) {
-      const path = gz(content)
+    const cut = gzipSync(text, { level: 1 })
+    for (const content of [text, `${text}\n{"type":"trade","msg":{"market_ticker":"é","yes_price":1}}\n`, cut.subarray(0, Math.floor(cut.length * 0.6))]) {
+      const path = typeof content === 'string' ? gz(content) : file(content)
       const before = chunkRecords.built
       const got = await byChunks(path, { gunzip: 'worker', workerMinBytes: 0, index })
-      expect(chunkRecords.built - before).toBeGreaterThan(10_000)
+      expect(chunkRecords.built - before).toBeGreaterThan(5_000)
       const want = await byLines(path, { gunzip: 'worker', workerMinBytes: 0 })
       expect(got.lines).toEqual(want.lines)
       expect(got.stats).toEqual(want.stats)
+      expect(got.read).toEqual(want.read)
+      expect((want.read as ReadStats).truncated.length).toBe(typeof content === 'string' ? 0 : 1)
       expect(Object.keys((got.stats as { byType: object }).byType)).toEqual(Object.keys((want.stats as { byType: object }).byType))
       expect(got.records.length).toBe(want.records.length)
       for (let i = 0; i < want.records.length; i++) if (got.records[i] !== want.records[i]) expect(got.records[i]).toBe(want.records[i])

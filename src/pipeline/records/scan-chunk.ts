@@ -12,14 +12,14 @@
  *
  * The index of one chunk (`ChunkIndex`, shared memory, one region per ring slot) lists its
  * complete lines from `from` (after the piece of a line the previous chunk started, after a
- * leading BOM in the file's first chunk) as [start, end, type] with positions relative to
- * `from`, so they are positions in the reader's text of the chunk when its bytes are ASCII;
- * type 0 = declined, else 1 ticker, 2 trade, 3 orderbook_delta, whose slots are in the line's
- * block of the slot store. At most `INDEX_LINES` lines per chunk are listed; the reader splits
- * the rest itself.
+ * leading BOM in the file's first chunk) as start, end, type, ticker id and ticker hash, with
+ * positions relative to `from`, so they are positions in the reader's text of the chunk when its
+ * bytes are ASCII; type 0 = declined, else 1 ticker, 2 trade, 3 orderbook_delta, whose slots are
+ * in the line's block of the slot store. At most `INDEX_LINES` lines per chunk are listed; the
+ * reader splits the rest itself.
  */
 import {
-  DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, newSlotStore, NONE, NULL,
+  DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, NONE, NULL,
   NUM, NUMERIC, OBJ, POW10, SLOTS, STR, T, tickerHashStep, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
 } from './scan-slots.ts'
 
@@ -520,9 +520,7 @@ function ticker(b: Uint8Array, block: number, from: number, list: Int32Array, w:
   list[w + 3] = idOf[set]
 }
 
-/** An index over ordinary memory (tests, and scanning a chunk on the reader's thread). */
+/** A new index of `slots` ring slots (tests). */
 export function newChunkIndex(slots: number): ChunkIndex {
   return chunkIndexOf(new SharedArrayBuffer(chunkIndexBytes(slots)), slots)
 }
-
-export { newSlotStore }

@@ -1,5 +1,5 @@
 /**
- * What both record scanners share (scan.ts over a string, scan-bytes.ts over the bytes of an
+ * What both record scanners share (scan.ts over a string, scan-chunk.ts over the bytes of an
  * archive chunk): the keys a record reads, one slot per key, and the slot storage a walk fills
  * and the record builder (scan.ts `buildScanned`) reads. A slot store holds one block of `SLOTS`
  * entries per line, at `base` = line × SLOTS: the string scanner has a store of one line, the
@@ -42,15 +42,10 @@ export interface SlotStore {
   nv: Float64Array
 }
 
-export function newSlotStore(lines: number, buffer?: (bytes: number) => ArrayBufferLike): SlotStore {
+/** A slot store of `lines` blocks in ordinary memory (the chunk index makes its own, shared). */
+export function newSlotStore(lines: number): SlotStore {
   const n = lines * SLOTS
-  const alloc = buffer ?? ((bytes: number) => new ArrayBuffer(bytes))
-  return {
-    kind: new Uint8Array(alloc(n)),
-    va: new Int32Array(alloc(4 * n)),
-    vb: new Int32Array(alloc(4 * n)),
-    nv: new Float64Array(alloc(8 * n)),
-  }
+  return { kind: new Uint8Array(n), va: new Int32Array(n), vb: new Int32Array(n), nv: new Float64Array(n) }
 }
 
 export const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i)

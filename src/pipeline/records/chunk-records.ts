@@ -75,7 +75,7 @@ export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[
       line++
       const raw = text.slice(a, z)
       const id = list[w + 3]
-      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), list[w + 4], id < 0 ? undefined : names[id])
+      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), id < 0 ? undefined : names[id])
       if (r === undefined) {
         add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, line)
         continue

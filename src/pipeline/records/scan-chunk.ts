@@ -12,7 +12,7 @@
  *
  * The index of one chunk (`ChunkIndex`, shared memory, one region per ring slot) lists its
  * complete lines from `from` (after the piece of a line the previous chunk started, after a
- * leading BOM in the file's first chunk) as start, end, type, ticker id and ticker hash, with
+ * leading BOM in the file's first chunk) as start, end, type and ticker id, with
  * positions relative to `from`, so they are positions in the reader's text of the chunk when its
  * bytes are ASCII; type 0 = declined, else 1 ticker, 2 trade, 3 orderbook_delta, whose slots are
  * in the line's block of the slot store. At most `INDEX_LINES` lines per chunk are listed; the
@@ -20,13 +20,13 @@
  */
 import {
   DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, NONE, NULL,
-  NUM, NUMERIC, OBJ, POW10, SLOTS, STR, T, tickerHashStep, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
+  NUM, NUMERIC, OBJ, POW10, SLOTS, STR, T, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
 } from './scan-slots.ts'
 
 /** Lines listed per chunk (a 256 KiB chunk holds ~600 Kalshi lines). */
 export const INDEX_LINES = 1024
-/** Int32 words per listed line: start, end, type, ticker id, ticker hash. */
-export const LINE_WORDS = 5
+/** Int32 words per listed line: start, end, type, ticker id. */
+export const LINE_WORDS = 4
 /** Int32 words of a chunk's line list: [count, from, file, (unused), (line words) × INDEX_LINES] (even: the Float64 part after it stays aligned). */
 const LIST_WORDS = 4 + LINE_WORDS * INDEX_LINES
 
@@ -70,7 +70,7 @@ export function chunkIndexOf(shared: SharedArrayBuffer, slots: number): ChunkInd
 
 /**
  * A chunk's line list, read by the reader: count, from, the number of the file (ticker ids are
- * per file), then per line start, end, type, ticker id (-1: none) and ticker hash.
+ * per file), then per line start, end, type and ticker id (-1: none).
  */
 export const listAt = (slot: number) => slot * LIST_WORDS
 export const LIST = { COUNT: 0, FROM: 1, FILE: 2, LINES: 4 } as const
@@ -468,7 +468,6 @@ export function indexChunk(chunk: Uint8Array, lineStart: boolean, first: boolean
       list[w + 1] = z - from
       list[w + 2] = type
       list[w + 3] = -1
-      list[w + 4] = 0
       if (type !== 0) ticker(chunk, blockOf(slot, count), from, list, w)
       count++
       a = z + 1
@@ -482,7 +481,7 @@ export function indexChunk(chunk: Uint8Array, lineStart: boolean, first: boolean
 const ID_SETS = 8192
 /** Longest ticker (bytes) given an id (as scan.ts caches tickers up to 64 characters). */
 const MAX_ID_TICKER = 64
-const idBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(ID_SETS).fill(null)
+const idKey: (Key | null)[] = new Array<Key | null>(ID_SETS).fill(null)
 const idOf = new Int32Array(ID_SETS)
 /** Ids given per file at most (the reader keeps a string per id). */
 const MAX_IDS = 65_536
@@ -493,28 +492,31 @@ let file = 0
 function newFile(): void {
   file++
   nextId = 0
-  idBytes.fill(null)
+  idKey.fill(null)
 }
 
 /**
- * Writes the ticker id and the ticker cache's hash (scan-slots.ts) of the ticker slot of block
- * `block` at list[w + 3], list[w + 4]. An id names the same bytes for the whole file (a new id
- * when a ticker takes the place of another in the table).
+ * Writes the ticker id of the ticker slot of block `block` at list[w + 3]. An id names the same
+ * bytes for the whole file (a new id when a ticker takes the place of another in the table).
+ * Tickers are hashed and compared a word at a time: the value is followed by at least `"}}`,
+ * so its last word can be read whole (else it gets no id).
  */
 function ticker(b: Uint8Array, block: number, from: number, list: Int32Array, w: number): void {
   const k = block + M.market_ticker
   if (kind[k] !== STR) return
   const a = va[k] + from
-  const z = vb[k] + from
-  let h = z - a
-  for (let i = a; i < z; i++) h = tickerHashStep(h, b[i])
-  list[w + 4] = h
-  if (z === a || z - a > MAX_ID_TICKER) return
+  const n = vb[k] + from - a
+  if (n === 0 || n > MAX_ID_TICKER || a + ((n + 3) & ~3) > limit) return
+  let h = n
+  for (let i = 0; i < n; i += 4) {
+    const word = i + 4 <= n ? view.getInt32(a + i, true) : view.getInt32(a + i, true) & ((1 << (8 * (n - i))) - 1)
+    h = Math.imul(h ^ word, 0x9e3779b1) ^ (h >>> 16)
+  }
   const set = (h ^ (h >>> 15)) & (ID_SETS - 1)
-  const known = idBytes[set]
-  if (known === null || known.length !== z - a || !equalAt(b, a, known)) {
-    if (nextId === MAX_IDS) return // tickers crowding each other out: the reader hashes them
-    idBytes[set] = b.slice(a, z)
+  const known = idKey[set]
+  if (known === null || known.length !== n || !keyAt(a, known)) {
+    if (nextId === MAX_IDS) return // tickers crowding each other out: the reader makes each string
+    idKey[set] = new Key(b.slice(a, a + n))
     idOf[set] = nextId++
   }
   list[w + 3] = idOf[set]

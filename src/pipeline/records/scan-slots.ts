@@ -64,11 +64,3 @@ export function typeClassOf(c0: number, c1: number): number {
 /** Hash of a key's (length, first, last character) code, for the open-addressed key tables. */
 export const keyCode = (len: number, first: number, last: number) => (len & 0xff) | (first << 8) | (last << 20)
 export const keyHash = (c: number) => Math.imul(c, 0x9e3779b1) >>> 25
-
-/**
- * The ticker cache's hash of a ticker's characters c₀…cₙ₋₁ (scan.ts; scan-chunk.ts computes it
- * over the bytes, which are the characters in an ASCII chunk): h = n, then h = h × 31 + cᵢ (int32).
- */
-export function tickerHashStep(h: number, c: number): number {
-  return (Math.imul(h, 31) + c) | 0
-}

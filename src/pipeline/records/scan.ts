@@ -26,7 +26,7 @@
  */
 import {
   DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, newSlotStore, NONE, NULL, NUM,
-  NUMERIC, OBJ, POW10, SLOTS, STR, T, tickerHashStep, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
+  NUMERIC, OBJ, POW10, SLOTS, STR, T, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
 } from './scan-slots.ts'
 import type { OrderbookDeltaRecord, Side, TickerRecord, TradeRecord } from './types.ts'
 import { numberToMs, round4, toMs } from './values.ts'
@@ -451,21 +451,14 @@ const TICKER_SETS = 4096
 const MAX_CACHED_TICKER = 64
 const tickers: (string | undefined)[] = new Array<string | undefined>(2 * TICKER_SETS).fill(undefined)
 
-/** The ticker of slot k; `hash` is its cache hash when the byte walk computed it, else NO_HASH. */
-function ticker(s: string, k: number, hash: number): string {
+function ticker(s: string, k: number): string {
   if (kind[k] !== STR) return ''
   const a = va[k]
   const b = vb[k]
-  let h = hash
-  if (h === NO_HASH) {
-    h = b - a
-    for (let i = a; i < b; i++) h = tickerHashStep(h, s.charCodeAt(i))
-  }
+  let h = b - a
+  for (let i = a; i < b; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0
   return cachedTicker(s, a, b, h)
 }
-
-/** No ticker hash given (a hash is an int32; this is not one). */
-const NO_HASH = 2 ** 32
 
 /** The cached string of the ticker s[a, b) whose hash is `h` (a new one on a miss). */
 function cachedTicker(s: string, a: number, b: number, h: number): string {
@@ -499,17 +492,17 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
   if (n < 2 || text.charCodeAt(0) !== LBRACE || text.charCodeAt(n - 1) !== RBRACE || text.charCodeAt(1) !== QUOTE || ODD.test(text)) return undefined
   kind.fill(NONE)
   if (walk(text, 0, 0) !== n || kind[T.msg] !== OBJ) return undefined
-  return build(text, line, natsSeq, receivedAtDefault, NO_HASH, undefined)
+  return build(text, line, natsSeq, receivedAtDefault, undefined)
 }
 
 /**
  * The record of a line walked by scan-chunk.ts into block `block` of `store`, at positions of
- * `text` (which holds the line as `line`, kept as `raw`), with the hash of its ticker computed
- * there, or its ticker string when the caller has it already (the walk gave the ticker an id
- * seen before); undefined for a type this scanner does not build. The block is copied to this
+ * `text` (which holds the line as `line`, kept as `raw`), with its ticker string when the caller
+ * has it already (the walk gave the ticker an id seen before); undefined for a type this scanner
+ * does not build. The block is copied to this
  * scanner's slots, so one builder serves both walks.
  */
-export function buildScanned(text: string, line: string, store: SlotStore, block: number, tickerHash: number, tickerText?: string): ScannedRecord | undefined {
+export function buildScanned(text: string, line: string, store: SlotStore, block: number, tickerText?: string): ScannedRecord | undefined {
   const k8 = store.kind
   const a32 = store.va
   const b32 = store.vb
@@ -523,15 +516,15 @@ export function buildScanned(text: string, line: string, store: SlotStore, block
       nv[k] = n64[block + k]
     }
   }
-  return build(text, line, undefined, undefined, tickerHash, tickerText)
+  return build(text, line, undefined, undefined, tickerText)
 }
 
-function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined, tickerHash: number, tickerText: string | undefined): ScannedRecord | undefined {
+function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined, tickerText: string | undefined): ScannedRecord | undefined {
   const type = recordType(s)
   if (type === 0) return undefined
   const us = num(s, T._received_at)
   const receivedAt = us !== null ? Math.floor(us / 1000) : (receivedAtDefault ?? 0)
-  const tickerName = tickerText ?? ticker(s, M.market_ticker, tickerHash)
+  const tickerName = tickerText ?? ticker(s, M.market_ticker)
   const seq = int(T.seq)
   const sid = int(T.sid)
   const shard = int(T._shard_id)

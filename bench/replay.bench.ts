@@ -4,7 +4,8 @@
  * tickers, trades and book deltas), generated once into a temp archive root.
  *  1. Throughput: records/s of the backtest vs gunzip + line split alone on one thread
  *     (`readLineBatches` with gunzip 'inline'). Target ≥ 0.7. Also with the off switches
- *     (inline gunzip; JSON.parse records and node:zlib streams = the previous path).
+ *     (the worker only inflates; inline gunzip; JSON.parse records and node:zlib streams = the
+ *     previous path).
  *  2. Memory: peak RSS growth (kernel high-water mark) of a backtest over a 5× larger file vs
  *     the small one, each in a fresh process (so one run's heap is not the next one's baseline).
  *     Target ≤ 1.5.
@@ -108,6 +109,7 @@ try {
   writeDay(small, Math.round(N / 5))
   const runs: [string, Record<string, string>][] = [
     ['', {}],
+    ['off switch: records walked on this thread only', { SSMD_SCAN_WORKER: '0' }],
     ['off switch: gunzip inline, no worker', { SSMD_READ_WORKER: '0' }],
     ['off switches: JSON.parse records, node:zlib streams', { SSMD_RECORD_SCAN: 'json', SSMD_READ_STREAM: '1' }],
   ]

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Prng } from '../../services/sim/prng.ts'
-import { fileChunks, type GunzipMode } from './chunks.ts'
+import { fileChunks, sleepWhile, type GunzipMode } from './chunks.ts'
+import { gunzipWorkers } from './worker-pool.ts'
 import { GunzipError } from './gunzip.ts'
 
 const dirs: string[] = []
@@ -91,6 +92,37 @@ describe('uncompressed chunks of an archive file', () => {
     }
     // and reading again from the start works (nothing left open or blocked)
     expect((await read(path, 'worker')).bytes.length).toBe(text(5, 50_000).length)
+  })
+
+  test.skipIf(process.env.SSMD_READ_WORKER_REUSE === '0')('a worker that finished a file, at its end or at a gzip error, inflates the next one; one left early is ended', async () => {
+    const all = text(7, 30_000)
+    const good = file(gzipSync(all))
+    const gz = gzipSync(text(8, 30_000))
+    const cut = file(gz.subarray(0, gz.length >> 1))
+    await read(good, 'worker') // leaves a worker idle
+    const before = { started: gunzipWorkers.started, reused: gunzipWorkers.reused, idle: gunzipWorkers.idle }
+    const results = [await read(good, 'worker'), await read(cut, 'worker'), await read(good, 'worker')]
+    expect(results.map((r) => [r.error?.code ?? null, r.bytes.length > 0])).toEqual([[null, true], ['Z_BUF_ERROR', true], [null, true]])
+    expect([results[0].bytes.equals(all), results[2].bytes.equals(all)]).toEqual([true, true])
+    const after = { started: gunzipWorkers.started, reused: gunzipWorkers.reused, idle: gunzipWorkers.idle }
+    expect(after).toEqual({ started: before.started, reused: before.reused + 3, idle: before.idle })
+    for await (const _ of fileChunks(good, true, { gunzip: 'worker', workerMinBytes: 0 })) break
+    expect(gunzipWorkers.idle).toBe(before.idle - 1)
+  })
+
+  test.skipIf(!existsSync('/proc/thread-self/stat'))('a reader waiting for the worker sleeps: its thread takes no CPU meanwhile', async () => {
+    // utime + stime of this thread, in clock ticks (10 ms)
+    const ticks = () => {
+      const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')
+      return Number(f[11]) + Number(f[12])
+    }
+    const ctl = new Int32Array(new SharedArrayBuffer(8))
+    ctl[0] = 1
+    const before = ticks()
+    const t0 = performance.now()
+    await sleepWhile(ctl, 0, 300)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290)
+    expect(ticks() - before).toBeLessThan(10)
   })
 
   test('plain files are read in chunks of the read size', async () => {

@@ -13,9 +13,12 @@ export {
 } from './manifest.ts'
 export { listArchiveFiles, listDates, type ArchiveFile, type ListOptions } from './list.ts'
 export {
-  newReadStats, readArchive, readArchiveBatches, readLineBatches, readLines,
-  type ReadOptions, type ReadStats, type TruncatedFile,
+  finishLine, newReadStats, readArchive, readArchiveBatches, readLineBatches, readLines, readTextChunks,
+  type ReadOptions, type ReadStats, type TextChunk, type TruncatedFile,
 } from './reader.ts'
-export { CHUNK_DEFAULTS, fileChunks, gunzipMode, type ChunkOptions, type GunzipMode } from './chunks.ts'
+export {
+  CHUNK_DEFAULTS, fileChunks, gunzipMode, readChunks,
+  type Chunk, type ChunkIndexer, type ChunkOptions, type GunzipMode,
+} from './chunks.ts'
 export { Gunzip, GunzipError } from './gunzip.ts'
 export { parseRotation, slotAt, type Slot } from './rotation.ts'

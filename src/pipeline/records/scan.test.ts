@@ -3,7 +3,8 @@ import { rfc3339Micros, unwrapSeedLine } from '../archive/line.ts'
 import { Prng } from '../../services/sim/prng.ts'
 import { simLines } from './fixture-sim.test.ts'
 import { fromObject, parseRecord, toMs, type ParseOptions } from './parse.ts'
-import { isoMs, scanRecord } from './scan.ts'
+import { buildScanned, isoMs, scanRecord } from './scan.ts'
+import { blockOf, indexChunk, LINE_WORDS, LIST, listAt, newChunkIndex } from './scan-chunk.ts'
 import type { MarketRecord } from './types.ts'
 
 const SEED = Number(process.env.SSMD_SEED ?? 20260207)
@@ -21,15 +22,44 @@ function reference(line: string, o: ParseOptions = {}): MarketRecord | null {
   return fromObject(v as Record<string, unknown>, line, o)
 }
 
+const show = (r: MarketRecord | null | undefined) =>
+  r == null ? String(r) : JSON.stringify(Object.entries(r).map(([k, v]) => [k, v === undefined ? '<undef>' : Object.is(v, -0) ? '<-0>' : v]))
+
 /** Same keys in the same order, same values (Object.is: -0, NaN), same undefined members. */
 function same(line: string, o: ParseOptions = {}): void {
   const want = reference(line, o)
   const got = parseRecord(line, o)
-  const show = (r: MarketRecord | null) =>
-    r === null ? 'null' : JSON.stringify(Object.entries(r).map(([k, v]) => [k, v === undefined ? '<undef>' : Object.is(v, -0) ? '<-0>' : v]))
   if (show(got) !== show(want)) {
     throw new Error(`scan and JSON.parse disagree (seed ${SEED}) on\n${line}\ngot  ${show(got)}\nwant ${show(want)}`)
   }
+  sameBytes(line)
+}
+
+const index = newChunkIndex(1)
+
+/**
+ * The byte walk (scan-chunk.ts, the gunzip worker's) on the line as an archive chunk holds it
+ * (after another line, ending in a newline): it declines, or its slots give the JSON.parse
+ * path's record. It only ever sees ASCII chunks (the reader ignores its index of any other).
+ * Returns whether it read the line.
+ */
+function sameBytes(line: string): boolean {
+  if (!/^[\x00-\x7f]*$/.test(line) || line.includes('\n')) return false // an archive line holds no newline
+  const pad = '{"x":1}'
+  const text = `${pad}\n${line}`
+  indexChunk(Buffer.from(`${text}\n`, 'latin1'), true, true, index, 0)
+  const w = listAt(0) + LIST.LINES + LINE_WORDS
+  expect([index.lists[listAt(0) + LIST.COUNT], index.lists[w], index.lists[w + 1]]).toEqual([2, pad.length + 1, text.length])
+  if (index.lists[w + 2] === 0) return false
+  const got = buildScanned(text, line, index.store, blockOf(0, 1))
+  const want = reference(line)
+  if (show(got) !== show(want)) {
+    throw new Error(`byte walk and JSON.parse disagree (seed ${SEED}) on\n${line}\ngot  ${show(got)}\nwant ${show(want)}`)
+  }
+  // a ticker the reader would cache gets an id (the first of the file: the pad line has none)
+  const cached = got !== undefined && got.ticker.length > 0 && got.ticker.length <= 64
+  if ((index.lists[w + 3] === 0) !== cached) expect([line, index.lists[w + 3]]).toEqual([line, cached ? 0 : -1])
+  return true
 }
 
 // ---- mutations of one line: members are edited as text, so odd layouts survive ----
@@ -135,24 +165,27 @@ function nextMemberEnd(line: string, i: number): number {
 const FORMATS = ['cents', 'dollars', 'mixed'] as const
 
 describe('scan-first record parsing', () => {
-  test('gives records equal to the JSON.parse path for simulator lines of every format, reading them without it', () => {
+  test('gives records equal to the JSON.parse path for simulator lines of every format, reading them without it, as a string and as chunk bytes', () => {
     for (const format of FORMATS) {
       const lines = simLines({ seed: 3, count: 2000, format, orderbook: true })
       let scanned = 0
+      let walked = 0
       for (const [i, l] of lines.entries()) {
         same(l.line)
         same(l.line, { natsSeq: 9, receivedAt: 5 })
         if (i % 3 === 0) same(`${l.line.slice(0, -1)},"_nats_seq":${i}}`, { natsSeq: 9 })
         if (scanRecord(l.line, l.line, undefined, undefined) !== undefined) scanned++
+        if (sameBytes(l.line)) walked++
       }
       const plain = lines.filter((l) => l.type === 'ticker' || l.type === 'trade' || l.type === 'orderbook_delta').length
-      expect([format, scanned]).toEqual([format, plain])
+      expect([format, scanned, walked]).toEqual([format, plain, plain])
     }
   })
 
-  test('never disagrees with JSON.parse on mutated lines: duplicates, decoys, whitespace, escapes, odd values, torn lines', () => {
+  test('never disagrees with JSON.parse on mutated lines, as a string or as chunk bytes: duplicates, decoys, whitespace, escapes, odd values, torn lines', () => {
     const r = new Prng(SEED)
     let scanned = 0
+    let walked = 0
     for (const format of FORMATS) {
       const lines = simLines({ seed: 5, count: 500, format })
       for (let i = 0; i < 4000; i++) {
@@ -162,10 +195,12 @@ describe('scan-first record parsing', () => {
         same(line)
         if (r.chance(0.2)) same(line, { natsSeq: 3, receivedAt: 1234 })
         if (scanRecord(line, line, undefined, undefined) !== undefined) scanned++
+        if (sameBytes(line)) walked++
       }
     }
     // many mutated lines are still read by position (duplicates, decoys, numbers as strings …)
     expect(scanned).toBeGreaterThan(3000)
+    expect(walked).toBeGreaterThan(3000)
   })
 
   test('reads a known ticker line exactly', () => {
@@ -216,5 +251,17 @@ describe('scan-first record parsing', () => {
       if (fast !== toMs(s) || fast !== Math.floor(rfc3339Micros(s) / 1000)) expect([s, fast]).toEqual([s, toMs(s) as number])
     }
     expect(read).toBeGreaterThan(15_000)
+  })
+
+  test('reads each ticker right while thousands of markets share the ticker cache, however their names collide', () => {
+    const r = new Prng(SEED + 2)
+    const names = Array.from({ length: 12_000 }, (_, i) => `KXHIGH${r.pick(['NY', 'CHI', 'MIA'])}-26FEB${10 + (i % 19)}-B${40 + (i % 997)}.5`)
+    names.push('X'.repeat(64), 'Y'.repeat(65), 'Z')
+    for (let i = 0; i < 40_000; i++) {
+      const t = r.pick(names)
+      const line = `{"type":"trade","sid":2,"msg":{"market_ticker":"${t}","yes_price":18,"ts":1770480000},"_shard_id":0}`
+      const got = scanRecord(line, line, undefined, undefined) as MarketRecord
+      if (got.ticker !== t) expect([line, got.ticker]).toEqual([line, t])
+    }
   })
 })

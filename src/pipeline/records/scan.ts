@@ -20,43 +20,20 @@
  * Speed: keys are named by the member layout learned from previous lines of the same type (one
  * startsWith per member), numeric strings are parsed while their closing quote is found, and
  * tickers come from a small cache of flat strings (one Map hash per market, no line retained).
+ * The same walk over bytes (scan-chunk.ts) runs in the gunzip worker for archive chunks; its
+ * slots come back here (`buildScanned`), so one builder makes the records of both walks.
  * Off switch: env SSMD_RECORD_SCAN=json (every line through JSON.parse).
  */
+import {
+  DEC, FALSE, keyCode, keyHash, LAYOUT_MEMBERS, LAYOUTS, M, MSG_BY_TYPE, MSG_KEYS, newSlotStore, NONE, NULL, NUM,
+  NUMERIC, OBJ, POW10, SLOTS, STR, T, TOP_BY_TYPE, TOP_KEYS, TRUE, typeClassOf, type SlotStore,
+} from './scan-slots.ts'
 import type { OrderbookDeltaRecord, Side, TickerRecord, TradeRecord } from './types.ts'
 import { numberToMs, round4, toMs } from './values.ts'
 
 export const RECORD_SCAN = typeof process === 'undefined' || process.env.SSMD_RECORD_SCAN !== 'json'
 
-// Slots: msg members first, then top-level members (one index space, one set of arrays).
-const MSG_KEYS = [
-  'market_ticker', 'ts', 'ts_ms', 'price', 'price_dollars', 'yes_bid', 'yes_bid_dollars', 'yes_ask',
-  'yes_ask_dollars', 'yes_bid_size', 'yes_bid_size_fp', 'yes_ask_size', 'yes_ask_size_fp', 'volume',
-  'volume_fp', 'open_interest', 'open_interest_fp', 'dollar_volume', 'dollar_open_interest',
-  'yes_price', 'yes_price_dollars', 'no_price', 'no_price_dollars', 'trade_id', 'count', 'count_fp',
-  'taker_side', 'side', 'delta', 'delta_fp',
-] as const
-const TOP_KEYS = ['type', 'msg', 'seq', 'sid', '_shard_id', '_received_at', '_nats_seq', '_seq'] as const
-const M = Object.fromEntries(MSG_KEYS.map((k, i) => [k, i])) as { [K in (typeof MSG_KEYS)[number]]: number }
-const T = Object.fromEntries(TOP_KEYS.map((k, i) => [k, MSG_KEYS.length + i])) as { [K in (typeof TOP_KEYS)[number]]: number }
-const SLOTS = MSG_KEYS.length + TOP_KEYS.length
-
-// slot value kinds
-const NONE = 0
-const STR = 1
-const NUM = 2
-const TRUE = 3
-const FALSE = 4
-const NULL = 5
-const OBJ = 6
-/** A string holding a plain decimal (`-?\d+(\.\d*)?`, ≤ 15 digits): its Number() value is in nv. */
-const DEC = 7
-
-const kind = new Uint8Array(SLOTS)
-/** String slots: the characters [va, vb). */
-const va = new Int32Array(SLOTS)
-const vb = new Int32Array(SLOTS)
-/** Number slots: the value, as JSON.parse gives it. */
-const nv = new Float64Array(SLOTS)
+const { kind, va, vb, nv } = newSlotStore(1)
 
 const QUOTE = 34
 const COMMA = 44
@@ -71,7 +48,6 @@ const LBRACE = 123
 const RBRACE = 125
 const MAX_DEPTH = 64
 const ODD = /[\x00-\x1f\\]/
-const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i)
 
 /** Open-addressed table: (length, first char, last char) code → slot, confirmed by startsWith. */
 class KeyTable {
@@ -99,8 +75,8 @@ class KeyTable {
   }
 }
 
-const code = (s: string, a: number, b: number) => ((b - a) & 0xff) | (s.charCodeAt(a) << 8) | (s.charCodeAt(b - 1) << 20)
-const hash = (c: number) => Math.imul(c, 0x9e3779b1) >>> 25
+const code = (s: string, a: number, b: number) => keyCode(b - a, s.charCodeAt(a), s.charCodeAt(b - 1))
+const hash = keyHash
 
 const MSG_TABLE = new KeyTable(MSG_KEYS, 0)
 const TOP_TABLE = new KeyTable(TOP_KEYS, MSG_KEYS.length)
@@ -110,13 +86,8 @@ const TOP_TABLE = new KeyTable(TOP_KEYS, MSG_KEYS.length)
  * `"key":` text and slot per member index. Kalshi writes members in a fixed order, so one
  * startsWith per member usually names the key; a miss finds the key by the table and learns it.
  */
-const LAYOUTS = 9
-const LAYOUT_MEMBERS = 64
 const layoutText: string[][] = Array.from({ length: LAYOUTS }, () => new Array<string>(LAYOUT_MEMBERS).fill(''))
 const layoutSlot: number[][] = Array.from({ length: LAYOUTS }, () => new Array<number>(LAYOUT_MEMBERS).fill(-1))
-/** Layout 0: the top level until `type` is read; then 1–4 top level and 5–8 msg, by type. */
-const TOP_BY_TYPE = 0
-const MSG_BY_TYPE = 4
 
 /**
  * Walks the members of the object whose `{` is at `i` (top level or `msg`), noting the slots;
@@ -191,8 +162,7 @@ function walk(s: string, i: number, layout: number): number {
 /** 1 ticker, 2 trade, 3 orderbook_*, 4 other or no type yet (picks a layout; any answer is correct). */
 function typeClass(s: string): number {
   if (kind[T.type] !== STR) return 4
-  const c = s.charCodeAt(va[T.type])
-  return c === 116 ? (s.charCodeAt(va[T.type] + 1) === 105 ? 1 : 2) : c === 111 ? 3 : 4
+  return typeClassOf(s.charCodeAt(va[T.type]), s.charCodeAt(va[T.type] + 1))
 }
 
 /** Reads the JSON number at `i` (into `slot` when ≥ 0); returns the index after it, or -1. */
@@ -251,10 +221,6 @@ function exact(m: number, digits: number, scale: number, neg: boolean, s: string
   }
   return Number(s.slice(a, b))
 }
-
-/** Msg slots whose strings are read as numbers (prices, sizes, times): parsed during the walk. */
-const NUMERIC = new Uint8Array(SLOTS)
-for (let k = 0; k < MSG_KEYS.length; k++) NUMERIC[k] = k === M.market_ticker || k === M.trade_id || k === M.taker_side || k === M.side ? 0 : 1
 
 /**
  * The string whose text starts at `a` into `slot`: DEC with its value when it is a plain decimal
@@ -383,16 +349,32 @@ function size(s: string, fp: number, n: number): number | null {
   return num(s, fp) ?? num(s, n)
 }
 
+// short constant strings are compared character by character: a startsWith with a position
+// is a native call of ~20 ns, several times these compares
+
 function side(s: string, k: number): Side | null {
   if (kind[k] !== STR) return null
-  const len = vb[k] - va[k]
-  if (len === 3 && s.startsWith('yes', va[k])) return 'yes'
-  if (len === 2 && s.startsWith('no', va[k])) return 'no'
+  const a = va[k]
+  const len = vb[k] - a
+  if (len === 3 && s.charCodeAt(a) === 121 && s.charCodeAt(a + 1) === 101 && s.charCodeAt(a + 2) === 115) return 'yes'
+  if (len === 2 && s.charCodeAt(a) === 110 && s.charCodeAt(a + 1) === 111) return 'no'
   return null
 }
 
-const is = (s: string, k: number, text: string): boolean =>
-  kind[k] === STR && vb[k] - va[k] === text.length && s.startsWith(text, va[k])
+/** 1 ticker, 2 trade, 3 orderbook_delta, or 0: the record type of the `type` slot. */
+function recordType(s: string): number {
+  if (kind[T.type] !== STR) return 0
+  const a = va[T.type]
+  const len = vb[T.type] - a
+  return len === 6 && same(s, a, 'ticker') ? 1 : len === 5 && same(s, a, 'trade') ? 2 : len === 15 && same(s, a, 'orderbook_delta') ? 3 : 0
+}
+
+/** s[a, a + text.length) is `text`. */
+function same(s: string, a: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (s.charCodeAt(a + i) !== text.charCodeAt(i)) return false
+  return true
+}
+
 
 /** `toMs()` of a slot. */
 function ms(s: string, k: number): number | null {
@@ -459,27 +441,41 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 // ---- tickers: one string per market, so Map keys hash once and no frame text is retained ----
 
-const TICKER_CACHE = 4096
+/**
+ * Two-way set-associative: way 0 holds the most recent ticker of a set, way 1 the one before.
+ * The hash reads every character: Kalshi tickers of one series differ anywhere (dates, strikes,
+ * teams), and a hash of a few characters sent most of them to shared slots, where they evicted
+ * each other on every frame (a new string per record, hashed again by every Map).
+ */
+const TICKER_SETS = 4096
 const MAX_CACHED_TICKER = 64
-const tickers: (string | undefined)[] = new Array<string | undefined>(TICKER_CACHE).fill(undefined)
+const tickers: (string | undefined)[] = new Array<string | undefined>(2 * TICKER_SETS).fill(undefined)
 
 function ticker(s: string, k: number): string {
   if (kind[k] !== STR) return ''
   const a = va[k]
   const b = vb[k]
+  let h = b - a
+  for (let i = a; i < b; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0
+  return cachedTicker(s, a, b, h)
+}
+
+/** The cached string of the ticker s[a, b) whose hash is `h` (a new one on a miss). */
+function cachedTicker(s: string, a: number, b: number, h: number): string {
   const len = b - a
   if (len === 0 || len > MAX_CACHED_TICKER) return s.slice(a, b)
-  let h = len * 31 + s.charCodeAt(a)
-  h = h * 31 + s.charCodeAt(b - 1)
-  if (len > 1) h = h * 31 + s.charCodeAt(b - 2)
-  if (len > 2) h = h * 31 + s.charCodeAt(b - 3)
-  if (len > 3) h = h * 31 + s.charCodeAt(b - 4)
-  if (len > 8) h = h * 31 + s.charCodeAt(a + (len >> 1))
-  const slot = (h ^ (h >>> 13)) & (TICKER_CACHE - 1)
-  const hit = tickers[slot]
-  if (hit !== undefined && hit.length === len && s.startsWith(hit, a)) return hit
+  const at = 2 * ((h ^ (h >>> 15)) & (TICKER_SETS - 1))
+  const first = tickers[at]
+  if (first !== undefined && first.length === len && s.startsWith(first, a)) return first
+  const second = tickers[at + 1]
+  if (second !== undefined && second.length === len && s.startsWith(second, a)) {
+    tickers[at] = second
+    tickers[at + 1] = first
+    return second
+  }
   const t = (' ' + s.slice(a, b)).slice(1) // a flat copy: the cached string keeps no line alive
-  tickers[slot] = t
+  tickers[at + 1] = first
+  tickers[at] = t
   return t
 }
 
@@ -496,12 +492,39 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
   if (n < 2 || text.charCodeAt(0) !== LBRACE || text.charCodeAt(n - 1) !== RBRACE || text.charCodeAt(1) !== QUOTE || ODD.test(text)) return undefined
   kind.fill(NONE)
   if (walk(text, 0, 0) !== n || kind[T.msg] !== OBJ) return undefined
-  const s = text
-  const type = is(s, T.type, 'ticker') ? 1 : is(s, T.type, 'trade') ? 2 : is(s, T.type, 'orderbook_delta') ? 3 : 0
+  return build(text, line, natsSeq, receivedAtDefault, undefined)
+}
+
+/**
+ * The record of a line walked by scan-chunk.ts into block `block` of `store`, at positions of
+ * `text` (which holds the line as `line`, kept as `raw`), with its ticker string when the caller
+ * has it already (the walk gave the ticker an id seen before); undefined for a type this scanner
+ * does not build. The block is copied to this
+ * scanner's slots, so one builder serves both walks.
+ */
+export function buildScanned(text: string, line: string, store: SlotStore, block: number, tickerText?: string): ScannedRecord | undefined {
+  const k8 = store.kind
+  const a32 = store.va
+  const b32 = store.vb
+  const n64 = store.nv
+  for (let k = 0; k < SLOTS; k++) {
+    const t = k8[block + k]
+    kind[k] = t
+    if (t !== NONE) {
+      va[k] = a32[block + k]
+      vb[k] = b32[block + k]
+      nv[k] = n64[block + k]
+    }
+  }
+  return build(text, line, undefined, undefined, tickerText)
+}
+
+function build(s: string, line: string, natsSeq: number | undefined, receivedAtDefault: number | undefined, tickerText: string | undefined): ScannedRecord | undefined {
+  const type = recordType(s)
   if (type === 0) return undefined
   const us = num(s, T._received_at)
   const receivedAt = us !== null ? Math.floor(us / 1000) : (receivedAtDefault ?? 0)
-  const tickerText = ticker(s, M.market_ticker)
+  const tickerName = tickerText ?? ticker(s, M.market_ticker)
   const seq = int(T.seq)
   const sid = int(T.sid)
   const shard = int(T._shard_id)
@@ -509,7 +532,7 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
   const fileSeq = int(T._seq)
   if (type === 1) {
     return {
-      type: 'ticker', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+      type: 'ticker', ticker: tickerName, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
       ts: ms(s, or(M.ts_ms, M.ts)) ?? receivedAt,
       price: nonZero(price(s, M.price_dollars, M.price)),
       yesBid: price(s, M.yes_bid_dollars, M.yes_bid),
@@ -526,7 +549,7 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
     const yes = price(s, M.yes_price_dollars, or(M.yes_price, M.price))
     const no = price(s, M.no_price_dollars, M.no_price)
     return {
-      type: 'trade', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+      type: 'trade', ticker: tickerName, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
       ts: ms(s, or(M.ts_ms, M.ts)) ?? receivedAt,
       tradeId: kind[M.trade_id] === STR ? s.slice(va[M.trade_id], vb[M.trade_id]) : '',
       yesPrice: yes ?? (no !== null ? round4(1 - no) : 0),
@@ -536,7 +559,7 @@ export function scanRecord(text: string, line: string, natsSeq: number | undefin
     }
   }
   return {
-    type: 'orderbook_delta', ticker: tickerText, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
+    type: 'orderbook_delta', ticker: tickerName, receivedAt, seq, sid, shard, natsSeq: nats, fileSeq, raw: line,
     ts: ms(s, M.ts) ?? receivedAt,
     side: side(s, M.side) ?? 'yes',
     price: price(s, M.price_dollars, M.price) ?? 0,

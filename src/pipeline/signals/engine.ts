@@ -66,6 +66,23 @@ function setState(state: SignalState, name: BuilderName, value: unknown): void {
   }
 }
 
+/** The state of a signal requiring one builder, made in one literal (the usual case). */
+function stateOf(ticker: string, memory: Record<string, unknown>, name: BuilderName, value: unknown): SignalState {
+  switch (name) {
+    case 'orderbook':
+      return { ticker, memory, orderbook: value }
+    case 'priceHistory':
+      return { ticker, memory, priceHistory: value }
+    case 'volumeProfile':
+      return { ticker, memory, volumeProfile: value }
+    default: {
+      const state: SignalState = { ticker, memory }
+      state[name] = value
+      return state
+    }
+  }
+}
+
 export class SignalEngine {
   readonly signals: readonly LoadedSignal[]
   /** Builders configured differently by two signals (kept as separate instances). */
@@ -139,10 +156,16 @@ export class SignalEngine {
     for (let i = 0; i < states.length; i++) states[i] = undefined
     for (let k = 0; k < this.bound.length; k++) {
       const { signal, slots, counters } = this.bound[k]
-      const state: SignalState = { ticker, memory: t.memory[k] }
-      for (let j = 0; j < slots.length; j++) {
-        const i = slots[j][1]
-        setState(state, slots[j][0], (states[i] ??= builders[i].getState()))
+      let state: SignalState
+      if (slots.length === 1) {
+        const i = slots[0][1]
+        state = stateOf(ticker, t.memory[k], slots[0][0], (states[i] ??= builders[i].getState()))
+      } else {
+        state = { ticker, memory: t.memory[k] }
+        for (let j = 0; j < slots.length; j++) {
+          const i = slots[j][1]
+          setState(state, slots[j][0], (states[i] ??= builders[i].getState()))
+        }
       }
       counters.evaluations++
       let payload: unknown

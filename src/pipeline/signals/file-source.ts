@@ -1,6 +1,11 @@
-/** Records from archive files (every layout the archive readers accept), in time order. */
-import { listArchiveFiles, newReadStats, readArchiveBatches, type ArchiveFile, type ReadStats } from '../archive/index.ts'
-import { newParseStats, parseRecord, type ParseStats } from '../records/parse.ts'
+/**
+ * Records from archive files (every layout the archive readers accept), in time order. The gunzip
+ * worker also walks the records of the chunks it inflates (records/chunk-records.ts), so this
+ * thread mostly builds records and runs the engine.
+ */
+import { listArchiveFiles, newReadStats, readTextChunks, type ArchiveFile, type ReadStats } from '../archive/index.ts'
+import { parseTextChunk, RECORD_INDEXER } from '../records/chunk-records.ts'
+import { newParseStats, type ParseStats } from '../records/parse.ts'
 import type { MarketRecord } from '../records/types.ts'
 import { sourceSeqOf, type RecordSource, type SourceBatch } from './types.ts'
 
@@ -35,16 +40,14 @@ export class FileRecordSource implements RecordSource {
     const files = await this.listFiles()
     let line = 0
     for (let f = 0; f < files.length && !this.stopped; f++) {
-      for await (const lines of readArchiveBatches([files[f]], { stats: this.read })) {
+      for await (const t of readTextChunks(files[f], { stats: this.read, index: RECORD_INDEXER ?? undefined })) {
         const records: MarketRecord[] = []
         const seqs: number[] = []
-        for (const text of lines) {
-          line++
-          const r = parseRecord(text, {}, this.parse)
-          if (r === null) continue
-          records.push(r)
-          seqs.push(sourceSeqOf(r, line))
-        }
+        const n = parseTextChunk(t, records, seqs, line, this.parse)
+        if (n === 0) continue
+        line += n
+        this.read.lines += n
+        for (let i = 0; i < records.length; i++) seqs[i] = sourceSeqOf(records[i], seqs[i])
         yield { records, seqs }
         if (this.stopped) break
       }

@@ -1,0 +1,112 @@
+/**
+ * Records of archive chunks (archive `readTextChunks`), exactly as `parseRecord` gives them for
+ * each line `readLineBatches` reads. When the gunzip worker walked a chunk's lines
+ * (`RECORD_INDEXER`: scan-worker.ts, scan-chunk.ts), a line it read is built from its slots
+ * (scan.ts `buildScanned`) without walking it again here; every other line (declined by the
+ * walk, beyond the index, completed from an earlier chunk, or of a chunk the worker left
+ * unindexed or that is not ASCII) goes through `parseRecord`.
+ * Off switch: SSMD_SCAN_WORKER=0 (the worker only inflates; every line is parsed here), also
+ * implied by SSMD_RECORD_SCAN=json.
+ */
+import { finishLine, type ChunkIndexer, type TextChunk } from '../archive/index.ts'
+import { parseRecord, type ParseStats } from './parse.ts'
+import { buildScanned, RECORD_SCAN } from './scan.ts'
+import { blockOf, chunkIndexBytes, chunkIndexOf, LINE_WORDS, LIST, listAt, type ChunkIndex } from './scan-chunk.ts'
+import type { MarketRecord } from './types.ts'
+
+/** The index readers ask the gunzip worker for, or null when it is switched off (see the header). */
+export const RECORD_INDEXER: ChunkIndexer | null = RECORD_SCAN && process.env.SSMD_SCAN_WORKER !== '0'
+  ? { worker: new URL('./scan-worker.ts', import.meta.url).href, compiledPath: './pipeline/records/scan-worker.ts', bytes: chunkIndexBytes }
+  : null
+
+/** Lines whose records were built from the worker's walk (tests, diagnostics). */
+export const chunkRecords = { built: 0 }
+
+/** Records built from the index in the current chunk, by line type (1 ticker, 2 trade, 3 orderbook_delta). */
+const built = [0, 0, 0, 0]
+const TYPE_NAMES = ['', 'ticker', 'trade', 'orderbook_delta']
+
+let viewsOf: SharedArrayBuffer | null = null
+let views: ChunkIndex | null = null
+/** The ticker of each ticker id of the file `namesOf` of the index `viewsOf` (ids are per file). */
+let names: (string | undefined)[] = []
+let namesOf = 0
+
+function indexOf(t: TextChunk): ChunkIndex | null {
+  const memory = t.chunk.index
+  if (memory === null || !t.ascii) return null
+  if (memory !== viewsOf) {
+    viewsOf = memory
+    views = chunkIndexOf(memory, t.chunk.slots)
+    names = []
+  }
+  const index = views as ChunkIndex
+  const at = listAt(t.chunk.slot)
+  if (index.lists[at + LIST.FILE] !== namesOf) {
+    namesOf = index.lists[at + LIST.FILE]
+    names = []
+  }
+  // the worker lists lines from the chunk's first line start, as the reader's text starts
+  return index.lists[at + LIST.FROM] === t.textStart ? index : null
+}
+
+/**
+ * Appends the records of the lines of `t` to `out`, and the number of each one's line to `lines`
+ * (lines are numbered on from `line`, non-empty lines only, as `readLineBatches` yields them);
+ * returns the number of lines. `unwrap` as the reader's `unwrapSeed`.
+ */
+export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[], line: number, stats: ParseStats, unwrap = true): number {
+  const first = line
+  if (t.carried !== null) add(parseRecord(t.carried, {}, stats), out, lines, ++line)
+  const text = t.text
+  let i = 0
+  const index = indexOf(t)
+  if (index !== null) {
+    const list = index.lists
+    const at = listAt(t.chunk.slot)
+    const count = list[at + LIST.COUNT]
+    for (let n = 0; n < count; n++) {
+      const w = at + LIST.LINES + LINE_WORDS * n
+      const a = list[w]
+      const z = list[w + 1]
+      const type = list[w + 2]
+      i = z + 1
+      if (z === a) continue
+      line++
+      const raw = text.slice(a, z)
+      const id = list[w + 3]
+      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), id < 0 ? undefined : names[id])
+      if (r === undefined) {
+        add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, line)
+        continue
+      }
+      if (id >= 0) names[id] = r.ticker
+      // the first of a type in the chunk makes its byType key now, keeping parseRecord's key order
+      if (built[type]++ === 0) stats.byType[r.type] ??= 0
+      out.push(r)
+      lines.push(line)
+    }
+    // counted once per chunk
+    for (let k = 1; k <= 3; k++) {
+      if (built[k] === 0) continue
+      stats.byType[TYPE_NAMES[k]] = (stats.byType[TYPE_NAMES[k]] ?? 0) + built[k]
+      stats.lines += built[k]
+      stats.records += built[k]
+      chunkRecords.built += built[k]
+      built[k] = 0
+    }
+  }
+  while (i < text.length) {
+    let j = text.indexOf('\n', i)
+    if (j < 0) j = text.length
+    if (j > i) add(parseRecord(finishLine(text.slice(i, j), unwrap), {}, stats), out, lines, ++line)
+    i = j + 1
+  }
+  return line - first
+}
+
+function add(r: MarketRecord | null, out: MarketRecord[], lines: number[], line: number): void {
+  if (r === null) return
+  out.push(r)
+  lines.push(line)
+}

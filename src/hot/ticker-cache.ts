@@ -13,8 +13,9 @@
  * the offset of the ticker's bytes in one arena; a probe reads one cache line) plus its string.
  * The table starts at 1,024 slots and doubles while at most half full; at `maxEntries` tickers
  * it is cleared (counted in `clears`) and refills, which bounds memory against a stream of
- * ever-new tickers (about 60 bytes per entry). The hash samples a few characters (a full hash
- * costs 3×); a hit is decided by comparing every character.
+ * ever-new tickers (about 60 bytes per entry). The hash reads every character (tickers of one
+ * series differ anywhere: a hash of a few sampled characters put whole series in one probe
+ * chain); a hit is decided by comparing every character.
  * Only tickers without backslash or control characters are cached by bytes (a byte-equal hit
  * has none); the text path only ever sees such tickers.
  */
@@ -126,16 +127,10 @@ export class ByteTickerCache extends TickerTable {
     const len = e - a
     if (len === 0) return ''
     if (this.maxEntries === 0 || len > this.maxLength) return decodeString(b, a, e)
-    // tickers share series prefixes and differ in the date (middle) and strike (end)
-    const mid = a + (len >> 1)
-    let h = (Math.imul(len, H1) ^ b[a]) | 0
-    h = Math.imul(h ^ b[e - 1], H2)
-    h = Math.imul(h ^ b[mid], H2)
-    if (len > 3) {
-      h = Math.imul(h ^ b[e - 2] ^ (b[e - 3] << 8) ^ (b[e - 4] << 16), H2)
-      h = Math.imul(h ^ b[mid - 1] ^ (b[mid + 1] << 8), H2)
-    }
-    if (len > 8) h = Math.imul(h ^ b[a + (len >> 2)] ^ (b[e - 1 - (len >> 2)] << 8), H2)
+    // every byte: tickers of one series differ anywhere (dates, strikes, teams), and a hash that
+    // samples a few bytes puts whole series in one probe chain
+    let h = Math.imul(len, H1)
+    for (let i = a; i < e; i++) h = Math.imul(h ^ b[i], H2)
     h ^= h >>> 15
     const arena = this.arena
     const mask = this.mask
@@ -191,15 +186,8 @@ export class TextTickerCache extends TickerTable {
   get(s: string, a: number, b: number): string {
     const len = b - a
     if (this.maxEntries === 0 || len > this.maxLength || len === 0) return s.slice(a, b)
-    const mid = a + (len >> 1)
-    let h = (Math.imul(len, H1) ^ s.charCodeAt(a)) | 0
-    h = Math.imul(h ^ s.charCodeAt(b - 1), H2)
-    h = Math.imul(h ^ s.charCodeAt(mid), H2)
-    if (len > 3) {
-      h = Math.imul(h ^ s.charCodeAt(b - 2) ^ (s.charCodeAt(b - 3) << 8) ^ (s.charCodeAt(b - 4) << 16), H2)
-      h = Math.imul(h ^ s.charCodeAt(mid - 1) ^ (s.charCodeAt(mid + 1) << 8), H2)
-    }
-    if (len > 8) h = Math.imul(h ^ s.charCodeAt(a + (len >> 2)) ^ (s.charCodeAt(b - 1 - (len >> 2)) << 8), H2)
+    let h = Math.imul(len, H1)
+    for (let i = a; i < b; i++) h = Math.imul(h ^ s.charCodeAt(i), H2)
     h ^= h >>> 15
     const mask = this.mask
     const meta = this.meta

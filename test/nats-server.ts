@@ -34,3 +34,16 @@ export async function stopNatsServer(proc: Subprocess): Promise<void> {
   if (proc.exitCode === null) proc.kill('SIGTERM')
   await proc.exited
 }
+
+/**
+ * startNatsServer, with a cleanup pushed onto `cleanups` (the test's afterEach list) that kills
+ * that server by its PID if the test left it running.
+ */
+export async function startOwnedNatsServer(port: number, storeDir: string, cleanups: (() => Promise<void> | void)[]): Promise<Subprocess> {
+  const proc = await startNatsServer(port, storeDir)
+  cleanups.push(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL')
+    await proc.exited
+  })
+  return proc
+}

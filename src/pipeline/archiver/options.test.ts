@@ -4,7 +4,7 @@ import { resolveConfig } from '../config/index.ts'
 import { archiverOptions } from './config.ts'
 import { GapTracker } from './gap-tracker.ts'
 import { ARCHIVER_DEFAULTS, resolveTuning, validateEntries } from './options.ts'
-import { subjectKind } from './stream-task.ts'
+import { subjectKind } from '../transport/pull.ts'
 
 const CONFIG_DIR = join(import.meta.dir, '..', '..', '..', 'exchanges')
 const entry = { name: 'main', stream: 'S', consumer: 'c', filter: 'a.>', feed: 'kalshi' }

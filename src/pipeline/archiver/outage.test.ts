@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
-import type { Subprocess } from 'bun'
-import { freePort, haveNatsServer, NATS_SERVER, startNatsServer, stopNatsServer } from '../../../test/nats-server.ts'
+import { freePort, haveNatsServer, NATS_SERVER, startOwnedNatsServer, stopNatsServer } from '../../../test/nats-server.ts'
 import { uniqueId } from '../../../test/services.ts'
 import { waitFor } from '../core/wait.ts'
 import { startArchiver } from './archiver.ts'
@@ -23,14 +22,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-async function server(port: number, storeDir: string): Promise<Subprocess> {
-  const proc = await startNatsServer(port, storeDir)
-  cleanups.push(async () => {
-    if (proc.exitCode === null) proc.kill('SIGKILL')
-    await proc.exited
-  })
-  return proc
-}
+const server = (port: number, storeDir: string) => startOwnedNatsServer(port, storeDir, cleanups)
 
 describe.skipIf(!haveNatsServer)(`archiver through a NATS restart (${haveNatsServer ? NATS_SERVER : `SKIPPED: no ${NATS_SERVER}`})`, () => {
   for (const fast of ['1', '0']) {

@@ -471,4 +471,3 @@ interface Consumption {
   closed(): Promise<unknown>
 }
 
-export { subjectKind }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
-import type { Subprocess } from 'bun'
 import { uniqueId } from '../../../test/services.ts'
 import { waitFor, withTimeout } from '../core/wait.ts'
 import { Journal } from './journal.ts'
@@ -16,7 +15,7 @@ import { NatsSink } from './nats-sink.ts'
 import { readStream } from './read-stream.ts'
 import { makeRecords } from './sink.contract.ts'
 import { ensureStream } from './stream.ts'
-import { freePort, haveNatsServer, NATS_SERVER, startNatsServer } from '../../../test/nats-server.ts'
+import { freePort, haveNatsServer, NATS_SERVER, startOwnedNatsServer } from '../../../test/nats-server.ts'
 
 setDefaultTimeout(60_000) // real sockets/processes on a shared machine (bun ignores bunfig's test timeout)
 
@@ -27,14 +26,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-async function startServer(port: number, storeDir: string): Promise<Subprocess> {
-  const proc = await startNatsServer(port, storeDir)
-  cleanups.push(async () => {
-    if (proc.exitCode === null) proc.kill('SIGKILL')
-    await proc.exited
-  })
-  return proc
-}
+const startServer = (port: number, storeDir: string) => startOwnedNatsServer(port, storeDir, cleanups)
 
 describe.skipIf(!have)(`NatsSink through a NATS outage (${have ? NATS_SERVER : `SKIPPED: no ${NATS_SERVER}`})`, () => {
   test('journals records while NATS is down and lands each once, in order, when it returns', async () => {

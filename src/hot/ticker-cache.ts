@@ -21,7 +21,7 @@
  */
 
 /** Longest ticker (bytes or characters) the caches hold by default; longer ones are decoded every time. */
-export const MAX_CACHED_TICKER = 64
+const MAX_CACHED_TICKER = 64
 
 const SPACE = 32
 const BACKSLASH = 92

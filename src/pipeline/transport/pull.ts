@@ -108,14 +108,11 @@ export class PullConsumer {
   private stopped = false
   private readonly untap: (() => void) | null
   private statusIter: (AsyncIterable<unknown> & { stop?: () => void }) | null = null
-  private readonly done: Promise<void>
-  private finish!: () => void
 
   constructor(nc: NatsConnection, options: PullOptions) {
     this.nc = nc
     this.o = { expiresMs: 30_000, heartbeatMs: 5_000, retryMs: 1_000, ...options }
     this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${options.stream}.${options.consumer}`
-    this.done = new Promise((r) => (this.finish = r))
     this.sub = nc.subscribe(this.inbox, { callback: (err, m) => (err ? this.report({ type: 'status', description: err.message }) : this.fromMsg(m)) })
     const env = options.env ?? process.env
     const sid = (this.sub as unknown as { getID?: () => number }).getID?.() ?? -1
@@ -135,12 +132,6 @@ export class PullConsumer {
     this.untap?.()
     this.statusIter?.stop?.()
     this.sub.unsubscribe()
-    this.finish()
-  }
-
-  /** Resolves once closed. */
-  closed(): Promise<void> {
-    return this.done
   }
 
   deliver(d: Delivery): void {

@@ -188,10 +188,10 @@ export class StreamTask {
         stream: entry.stream, consumer: entry.consumer, batch: tuning.pullMessages,
         onMessage: (d) => this.onMessage(d, gen), onStatus: (st) => this.consumerEvent(st.type, st),
       })
-      messages = { close: () => pull.close(), stop: () => void pull.close(), closed: () => new Promise<void>(() => {}) }
+      messages = { close: () => pull.close(), stop: () => void pull.close() }
     }
     this.messages = messages
-    messages.closed().then((e) => {
+    messages.closed?.().then((e) => {
       if (this.state === 'consuming' && gen === this.generation) this.fail(e ?? new ConnectionError(`consumer ${entry.consumer} stopped`, 'CONSUMER_CLOSED'))
     }, (e) => {
       if (gen === this.generation) this.fail(e)
@@ -467,7 +467,7 @@ const QUIET_EVENTS = new Set(['request_timeout', 'discard', 'debug', 'flow_contr
 interface Consumption {
   close(): Promise<void>
   stop(): void
-  /** Settles when it ends by itself (never for the pull loop, which keeps retrying). */
-  closed(): Promise<unknown>
+  /** Settles when it ends by itself (nats.js consume(); the pull loop never does, it keeps retrying). */
+  closed?(): Promise<unknown>
 }
 

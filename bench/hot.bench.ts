@@ -145,7 +145,7 @@ function byteSteps(from: number, n: number, ring: Ring): number {
     if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
     const kind = kindOfType(r.type)
     const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
-    const subject = subjects.dataBytes(kind, ticker as string)
+    const subject = subjects.dataBytesFor(kind, ticker as string, kind === KIND_EVENT_LIFECYCLE ? r.eventTickerId : r.marketTickerId)
     if (!ring.pushFrame(subject, chunk, start[j], r.lastBrace, 0, readTs, kind)) return i
   }
   return n

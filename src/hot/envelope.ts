@@ -55,6 +55,7 @@ export function scanEnvelope(s: string, out: ScanResult, tickers: TextTickerCach
   if (s.charCodeAt(n - 2) !== 125 || s.indexOf('{', body) !== -1) return false
   const market = ticker(s, MARKET, body, tickers)
   if (market === undefined) return false
+  const marketId = market === null ? -1 : tickers.lastId
   const event = ticker(s, EVENT, body, tickers)
   if (event === undefined) return false
   out.status = SCAN_OK
@@ -64,6 +65,8 @@ export function scanEnvelope(s: string, out: ScanResult, tickers: TextTickerCach
   out.id = id
   out.marketTicker = market
   out.eventTicker = event
+  out.marketTickerId = marketId
+  out.eventTickerId = event === null ? -1 : tickers.lastId
   out.lastBrace = n - 1
   return true
 }

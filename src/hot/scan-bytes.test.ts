@@ -102,6 +102,34 @@ describe('FrameScanner.scanBytes', () => {
     }
   })
 
+  test('gives each cached ticker one id, the same from both walks and both scans; -1 without a ticker or from JSON.parse', () => {
+    const frames = makeCorpus(new Prng(SEED + 5), 3000, { markets: 500 })
+    for (const envelope of [true, false]) {
+      const s = new FrameScanner({ envelope })
+      const idOf = new Map<string, number>()
+      const textIdOf = new Map<string, number>()
+      for (const f of frames) {
+        const r = s.scanBytes(enc.encode(f), 0, enc.encode(f).length)
+        const pairs: [string | null, number, Map<string, number>][] = [[r.marketTicker, r.marketTickerId, idOf], [r.eventTicker, r.eventTickerId, idOf]]
+        const t = s.scan(f)
+        pairs.push([t.marketTicker, t.marketTickerId, textIdOf], [t.eventTicker, t.eventTickerId, textIdOf])
+        for (const [ticker, id, ids] of pairs) {
+          if (ticker === null) {
+            expect(id).toBe(-1)
+            continue
+          }
+          expect(id).toBeGreaterThanOrEqual(0)
+          if (!ids.has(ticker)) ids.set(ticker, id)
+          expect(id).toBe(ids.get(ticker) as number)
+        }
+      }
+      expect(new Set(idOf.values()).size).toBe(idOf.size) // one ticker per id
+      expect(new Set(textIdOf.values()).size).toBe(textIdOf.size)
+    }
+    const j = new FrameScanner({ forceJsonParse: true }).scanBytes(enc.encode(frames[0]), 0, enc.encode(frames[0]).length)
+    expect([j.marketTicker === null, j.marketTickerId, j.eventTickerId]).toEqual([false, -1, -1])
+  })
+
   test('answers every frame type (incl. control replies and lifecycle metadata) on a fast path', () => {
     const r = new Prng(SEED + 1)
     for (const envelope of [true, false]) {

@@ -135,6 +135,8 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   // puts market_ticker first in most frames: that one is read without a search.
   tMarket = null
   tEvent = null
+  tMarketId = -1
+  tEventId = -1
   tSeen = 0
   let from = i
   if (isKey(b, i, KEY_MARKET_Q, m)) {
@@ -159,6 +161,8 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   out.id = id
   out.marketTicker = tMarket
   out.eventTicker = tEvent
+  out.marketTickerId = tMarketId
+  out.eventTickerId = tEventId
   out.lastBrace = n - 1
   return true
 }
@@ -166,6 +170,8 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
 /** Tickers found by the envelope walk (module state: no object per frame). */
 let tMarket: string | null = null
 let tEvent: string | null = null
+let tMarketId = -1
+let tEventId = -1
 let tSeen = 0
 
 /**
@@ -204,8 +210,13 @@ function readTicker(b: Uint8Array, v: number, bit: number, m: number, tickers: B
   if (e >= m) return -1
   const t = tickers.get(b, v + 1, e)
   if (t === undefined) return -1
-  if (bit === SEEN_MARKET) tMarket = t
-  else tEvent = t
+  if (bit === SEEN_MARKET) {
+    tMarket = t
+    tMarketId = tickers.lastId
+  } else {
+    tEvent = t
+    tEventId = tickers.lastId
+  }
   return e + 1
 }
 
@@ -357,8 +368,13 @@ function checkedMsg(b: Uint8Array, i: number, n: number, out: ScanResult, ticker
       const e = closeQuote(b, i + 1, n)
       if (e < 0) return -1
       const t = tickers.get(b, i + 1, e) as string // closeQuote admitted no backslash or control byte
-      if (bit === SEEN_MARKET) out.marketTicker = t
-      else out.eventTicker = t
+      if (bit === SEEN_MARKET) {
+        out.marketTicker = t
+        out.marketTickerId = tickers.lastId
+      } else {
+        out.eventTicker = t
+        out.eventTickerId = tickers.lastId
+      }
       i = e + 1
     } else {
       // a non-string ticker reads as null, like the reference; nested keys are skipped

@@ -31,6 +31,14 @@ export class ScanResult {
   /** `msg.market_ticker` / `msg.event_ticker` when `msg` is an object and they are strings. */
   marketTicker: string | null = null
   eventTicker: string | null = null
+  /**
+   * Ids of those tickers in the scanner's ticker cache (ticker-cache.ts `lastId`), or -1 (no
+   * ticker, not cached, or answered by JSON.parse): for per-ticker data kept in arrays indexed by
+   * id (SubjectCache.dataBytesFor). An id names the ticker only while the cache is not cleared;
+   * confirm with the string.
+   */
+  marketTickerId = -1
+  eventTickerId = -1
   /** Index of the top-level object's closing `}`; -1 when SCAN_INVALID. */
   lastBrace = -1
 
@@ -42,6 +50,8 @@ export class ScanResult {
     this.id = -1
     this.marketTicker = null
     this.eventTicker = null
+    this.marketTickerId = -1
+    this.eventTickerId = -1
     this.lastBrace = -1
   }
 }

@@ -236,8 +236,13 @@ export class FrameScanner {
         const e = closeQuote(s, i + 1)
         if (e < 0) return -1
         const t = this.textTickers.get(s, i + 1, e)
-        if (bit === SEEN_MARKET) out.marketTicker = t
-        else out.eventTicker = t
+        if (bit === SEEN_MARKET) {
+          out.marketTicker = t
+          out.marketTickerId = this.textTickers.lastId
+        } else {
+          out.eventTicker = t
+          out.eventTickerId = this.textTickers.lastId
+        }
         i = e + 1
       } else {
         // a non-string ticker reads as null, like the reference; nested keys are skipped

@@ -116,6 +116,34 @@ describe('SubjectCache', () => {
     expect(() => c.dataBytes(7, 'A')).toThrow('options.kind must be a data kind code 0..4 (got 7)')
   })
 
+  test('dataBytesFor answers as dataBytes for every id, also when an id comes back for another ticker, across clears and with the cache off', () => {
+    const r = new Prng(SEED + 2)
+    const names = Array.from({ length: 300 }, (_, i) => `KXBTCD-26JAN23-T${i}.99`)
+    for (const maxEntries of [200_000, 500, 0]) {
+      const c = new SubjectCache('prod.kalshi', { maxEntries })
+      const ref = new SubjectCache('prod.kalshi', { maxEntries: 0 })
+      // ids as a ticker cache of 100 entries gives them: cleared every 100 tickers, so an id names another ticker later
+      let ids = new Map<string, number>()
+      for (let k = 0; k < 20_000; k++) {
+        const t = r.pick(names)
+        let id = ids.get(t)
+        if (id === undefined) {
+          if (ids.size === 100) ids = new Map()
+          id = ids.size
+          ids.set(t, id)
+        }
+        const kind = r.int(KIND_TICKER, KIND_EVENT_LIFECYCLE)
+        const got = c.dataBytesFor(kind, k % 7 === 0 ? ` ${t}`.slice(1) : t, k % 11 === 0 ? -1 : id)
+        if (!Bun.deepEquals(got, ref.dataBytes(kind, t))) throw new Error(`seed ${SEED + 2}: ${t} kind ${kind} id ${id}`)
+      }
+      if (maxEntries === 200_000) expect(c.hits).toBeGreaterThan(15_000)
+      if (maxEntries === 500) expect(c.clears).toBeGreaterThan(0)
+    }
+    const c = new SubjectCache('dev.kalshi')
+    expect(c.dataBytesFor(KIND_TRADE, 'A', 70_000)).toBe(c.dataBytes(KIND_TRADE, 'A')) // beyond the arrays: the Map
+    expect(() => c.dataBytesFor(7, 'A', 3)).toThrow('options.kind must be a data kind code 0..4 (got 7)')
+  })
+
   test('validates its prefix and options', () => {
     expect(() => new SubjectCache('a.*.b')).toThrow('options.prefix must be')
     expect(() => new SubjectCache('a.', {})).toThrow('options.prefix must be')

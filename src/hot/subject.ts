@@ -51,6 +51,13 @@ export function kindOfType(type: string | null): number {
   }
 }
 
+const KINDS = DATA_KINDS.length
+/**
+ * Ticker ids SubjectCache.dataBytesFor keeps in arrays (the scanner's ticker cache holds 65,536
+ * tickers by default, ids 0…65,535): at most 2 × 5 × 65,536 references (~5 MB); ~0.8 MB at 10,000 markets.
+ */
+const MAX_TICKER_IDS = 1 << 16
+
 const HEX = '0123456789ABCDEF'
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
@@ -136,6 +143,9 @@ export class SubjectCache {
   private readonly maps: Map<string, string>[]
   private readonly byteMaps: Map<string, Uint8Array>[]
   private readonly control = new Map<string, string>()
+  /** dataBytesFor's arrays, at ticker id × KINDS + kind: the ticker and its subject bytes. */
+  private idTickers: (string | undefined)[] = []
+  private idBytes: (Uint8Array | undefined)[] = []
 
   constructor(prefix: string, options: SubjectCacheOptions = {}) {
     if (prefix === '' || /[\s*>]|^\.|\.$|\.\./.test(prefix)) {
@@ -162,6 +172,34 @@ export class SubjectCache {
    */
   dataBytes(kind: number, ticker: string): Uint8Array {
     return this.lookup(this.byteMaps, kind, ticker, toBytes)
+  }
+
+  /**
+   * `dataBytes(kind, ticker)` for a ticker the scanner's ticker cache gave id `id`
+   * (ScanResult.marketTickerId / eventTickerId; -1 = none): answered from an array indexed by
+   * id, confirmed by the ticker string (the same string object on a hit, so one comparison), with
+   * no Map lookup; a Map lookup only the first time an id is seen with a ticker. In the
+   * connector's hot path the Map lookup cost ~80 ns a frame at 10,000 markets (its hash table
+   * and entries spread over memory; bench/hot.bench.ts), the array ~0.
+   */
+  dataBytesFor(kind: number, ticker: string, id: number): Uint8Array {
+    if (id < 0 || id >= MAX_TICKER_IDS || this.maxEntries === 0 || !(kind >= 0 && kind < KINDS)) return this.dataBytes(kind, ticker)
+    const at = id * KINDS + kind
+    if (at < this.idTickers.length && this.idTickers[at] === ticker) {
+      this.hits++
+      return this.idBytes[at] as Uint8Array
+    }
+    const subject = this.dataBytes(kind, ticker)
+    const n = this.idTickers.length
+    if (at >= n) {
+      for (let i = n, m = Math.max(2 * n, at + KINDS, 1024); i < m; i++) {
+        this.idTickers.push(undefined)
+        this.idBytes.push(undefined)
+      }
+    }
+    this.idTickers[at] = ticker
+    this.idBytes[at] = subject
+    return subject
   }
 
   /** The cached subject of (kind, ticker) in `maps`, made by `make` from the subject text on a miss. */
@@ -200,6 +238,8 @@ export class SubjectCache {
   clear(): void {
     for (const m of this.maps) m.clear()
     for (const m of this.byteMaps) m.clear()
+    this.idTickers = []
+    this.idBytes = []
     this.size = 0
     this.clears++
   }

@@ -71,6 +71,31 @@ describe(`ByteTickerCache (seed ${SEED})`, () => {
     }
   })
 
+  test('lastId: dense ids in order of first sight, the same id on every hit, -1 when not cached; kept when the table grows, given out again after a clear', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `KX-${i}-T${i * 7}`) // grows the table from 1,024 slots
+    const { buf, at } = packed(names)
+    const cache = new ByteTickerCache(5000)
+    for (let i = 0; i < names.length; i++) {
+      cache.get(buf, ...at(i))
+      expect(cache.lastId).toBe(i)
+    }
+    const r = new Prng(SEED + 3)
+    for (let k = 0; k < 10_000; k++) {
+      const i = r.int(0, names.length - 1)
+      expect(cache.get(buf, ...at(i))).toBe(names[i])
+      expect(cache.lastId).toBe(i)
+    }
+    const other = packed(['KX\\u0041', 'x'.repeat(65), ''])
+    for (let i = 0; i < 3; i++) {
+      cache.get(other.buf, ...other.at(i))
+      expect(cache.lastId).toBe(-1)
+    }
+    const small = new ByteTickerCache(2)
+    const abc = packed(['A', 'B', 'C'])
+    expect([0, 1, 2].map((i) => (small.get(abc.buf, ...abc.at(i)), small.lastId))).toEqual([0, 1, 0]) // C after the clear
+    expect(new ByteTickerCache(0).get(abc.buf, ...abc.at(0))).toBe('A')
+  })
+
   test('a ticker is read from any buffer: a new socket chunk with the same bytes hits', () => {
     const cache = new ByteTickerCache(64)
     const a = enc.encode('xxKXBTCD-26JAN2317-T102249.99yy')

@@ -9,8 +9,12 @@
  * Both are open-addressing tables (linear probing) of up to `maxEntries` tickers: every market
  * a connector subscribes to stays in (a 10,000-market connector misses once per market), unlike
  * a direct-mapped array where two markets that share a slot evict each other on every frame.
- * A slot is four int32 in one array (length, a 32-bit hash of sampled characters, and for bytes
- * the offset of the ticker's bytes in one arena; a probe reads one cache line) plus its string.
+ * A slot is four int32 in one array (length, a 32-bit hash of sampled characters, for bytes
+ * the offset of the ticker's bytes in one arena, and the entry's id; a probe reads one cache
+ * line) plus its string. Ids are dense (0, 1, 2… in order of first sight, reset by a clear):
+ * after each `get`, `lastId` is the id of the ticker it returned (-1 when not cached), so a
+ * caller can keep per-ticker data in arrays indexed by id instead of a Map keyed by the string
+ * (SubjectCache.dataBytesFor; confirm with the string, since a clear gives ids out again).
  * The table starts at 1,024 slots and doubles while at most half full; at `maxEntries` tickers
  * it is cleared (counted in `clears`) and refills, which bounds memory against a stream of
  * ever-new tickers (about 60 bytes per entry). The hash reads every character (tickers of one
@@ -43,9 +47,11 @@ class TickerTable {
   readonly maxEntries: number
   /** Longest key (bytes or characters) held; longer ones are decoded every time. */
   readonly maxLength: number
+  /** Id of the ticker the last `get` returned (dense from 0, see the header); -1 when it was not cached. */
+  lastId = -1
   protected count = 0
   protected mask = -1
-  /** Per slot: [length or EMPTY, hash, arena offset (bytes cache), unused]. */
+  /** Per slot: [length or EMPTY, hash, arena offset (bytes cache), id]. */
   protected meta = new Int32Array(0)
   protected strs: (string | undefined)[] = []
 
@@ -87,6 +93,8 @@ class TickerTable {
     this.meta[at] = len
     this.meta[at + 1] = h
     this.meta[at + 2] = offset
+    this.meta[at + 3] = this.count
+    this.lastId = this.count
     this.strs[slot] = t
     this.count++
   }
@@ -125,8 +133,10 @@ export class ByteTickerCache extends TickerTable {
    */
   get(b: Uint8Array, a: number, e: number): string | undefined {
     const len = e - a
-    if (len === 0) return ''
-    if (this.maxEntries === 0 || len > this.maxLength) return decodeString(b, a, e)
+    if (len === 0 || this.maxEntries === 0 || len > this.maxLength) {
+      this.lastId = -1
+      return len === 0 ? '' : decodeString(b, a, e)
+    }
     // every byte: tickers of one series differ anywhere (dates, strikes, teams), and a hash that
     // samples a few bytes puts whole series in one probe chain
     let h = Math.imul(len, H1)
@@ -147,6 +157,7 @@ export class ByteTickerCache extends TickerTable {
         while (k < e && arena[k + d] === b[k]) k++
         if (k === e) {
           this.hits++
+          this.lastId = meta[(slot << 2) + 3]
           return this.strs[slot]
         }
       }
@@ -154,7 +165,10 @@ export class ByteTickerCache extends TickerTable {
     }
     this.misses++
     const t = decodeString(b, a, e)
-    if (t === undefined) return undefined
+    if (t === undefined) {
+      this.lastId = -1
+      return undefined
+    }
     slot = this.freeSlot(h, slot)
     this.put(slot, len, h, this.store(b, a, e), t)
     return t
@@ -185,7 +199,10 @@ export class TextTickerCache extends TickerTable {
   /** The ticker s[a, b) as a flat string: the cached one when the same characters were seen. */
   get(s: string, a: number, b: number): string {
     const len = b - a
-    if (this.maxEntries === 0 || len > this.maxLength || len === 0) return s.slice(a, b)
+    if (this.maxEntries === 0 || len > this.maxLength || len === 0) {
+      this.lastId = -1
+      return s.slice(a, b)
+    }
     let h = Math.imul(len, H1)
     for (let i = a; i < b; i++) h = Math.imul(h ^ s.charCodeAt(i), H2)
     h ^= h >>> 15
@@ -197,6 +214,7 @@ export class TextTickerCache extends TickerTable {
       if (l === EMPTY) break
       if (l === len && meta[(slot << 2) + 1] === h && s.startsWith(this.strs[slot] as string, a)) {
         this.hits++
+        this.lastId = meta[(slot << 2) + 3]
         return this.strs[slot] as string
       }
       slot = (slot + 1) & mask

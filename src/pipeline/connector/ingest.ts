@@ -117,7 +117,7 @@ export class Ingest {
     if (r.sid >= 0 && r.seq >= 0) {
       if (this.seq.check(connId, r.sid, r.seq) === SEQ_GAP) this.hooks.gap(shardId, connId, r.sid, this.seq.expected, r.seq)
     }
-    const subject = this.subjects.dataBytes(kind, ticker)
+    const subject = this.subjects.dataBytesFor(kind, ticker, kind === 4 ? r.eventTickerId : r.marketTickerId)
     if (this.overflow.length === 0 && this.out.pushFrame(subject, buf, start, r.lastBrace, shardId, t, kind)) {
       this.forwarded++
       return -1

@@ -293,11 +293,11 @@ export class NatsSink implements Sink {
     const max = this.#o.maxInFlight
     while (this.#byN.size < max && this.#qHead < this.#queue.length) {
       const e = this.#queue[this.#qHead++]
-      e.hdr ??= msgIdHeader(e.msgId)
       const n = this.#nextN + 1
       try {
-        if (batch) batch.add(e.subject, n, e.hdr, e.payload)
+        if (batch) batch.addWithMsgId(e.subject, n, e.msgId, e.payload)
         else {
+          e.hdr ??= msgIdHeader(e.msgId)
           this.#hdr.bytes = e.hdr
           this.#pubOpts.reply = this.#inbox + n
           nc.publish(e.subject, e.payload, this.#pubOpts)

@@ -33,6 +33,17 @@ export function parsePubAck(data: Uint8Array): PubAck {
   }
 }
 
+/** Throws DataError MSG_ID unless `id` can be a Nats-Msg-Id header value (non-empty, no CR/LF). */
+export function checkMsgId(id: string): void {
+  if (id.length === 0 || id.includes('\n') || id.includes('\r')) {
+    throw new DataError(`Nats-Msg-Id must be non-empty without CR/LF (got ${JSON.stringify(id)})`, 'MSG_ID')
+  }
+}
+
+/** The header block's bytes before and after the id (PublishBatch writes them around it). */
+export const MSG_ID_PREFIX = new TextEncoder().encode('NATS/1.0\r\nNats-Msg-Id: ')
+export const MSG_ID_SUFFIX = new TextEncoder().encode('\r\n\r\n')
+
 const encoder = new TextEncoder()
 const PREFIX = encoder.encode('NATS/1.0\r\nNats-Msg-Id: ')
 const SUFFIX = encoder.encode('\r\n\r\n')
@@ -46,9 +57,7 @@ let used = 0
  * replaced. bench/ingest.bench.ts compares it with nats.js `headers()`.
  */
 export function msgIdHeader(id: string): Uint8Array {
-  if (id.length === 0 || id.includes('\n') || id.includes('\r')) {
-    throw new DataError(`Nats-Msg-Id must be non-empty without CR/LF (got ${JSON.stringify(id)})`, 'MSG_ID')
-  }
+  checkMsgId(id)
   const max = PREFIX.length + id.length * 3 + SUFFIX.length
   if (used + max > slab.length) {
     slab = new Uint8Array(Math.max(SLAB_BYTES, max))

@@ -41,6 +41,25 @@ describe('PublishBatch', () => {
     expect(sent.length).toBe(1) // nothing buffered: nothing sent
   })
 
+  test('addWithMsgId writes the bytes of add(…, msgIdHeader(id), …), for ASCII and non-ASCII ids, and refuses an id with CR/LF (nothing appended)', () => {
+    const a = fakeConnection()
+    const b = fakeConnection()
+    const pa = PublishBatch.attach(a.nc, '_INBOX.x.')!
+    const pb = PublishBatch.attach(b.nc, '_INBOX.x.')!
+    const ids = ['inst:1', 'trade:7f3a-é', 'i:中文😀', `c1a2:${2 ** 40}`, 'x'.repeat(300)]
+    ids.forEach((id, i) => {
+      pa.add(`dev.kalshi.json.trade.T${i}`, i + 1, msgIdHeader(id), payload(`{"i":${i}}`))
+      pb.addWithMsgId(`dev.kalshi.json.trade.T${i}`, i + 1, id, payload(`{"i":${i}}`))
+    })
+    expect(() => pb.addWithMsgId('s', 9, 'a\r\nX-Evil: 1', payload('{}'))).toThrow('Nats-Msg-Id must be non-empty without CR/LF')
+    expect(() => pb.addWithMsgId('s', 9, '', payload('{}'))).toThrow('Nats-Msg-Id must be non-empty')
+    expect(pb.count).toBe(ids.length)
+    pa.send()
+    pb.send()
+    expect(b.sent).toEqual(a.sent)
+    expect(b.sent[0]).toContain('Nats-Msg-Id: i:中文😀\r\n')
+  })
+
   test('encodes non-ASCII subjects as UTF-8 and grows past its first buffer', () => {
     const { nc, sent } = fakeConnection()
     const b = PublishBatch.attach(nc, 'r.')!

@@ -14,6 +14,7 @@
  */
 import { writeUint } from '../../hot/digits.ts'
 import { TransportError } from './errors.ts'
+import { checkMsgId, MSG_ID_PREFIX, MSG_ID_SUFFIX } from './pub-ack.ts'
 
 interface ProtocolLike {
   sendCommand(cmd: Uint8Array): void
@@ -49,15 +50,52 @@ export class PublishBatch {
   }
 
   /**
+   * `add` with the header block `NATS/1.0\r\nNats-Msg-Id: {msgId}\r\n\r\n` (pub-ack.ts
+   * msgIdHeader's bytes) written straight into the batch: no header buffer per message. Throws
+   * DataError MSG_ID for an id that cannot be a header value (nothing appended).
+   */
+  addWithMsgId(subject: string, n: number, msgId: string, payload: Uint8Array): void {
+    checkMsgId(msgId)
+    let idBytes = msgId.length
+    for (let i = 0; i < msgId.length; i++) {
+      if (msgId.charCodeAt(i) >= 0x80) {
+        idBytes = Buffer.byteLength(msgId, 'utf8')
+        break
+      }
+    }
+    const hlen = MSG_ID_PREFIX.length + idBytes + MSG_ID_SUFFIX.length
+    const p = this.head(subject, n, hlen, payload.length)
+    const b = this.buf
+    let q = p
+    b.set(MSG_ID_PREFIX, q)
+    q += MSG_ID_PREFIX.length
+    if (idBytes === msgId.length) {
+      for (let i = 0; i < msgId.length; i++) b[q++] = msgId.charCodeAt(i)
+    } else q += encoder.encodeInto(msgId, b.subarray(q, q + idBytes)).written
+    b.set(MSG_ID_SUFFIX, q)
+    this.tail(q + MSG_ID_SUFFIX.length, payload)
+  }
+
+  /**
    * Appends one message replying to `{inbox}{n}`. Throws a TransportError (PUBLISH_REJECTED,
    * nothing appended) for what nc.publish would refuse: a closed or draining connection, a
    * subject with whitespace, headers the server does not support, a message over max_payload.
    */
   add(subject: string, n: number, hdr: Uint8Array, payload: Uint8Array): void {
+    const p = this.head(subject, n, hdr.length, payload.length)
+    this.buf.set(hdr, p)
+    this.tail(p + hdr.length, payload)
+  }
+
+  /**
+   * Checks a message of `hlen` header and `plen` payload bytes (as `add` says), makes room for it
+   * and writes its HPUB line; returns where the header goes.
+   */
+  private head(subject: string, n: number, hlen: number, plen: number): number {
     if (this.nc.isClosed() || this.protocol.noMorePublishing) throw new TransportError('PUBLISH_REJECTED', 'the NATS connection is closed or draining')
     const info = this.protocol.info
     if (info && info.headers === false) throw new TransportError('PUBLISH_REJECTED', 'the NATS server does not support headers (Nats-Msg-Id)')
-    const total = hdr.length + payload.length
+    const total = hlen + plen
     if (info?.max_payload !== undefined && total > info.max_payload) {
       throw new TransportError('PUBLISH_REJECTED', `a ${total}-byte message on ${subject} exceeds the server's max_payload of ${info.max_payload} bytes`)
     }
@@ -80,7 +118,6 @@ export class PublishBatch {
     }
     if (!ascii) p = subjectStart + encoder.encodeInto(subject, b.subarray(subjectStart)).written
     if (p === subjectStart || hasWhitespace(b, subjectStart, p)) {
-      this.len = start
       throw new TransportError('PUBLISH_REJECTED', `invalid subject ${JSON.stringify(subject)} (empty or with whitespace)`)
     }
     b[p++] = SPACE
@@ -88,13 +125,17 @@ export class PublishBatch {
     p += this.inbox.length
     p = writeUint(b, p, n)
     b[p++] = SPACE
-    p = writeUint(b, p, hdr.length)
+    p = writeUint(b, p, hlen)
     b[p++] = SPACE
     p = writeUint(b, p, total)
     b[p++] = CRLF_0
     b[p++] = CRLF_1
-    b.set(hdr, p)
-    p += hdr.length
+    return p
+  }
+
+  /** Writes the payload and the closing CRLF after a header ending at `p`: the message is in. */
+  private tail(p: number, payload: Uint8Array): void {
+    const b = this.buf
     b.set(payload, p)
     p += payload.length
     b[p++] = CRLF_0

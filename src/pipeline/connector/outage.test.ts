@@ -60,7 +60,19 @@ describe.skipIf(!haveNatsServer)(`connector through a NATS outage (${haveNatsSer
     }, 'the journal to be replayed into the stream', 20_000)
     // Quiesce: the exchange stops sending, and every frame it sent has reached the connector.
     sim.applyFault({ name: 'stall', value: 'data' })
-    await waitFor(() => connector!.stats().forwarded === sent().length, 'the connector to hold every frame sent')
+    // (a frame the exchange sent just before the stall can still be on its way: wait until the
+    // count has stood still for 250 ms with the connector holding all of it)
+    let count = -1
+    let since = 0
+    await waitFor(() => {
+      const n = sent().length
+      if (n !== count || connector!.stats().forwarded !== n) {
+        count = n
+        since = performance.now()
+        return false
+      }
+      return performance.now() - since >= 250
+    }, 'the connector to hold every frame sent, and no more frames coming')
     await connector.stop()
     connector = undefined
 
@@ -68,7 +80,11 @@ describe.skipIf(!haveNatsServer)(`connector through a NATS outage (${haveNatsSer
     const stored = await readStream(nc, env.stream, 30_000)
     await nc.close()
     const got = stored.map((r) => unwrap(r.payload))
-    expect(got.length).toBe(sent().length)
+    if (got.length !== sent().length) {
+      const have = new Set(got.map((g) => g.frame))
+      const missing = sent().filter((f) => !have.has(f))
+      throw new Error(`stream holds ${got.length} data frames, the exchange sent ${sent().length}; ${missing.length} sent frames missing (first: ${missing[0]?.slice(0, 160)})`)
+    }
     expect(new Set(stored.map((r) => r.msgId)).size).toBe(stored.length)
     // In order: per shard, the stream holds that socket's frames in the order they arrived.
     const byShard = new Map<number, string[]>()

@@ -92,6 +92,7 @@ export class NatsSink implements Sink {
   #ifHead = 0
   #byN = new Map<number, Entry>()
   #nextN = 0
+  #pumpScheduled = false
   #written = 0
   #liveAcked = 0
   #journaledLive = 0
@@ -280,6 +281,20 @@ export class NatsSink implements Sink {
     return this.#connected && protocol?.connected !== false
   }
 
+  /**
+   * One #pump after the acks of the socket chunk being read (a microtask: the ack fast path
+   * takes a whole chunk synchronously). A pump per ack published one record per pump once the
+   * window was full: a send, a copy and an outbound-queue entry per record instead of per batch.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return
+    this.#pumpScheduled = true
+    queueMicrotask(() => {
+      this.#pumpScheduled = false
+      this.#pump()
+    })
+  }
+
   #pump(): void {
     if (this.#failure || this.#qHead >= this.#queue.length || this.#byN.size >= this.#o.maxInFlight) return
     if (this.#mode === 'journal' && !this.#replay) return
@@ -370,7 +385,7 @@ export class NatsSink implements Sink {
       this.#ifHead = 0
     }
     if (this.#flushWaiters.length > 0) this.#settleFlushes()
-    this.#pump()
+    this.#pumpSoon()
     if (this.#replay && this.#byN.size === 0 && this.#qHead >= this.#queue.length) {
       const r = this.#replay
       this.#replay = undefined

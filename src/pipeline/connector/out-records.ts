@@ -6,8 +6,12 @@
 import { KIND_TRADE } from '../../hot/subject.ts'
 import type { OutRecord } from '../transport/types.ts'
 
-const TRADE_ID = '"trade_id":"'
+const TRADE_ID = Buffer.from('"trade_id":"')
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
 const decoder = new TextDecoder()
+const indexOf = Buffer.prototype.indexOf as (this: Uint8Array, value: Uint8Array, byteOffset: number) => number
+const latin1 = Buffer.prototype.toString as (this: Uint8Array, encoding: 'latin1', start: number, end: number) => string
 
 export class OutRecordFactory {
   private n = 0
@@ -30,12 +34,21 @@ export class OutRecordFactory {
 
 /** `trade:{trade_id}` from the raw trade frame, or '' when it has none. */
 export function tradeMsgId(payload: Uint8Array): string {
-  // trade_id sits inside msg, early in the frame; decode a bounded prefix only.
-  const head = decoder.decode(payload.subarray(0, Math.min(payload.length, 512)))
-  const i = head.indexOf(TRADE_ID)
-  if (i < 0) return ''
+  // trade_id sits inside msg, early in the frame: searched in the first 512 bytes, over the bytes
+  // (a native search; only the id is decoded)
+  const limit = Math.min(payload.length, 512)
+  const i = indexOf.call(payload, TRADE_ID, 0)
+  if (i < 0 || i + TRADE_ID.length > limit) return ''
   const start = i + TRADE_ID.length
-  const end = head.indexOf('"', start)
-  if (end < 0 || end - start > 128 || head.lastIndexOf('\\', end) > start) return ''
-  return `trade:${head.slice(start, end)}`
+  let end = start
+  let ascii = true
+  for (; end < limit; end++) {
+    const c = payload[end]
+    if (c === QUOTE) break
+    if (c === BACKSLASH) return '' // an escape: the raw bytes are not the id
+    if (c >= 0x80) ascii = false
+  }
+  if (end >= limit) return ''
+  const id = ascii ? latin1.call(payload, 'latin1', start, end) : decoder.decode(payload.subarray(start, end))
+  return id.length > 128 ? '' : `trade:${id}`
 }

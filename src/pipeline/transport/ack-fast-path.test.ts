@@ -61,7 +61,7 @@ describe('AckFastPath', () => {
       const { bytes, acks, others } = stream(prng, 60)
       const inner = new Recorder()
       const got: [number, string][] = []
-      const fast = new AckFastPath(inner, te.encode(INBOX), SID, (n, body) => got.push([n, td.decode(body)]))
+      const fast = new AckFastPath(inner, te.encode(INBOX), SID, (n, b, s, e) => got.push([n, td.decode(b.subarray(s, e))]))
       for (let at = 0; at < bytes.length;) {
         const size = below(prng, 3) === 0 ? 1 + below(prng, 8) : 1 + below(prng, 300)
         fast.parse(bytes.slice(at, at + size))
@@ -101,7 +101,7 @@ describe.skipIf(!nats.ok)(`installAckFastPath on a real connection (${nats.reaso
       const slow: number[] = []
       const sub = nc.subscribe(`${inbox}>`, { callback: (_e, m) => void slow.push(Number(m.subject.slice(inbox.length))) })
       const fast: [number, string][] = []
-      expect(installAckFastPath(nc, inbox, sub.getID(), (n, body) => void fast.push([n, td.decode(body)]))).toBe(true)
+      expect(installAckFastPath(nc, inbox, sub.getID(), (n, b, s, e) => void fast.push([n, td.decode(b.subarray(s, e))]))).toBe(true)
       for (let n = 1; n <= 50; n++) nc.publish(subject, `b${n}`, { reply: `${inbox}${n}` })
       await waitFor(() => fast.length === 50, '50 replies through the fast path')
       expect(fast).toEqual(Array.from({ length: 50 }, (_, i) => [i + 1, `b${i + 1}`]))

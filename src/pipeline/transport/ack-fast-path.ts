@@ -7,7 +7,8 @@ export type { ProtocolParser }
  * `MSG {inbox}.{n} {sid} {size}` per published record; nats.js parses every byte of those in a
  * JS state machine and builds a Msg per ack, which measured ~2/3 of the flusher Worker's CPU at
  * full ingest (bench/ingest.bench.ts). Here each incoming chunk is cut into whole protocol units
- * with native `indexOf`; `MSG`s for the sink's ack subscription go straight to `onAck(n, body)`,
+ * with native `indexOf`; `MSG`s for the sink's ack subscription go straight to `onAck(n, buf, start, end)` (the body is
+ * buf[start, end), valid during the call: no view per ack),
  * and every other unit (INFO, PING, PONG, +OK, -ERR, HMSG such as a 503 status, other
  * subscriptions' MSGs) is handed to the original parser unchanged and in order. Only whole units
  * are handed over, so the original parser is always between units when it gets bytes; an
@@ -19,6 +20,9 @@ export type { ProtocolParser }
 
 const SP = 0x20
 
+/** A PubAck for publish number n: its body is buf[start, end), valid only during the call. */
+export type AckCallback = (n: number, buf: Uint8Array, start: number, end: number) => void
+
 /** The ack subscription's handler (see the header): takes `MSG {prefix}{n} {sid} {size}` units. */
 export class AckHandler {
   /** Acks taken by the fast path (the rest went to the inner parser). */
@@ -27,7 +31,7 @@ export class AckHandler {
   constructor(
     private readonly prefix: Uint8Array,
     private readonly sid: number,
-    private readonly onAck: (n: number, body: Uint8Array) => void,
+    private readonly onAck: AckCallback,
   ) {}
 
   readonly take: TapHandler = (b, start, lf, end, headers) => {
@@ -35,7 +39,7 @@ export class AckHandler {
     const n = this.#ackNumber(b, start + 4, lf)
     if (n < 0) return false
     this.acks++
-    this.onAck(n, b.subarray(lf + 1, end - 2))
+    this.onAck(n, b, lf + 1, end - 2)
     return true
   }
 
@@ -78,7 +82,7 @@ export class AckHandler {
 /** A ProtocolTap with only the ack handler (tests). */
 export class AckFastPath extends ProtocolTap {
   readonly handler: AckHandler
-  constructor(inner: ProtocolParser, prefix: Uint8Array, sid: number, onAck: (n: number, body: Uint8Array) => void) {
+  constructor(inner: ProtocolParser, prefix: Uint8Array, sid: number, onAck: AckCallback) {
     super(inner)
     this.handler = new AckHandler(prefix, sid, onAck)
     this.handlers.set(sid, this.handler.take)
@@ -98,7 +102,7 @@ export function installAckFastPath(
   nc: unknown,
   inbox: string,
   sid: number,
-  onAck: (n: number, body: Uint8Array) => void,
+  onAck: AckCallback,
   env: Record<string, string | undefined> = process.env,
 ): boolean {
   if (env.SSMD_NATS_ACK_FAST_PATH === '0' || !Number.isInteger(sid) || sid <= 0) return false

@@ -252,7 +252,7 @@ export class NatsSink implements Sink {
     this.#nc = nc
     this.#batch = PublishBatch.attach(nc, this.#inbox)
     const acks = nc.subscribe(`${this.#inbox}>`, { callback: (_err, msg) => this.#onAck(msg) })
-    installAckFastPath(nc, this.#inbox, acks.getID(), (n, body) => this.#ack(n, body))
+    installAckFastPath(nc, this.#inbox, acks.getID(), (n, buf, start, end) => this.#ack(n, buf, start, end))
     void this.#watchStatus(nc)
     this.#connected = true
     this.#log.info({ server: nc.getServer() }, 'connected to NATS')
@@ -346,19 +346,19 @@ export class NatsSink implements Sink {
       this.#suspect = e.subject
       return this.#stall(`no responders for ${e.subject}`)
     }
-    this.#ack(n, msg.data)
+    this.#ack(n, msg.data, 0, msg.data.length)
   }
 
-  /** The PubAck body for publish number n (from ack-fast-path.ts or #onAck). */
-  #ack(n: number, data: Uint8Array): void {
+  /** The PubAck body data[start, end) for publish number n (from ack-fast-path.ts or #onAck; valid during the call). */
+  #ack(n: number, data: Uint8Array, start: number, end: number): void {
     const e = this.#byN.get(n)
     if (!e) return // an ack for a publish already sent to the journal: the resend gets its own
     this.#byN.delete(n)
-    let duplicate = quickPubAck(data)
+    let duplicate = quickPubAck(data, start, end)
     if (duplicate < 0) {
       let ack: PubAck
       try {
-        ack = parsePubAck(data)
+        ack = parsePubAck(data.subarray(start, end))
       } catch (err) {
         return this.#fail(new TransportError('PUBLISH_REJECTED', `unreadable PubAck for ${e.subject} (msgId ${e.msgId})`, { cause: err }))
       }

@@ -16,6 +16,8 @@ describe('PubAck reading', () => {
       'garbage',
     ]
     expect(cases.map((c) => quickPubAck(enc.encode(c)))).toEqual([0, 1, 0, -1, -1, -1])
+    // a body inside a bigger buffer: only data[start, end) is read
+    expect(cases.map((c) => quickPubAck(enc.encode(`}}}${c}{{{`), 3, 3 + enc.encode(c).length))).toEqual([0, 1, 0, -1, -1, -1])
   })
 
   test('parses error acks and rejects malformed ones with a typed error', () => {

@@ -16,11 +16,12 @@ const S = 0x73
 /**
  * The common case without JSON.parse: a success ack starts with `{"stream"` and ends with
  * `true}` only when it carries `"duplicate":true` (no other field of a PubAck ends in `e`).
- * Returns 0 (stored), 1 (duplicate) or -1 (anything else: parse it with parsePubAck).
+ * Returns 0 (stored), 1 (duplicate) or -1 (anything else: parse it with parsePubAck). The body is
+ * data[start, end).
  */
-export function quickPubAck(data: Uint8Array): 0 | 1 | -1 {
-  const n = data.length
-  if (n < 12 || data[0] !== OPEN_BRACE || data[1] !== QUOTE || data[2] !== S || data[n - 1] !== 0x7d) return -1
+export function quickPubAck(data: Uint8Array, start = 0, end = data.length): 0 | 1 | -1 {
+  const n = end
+  if (n - start < 12 || data[start] !== OPEN_BRACE || data[start + 1] !== QUOTE || data[start + 2] !== S || data[n - 1] !== 0x7d) return -1
   return data[n - 2] === 0x65 && data[n - 3] === 0x75 && data[n - 4] === 0x72 && data[n - 5] === 0x74 ? 1 : 0
 }
 

@@ -91,7 +91,6 @@ describe('Ring.pushFrame', () => {
     for (let round = 0; round < 12; round++) {
       const capacity = 2 ** r.int(9, 14)
       const { parts, frame, writePos, same } = twinRings(capacity)
-      parts.rewindAt = frame.rewindAt = r.pick([Infinity, 0, 512, capacity / 4]) // both rewind alike
       let bytes = 0
       while (bytes < capacity * 60) {
         if (r.chance(0.55)) {

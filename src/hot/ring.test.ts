@@ -45,8 +45,6 @@ describe('Ring', () => {
     for (let round = 0; round < 12; round++) {
       const capacity = 2 ** r.int(8, 14)
       const { ring, check } = ringWithCanaries(capacity)
-      // rewinds to offset 0 whenever the ring is empty past rewindAt (0: whenever a record fits before the offset)
-      ring.rewindAt = r.pick([Infinity, 0, 256, capacity / 4])
       const model: Rec[] = []
       let pushedBytes = 0
       let pushed = 0
@@ -179,33 +177,6 @@ describe('Ring', () => {
     for (let i = 0; i < 5; i++) ring.push('s', 'p', i, 0)
     ac.abort()
     expect(await loop).toBe(15)
-  })
-
-  test('rewinds to offset 0 when empty past rewindAt (a pad the consumer skips), not when a record would not fit before the offset', () => {
-    const ring = Ring.allocate(1 << 20)
-    expect(ring.rewindAt).toBe(64 * 1024)
-    expect(Ring.allocate(1 << 24).rewindAt).toBe(1 << 20)
-    const payload = 'x'.repeat(1000)
-    const writeOffset = () => new Int32Array(ring.sab)[0] & ((1 << 20) - 1) // the header's WRITE, as an offset
-    const got: string[] = []
-    let n = 0
-    for (let i = 0; i < 5000; i++) {
-      expect(ring.push('s', `${i}${payload}`, i, 1)).toBe(true)
-      if (i % 10 === 9) n += ring.drain((rec) => got.push(dec.decode(rec.payload).slice(0, 8)))
-      expect(writeOffset()).toBeLessThan(64 * 1024 + 11 * 1040) // stays in the first rewindAt bytes plus a burst
-    }
-    expect(n).toBe(5000)
-    expect(got.every((p, i) => p.startsWith(String(i)))).toBe(true)
-    // an empty ring whose write offset is past rewindAt keeps a record that would not fit before it at the offset
-    const big = Ring.allocate(1 << 20)
-    big.rewindAt = 1000
-    expect(big.push('s', 'y'.repeat(2000), 1, 1)).toBe(true)
-    big.drain(() => {})
-    expect(big.push('s', 'z'.repeat(4000), 2, 1)).toBe(true)
-    const seen: string[] = []
-    big.drain((rec) => seen.push(dec.decode(rec.payload)))
-    expect(seen).toEqual(['z'.repeat(4000)])
-    expect(big.stats().full).toBe(0)
   })
 
   test('delivers 200k records in order to a consumer in a real Worker', async () => {

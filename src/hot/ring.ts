@@ -133,17 +133,6 @@ export class Ring {
    * Off switch: leave it false (the default): every push wakes a sleeping consumer.
    */
   deferWake = false
-  /**
-   * Producer option: the write offset from which a push into an EMPTY ring starts again at
-   * offset 0 (a pad to the end, as when a record does not fit before the end). While the
-   * consumer keeps up, records then stay in the first `rewindAt` bytes plus a burst, memory the
-   * CPU caches hold, instead of marching through the whole capacity on lines last touched a
-   * capacity ago: in a 16 MiB ring that cost ~60 ns a record (bench/hot.bench.ts). The full
-   * capacity still takes a burst the consumer does not keep up with.
-   * Default: capacity / 16, at least 64 KiB (never for rings of 64 KiB or less).
-   * Off switch: Infinity (env SSMD_RING_REWIND=0).
-   */
-  rewindAt: number
 
   /** A new ring with `capacityBytes` of data (a power of two, 256 B … 1 GiB). */
   static allocate(capacityBytes: number): Ring {
@@ -186,8 +175,6 @@ export class Ring {
     this.f64 = new Float64Array(sab, data, cap / 8)
     this.wpos = Atomics.load(hdr, WRITE)
     this.rpos = Atomics.load(hdr, READ)
-    const env = typeof process === 'undefined' ? undefined : process.env.SSMD_RING_REWIND
-    this.rewindAt = env === '0' ? Infinity : Math.max(cap >>> 4, 64 * 1024)
   }
 
   // ---- producer ----
@@ -212,12 +199,6 @@ export class Ring {
     let tail = cap - off
     // upper bound on the encoded size: 3 UTF-8 bytes per UTF-16 unit
     const bound = align8(RING_RECORD_HEADER_BYTES + 3 * (subject.length + head.length + suffix.length))
-    if (free === cap && off >= this.rewindAt && (bound <= off || align8(exactSize(subject, head, headEnd, suffix)) <= off)) {
-      this.rewind(w, off)
-      free = off
-      off = 0
-      tail = cap
-    }
     if (bound > tail || bound > free) {
       const exact = align8(exactSize(subject, head, headEnd, suffix))
       if (exact > cap) {
@@ -265,9 +246,9 @@ export class Ring {
     const w = this.wpos
     // acquire: the consumer's published READ (bytes before it are free again)
     const read = Atomics.load(this.hdr, READ)
-    let free = cap - ((w - read) >>> 0)
+    const free = cap - ((w - read) >>> 0)
     let off = w & this.mask
-    let tail = cap - off
+    const tail = cap - off
     // the suffix bytes are the same for every frame of one socket read (one stamp per read)
     if (receivedAtUs !== this.suffixTs || shardId !== this.suffixShard) this.setSuffix(shardId, receivedAtUs)
     const suffix = this.suffix
@@ -275,12 +256,6 @@ export class Ring {
     const pb = end - start + suffix.length
     const size = RING_RECORD_HEADER_BYTES + sb + pb
     const exact = align8(size)
-    if (free === cap && off >= this.rewindAt && exact <= off) {
-      this.rewind(w, off)
-      free = off
-      off = 0
-      tail = cap
-    }
     if (exact > tail || exact > free) {
       if (exact > cap) {
         throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${decoder.decode(subject)})`)
@@ -320,14 +295,6 @@ export class Ring {
       return -1
     }
     return off
-  }
-
-  /** The ring is empty and the write offset `off` past rewindAt: a pad to the end, so the next record goes at offset 0 (see rewindAt). */
-  private rewind(w: number, off: number): void {
-    this.i32[off >> 2] = PAD
-    this.wpos = (w + this.capacity - off) | 0
-    // publish: the pad (the record after it publishes itself)
-    Atomics.store(this.hdr, WRITE, this.wpos)
   }
 
   /** Writes the record header of a record whose subject and payload are in place at `off`, and publishes it. */

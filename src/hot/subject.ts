@@ -54,7 +54,8 @@ export function kindOfType(type: string | null): number {
 const KINDS = DATA_KINDS.length
 /**
  * Ticker ids SubjectCache.dataBytesFor keeps in arrays (the scanner's ticker cache holds 65,536
- * tickers by default, ids 0…65,535): at most 2 × 5 × 65,536 references (~5 MB); ~0.8 MB at 10,000 markets.
+ * tickers by default, ids 0…65,535): two arrays of at most 5 × 65,536 references (~5 MB in
+ * all); ~1 MB at 10,000 markets.
  */
 const MAX_TICKER_IDS = 1 << 16
 
@@ -192,7 +193,7 @@ export class SubjectCache {
     const subject = this.dataBytes(kind, ticker)
     const n = this.idTickers.length
     if (at >= n) {
-      for (let i = n, m = Math.max(2 * n, at + KINDS, 1024); i < m; i++) {
+      for (let i = n, m = Math.min(Math.max(2 * n, at + KINDS, 1024), MAX_TICKER_IDS * KINDS); i < m; i++) {
         this.idTickers.push(undefined)
         this.idBytes.push(undefined)
       }

@@ -1,10 +1,13 @@
 /**
+ * (Over 300 lines: the parts share one corpus, its packed chunk and the drained ring, and each
+ * runs in a process of its own, started from here.)
  * The connector's hot path (src/hot), each figure with a baseline measured in the same run:
  *  (a') per frame, as the connector runs it: from bytes, as its raw WebSocket client hands frames
  *      over (views into a socket chunk, one receive stamp per read of 64 frames): scanBytes + seq
  *      check + subject bytes + pushFrame into the connector's 16 MiB ring, caches warm, the socket
  *      thread's own time (the clock stops while the full ring is emptied), against JSON.parse of
- *      the same frames; target ≤ 0.35 of the parse cost.
+ *      the same frames; target ≤ 0.35 of the parse cost. Then, as info, the same loop without
+ *      the ring (scan; scan + seq; scan + seq + subject): the push is the rest.
  *  (a) the same from strings, the SSMD_WS=bun off switch's path: scan + seq check + subject
  *      lookup + suffix string + pushParts, against the same JSON.parse (info).
  *  (b) ring push + drain across a real Worker (deferred wakes, one per 256 pushes, as the
@@ -151,6 +154,60 @@ function byteSteps(from: number, n: number, ring: Ring): number {
   return n
 }
 
+/** (a') without the ring: scanBytes only (stage 1), + seq (2), + subject (3): where the time goes. */
+function scanOnly(from: number, n: number): number {
+  const { chunk, start, end } = packed
+  let x = 0
+  for (let i = from; i < n; i++) {
+    const j = i % corpus.length
+    x += hot.scanner.scanBytes(chunk, start[j], end[j]).lastBrace
+  }
+  do_not_optimize(x)
+  return n
+}
+
+function scanSeq(from: number, n: number): number {
+  const { scanner, seqs } = hot
+  const { chunk, start, end } = packed
+  let x = 0
+  for (let i = from; i < n; i++) {
+    const j = i % corpus.length
+    const r = scanner.scanBytes(chunk, start[j], end[j])
+    if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
+    x += r.lastBrace
+  }
+  do_not_optimize(x)
+  return n
+}
+
+function scanSeqSubject(from: number, n: number): number {
+  const { scanner, seqs, subjects } = hot
+  const { chunk, start, end } = packed
+  let x = 0
+  for (let i = from; i < n; i++) {
+    const j = i % corpus.length
+    const r = scanner.scanBytes(chunk, start[j], end[j])
+    if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
+    const kind = kindOfType(r.type)
+    const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
+    x += subjects.dataBytesFor(kind, ticker as string, kind === KIND_EVENT_LIFECYCLE ? r.eventTickerId : r.marketTickerId).length
+  }
+  do_not_optimize(x)
+  return n
+}
+
+/** Median ns/frame of `steps` (no ring) over 3 rounds. */
+function partNs(steps: (from: number, n: number) => number): number {
+  steps(0, corpus.length)
+  const ns: number[] = []
+  for (let t = 0; t < 3; t++) {
+    const t0 = Bun.nanoseconds()
+    steps(0, N)
+    ns.push((Bun.nanoseconds() - t0) / N)
+  }
+  return median(ns)
+}
+
 function parseAll(n: number): void {
   let x = 0
   for (let i = 0; i < n; i++) x += JSON.parse(corpus[i % corpus.length]).sid
@@ -183,6 +240,14 @@ async function partHotPath(which: 'bytes' | 'strings'): Promise<void> {
       baselineName: 'JSON.parse',
       target: '<=0.35',
     })
+    // where the time goes (measured after the figure above, in the same process; the ring push
+    // is the rest)
+    const parts: [string, (from: number, n: number) => number][] = [
+      ['  of which scanBytes', scanOnly],
+      ['  of which scanBytes + seq check', scanSeq],
+      ['  of which scanBytes + seq check + subject', scanSeqSubject],
+    ]
+    for (const [name, steps] of parts) report(name, partNs(steps), 'ns/frame', { baseline: r.parse, baselineName: 'JSON.parse' })
   } else {
     report('hot path per frame, strings (SSMD_WS=bun: scan+seq+subject+pushParts)', r.hot, 'ns/frame', {
       baseline: r.parse,

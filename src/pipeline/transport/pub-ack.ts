@@ -20,9 +20,8 @@ const S = 0x73
  * data[start, end).
  */
 export function quickPubAck(data: Uint8Array, start = 0, end = data.length): 0 | 1 | -1 {
-  const n = end
-  if (n - start < 12 || data[start] !== OPEN_BRACE || data[start + 1] !== QUOTE || data[start + 2] !== S || data[n - 1] !== 0x7d) return -1
-  return data[n - 2] === 0x65 && data[n - 3] === 0x75 && data[n - 4] === 0x72 && data[n - 5] === 0x74 ? 1 : 0
+  if (end - start < 12 || data[start] !== OPEN_BRACE || data[start + 1] !== QUOTE || data[start + 2] !== S || data[end - 1] !== 0x7d) return -1
+  return data[end - 2] === 0x65 && data[end - 3] === 0x75 && data[end - 4] === 0x72 && data[end - 5] === 0x74 ? 1 : 0
 }
 
 /** Parses a JetStream PubAck body: `{"stream":..,"seq":..,"duplicate"?:true}` or `{"error":{..}}`. */
@@ -41,13 +40,10 @@ export function checkMsgId(id: string): void {
   }
 }
 
-/** The header block's bytes before and after the id (PublishBatch writes them around it). */
-export const MSG_ID_PREFIX = new TextEncoder().encode('NATS/1.0\r\nNats-Msg-Id: ')
-export const MSG_ID_SUFFIX = new TextEncoder().encode('\r\n\r\n')
-
 const encoder = new TextEncoder()
-const PREFIX = encoder.encode('NATS/1.0\r\nNats-Msg-Id: ')
-const SUFFIX = encoder.encode('\r\n\r\n')
+/** The header block's bytes before and after the id (msgIdHeader, and PublishBatch writing them around it). */
+export const MSG_ID_PREFIX = encoder.encode('NATS/1.0\r\nNats-Msg-Id: ')
+export const MSG_ID_SUFFIX = encoder.encode('\r\n\r\n')
 const SLAB_BYTES = 256 * 1024
 let slab = new Uint8Array(SLAB_BYTES)
 let used = 0
@@ -59,16 +55,16 @@ let used = 0
  */
 export function msgIdHeader(id: string): Uint8Array {
   checkMsgId(id)
-  const max = PREFIX.length + id.length * 3 + SUFFIX.length
+  const max = MSG_ID_PREFIX.length + id.length * 3 + MSG_ID_SUFFIX.length
   if (used + max > slab.length) {
     slab = new Uint8Array(Math.max(SLAB_BYTES, max))
     used = 0
   }
   const start = used
-  slab.set(PREFIX, used)
-  used += PREFIX.length
+  slab.set(MSG_ID_PREFIX, used)
+  used += MSG_ID_PREFIX.length
   used += encoder.encodeInto(id, slab.subarray(used)).written
-  slab.set(SUFFIX, used)
-  used += SUFFIX.length
+  slab.set(MSG_ID_SUFFIX, used)
+  used += MSG_ID_SUFFIX.length
   return slab.subarray(start, used)
 }

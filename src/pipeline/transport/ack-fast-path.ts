@@ -7,9 +7,9 @@ export type { ProtocolParser }
  * `MSG {inbox}.{n} {sid} {size}` per published record; nats.js parses every byte of those in a
  * JS state machine and builds a Msg per ack, which measured ~2/3 of the flusher Worker's CPU at
  * full ingest (bench/ingest.bench.ts). Here each incoming chunk is cut into whole protocol units
- * with native `indexOf`; `MSG`s for the sink's ack subscription go straight to `onAck(n, buf, start, end)` (the body is
- * buf[start, end), valid during the call: no view per ack),
- * and every other unit (INFO, PING, PONG, +OK, -ERR, HMSG such as a 503 status, other
+ * with native `indexOf`; `MSG`s for the sink's ack subscription go straight to
+ * `onAck(n, buf, start, end)` (the body is buf[start, end), valid during the call: no view per
+ * ack), and every other unit (INFO, PING, PONG, +OK, -ERR, HMSG such as a 503 status, other
  * subscriptions' MSGs) is handed to the original parser unchanged and in order. Only whole units
  * are handed over, so the original parser is always between units when it gets bytes; an
  * incomplete unit at the end of a chunk waits for the next chunk.

@@ -208,3 +208,20 @@ test('a RingRecord starts empty', () => {
   const r = new RingRecord()
   expect([r.subject, r.receivedAtUs, r.kind, r.payloadLength, r.payload.length]).toEqual(['', 0, 0, 0, 0])
 })
+
+test("a RingRecord decodes its subject when it is read, once per record, and each refill gets its own", () => {
+  const ring = Ring.allocate(1024)
+  const subjects = ['a.b.c', 'prefix.\u00e9t\u00e9.x', 'z']
+  for (let i = 0; i < subjects.length; i++) expect(ring.push(subjects[i], `p${i}`, i, i)).toBe(true)
+  const rec = new RingRecord()
+  const seen: string[] = []
+  // a record whose subject is never read, then two that are, through one reused object
+  ring.drain((r) => {
+    rec.set(r.bytes, r.subjectStart, r.start, r.end, r.receivedAtUs, r.kind)
+    if (r.kind === 0) return
+    const first = rec.subject
+    expect(rec.subject).toBe(first) // read again: the same text
+    seen.push(first, new TextDecoder().decode(rec.payload))
+  })
+  expect(seen).toEqual([subjects[1], 'p1', subjects[2], 'p2'])
+})

@@ -85,14 +85,24 @@ const EMPTY_BYTES = new Uint8Array(0)
  * One record as the consumer sees it; the object is reused. Its payload is `bytes[start, end)`
  * (the ring's own memory): valid until the read is committed. Copy it with
  * `bytes.slice(start, end)` (one allocation; `payload.slice()` makes a view first).
+ * The subject is `bytes[subjectStart, start)`, decoded to a string on the first read of
+ * `subject` (so, like the payload, read it before the commit; the string then stays valid): a
+ * consumer that does not need the string (one that counts, or writes the bytes) does not pay
+ * for one per record.
  */
 export class RingRecord {
-  subject = ''
   receivedAtUs = 0
   kind = 0
   bytes: Uint8Array = EMPTY_BYTES
+  subjectStart = 0
   start = 0
   end = 0
+  /** The decoded subject, or null until it is read. */
+  private text: string | null = ''
+
+  get subject(): string {
+    return (this.text ??= utf8Slice.call(this.bytes, 'utf8', this.subjectStart, this.start))
+  }
 
   /** A new view of the payload on each read (a view of a shared buffer costs an allocation). */
   get payload(): Uint8Array {
@@ -101,6 +111,17 @@ export class RingRecord {
 
   get payloadLength(): number {
     return this.end - this.start
+  }
+
+  /** Points the record at a ring record: subject bytes [subjectStart, start), payload [start, end). */
+  set(bytes: Uint8Array, subjectStart: number, start: number, end: number, receivedAtUs: number, kind: number): void {
+    this.bytes = bytes
+    this.subjectStart = subjectStart
+    this.start = start
+    this.end = end
+    this.receivedAtUs = receivedAtUs
+    this.kind = kind
+    this.text = null
   }
 }
 
@@ -481,12 +502,7 @@ export class Ring {
     const sb = this.i32[at + 4]
     const pb = this.i32[at + 5]
     const p = off + RING_RECORD_HEADER_BYTES
-    rec.kind = this.i32[at + 1]
-    rec.receivedAtUs = this.f64[(off >> 3) + 1]
-    rec.subject = utf8Slice.call(this.u8, 'utf8', p, p + sb)
-    rec.bytes = this.u8
-    rec.start = p + sb
-    rec.end = p + sb + pb
+    rec.set(this.u8, p, p + sb, p + sb + pb, this.f64[(off >> 3) + 1], this.i32[at + 1])
     if (RING_RECORD_HEADER_BYTES + sb + pb !== size) {
       throw new HotError('RING_CORRUPT', `record at offset ${off} has size ${size} but parts of ${sb} + ${pb} bytes`)
     }

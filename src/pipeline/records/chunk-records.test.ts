@@ -104,12 +104,40 @@ describe('records of archive chunks', () => {
     for (let i = 0; i < want.records.length; i++) if (got.records[i] !== want.records[i]) expect(got.records[i]).toBe(want.records[i])
   })
 
-  test('without the worker\'s index (inline gunzip, or a chunk it left unindexed), every line is parsed here, the same', async () => {
-    const sim = simLines({ seed: 10, count: 3_000, format: 'dollars', orderbook: true }).map((l) => l.line)
-    const path = gz(`${sim.join('\n')}\n`)
-    const before = chunkRecords.built
+  test('without the worker\'s index (inline gunzip, a plain file, or chunks the worker left unindexed), lines are walked on this thread, the same', async () => {
+    const sim = simLines({ seed: 10, count: 6_000, format: 'mixed', orderbook: true }).map((l) => l.line)
+    const odd = ['not json', '{"type":"ticker","msg":{"market_ticker":"X\\u0041","price":5}}', '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":42}}']
+    const text = `${sim.map((l, i) => (i % 97 === 0 ? `${odd[i % 3]}\n${l}` : l)).join('\n')}\n`
+    const gzPath = gz(text)
+    const d = mkdtempSync(join(tmpdir(), 'ssmd-chunk-records-'))
+    dirs.push(d)
+    const plainPath = join(d, '1600.jsonl')
+    writeFileSync(plainPath, text)
+    // the worker indexes a chunk only while this many wait: never
+    const never = { ...(RECORD_INDEXER ?? { worker: '', compiledPath: '', bytes: () => 0 }), ahead: 1e9 }
+    const cases: [string, ReadOptions][] = [
+      [gzPath, { gunzip: 'inline' }],
+      // 1 MiB reads: more lines per chunk than one walk lists, so several walks per chunk
+      [plainPath, {}],
+      [plainPath, { chunkBytes: 4096 }],
+    ]
+    if (RECORD_INDEXER !== null) cases.push([gzPath, { gunzip: 'worker', workerMinBytes: 0, index: never }])
+    for (const [path, o] of cases) {
+      const built = chunkRecords.built
+      const here = chunkRecords.walkedHere
+      const got = await byChunks(path, o)
+      expect(chunkRecords.walkedHere - here).toBeGreaterThan(5_000)
+      expect(chunkRecords.built - built).toBe(chunkRecords.walkedHere - here)
+      expect(got).toEqual(await byLines(path, o))
+    }
+  })
+
+  test('a chunk that is not ASCII is parsed line by line here, the same', async () => {
+    const sim = simLines({ seed: 11, count: 500, format: 'dollars' }).map((l) => l.line)
+    const path = gz(`${sim.join('\n')}\n{"type":"trade","msg":{"market_ticker":"\u00e9","yes_price":1}}\n`)
+    const here = chunkRecords.walkedHere
     const got = await byChunks(path, { gunzip: 'inline' })
-    expect(chunkRecords.built).toBe(before)
+    expect(chunkRecords.walkedHere).toBe(here)
     expect(got).toEqual(await byLines(path, { gunzip: 'inline' }))
   })
 })

@@ -11,7 +11,7 @@
 import { finishLine, type ChunkIndexer, type TextChunk } from '../archive/index.ts'
 import { parseRecord, type ParseStats } from './parse.ts'
 import { buildScanned, RECORD_SCAN } from './scan.ts'
-import { blockOf, chunkIndexBytes, chunkIndexOf, LINE_WORDS, LIST, listAt, type ChunkIndex } from './scan-chunk.ts'
+import { blockOf, chunkIndexBytes, chunkIndexOf, LINE_WORDS, LIST, listAt, listLines, newChunkIndex, type ChunkIndex } from './scan-chunk.ts'
 import type { MarketRecord } from './types.ts'
 
 /** The index readers ask the gunzip worker for, or null when it is switched off (see the header). */
@@ -19,8 +19,11 @@ export const RECORD_INDEXER: ChunkIndexer | null = RECORD_SCAN && process.env.SS
   ? { worker: new URL('./scan-worker.ts', import.meta.url).href, compiledPath: './pipeline/records/scan-worker.ts', bytes: chunkIndexBytes }
   : null
 
-/** Lines whose records were built from the worker's walk (tests, diagnostics). */
-export const chunkRecords = { built: 0 }
+/**
+ * Lines whose records were built from a byte walk (tests, diagnostics): `built` all of them,
+ * `walkedHere` those walked on this thread (chunks the worker left unindexed, or no worker).
+ */
+export const chunkRecords = { built: 0, walkedHere: 0 }
 
 /** Records built from the index in the current chunk, by line type (1 ticker, 2 trade, 3 orderbook_delta). */
 const built = [0, 0, 0, 0]
@@ -57,52 +60,77 @@ function indexOf(t: TextChunk): ChunkIndex | null {
  */
 export function parseTextChunk(t: TextChunk, out: MarketRecord[], lines: number[], line: number, stats: ParseStats, unwrap = true): number {
   const first = line
-  if (t.carried !== null) add(parseRecord(t.carried, {}, stats), out, lines, ++line)
+  lineNo = line
+  if (t.carried !== null) add(parseRecord(t.carried, {}, stats), out, lines, ++lineNo)
   const text = t.text
   let i = 0
   const index = indexOf(t)
-  if (index !== null) {
-    const list = index.lists
-    const at = listAt(t.chunk.slot)
-    const count = list[at + LIST.COUNT]
-    for (let n = 0; n < count; n++) {
-      const w = at + LIST.LINES + LINE_WORDS * n
-      const a = list[w]
-      const z = list[w + 1]
-      const type = list[w + 2]
-      i = z + 1
-      if (z === a) continue
-      line++
-      const raw = text.slice(a, z)
-      const id = list[w + 3]
-      const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(t.chunk.slot, n), id < 0 ? undefined : names[id])
-      if (r === undefined) {
-        add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, line)
-        continue
-      }
-      if (id >= 0) names[id] = r.ticker
-      // the first of a type in the chunk makes its byType key now, keeping parseRecord's key order
-      if (built[type]++ === 0) stats.byType[r.type] ??= 0
-      out.push(r)
-      lines.push(line)
-    }
-    // counted once per chunk
-    for (let k = 1; k <= 3; k++) {
-      if (built[k] === 0) continue
-      stats.byType[TYPE_NAMES[k]] = (stats.byType[TYPE_NAMES[k]] ?? 0) + built[k]
-      stats.lines += built[k]
-      stats.records += built[k]
-      chunkRecords.built += built[k]
-      built[k] = 0
+  if (index !== null) i = buildListed(t, index, t.chunk.slot, out, lines, stats, unwrap)
+  // lines the worker did not walk (it left the chunk to this thread, or there is no worker):
+  // walked here, over the chunk's bytes, which are the text's when it is ASCII
+  if (t.ascii && i < text.length && RECORD_SCAN) {
+    const own = (ownIndex ??= newChunkIndex(1))
+    while (i < text.length && listLines(t.chunk.bytes, t.textStart + i, t.textStart, own, 0) > 0) {
+      const before = chunkRecords.built
+      i = buildListed(t, own, 0, out, lines, stats, unwrap)
+      chunkRecords.walkedHere += chunkRecords.built - before
     }
   }
   while (i < text.length) {
     let j = text.indexOf('\n', i)
     if (j < 0) j = text.length
-    if (j > i) add(parseRecord(finishLine(text.slice(i, j), unwrap), {}, stats), out, lines, ++line)
+    if (j > i) add(parseRecord(finishLine(text.slice(i, j), unwrap), {}, stats), out, lines, ++lineNo)
     i = j + 1
   }
-  return line - first
+  return lineNo - first
+}
+
+/** Line number of the last line parseTextChunk gave a number. */
+let lineNo = 0
+/** This thread's index of one chunk (for `listLines` here). */
+let ownIndex: ChunkIndex | null = null
+
+/**
+ * Appends the records of the lines listed in `index` region `slot` (positions in `t.text`);
+ * returns the text position after the last of them.
+ */
+function buildListed(t: TextChunk, index: ChunkIndex, slot: number, out: MarketRecord[], lines: number[], stats: ParseStats, unwrap: boolean): number {
+  const text = t.text
+  const list = index.lists
+  const at = listAt(slot)
+  const count = list[at + LIST.COUNT]
+  let i = 0
+  for (let n = 0; n < count; n++) {
+    const w = at + LIST.LINES + LINE_WORDS * n
+    const a = list[w]
+    const z = list[w + 1]
+    const type = list[w + 2]
+    i = z + 1
+    if (z === a) continue
+    lineNo++
+    const raw = text.slice(a, z)
+    const id = list[w + 3]
+    const r = type === 0 ? undefined : buildScanned(text, raw, index.store, blockOf(slot, n), id < 0 ? undefined : names[id])
+    if (r === undefined) {
+      add(parseRecord(finishLine(raw, unwrap), {}, stats), out, lines, lineNo)
+      continue
+    }
+    if (id >= 0) names[id] = r.ticker
+    // the first of a type in the chunk makes its byType key now, keeping parseRecord's key order
+    if (built[type]++ === 0) stats.byType[r.type] ??= 0
+    out.push(r)
+    lines.push(lineNo)
+  }
+  // counted once per list
+  for (let k = 1; k <= 3; k++) {
+    if (built[k] === 0) continue
+    stats.byType[TYPE_NAMES[k]] = (stats.byType[TYPE_NAMES[k]] ?? 0) + built[k]
+    stats.lines += built[k]
+    stats.records += built[k]
+    chunkRecords.built += built[k]
+    built[k] = 0
+  }
+  return i
 }
 
 function add(r: MarketRecord | null, out: MarketRecord[], lines: number[], line: number): void {

@@ -443,37 +443,49 @@ function walkLine(b: Uint8Array, a: number, store: SlotStore, block: number, fro
  */
 export function indexChunk(chunk: Uint8Array, lineStart: boolean, first: boolean, index: ChunkIndex, slot: number): void {
   if (first) newFile()
-  const list = index.lists
-  const at = listAt(slot)
   let from = lineStart ? 0 : chunk.indexOf(NL) + 1
   if (first && lineStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) from = 3
-  list[at + LIST.FROM] = from
+  listLines(chunk, from, from, index, slot, from > 0 || lineStart, true)
+}
+
+/**
+ * Lists in `index` region `slot` the lines of `chunk` from byte `start` (a line start) up to its
+ * last newline, at most INDEX_LINES of them, with positions relative to `origin` (LIST.FROM);
+ * none when `walk` is false. With `ids`, each line also gets its ticker's id (the worker's
+ * ids, per file); without, -1 (a walk on the reader's thread, which names tickers itself).
+ * Returns the number of lines listed.
+ */
+export function listLines(chunk: Uint8Array, start: number, origin: number, index: ChunkIndex, slot: number, walk = true, ids = false): number {
+  const list = index.lists
+  const at = listAt(slot)
+  list[at + LIST.FROM] = origin
   list[at + LIST.FILE] = file
   let count = 0
-  if (from > 0 || lineStart) {
+  if (walk) {
     // every line up to the last newline ends in one: no walk reads past it (a newline ends any token)
     const last = chunk.lastIndexOf(NL)
     limit = last + 1
-    let a = from
+    let a = start
     while (count < INDEX_LINES && a <= last) {
       // a line the walk read ends right after it; any other is found by its newline
-      let z = walkLine(chunk, a, index.store, blockOf(slot, count), from)
+      let z = walkLine(chunk, a, index.store, blockOf(slot, count), origin)
       let type = lineType
       if (z < 0 || chunk[z] !== NL) {
         type = 0
         z = chunk.indexOf(NL, a)
       }
       const w = at + LIST.LINES + LINE_WORDS * count
-      list[w] = a - from
-      list[w + 1] = z - from
+      list[w] = a - origin
+      list[w + 1] = z - origin
       list[w + 2] = type
       list[w + 3] = -1
-      if (type !== 0) ticker(chunk, blockOf(slot, count), from, list, w)
+      if (ids && type !== 0) ticker(chunk, blockOf(slot, count), origin, list, w)
       count++
       a = z + 1
     }
   }
   list[at + LIST.COUNT] = count
+  return count
 }
 
 // ---- tickers: an id per ticker of the file, so the reader makes each ticker's string once ----

@@ -96,6 +96,8 @@ export class SignalEngine {
   private readonly tickers = new Map<string, TickerState>()
   /** Builder states of the record being processed (per slot). */
   private readonly states: unknown[]
+  /** The signal, when it is the only one and requires one builder (process's short path). */
+  private readonly lone: Bound | null
   private readonly only: Set<string> | null
   private readonly ctx: BuilderContext = newBuilderContext()
   private readonly log: Logger
@@ -126,6 +128,7 @@ export class SignalEngine {
       this.bound.push({ signal: s, slots, counters: this.counters[s.id] })
     }
     this.states = this.slots.map(() => undefined)
+    this.lone = this.bound.length === 1 && this.slots.length === 1 && this.bound[0].slots.length === 1 ? this.bound[0] : null
     for (const c of this.conflicts) this.log.warn({ conflict: c }, 'builder configured differently by two signals')
   }
 
@@ -150,12 +153,19 @@ export class SignalEngine {
       this.tickers.set(ticker, t)
     }
     const builders = t.builders
+    if (this.lone !== null) {
+      // one signal requiring one builder (the usual backtest): no scratch states, no loops
+      const builder = builders[0]
+      builder.update(r)
+      this.evaluate(this.lone, stateOf(ticker, t.memory[0], this.lone.slots[0][0], builder.getState()), r, sourceSeq, out)
+      return
+    }
     for (let i = 0; i < builders.length; i++) builders[i].update(r)
     // each builder's state is taken once per record (lazily), into a reused scratch array
     const states = this.states
     for (let i = 0; i < states.length; i++) states[i] = undefined
     for (let k = 0; k < this.bound.length; k++) {
-      const { signal, slots, counters } = this.bound[k]
+      const slots = this.bound[k].slots
       let state: SignalState
       if (slots.length === 1) {
         const i = slots[0][1]
@@ -167,18 +177,24 @@ export class SignalEngine {
           setState(state, slots[j][0], (states[i] ??= builders[i].getState()))
         }
       }
-      counters.evaluations++
-      let payload: unknown
-      try {
-        if (signal.evaluate(state) !== true) continue
-        payload = signal.payload ? (signal.payload(state) ?? {}) : {}
-      } catch (e) {
-        this.failed(signal, counters, e, r)
-        continue
-      }
-      counters.fires++
-      out.push({ signalId: signal.id, ts: r.ts, ticker, payload, sourceSeq })
+      this.evaluate(this.bound[k], state, r, sourceSeq, out)
     }
+  }
+
+  /** Calls the signal's `evaluate` (and `payload` when it fires), counting; a throw is counted and logged. */
+  private evaluate(b: Bound, state: SignalState, r: MarketRecord, sourceSeq: number, out: EmittedFire[]): void {
+    const { signal, counters } = b
+    counters.evaluations++
+    let payload: unknown
+    try {
+      if (signal.evaluate(state) !== true) return
+      payload = signal.payload ? (signal.payload(state) ?? {}) : {}
+    } catch (e) {
+      this.failed(signal, counters, e, r)
+      return
+    }
+    counters.fires++
+    out.push({ signalId: signal.id, ts: r.ts, ticker: r.ticker, payload, sourceSeq })
   }
 
   private failed(signal: LoadedSignal, c: SignalCounters, e: unknown, r: MarketRecord): void {

@@ -2,11 +2,13 @@
  * Records of archive chunks (archive `readTextChunks`), exactly as `parseRecord` gives them for
  * each line `readLineBatches` reads. When the gunzip worker walked a chunk's lines
  * (`RECORD_INDEXER`: scan-worker.ts, scan-chunk.ts), a line it read is built from its slots
- * (scan.ts `buildScanned`) without walking it again here; every other line (declined by the
- * walk, beyond the index, completed from an earlier chunk, or of a chunk the worker left
- * unindexed or that is not ASCII) goes through `parseRecord`.
- * Off switch: SSMD_SCAN_WORKER=0 (the worker only inflates; every line is parsed here), also
- * implied by SSMD_RECORD_SCAN=json.
+ * (scan.ts `buildScanned`) without walking it again here. The lines it did not walk (a chunk it
+ * left to this thread, lines past its list, or no worker at all: inline gunzip, plain files) get
+ * the same byte walk here (scan-chunk.ts `listLines` over the chunk's bytes, into this thread's
+ * own index), when the chunk is ASCII; a line either walk declines, one completed from an
+ * earlier chunk, and every line of a chunk that is not ASCII go through `parseRecord`.
+ * Off switch: SSMD_SCAN_WORKER=0 (the worker only inflates; every line is walked here);
+ * SSMD_RECORD_SCAN=json: every line through `parseRecord`'s JSON.parse.
  */
 import { finishLine, type ChunkIndexer, type TextChunk } from '../archive/index.ts'
 import { parseRecord, type ParseStats } from './parse.ts'

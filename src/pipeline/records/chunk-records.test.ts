@@ -117,6 +117,7 @@ describe('records of archive chunks', () => {
     const never = { ...(RECORD_INDEXER ?? { worker: '', compiledPath: '', bytes: () => 0 }), ahead: 1e9 }
     const cases: [string, ReadOptions][] = [
       [gzPath, { gunzip: 'inline' }],
+      [gz(`\ufeff${text}`), { gunzip: 'inline', chunkBytes: 4096 }], // a BOM before the first line
       // 1 MiB reads: more lines per chunk than one walk lists, so several walks per chunk
       [plainPath, {}],
       [plainPath, { chunkBytes: 4096 }],

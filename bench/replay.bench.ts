@@ -3,8 +3,8 @@
  * engine with the volume-1m-1min signal). Data: simulator-like lines (dollars format, 200 markets,
  * tickers, trades and book deltas), generated once into a temp archive root.
  *  1. Throughput: records/s of the backtest vs gunzip + line split alone on one thread
- *     (`readLineBatches` with gunzip 'inline'), medians of 5 interleaved rounds after 2
- *     warm-up runs of each. Target ≥ 0.7. Also with the off switches
+ *     (`readLineBatches` with gunzip 'inline'), medians of 5 interleaved rounds after 5
+ *     warm-up runs of each (the first, cold run printed beside it). Target ≥ 0.7. Also with the off switches
  *     (the worker only inflates; inline gunzip; JSON.parse records and node:zlib streams = the
  *     previous path).
  *  2. Memory: peak RSS growth (kernel high-water mark) of a backtest over a 5× larger file vs
@@ -52,19 +52,23 @@ async function rate(fn: () => Promise<number>): Promise<number> {
 }
 
 /**
- * Part: throughput, baseline and subject interleaved: `ROUNDS` rounds after `WARM_UPS` of each.
- * One run takes a few tenths of a second, and the JIT is still compiling the walks, the record
- * builder and the engine during the first two (they ran 20–40% slower here): a day's backtest
- * spends nearly all its time past that point, so those runs are warm-up, as the baseline's are.
+ * Part: throughput, baseline and subject interleaved: `ROUNDS` rounds after `WARM_UPS` runs of
+ * each. One run takes a few tenths of a second, and the JIT keeps tiering up the walks, the record
+ * builder and the engine over the first few (here runs 1–6 went ~0.6, 1.1, 1.3, 1.2–1.45 M
+ * records/s, then 1.45–1.6 M): a day's backtest (millions of records) spends nearly all its time
+ * past that point, so those runs are warm-up, as the baseline's are. The first run of the process
+ * (cold: JIT, worker start, page faults) is printed beside it.
  */
-const WARM_UPS = 2
+const WARM_UPS = 5
 const ROUNDS = 5
 
 async function throughput(root: string, label: string): Promise<void> {
   const path = join(root, 'kalshi', DATE, '1600.jsonl.gz')
+  let cold = 0
   for (let w = 0; w < WARM_UPS; w++) {
     await baseline(path)
-    await backtest(root)
+    const r = await rate(() => backtest(root))
+    if (w === 0) cold = r
   }
   const base: number[] = []
   const subj: number[] = []
@@ -75,7 +79,10 @@ async function throughput(root: string, label: string): Promise<void> {
   const b = median(base)
   const name = label === '' ? 'backtest: reader + record parser + volumeProfile signal' : `backtest (${label})`
   report(name, median(subj), 'records/s', { baseline: b, baselineName: 'gunzip + line split, one thread', target: label === '' ? '>=0.7' : undefined })
-  if (label === '') report('gunzip + line split, one thread', b, 'lines/s')
+  if (label === '') {
+    report('gunzip + line split, one thread', b, 'lines/s')
+    report('  backtest, first run of the process (cold)', cold, 'records/s', { baseline: b, baselineName: 'gunzip + line split, one thread' })
+  }
 }
 
 /** Peak RSS so far (the kernel's high-water mark on Linux), in bytes; null elsewhere. */

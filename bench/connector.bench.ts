@@ -1,4 +1,6 @@
 /**
+ * (Over 300 lines: its four parts share the simulator process, stream and histogram helpers, and
+ * each runs in a process of its own, started from here.)
  * The connector, end to end, each figure with a baseline measured in the same run. The simulator
  * runs in its own process (`ssmd sim`), so its CPU is not the connector's.
  *  1. WebSocket receive → ring (scan, seq, subject, push; a Worker drains) vs a bare receive

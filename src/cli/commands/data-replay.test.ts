@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { runCli } from '../../../test/subprocess.ts'
+import { CLI_MAIN, runCli } from '../../../test/subprocess.ts'
 import { ArchiveWriter, listArchiveFiles } from '../../pipeline/archive/index.ts'
 import { waitFor } from '../../pipeline/core/wait.ts'
 
@@ -44,6 +44,22 @@ beforeAll(async () => {
 })
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
+/** A date of `n` ticker lines in one file (many read batches); [archive root, frames replay must print]. */
+function bigDate(n: number): { dir: string; frames: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'ssmd-data-replay-big-'))
+  const day = join(dir, 'kalshi', 'crypto', DATE)
+  mkdirSync(day, { recursive: true })
+  const frames: string[] = []
+  const lines: string[] = []
+  for (let i = 0; i < n; i++) {
+    const frame = `{"type":"ticker","sid":1,"seq":${i + 1},"msg":{"market_ticker":"KX${i % 50}","price":${1 + (i % 98)},"volume":${i},"ts":${1770480000 + Math.floor(i / 100)}}}`
+    frames.push(frame)
+    lines.push(`${frame.slice(0, -1)},"_shard_id":0,"_received_at":${1770480000000000 + i * 10}}`)
+  }
+  writeFileSync(join(day, '1600.jsonl.gz'), Bun.gzipSync(Buffer.from(`${lines.join('\n')}\n`)))
+  return { dir, frames }
+}
+
 describe('ssmd data replay (child process)', () => {
   test('--to stdout --speed max prints every frame of the date, in archive order, without the injected fields', async () => {
     const r = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--to', 'stdout', '--speed', 'max'])
@@ -59,6 +75,15 @@ describe('ssmd data replay (child process)', () => {
     expect(r.err).toEqual(['replayed 4 records from 2 files'])
     const dotted = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--symbol', DOT])
     expect(dotted.out).toEqual([FRAMES[5][1]])
+  })
+
+  test('--speed N paces the frames by their receive times divided by N, and still prints them all in order', async () => {
+    // the frames' receive times span 1,200 s (16:00:00.1 to 16:20:00): at 1000× about 1.2 s
+    const t0 = performance.now()
+    const r = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--speed', '1000'])
+    const elapsed = performance.now() - t0
+    expect([r.code, r.out, r.err]).toEqual([0, FRAMES.map((f) => f[1]), ['replayed 7 records from 2 files']])
+    expect(elapsed).toBeGreaterThan(1_000)
   })
 
   test('bad flags are usage errors (exit 2) naming the flag', async () => {
@@ -83,6 +108,32 @@ describe('ssmd data replay (child process)', () => {
       expect(r.err.at(-1)).toMatch(/^replayed \d+ records from 2 files \(\d+ lines that are not JSON objects skipped\)$/)
     } finally {
       rmSync(bad, { recursive: true, force: true })
+    }
+  })
+
+  test('a large date (many read batches) goes out whole and in order', async () => {
+    const big = bigDate(30_000)
+    try {
+      const r = await runCli(['data', 'replay', '--data', big.dir, '--date', DATE])
+      expect([r.code, r.err]).toEqual([0, ['replayed 30000 records from 1 files']])
+      expect(r.out.length).toBe(big.frames.length)
+      expect(r.out).toEqual(big.frames)
+    } finally {
+      rmSync(big.dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a reader that closes the pipe early (| head) ends the replay: exit 0, nothing on stderr but the count', async () => {
+    const big = bigDate(30_000)
+    try {
+      const p = Bun.spawn(['bash', '-c', `bun ${JSON.stringify(CLI_MAIN)} data replay --data ${JSON.stringify(big.dir)} --date ${DATE} | head -n 3; echo "replay exit $\{PIPESTATUS[0]}"`], { stdout: 'pipe', stderr: 'pipe' })
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+      expect(code).toBe(0)
+      expect(out.trim().split('\n')).toEqual([...big.frames.slice(0, 3), 'replay exit 0'])
+      expect(err.trim()).toMatch(/^replayed \d+ records from 1 files$/)
+      expect(Number(/replayed (\d+)/.exec(err)?.[1])).toBeLessThan(30_000)
+    } finally {
+      rmSync(big.dir, { recursive: true, force: true })
     }
   })
 
@@ -119,6 +170,23 @@ describe('ssmd data replay (child process)', () => {
         got.push([m!.subject, m!.string()])
       }
       expect(got).toEqual(FRAMES.map(([, frame, kind, token]) => [`${id}.kalshi.json.${kind}.${token}`, frame]))
+    })
+
+    test('a date larger than the flush interval arrives whole and in order', async () => {
+      const big = bigDate(60_000)
+      const prefix = `${id}.big`
+      try {
+        const r = await runCli(['data', 'replay', '--data', big.dir, '--date', DATE, '--to', 'nats', '--nats-url', nats.url, '--prefix', prefix])
+        expect([r.code, r.err]).toEqual([0, ['replayed 60000 records from 1 files']])
+        const before = FRAMES.length
+        await waitFor(async () => (await jsm.streams.info(stream)).state.messages === before + big.frames.length, `${big.frames.length} more messages in ${stream}`)
+        for (const i of [0, 1, 29_999, 50_000, 59_999]) {
+          const m = await jsm.streams.getMessage(stream, { seq: before + 1 + i })
+          expect([m!.subject, m!.string()]).toEqual([`${prefix}.json.ticker.KX${i % 50}`, big.frames[i]])
+        }
+      } finally {
+        rmSync(big.dir, { recursive: true, force: true })
+      }
     })
   })
 })

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { connect } from '@nats-io/transport-node'
-import { listArchiveFiles, readArchive, readManifest, type TruncatedFile } from '../../pipeline/archive/index.ts'
+import { listArchiveFiles, readArchive, readArchiveBatches, readManifest, type TruncatedFile } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { newParseStats, parseRecord, stripRaw } from '../../pipeline/records/index.ts'
 import {
@@ -97,22 +97,38 @@ export function registerData(program: Command): void {
       const nc = o.to === 'nats' ? await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true }) : null
       let first: { ts: number; wall: number } | null = null
       let n = 0
+      let flushedAt = 0
       const parsed = newParseStats()
+      // a batch of lines is replayed without an await between records (unless --speed makes it
+      // wait): nats.js then sends the batch's publishes in one write, and stdout gets one write
+      // per batch, not one per record
+      const out = new StdoutLines()
       try {
         const onTruncated = (t: TruncatedFile) => console.error(`warning: ${t.path} ${t.open ? 'is still being written' : 'is truncated or corrupt'} (${t.reason}); replayed its complete lines`)
-        for await (const line of readArchive(files, { onTruncated })) {
-          const r = parseRecord(line, {}, parsed)
-          if (!r || (o.symbol && r.ticker !== o.symbol)) continue
-          const at = r.receivedAt || r.ts
-          if (speed !== Infinity && at > 0) {
-            first ??= { ts: at, wall: performance.now() }
-            const wait = first.wall + (at - first.ts) / speed - performance.now()
-            if (wait > 1) await Bun.sleep(wait)
+        replay: for await (const batch of readArchiveBatches(files, { onTruncated })) {
+          for (const line of batch) {
+            const r = parseRecord(line, {}, parsed)
+            if (!r || (o.symbol && r.ticker !== o.symbol)) continue
+            const at = r.receivedAt || r.ts
+            if (speed !== Infinity && at > 0) {
+              first ??= { ts: at, wall: performance.now() }
+              const wait = first.wall + (at - first.ts) / speed - performance.now()
+              if (wait > 1) {
+                if (!(await out.flush())) break replay
+                await Bun.sleep(wait)
+              }
+            }
+            const frame = stripInjected(line)
+            if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
+            else out.push(frame)
+            n++
           }
-          const frame = stripInjected(line)
-          if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
-          else console.log(frame)
-          n++
+          if (!(await out.flush())) break
+          // the server has everything so far: what waits in this process stays bounded
+          if (nc && n - flushedAt >= REPLAY_FLUSH_EVERY) {
+            await nc.flush()
+            flushedAt = n
+          }
         }
         if (nc) await nc.drain()
       } finally {
@@ -172,4 +188,47 @@ function printExportSummary(s: ExportSummary): void {
   for (const [type, rows] of Object.entries(s.rowsByType)) console.log(`  ${type.padEnd(20)} ${String(rows).padStart(10)} rows`)
   console.log(`read ${s.archiveFiles} archive files, ${s.lines} lines (${s.malformed} malformed skipped, ${s.filtered} filtered out)`)
   for (const d of s.missingDates) console.error(`note: no ${s.feed} archive files for ${d}`)
+}
+
+/** `data replay --to nats`: records published between two round trips to the server. */
+const REPLAY_FLUSH_EVERY = 50_000
+
+/**
+ * Lines for stdout, written in one write per flush; waits while stdout's buffer is full. A reader
+ * that goes away (a closed pipe: `| head`) ends the output: `flush` then answers false.
+ */
+class StdoutLines {
+  private readonly lines: string[] = []
+  private closed = false
+
+  constructor() {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e
+      this.closed = true
+    })
+  }
+
+  push(line: string): void {
+    this.lines.push(line)
+  }
+
+  /** Writes the lines pushed so far; false once stdout is closed. */
+  async flush(): Promise<boolean> {
+    if (this.lines.length > 0 && !this.closed) {
+      const chunk = `${this.lines.join('\n')}\n`
+      this.lines.length = 0
+      if (!process.stdout.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            process.stdout.off('drain', done)
+            process.stdout.off('error', done)
+            resolve()
+          }
+          process.stdout.on('drain', done)
+          process.stdout.on('error', done)
+        })
+      }
+    }
+    return !this.closed
+  }
 }

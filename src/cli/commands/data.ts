@@ -3,13 +3,14 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { connect } from '@nats-io/transport-node'
-import { listArchiveFiles, readArchive, readArchiveBatches, readManifest, type TruncatedFile } from '../../pipeline/archive/index.ts'
+import { listArchiveFiles, readArchive, readManifest, type TruncatedFile } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { newParseStats, parseRecord, stripRaw } from '../../pipeline/records/index.ts'
+import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
 import {
   DEFAULT_ROW_GROUP_ROWS, checkFormat, checkType, dateRange, exportArchive, type ExportSummary,
 } from '../../pipeline/export/index.ts'
 import { stripInjected } from '../../pipeline/archive/index.ts'
+import { FileRecordSource } from '../../pipeline/signals/index.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
 
 function feedsIn(root: string): string[] {
@@ -92,23 +93,23 @@ export function registerData(program: Command): void {
       if (!(speed > 0)) throw new UsageError(`--speed must be a positive number or max (got ${o.speed})`)
       if (o.to !== 'stdout' && o.to !== 'nats') throw new UsageError(`--to must be stdout or nats (got ${o.to})`)
       const root = dataDirOf(cmd, o.data)
-      const files = await listArchiveFiles(root, { feed: o.feed, dates: [o.date] })
+      const onTruncated = (t: TruncatedFile) => console.error(`warning: ${t.path} ${t.open ? 'is still being written' : 'is truncated or corrupt'} (${t.reason}); replayed its complete lines`)
+      // records as a backtest reads them (the gunzip worker walks the lines); each keeps its line as `raw`
+      const source = new FileRecordSource({ root, feed: o.feed, dates: [o.date], onTruncated })
+      const files = await source.listFiles()
       if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
       const nc = o.to === 'nats' ? await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true }) : null
       let first: { ts: number; wall: number } | null = null
       let n = 0
       let flushedAt = 0
-      const parsed = newParseStats()
-      // a batch of lines is replayed without an await between records (unless --speed makes it
+      // a batch of records is replayed without an await between them (unless --speed makes it
       // wait): nats.js then sends the batch's publishes in one write, and stdout gets one write
       // per batch, not one per record
       const out = new StdoutLines()
       try {
-        const onTruncated = (t: TruncatedFile) => console.error(`warning: ${t.path} ${t.open ? 'is still being written' : 'is truncated or corrupt'} (${t.reason}); replayed its complete lines`)
-        replay: for await (const batch of readArchiveBatches(files, { onTruncated })) {
-          for (const line of batch) {
-            const r = parseRecord(line, {}, parsed)
-            if (!r || (o.symbol && r.ticker !== o.symbol)) continue
+        replay: for await (const { records } of source.batches()) {
+          for (const r of records) {
+            if (o.symbol && r.ticker !== o.symbol) continue
             const at = r.receivedAt || r.ts
             if (speed !== Infinity && at > 0) {
               first ??= { ts: at, wall: performance.now() }
@@ -118,7 +119,7 @@ export function registerData(program: Command): void {
                 await Bun.sleep(wait)
               }
             }
-            const frame = stripInjected(line)
+            const frame = stripInjected(r.raw)
             if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
             else out.push(frame)
             n++
@@ -134,7 +135,8 @@ export function registerData(program: Command): void {
       } finally {
         if (nc && !nc.isClosed()) await nc.close().catch(() => {})
       }
-      console.error(`replayed ${n} records from ${files.length} files${parsed.malformed > 0 ? ` (${parsed.malformed} lines that are not JSON objects skipped)` : ''}`)
+      const malformed = source.parse.malformed
+      console.error(`replayed ${n} records from ${files.length} files${malformed > 0 ? ` (${malformed} lines that are not JSON objects skipped)` : ''}`)
     })
 
   data

@@ -3,7 +3,7 @@
  * worker also walks the records of the chunks it inflates (records/chunk-records.ts), so this
  * thread mostly builds records and runs the engine.
  */
-import { listArchiveFiles, newReadStats, readTextChunks, type ArchiveFile, type ReadStats } from '../archive/index.ts'
+import { listArchiveFiles, newReadStats, readTextChunks, type ArchiveFile, type ReadStats, type TruncatedFile } from '../archive/index.ts'
 import { parseTextChunk, RECORD_INDEXER } from '../records/chunk-records.ts'
 import { newParseStats, type ParseStats } from '../records/parse.ts'
 import type { MarketRecord } from '../records/types.ts'
@@ -16,6 +16,8 @@ export interface FileSourceOptions {
   dates: readonly string[]
   /** Called after each file (for progress). */
   onFile?: (done: number, total: number, file: ArchiveFile) => void
+  /** Called when a file turns out truncated or corrupt (its complete lines are still read). */
+  onTruncated?: (t: TruncatedFile) => void
 }
 
 /**
@@ -40,7 +42,7 @@ export class FileRecordSource implements RecordSource {
     const files = await this.listFiles()
     let line = 0
     for (let f = 0; f < files.length && !this.stopped; f++) {
-      for await (const t of readTextChunks(files[f], { stats: this.read, index: RECORD_INDEXER ?? undefined })) {
+      for await (const t of readTextChunks(files[f], { stats: this.read, index: RECORD_INDEXER ?? undefined, onTruncated: this.options.onTruncated })) {
         const records: MarketRecord[] = []
         const seqs: number[] = []
         const n = parseTextChunk(t, records, seqs, line, this.parse)

@@ -209,7 +209,7 @@ test('a RingRecord starts empty', () => {
   expect([r.subject, r.receivedAtUs, r.kind, r.payloadLength, r.payload.length]).toEqual(['', 0, 0, 0, 0])
 })
 
-test("a RingRecord decodes its subject when it is read, once per record, and each refill gets its own", () => {
+test("a RingRecord's subject, decoded when read, is its own record's after every refill, whether or not earlier ones were read", () => {
   const ring = Ring.allocate(1024)
   const subjects = ['a.b.c', 'prefix.\u00e9t\u00e9.x', 'z']
   for (let i = 0; i < subjects.length; i++) expect(ring.push(subjects[i], `p${i}`, i, i)).toBe(true)

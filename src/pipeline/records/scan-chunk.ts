@@ -445,44 +445,42 @@ export function indexChunk(chunk: Uint8Array, lineStart: boolean, first: boolean
   if (first) newFile()
   let from = lineStart ? 0 : chunk.indexOf(NL) + 1
   if (first && lineStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) from = 3
-  listLines(chunk, from, from, index, slot, from > 0 || lineStart, true)
+  // a chunk that starts mid-line and holds no newline has no line: from = 0, and none is listed
+  listLines(chunk, from, from, index, slot, true)
 }
 
 /**
  * Lists in `index` region `slot` the lines of `chunk` from byte `start` (a line start) up to its
- * last newline, at most INDEX_LINES of them, with positions relative to `origin` (LIST.FROM);
- * none when `walk` is false. With `ids`, each line also gets its ticker's id (the worker's
- * ids, per file); without, -1 (a walk on the reader's thread, which names tickers itself).
- * Returns the number of lines listed.
+ * last newline, at most INDEX_LINES of them, with positions relative to `origin` (LIST.FROM).
+ * With `ids`, each line also gets its ticker's id (the worker's ids, per file); without, -1 (a
+ * walk on the reader's thread, which names tickers itself). Returns the number of lines listed.
  */
-export function listLines(chunk: Uint8Array, start: number, origin: number, index: ChunkIndex, slot: number, walk = true, ids = false): number {
+export function listLines(chunk: Uint8Array, start: number, origin: number, index: ChunkIndex, slot: number, ids = false): number {
   const list = index.lists
   const at = listAt(slot)
   list[at + LIST.FROM] = origin
   list[at + LIST.FILE] = file
+  // every line up to the last newline ends in one: no walk reads past it (a newline ends any token)
+  const last = chunk.lastIndexOf(NL)
+  limit = last + 1
   let count = 0
-  if (walk) {
-    // every line up to the last newline ends in one: no walk reads past it (a newline ends any token)
-    const last = chunk.lastIndexOf(NL)
-    limit = last + 1
-    let a = start
-    while (count < INDEX_LINES && a <= last) {
-      // a line the walk read ends right after it; any other is found by its newline
-      let z = walkLine(chunk, a, index.store, blockOf(slot, count), origin)
-      let type = lineType
-      if (z < 0 || chunk[z] !== NL) {
-        type = 0
-        z = chunk.indexOf(NL, a)
-      }
-      const w = at + LIST.LINES + LINE_WORDS * count
-      list[w] = a - origin
-      list[w + 1] = z - origin
-      list[w + 2] = type
-      list[w + 3] = -1
-      if (ids && type !== 0) ticker(chunk, blockOf(slot, count), origin, list, w)
-      count++
-      a = z + 1
+  let a = start
+  while (count < INDEX_LINES && a <= last) {
+    // a line the walk read ends right after it; any other is found by its newline
+    let z = walkLine(chunk, a, index.store, blockOf(slot, count), origin)
+    let type = lineType
+    if (z < 0 || chunk[z] !== NL) {
+      type = 0
+      z = chunk.indexOf(NL, a)
     }
+    const w = at + LIST.LINES + LINE_WORDS * count
+    list[w] = a - origin
+    list[w + 1] = z - origin
+    list[w + 2] = type
+    list[w + 3] = -1
+    if (ids && type !== 0) ticker(chunk, blockOf(slot, count), origin, list, w)
+    count++
+    a = z + 1
   }
   list[at + LIST.COUNT] = count
   return count

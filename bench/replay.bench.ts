@@ -4,9 +4,9 @@
  * tickers, trades and book deltas), generated once into a temp archive root.
  *  1. Throughput: records/s of the backtest vs gunzip + line split alone on one thread
  *     (`readLineBatches` with gunzip 'inline'), medians of 5 interleaved rounds after 5
- *     warm-up runs of each (the first, cold run printed beside it). Target ≥ 0.7. Also with the off switches
- *     (the worker only inflates; inline gunzip; JSON.parse records and node:zlib streams = the
- *     previous path).
+ *     warm-up runs of each (the first, cold run printed beside it). Target ≥ 0.7. Also with
+ *     the off switches (the worker only inflates; inline gunzip; JSON.parse records and
+ *     node:zlib streams = the previous path).
  *  2. Memory: peak RSS growth (kernel high-water mark) of a backtest over a 5× larger file vs
  *     the small one, each in a fresh process (so one run's heap is not the next one's baseline).
  *     Target ≤ 1.5.

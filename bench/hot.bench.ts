@@ -94,7 +94,7 @@ let drain: { ring: Ring; done: Promise<{ count: number }> } | null = null
 async function timedPush(n: number, steps: Steps): Promise<{ ns: number; fills: number }> {
   if (drain === null) {
     const ring = Ring.allocate(RING_BYTES)
-    ring.deferWake = true // the Worker sleeps while the clock runs
+    ring.deferPublish = true // the Worker sleeps while the clock runs
     drain = { ring, done: startConsumer(ring) }
   }
   const ring = drain.ring
@@ -106,7 +106,7 @@ async function timedPush(n: number, steps: Steps): Promise<{ ns: number; fills: 
     timed += Bun.nanoseconds() - t0
     if (i < n) {
       fills++
-      ring.flushWake()
+      ring.publish()
       while (ring.usedBytes > 0) await Bun.sleep(1)
     }
   }
@@ -241,18 +241,18 @@ async function ringThroughput(n: number): Promise<number> {
   const ring = Ring.allocate(1 << 22)
   // as the connector pushes (RingOut): no wake per record, one per burst (here 256 records, about
   // a socket read's worth; the connector wakes once per event-loop turn)
-  ring.deferWake = true
+  ring.deferPublish = true
   const done = startConsumer(ring)
   const t0 = Bun.nanoseconds()
   for (let i = 0; i < n; i++) {
     const f = corpus[i % corpus.length]
     while (!ring.push('bench.kalshi.json.orderbook.T', f, i, 2)) {
-      ring.flushWake()
+      ring.publish()
       await ring.waitWritable()
     }
-    if ((i & 255) === 255) ring.flushWake()
+    if ((i & 255) === 255) ring.publish()
   }
-  ring.flushWake()
+  ring.publish()
   ring.close()
   const { count } = await done
   if (count !== n) throw new Error(`ring delivered ${count} of ${n}`)

@@ -191,28 +191,40 @@ describe('Ring.pushFrame', () => {
     }
   })
 
-  test('wakes a sleeping consumer per push, or only on flushWake with deferWake, like pushParts', async () => {
+  test('publishes and wakes per push, or with deferPublish only on publish(), a refused push or close()', async () => {
     const subject = enc.encode('s')
     const frame = enc.encode('{"a":1}')
-    for (const deferWake of [false, true]) {
+    for (const deferPublish of [false, true]) {
       const ring = Ring.allocate(4096)
       const consumer = new Ring(ring.sab) // same thread: announce a sleep, then let the producer decide
-      ring.deferWake = deferWake
+      ring.deferPublish = deferPublish
       const slept = consumer.waitReadable(2000)
-      expect(ring.consumerSleeping()).toBe(true)
       expect(ring.pushFrame(subject, frame, 0, 6, 0, 1, 0)).toBe(true)
-      expect(ring.stats().notifies).toBe(deferWake ? 0 : 1)
-      ring.flushWake()
-      expect(ring.stats().notifies).toBe(1)
+      expect({ readable: consumer.readable(), ...ring.stats() }).toMatchObject(
+        deferPublish ? { readable: false, notifies: 0, written: 0, usedBytes: 0 } : { readable: true, notifies: 1, written: 1 },
+      )
+      ring.publish()
+      expect({ readable: consumer.readable(), ...ring.stats() }).toMatchObject({ readable: true, notifies: 1, written: 1 })
       await slept
       expect(consumer.drain(() => {})).toBe(1)
     }
+    // a full ring publishes what is pending, so the consumer can free it; close publishes the rest
+    const ring = Ring.allocate(256)
+    const consumer = new Ring(ring.sab)
+    ring.deferPublish = true
+    let pushed = 0
+    while (ring.pushFrame(subject, frame, 0, 6, 0, 1, 0)) pushed++
+    expect(ring.stats()).toMatchObject({ written: pushed, full: 1 })
+    expect(consumer.drain(() => {})).toBe(pushed)
+    expect(ring.pushFrame(subject, frame, 0, 6, 0, 1, 0)).toBe(true)
+    ring.close()
+    expect(consumer.drain(() => {})).toBe(1)
   })
 
   test('delivers 200k frame records in order to a consumer in a real Worker', async () => {
     const corpus = frameRecordCorpus(SEED)
     const ring = Ring.allocate(1 << 16)
-    ring.deferWake = true
+    ring.deferPublish = true
     const worker = new Worker(new URL('./fixture-ring-frame-worker.ts', import.meta.url).href)
     try {
       const done = new Promise<{ count: number; errors: number; first: string }>((resolve) => {
@@ -227,9 +239,9 @@ describe('Ring.pushFrame', () => {
         const j = i % corpus.frames.length
         if (ring.pushFrame(subjects[i % 13], corpus.chunk, corpus.start[j], corpus.lastBrace[j], want.shardId, want.receivedAtUs, want.kind)) {
           i++
-          if ((i & 255) === 0) ring.flushWake()
+          if ((i & 255) === 0) ring.publish()
         } else {
-          ring.flushWake()
+          ring.publish()
           await ring.waitWritable()
         }
       }

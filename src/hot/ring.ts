@@ -33,8 +33,11 @@
  * fit, so an empty ring can always take a record of up to `capacity` bytes. A bigger record
  * is misuse: HotError RING_RECORD_TOO_LARGE.
  *
- * Publish points (the only Atomics on the data path): the producer writes a record with plain
- * stores, then Atomics.store(WRITE) — the consumer's Atomics.load(WRITE) then sees the whole
+ * Publish points (the only Atomics on the data path): the producer writes records with plain
+ * stores, then Atomics.store(WRITE) — the consumer's Atomics.load(WRITE) then sees every record
+ * before it. By default the producer publishes after each record; with `deferPublish` it
+ * publishes once per batch (`publish()`, e.g. once per socket read or event-loop turn): the
+ * store is a full barrier on x86 and waited for the record's stores to reach memory, ~100 ns a
  * record. The consumer reads, then Atomics.store(READ) — only then may the producer reuse the
  * bytes. Views handed to the consumer stay valid until it commits the read.
  *
@@ -52,8 +55,8 @@
  * UTF-8 slice (no view; ~50 ns, less than a cache keyed by the bytes, which also kept ~6 MB for a
  * 10,000-market connector's subjects) and hands the payload as a range (a view only on request).
  * The ring itself has no off switch (it is the connector's only path to the flusher Worker;
- * bench/hot.bench.ts (b) measures it against postMessage). Optional here: `deferWake` (one
- * wake per burst instead of per record; the connector's switch is SSMD_RING_WAKE=each).
+ * bench/hot.bench.ts (b) measures it against postMessage). Optional here: `deferPublish` (one
+ * publish and wake per batch instead of per record; the connector's switch is SSMD_RING_WAKE=each).
  */
 import { isSafeUint, uintLength, writeUintDigits } from './digits.ts'
 import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'
@@ -135,8 +138,12 @@ export class Ring {
   private readonly u8: Uint8Array
   private readonly i32: Int32Array
   private readonly f64: Float64Array
-  /** Producer's copy of WRITE, consumer's uncommitted READ cursor. */
+  /** Producer's copy of WRITE (ahead of it by the records not yet published), consumer's uncommitted READ cursor. */
   private wpos: number
+  /** Records pushed since the last publish (added to WRITTEN when published). */
+  private unpublished = 0
+  /** WRITE as last published (only the producer writes it). */
+  private published: number
   private rpos: number
   /** READ as seen by the last refused push (waitWritable wakes when it moves). */
   private readAtFull = -1
@@ -148,12 +155,14 @@ export class Ring {
   private suffixShard = Number.NaN
   private suffixTs = Number.NaN
   /**
-   * Producer option: when true, push does not wake a sleeping consumer; the producer calls
-   * `flushWake()` once per batch (e.g. once per event-loop turn). Same protocol, fewer futex
-   * wakes (each costs a syscall) when the consumer keeps up and sleeps between records.
-   * Off switch: leave it false (the default): every push wakes a sleeping consumer.
+   * Producer option: when true, a push neither publishes its record nor wakes a sleeping
+   * consumer; the producer calls `publish()` once per batch (e.g. once per event-loop turn),
+   * and must: records pushed after the last publish are invisible to the consumer. Same
+   * protocol, one barrier and at most one futex wake (a syscall) per batch instead of per
+   * record. A push refused for want of room publishes what is pending, so the consumer can
+   * free it. Off switch: leave it false (the default): every push publishes and wakes.
    */
-  deferWake = false
+  deferPublish = false
 
   /** A new ring with `capacityBytes` of data (a power of two, 256 B … 1 GiB). */
   static allocate(capacityBytes: number): Ring {
@@ -195,6 +204,7 @@ export class Ring {
     this.i32 = new Int32Array(sab, data, cap / 4)
     this.f64 = new Float64Array(sab, data, cap / 8)
     this.wpos = Atomics.load(hdr, WRITE)
+    this.published = this.wpos
     this.rpos = Atomics.load(hdr, READ)
   }
 
@@ -303,8 +313,9 @@ export class Ring {
     if (exact > tail && tail <= free) {
       this.i32[off >> 2] = PAD
       this.wpos = (w + tail) | 0
-      // publish: the pad, so the consumer can free the tail even if the record waits
-      Atomics.store(this.hdr, WRITE, this.wpos)
+      // publish: the pad (and records pending before it), so the consumer can free the tail
+      // even if the record waits
+      this.publishWrite()
       free -= tail
       off = 0
       tail = this.capacity
@@ -312,7 +323,8 @@ export class Ring {
     if (exact > free || exact > tail) {
       this.counters[FULL]++
       this.readAtFull = read
-      if (this.wpos !== w) this.wake()
+      // what is pending must become visible, or the consumer never frees the room
+      this.publish()
       return -1
     }
     return off
@@ -328,10 +340,27 @@ export class Ring {
     this.i32[at + 4] = sb
     this.i32[at + 5] = pb
     this.wpos = (this.wpos + align8(size)) | 0
-    this.counters[WRITTEN]++
-    // publish: the record is complete; the consumer's Atomics.load(WRITE) now sees it
+    this.unpublished++
+    if (!this.deferPublish) this.publish()
+  }
+
+  /**
+   * Producer: publishes the records pushed since the last publish (the consumer's
+   * Atomics.load(WRITE) then sees them whole) and wakes the consumer if it sleeps. Every push
+   * does this itself unless `deferPublish` is set.
+   */
+  publish(): void {
+    this.publishWrite()
+    this.wake()
+  }
+
+  private publishWrite(): void {
+    if (this.published === this.wpos) return
+    this.published = this.wpos
+    this.counters[WRITTEN] += this.unpublished
+    this.unpublished = 0
+    // publish: every record before wpos is complete
     Atomics.store(this.hdr, WRITE, this.wpos)
-    if (!this.deferWake) this.wake()
   }
 
   /** The bytes of `,"_shard_id":{id},"_received_at":{receivedAtUs}}` for pushFrame (digits as `${n}` writes them). */
@@ -351,6 +380,7 @@ export class Ring {
 
   /** Producer: no more records. Wakes the consumer so it can drain and stop. */
   close(): void {
+    this.publishWrite()
     // publish: CLOSED after every record; a consumer that sees it drains what is left
     Atomics.store(this.hdr, CLOSED, 1)
     Atomics.store(this.hdr, SLEEPING, 0)
@@ -462,20 +492,6 @@ export class Ring {
     const r = Atomics.waitAsync(this.hdr, SLEEPING, 1, timeoutMs)
     if (r.async) await r.value
     Atomics.store(this.hdr, SLEEPING, 0)
-  }
-
-  /** Producer: wakes the consumer if it sleeps (after pushes made with `deferWake`). */
-  flushWake(): void {
-    this.wake()
-  }
-
-  /**
-   * Producer, after a push: true when the consumer has announced a sleep and needs a wake. Safe
-   * to skip the wake when false: the consumer sets SLEEPING before its last check of WRITE, and
-   * this load comes after the push published WRITE, so one of the two sees the other.
-   */
-  consumerSleeping(): boolean {
-    return Atomics.load(this.hdr, SLEEPING) === 1
   }
 
   /** Wakes a consumer sleeping in waitReadable (e.g. to stop it); any thread may call it. */

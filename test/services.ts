@@ -6,7 +6,9 @@
  *   describe.skipIf(!nats.ok)(`jetstream (${nats.reason})`, () => { … })
  */
 import { setDefaultTimeout } from 'bun:test'
+import postgres from 'postgres'
 import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
+import { walLevelProblem } from '../src/services/cdc/setup.ts'
 
 export type ServiceName = keyof typeof LOCAL_SERVICES
 
@@ -45,4 +47,27 @@ export function needService(name: ServiceName): Promise<ServiceGate> {
 /** A short unique id for stream names, subject prefixes, schemas and key prefixes. */
 export function uniqueId(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
+}
+
+/**
+ * PostgreSQL with wal_level=logical, for the tests that run CDC (logical replication). The
+ * level can only change with a server restart, which a test must not do: on a machine where it
+ * is not logical they skip with the reason and the fix; with CI=true that is a failure
+ * (`.ci/run` sets the level first).
+ */
+export async function needLogicalWal(pg: ServiceGate): Promise<ServiceGate> {
+  if (!pg.ok) return pg
+  const sql = postgres(pg.url, { max: 1, onnotice: () => {} })
+  let problem: string | null
+  try {
+    const [row] = await sql<{ wal_level: string }[]>`show wal_level`
+    problem = walLevelProblem(row?.wal_level ?? 'unknown')
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+  if (problem === null) return { ...pg, reason: `${pg.reason}, wal_level=logical` }
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${problem}`)
+  const reason = `SKIPPED: ${problem}`
+  console.warn(`[ssmd tests] ${reason}`)
+  return { ok: false, url: pg.url, reason }
 }

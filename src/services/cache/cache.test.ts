@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import Redis from 'ioredis'
 import { waitFor } from '../../pipeline/core/wait.ts'
-import { needService, uniqueId } from '../../../test/services.ts'
+import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { startCdc } from '../cdc/cdc.ts'
 import { cdcFixture, type CdcFixture } from '../cdc/cdc-fixture.ts'
 import { startCache, type Cache } from './cache.ts'
 
-const pg = await needService('postgres')
+const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
 const redisGate = await needService('redis')
 const DAY = 86_400_000
 
-describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into Redis (${redisGate.reason})`, () => {
+describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into Redis (${pg.reason}; ${redisGate.reason})`, () => {
   let f: CdcFixture
   let redis: Redis
   let cache: Cache | undefined

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { Subprocess } from 'bun'
 import { waitFor } from '../../pipeline/core/wait.ts'
-import { needService, uniqueId } from '../../../test/services.ts'
+import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { cdcFixture, type CdcFixture } from './cdc-fixture.ts'
 
-const pg = await needService('postgres')
+const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
 const ROOT = new URL('../../../', import.meta.url).pathname
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { waitFor } from '../../pipeline/core/wait.ts'
-import { needService, uniqueId } from '../../../test/services.ts'
+import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { startCdc, type Cdc } from './cdc.ts'
 import { cdcFixture, type CdcFixture } from './cdc-fixture.ts'
 
-const pg = await needService('postgres')
+const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
 
 describe.skipIf(!pg.ok || !nats.ok)(`cdc to JetStream (${pg.reason}; ${nats.reason})`, () => {

@@ -17,7 +17,7 @@ import { cdcMsgId, cdcPk, cdcSubject, type CdcEvent } from './event.ts'
 import { compareLsn, parseLsn } from './lsn.ts'
 import { cdcMetrics } from './metrics.ts'
 import { PgoutputDecoder } from './pgoutput.ts'
-import { ensurePublication, ensureSlot, slotPosition } from './setup.ts'
+import { checkLogicalWal, ensurePublication, ensureSlot, slotPosition } from './setup.ts'
 
 export const CDC_DEFAULTS = {
   slot: 'ssmd_cdc',
@@ -81,6 +81,8 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   const m = cdcMetrics(registry)
   const { sql, nc } = options
   const tables = new Set(o.tables)
+  // before anything is created: a server without logical WAL would fail at the slot
+  await checkLogicalWal(sql)
   await ensureStream(await jetstreamManager(nc), {
     name: o.stream,
     subjects: [`${o.subjectPrefix}.>`],

@@ -5,5 +5,5 @@ export { CDC_OPS, cdcMsgId, cdcPk, cdcSubject, type CdcEvent, type CdcOp } from 
 export { compareLsn, formatLsn, parseLsn } from './lsn.ts'
 export { parseArray, parsePgValue, type PgJson } from './pg-value.ts'
 export { PgoutputDecoder, pgTimestampIso, type PgoutputMessage, type Relation, type Row } from './pgoutput.ts'
-export { dropCdc, ensurePublication, ensureSlot, slotPosition } from './setup.ts'
+export { checkLogicalWal, dropCdc, ensurePublication, ensureSlot, slotPosition, walLevelProblem } from './setup.ts'
 export { selectTyped } from './typed-query.ts'

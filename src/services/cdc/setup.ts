@@ -14,6 +14,20 @@ function qualified(table: string): string {
   return parts.map((p) => `"${p}"`).join('.')
 }
 
+/** What keeps a server with this `wal_level` from CDC, or null when it is `logical`. */
+export function walLevelProblem(level: string): string | null {
+  if (level === 'logical') return null
+  return `PostgreSQL runs with wal_level=${level}; cdc reads logical replication, which needs wal_level=logical: ` +
+    `run ALTER SYSTEM SET wal_level = logical, then restart the server (DEVELOPERS.md has the commands)`
+}
+
+/** Fails with CDC_WAL_LEVEL, naming the fix, unless the server's wal_level is logical. */
+export async function checkLogicalWal(sql: Sql): Promise<void> {
+  const [row] = await sql<{ wal_level: string }[]>`show wal_level`
+  const problem = walLevelProblem(row?.wal_level ?? 'unknown')
+  if (problem !== null) throw new UsageError(problem, 'CDC_WAL_LEVEL')
+}
+
 /**
  * Creates the publication for exactly `tables` or, when it exists with another table list,
  * `ALTER PUBLICATION … SET TABLE` to it. Must run before the slot is created: pgoutput looks the

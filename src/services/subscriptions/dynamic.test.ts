@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { needService, uniqueId } from '../../../test/services.ts'
+import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { testConfig } from '../../pipeline/connector/connector.fixtures.ts'
 import { startConnector } from '../../pipeline/connector/connector.ts'
 import { encodeTickerToken } from '../../hot/subject.ts'
@@ -18,7 +18,7 @@ import { syncSecmaster } from '../secmaster/index.ts'
 import { startSim } from '../sim/index.ts'
 import { followCdc, loadActiveMarkets } from './index.ts'
 
-const pg = await needService('postgres')
+const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
 const cleanups: (() => Promise<unknown> | unknown)[] = []
 afterAll(async () => {

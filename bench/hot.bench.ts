@@ -10,7 +10,7 @@
  *      the ring (scan; scan + seq; scan + seq + subject): the push is the rest.
  *  (a) the same from strings, the SSMD_WS=bun off switch's path: scan + seq check + subject
  *      lookup + suffix string + pushParts, against the same JSON.parse (info).
- *  (b) ring push + drain across a real Worker (deferred wakes, one per 256 pushes, as the
+ *  (b) ring push + drain across a real Worker (deferred publishes, one per 256 pushes, as the
  *      connector's RingOut does per event-loop turn), against postMessage(string) to a Worker.
  *  (c) the scanner against its own off switch (forced JSON.parse) and without the ticker cache.
  * Corpus: realistic Kalshi frames, orderbook_delta 70%, ticker 20%, trade 8%, snapshot 2%,
@@ -239,8 +239,8 @@ async function partHotPath(which: 'bytes' | 'strings'): Promise<void> {
 
 async function ringThroughput(n: number): Promise<number> {
   const ring = Ring.allocate(1 << 22)
-  // as the connector pushes (RingOut): no wake per record, one per burst (here 256 records, about
-  // a socket read's worth; the connector wakes once per event-loop turn)
+  // as the connector pushes (RingOut): no publish or wake per record, one per burst (here 256
+  // records, about a socket read's worth; the connector publishes once per event-loop turn)
   ring.deferPublish = true
   const done = startConsumer(ring)
   const t0 = Bun.nanoseconds()

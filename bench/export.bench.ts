@@ -1,16 +1,18 @@
 /**
  * `ssmd data export`: lines/s of an archive day exported to parquet and to CSV, against reading
- * and parsing the same day with the one record parser (what any export must do first), and the
- * export's peak RSS for a day of N and of 3N lines, each in a fresh process (memory follows the
- * row group, not the day). Data: simulator lines (dollars format, 200 markets).
+ * and parsing the same day as the export does (records/chunk-records.ts `readRecordBatches`: what
+ * any export must do first), and the export's peak RSS for a day of N and of 3N lines, each in a
+ * fresh process (memory follows the row group, not the day). Data: simulator lines (dollars
+ * format, 200 markets).
  * Run: bun bench/export.bench.ts [lines=300000]. Parts run in fresh processes (`… part <name>`).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ArchiveWriter, listArchiveFiles, readArchiveBatches } from '../src/pipeline/archive/index.ts'
+import { ArchiveWriter, listArchiveFiles, newReadStats } from '../src/pipeline/archive/index.ts'
 import { exportArchive, type ExportFormat } from '../src/pipeline/export/index.ts'
-import { parseRecord } from '../src/pipeline/records/index.ts'
+import { readRecordBatches } from '../src/pipeline/records/chunk-records.ts'
+import { newParseStats } from '../src/pipeline/records/index.ts'
 import { simLines } from '../src/pipeline/records/fixture-sim.test.ts'
 import { median, report } from './runner.ts'
 
@@ -28,9 +30,7 @@ async function parseOnly(root: string): Promise<number> {
   const files = await listArchiveFiles(root, { feed: 'kalshi', dates: [DATE] })
   const t0 = performance.now()
   let n = 0
-  for await (const batch of readArchiveBatches(files)) {
-    for (const line of batch) if (parseRecord(line)) n++
-  }
+  for await (const { records } of readRecordBatches(files, { read: newReadStats(), parse: newParseStats() })) n += records.length
   return n / ((performance.now() - t0) / 1000)
 }
 

@@ -1,17 +1,19 @@
 /**
  * `ssmd data export`: archive dates → typed parquet or CSV, hive-partitioned
- * `{out}/{feed}/date=YYYY-MM-DD/type={type}/part-0000.{ext}`. Lines are streamed from the
- * archive readers and parsed by the one record parser; rows are buffered per type as columns
+ * `{out}/{feed}/date=YYYY-MM-DD/type={type}/part-0000.{ext}`. Records are streamed from the
+ * archive as backtests read them (records/chunk-records.ts: the gunzip worker walks the lines,
+ * the one record parser builds them, a chunk at a time); rows are buffered per type as columns
  * until a row group is full, so memory follows the row-group size, not the day. A partition's
  * part is written as `.tmp` and renamed when its date is complete; a failure removes the `.tmp`
  * files of the date in progress and leaves every existing file as it was.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { listArchiveFiles, readArchiveBatches, newReadStats, type ArchiveFile, type TruncatedFile } from '../archive/index.ts'
+import { listArchiveFiles, newReadStats, type ArchiveFile, type TruncatedFile } from '../archive/index.ts'
 import { ArchiveError } from '../archive/errors.ts'
 import { UsageError } from '../core/errors.ts'
-import { newParseStats, parseRecord, RECORD_TYPES, type RecordType } from '../records/index.ts'
+import { readRecordBatches } from '../records/chunk-records.ts'
+import { newParseStats, RECORD_TYPES, type RecordType } from '../records/index.ts'
 import { COLUMNS, ColumnBuffer, Interner } from './columns.ts'
 import { DEFAULT_ROW_GROUP_ROWS, checkDate, type ExportFormat } from './options.ts'
 import { openPart, type PartWriter } from './parts.ts'
@@ -129,10 +131,8 @@ export async function exportArchive(o: ExportOptions): Promise<ExportSummary> {
     const parsed = newParseStats()
     const read = newReadStats()
     try {
-      for await (const batch of readArchiveBatches(files, { stats: read, onTruncated: o.onTruncated })) {
-        for (const line of batch) {
-          const r = parseRecord(line, {}, parsed)
-          if (r === null) continue
+      for await (const { records } of readRecordBatches(files, { read, parse: parsed, onTruncated: o.onTruncated })) {
+        for (const r of records) {
           if (!wanted.has(r.type) || (o.ticker !== undefined && r.ticker !== o.ticker)) {
             summary.filtered++
             continue

@@ -10,7 +10,7 @@
  * Off switch: SSMD_SCAN_WORKER=0 (the worker only inflates; every line is walked here);
  * SSMD_RECORD_SCAN=json: every line through `parseRecord`'s JSON.parse.
  */
-import { finishLine, type ChunkIndexer, type TextChunk } from '../archive/index.ts'
+import { finishLine, readTextChunks, type ArchiveFile, type ChunkIndexer, type ReadStats, type TextChunk, type TruncatedFile } from '../archive/index.ts'
 import { parseRecord, type ParseStats } from './parse.ts'
 import { buildScanned, RECORD_SCAN } from './scan.ts'
 import { blockOf, chunkIndexBytes, chunkIndexOf, LINE_WORDS, LIST, listAt, listLines, newChunkIndex, type ChunkIndex } from './scan-chunk.ts'
@@ -133,6 +133,37 @@ function buildListed(t: TextChunk, index: ChunkIndex, slot: number, out: MarketR
     built[k] = 0
   }
   return i
+}
+
+export interface ReadRecordsOptions {
+  /** Files and bytes, counted by the reader; lines, counted here. */
+  read: ReadStats
+  parse: ParseStats
+  /** A file turned out truncated or corrupt (its complete lines are still read). */
+  onTruncated?: (t: TruncatedFile) => void
+  /** Called after each file (for progress). */
+  onFile?: (done: number, total: number, file: string | ArchiveFile) => void
+}
+
+/**
+ * The records of `files` in order, a chunk's worth at a time (the gunzip worker walking the lines
+ * of the chunks it inflates, as above), each with its line number: 1-based over all the files,
+ * counting non-empty lines, as `readLineBatches` yields them. Each batch is the caller's to keep.
+ */
+export async function* readRecordBatches(files: readonly (string | ArchiveFile)[], o: ReadRecordsOptions): AsyncGenerator<{ records: MarketRecord[]; lines: number[] }> {
+  let line = 0
+  for (let f = 0; f < files.length; f++) {
+    for await (const t of readTextChunks(files[f], { stats: o.read, index: RECORD_INDEXER ?? undefined, onTruncated: o.onTruncated })) {
+      const records: MarketRecord[] = []
+      const lines: number[] = []
+      const n = parseTextChunk(t, records, lines, line, o.parse)
+      if (n === 0) continue
+      line += n
+      o.read.lines += n
+      yield { records, lines }
+    }
+    o.onFile?.(f + 1, files.length, files[f])
+  }
 }
 
 function add(r: MarketRecord | null, out: MarketRecord[], lines: number[], line: number): void {

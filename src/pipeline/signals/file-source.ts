@@ -3,10 +3,9 @@
  * worker also walks the records of the chunks it inflates (records/chunk-records.ts), so this
  * thread mostly builds records and runs the engine.
  */
-import { listArchiveFiles, newReadStats, readTextChunks, type ArchiveFile, type ReadStats, type TruncatedFile } from '../archive/index.ts'
-import { parseTextChunk, RECORD_INDEXER } from '../records/chunk-records.ts'
+import { listArchiveFiles, newReadStats, type ArchiveFile, type ReadStats, type TruncatedFile } from '../archive/index.ts'
+import { readRecordBatches } from '../records/chunk-records.ts'
 import { newParseStats, type ParseStats } from '../records/parse.ts'
-import type { MarketRecord } from '../records/types.ts'
 import { sourceSeqOf, type RecordSource, type SourceBatch } from './types.ts'
 
 export interface FileSourceOptions {
@@ -40,20 +39,16 @@ export class FileRecordSource implements RecordSource {
 
   async *batches(): AsyncGenerator<SourceBatch> {
     const files = await this.listFiles()
-    let line = 0
-    for (let f = 0; f < files.length && !this.stopped; f++) {
-      for await (const t of readTextChunks(files[f], { stats: this.read, index: RECORD_INDEXER ?? undefined, onTruncated: this.options.onTruncated })) {
-        const records: MarketRecord[] = []
-        const seqs: number[] = []
-        const n = parseTextChunk(t, records, seqs, line, this.parse)
-        if (n === 0) continue
-        line += n
-        this.read.lines += n
-        for (let i = 0; i < records.length; i++) seqs[i] = sourceSeqOf(records[i], seqs[i])
-        yield { records, seqs }
-        if (this.stopped) break
-      }
-      this.options.onFile?.(f + 1, files.length, files[f])
+    if (this.stopped) return
+    const { onTruncated, onFile } = this.options
+    const batches = readRecordBatches(files, {
+      read: this.read, parse: this.parse, onTruncated,
+      onFile: onFile && ((done, total) => onFile(done, total, files[done - 1])),
+    })
+    for await (const { records, lines: seqs } of batches) {
+      for (let i = 0; i < records.length; i++) seqs[i] = sourceSeqOf(records[i], seqs[i])
+      yield { records, seqs }
+      if (this.stopped) break
     }
   }
 

@@ -49,6 +49,8 @@ describe('Ring', () => {
       // last publish (a refused push publishes what is pending; so does the pad of a wrap) and
       // never one that was not pushed
       ring.deferPublish = round % 2 === 1
+      // a third of the rounds wrap early when the ring is empty past a quarter of it
+      if (round % 3 === 2) ring.earlyWrapAt = capacity / 4
       const model: Rec[] = []
       let visible = 0
       let pushedBytes = 0
@@ -105,6 +107,30 @@ describe('Ring', () => {
         written: pushed,
       })
     }
+  })
+
+  test('with earlyWrapAt, a consumer that keeps up keeps the writes at its start; a burst still takes the whole capacity', () => {
+    const capacity = 1 << 16
+    const sab = new SharedArrayBuffer(RING_HEADER_BYTES + capacity)
+    const ring = Ring.format(sab, 0, capacity)
+    ring.earlyWrapAt = 4096
+    const data = new Uint8Array(sab, RING_HEADER_BYTES)
+    const payload = 'p'.repeat(300)
+    let read = 0
+    for (let i = 0; i < 2000; i++) {
+      expect(ring.push('s', payload, i, 0)).toBe(true)
+      read += ring.drain(() => {})
+    }
+    expect(read).toBe(2000)
+    // 2000 records of ~330 bytes: 10 laps of the whole ring, all of them in its first 4 KiB + one record
+    const touched = data.findLastIndex((b) => b !== 0)
+    expect(touched).toBeGreaterThan(4096 - 400)
+    expect(touched).toBeLessThan(4096 + 400)
+    // a consumer that falls behind: the ring fills to its capacity as without the option
+    let pushed = 0
+    while (ring.push('s', payload, pushed, 0)) pushed++
+    expect(ring.usedBytes).toBeGreaterThan(capacity - 2 * 336)
+    expect(ring.drain(() => {})).toBe(pushed)
   })
 
   test('fills to exactly its capacity, then refuses and counts the back-pressure', () => {

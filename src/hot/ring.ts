@@ -165,6 +165,15 @@ export class Ring {
    * free it. Off switch: leave it false (the default): every push publishes and wakes.
    */
   deferPublish = false
+  /**
+   * Producer option: a record that finds the ring empty at or past this data offset starts over
+   * at offset 0 (after a PAD, as at the end of the data), when it fits before the offset. So a
+   * consumer that keeps up keeps the writes within the first `earlyWrapAt` bytes: a working set
+   * that stays in cache instead of a lap through the whole capacity (16 MiB in the connector:
+   * all of it resident after the first lap), which stays for bursts.
+   * Off switch: the capacity (the default): records wrap only at the end of the data.
+   */
+  earlyWrapAt: number
 
   /** A new ring with `capacityBytes` of data (a power of two, 256 B … 1 GiB). */
   static allocate(capacityBytes: number): Ring {
@@ -207,6 +216,7 @@ export class Ring {
     this.f64 = new Float64Array(sab, data, cap / 8)
     this.wpos = Atomics.load(hdr, WRITE)
     this.published = this.wpos
+    this.earlyWrapAt = cap
     this.rpos = Atomics.load(hdr, READ)
   }
 
@@ -232,7 +242,7 @@ export class Ring {
     let tail = cap - off
     // upper bound on the encoded size: 3 UTF-8 bytes per UTF-16 unit
     const bound = align8(RING_RECORD_HEADER_BYTES + 3 * (subject.length + head.length + suffix.length))
-    if (bound > tail || bound > free) {
+    if (bound > tail || bound > free || (off >= this.earlyWrapAt && free === cap)) {
       const exact = align8(exactSize(subject, head, headEnd, suffix))
       if (exact > cap) {
         throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${subject})`)
@@ -289,7 +299,7 @@ export class Ring {
     const pb = end - start + suffix.length
     const size = RING_RECORD_HEADER_BYTES + sb + pb
     const exact = align8(size)
-    if (exact > tail || exact > free) {
+    if (exact > tail || exact > free || (off >= this.earlyWrapAt && free === cap)) {
       if (exact > cap) {
         throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${decoder.decode(subject)})`)
       }
@@ -308,11 +318,13 @@ export class Ring {
 
   /**
    * Where a record of `exact` bytes that does not fit at `off` (before the end, or in the free
-   * space) can go: after a PAD to the end of the data when it fits at offset 0, else nowhere
-   * (-1: refused, counted, the consumer woken if a pad was published).
+   * space), or finds the ring empty past `earlyWrapAt`, can go: after a PAD to the end of the
+   * data when it fits at offset 0, else nowhere (-1: refused, counted, the consumer woken if a
+   * pad was published).
    */
   private room(exact: number, w: number, read: number, free: number, off: number, tail: number): number {
-    if (exact > tail && tail <= free) {
+    const early = off >= this.earlyWrapAt && free === this.capacity && exact <= off
+    if ((exact > tail || early) && tail <= free) {
       this.i32[off >> 2] = PAD
       this.wpos = (w + tail) | 0
       // publish: the pad (and records pending before it), so the consumer can free the tail

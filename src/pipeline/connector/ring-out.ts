@@ -4,9 +4,14 @@
  * the flusher if it sleeps. So the frames of one socket read cost one publish barrier and at
  * most one futex wake, not one per frame; the flusher sees them at the end of the read.
  * Off switch: SSMD_RING_WAKE=each (publish and wake per record).
+ * It also has the ring wrap early (`Ring.earlyWrapAt`, 1 MiB): while the flusher keeps up, the
+ * ring's writes stay in its first MiB, in cache, and the rest of it (16 MiB by default) is not
+ * made resident until a burst needs it. Off switch: SSMD_RING_EARLY_WRAP=0.
  */
 import type { Ring } from '../../hot/ring.ts'
 import type { RecordOut } from './ingest.ts'
+
+const EARLY_WRAP_BYTES = 1 << 20
 
 export class RingOut implements RecordOut {
   private scheduled = false
@@ -15,8 +20,9 @@ export class RingOut implements RecordOut {
     this.ring.publish()
   }
 
-  constructor(readonly ring: Ring, perRecord = process.env.SSMD_RING_WAKE === 'each') {
+  constructor(readonly ring: Ring, perRecord = process.env.SSMD_RING_WAKE === 'each', earlyWrap = process.env.SSMD_RING_EARLY_WRAP !== '0') {
     ring.deferPublish = !perRecord
+    if (earlyWrap) ring.earlyWrapAt = Math.min(ring.capacity / 2, EARLY_WRAP_BYTES)
   }
 
   pushParts(subject: string, frame: string, end: number, suffix: string, receivedAtUs: number, kind: number): boolean {

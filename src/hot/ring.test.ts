@@ -133,6 +133,34 @@ describe('Ring', () => {
     expect(ring.drain(() => {})).toBe(pushed)
   })
 
+  test('after an early wrap the consumer is woken, and its next batch frees the pad at once', async () => {
+    const ring = Ring.allocate(1 << 16)
+    ring.earlyWrapAt = 4096
+    ring.deferPublish = true
+    const consumer = new Ring(ring.sab)
+    const out = [new RingRecord(), new RingRecord()]
+    const payload = 'p'.repeat(300)
+    const size = (RING_RECORD_HEADER_BYTES + 1 + 300 + 7) & ~7
+    // past earlyWrapAt, every record read and committed: the ring is empty
+    for (let i = 0; i < Math.ceil(4096 / size); i++) {
+      expect(ring.push('s', payload, i, 0)).toBe(true)
+      ring.publish()
+      expect(consumer.readBatch(out, 1)).toBe(1)
+      consumer.commitRead()
+    }
+    const slept = consumer.waitReadable(2000)
+    expect(ring.push('s', payload, 99, 0)).toBe(true) // wraps: a pad to the end, the record at 0
+    expect(ring.stats().notifies).toBe(1) // woken for the pad, though publishes are deferred
+    await slept
+    ring.publish()
+    expect(ring.usedBytes).toBeGreaterThan((1 << 16) - 4096)
+    expect(consumer.readBatch(out)).toBe(1)
+    expect(out[0].receivedAtUs).toBe(99)
+    expect(ring.usedBytes).toBe(size) // the pad is free before the batch is committed
+    consumer.commitRead()
+    expect(ring.usedBytes).toBe(0)
+  })
+
   test('fills to exactly its capacity, then refuses and counts the back-pressure', () => {
     const ring = Ring.allocate(1024)
     const payload = 'p'.repeat(128 - RING_RECORD_HEADER_BYTES - 1)

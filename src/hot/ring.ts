@@ -328,8 +328,10 @@ export class Ring {
       this.i32[off >> 2] = PAD
       this.wpos = (w + tail) | 0
       // publish: the pad (and records pending before it), so the consumer can free the tail
-      // even if the record waits
-      this.publishWrite()
+      // even if the record waits; after an early wrap the pad holds most of the ring, so the
+      // consumer is woken now to free it (it does at once: readBatch)
+      if (early) this.publish()
+      else this.publishWrite()
       free -= tail
       off = 0
       tail = this.capacity
@@ -437,7 +439,14 @@ export class Ring {
       const off = r & this.mask
       const size = this.i32[off >> 2]
       if (size === PAD) {
+        const at = r
         r = (r + this.capacity - off) | 0
+        // a pad first in the batch, with nothing read before it still in use, is freed at once:
+        // after an early wrap it holds most of the ring until it is
+        if (n === 0 && at === Atomics.load(this.hdr, READ)) {
+          this.rpos = r
+          this.commitRead()
+        }
         continue
       }
       this.fill(out[n++], off, size)

@@ -31,7 +31,10 @@
  * the producer writes PAD (size = −1) at the offset and the record starts at offset 0; the
  * consumer skips from a PAD to the end. A pad is published even when the record then does not
  * fit, so an empty ring can always take a record of up to `capacity` bytes. A bigger record
- * is misuse: HotError RING_RECORD_TOO_LARGE.
+ * is misuse: HotError RING_RECORD_TOO_LARGE. With `earlyWrapAt`, a record that finds the ring
+ * empty at or past that offset also starts at offset 0 after a pad (when it fits before the
+ * offset); the consumer is woken for that pad, and frees a pad that comes first in its batch at
+ * once (readBatch), since it holds most of the ring.
  *
  * Publish points (the only Atomics on the data path): the producer writes records with plain
  * stores, then Atomics.store(WRITE) — the consumer's Atomics.load(WRITE) then sees every record
@@ -58,7 +61,8 @@
  * 10,000-market connector's subjects) and hands the payload as a range (a view only on request).
  * The ring itself has no off switch (it is the connector's only path to the flusher Worker;
  * bench/hot.bench.ts (b) measures it against postMessage). Optional here: `deferPublish` (one
- * publish and wake per batch instead of per record; the connector's switch is SSMD_RING_WAKE=each).
+ * publish and wake per batch instead of per record; the connector's switch is SSMD_RING_WAKE=each)
+ * and `earlyWrapAt` (the connector's switch is SSMD_RING_EARLY_WRAP=0).
  */
 import { isSafeUint, uintLength, writeUintDigits } from './digits.ts'
 import { HotError, invalidOption, isPowerOfTwo } from './errors.ts'

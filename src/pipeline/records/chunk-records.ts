@@ -135,14 +135,14 @@ function buildListed(t: TextChunk, index: ChunkIndex, slot: number, out: MarketR
   return i
 }
 
-export interface ReadRecordsOptions {
+export interface ReadRecordsOptions<F> {
   /** Files and bytes, counted by the reader; lines, counted here. */
   read: ReadStats
   parse: ParseStats
   /** A file turned out truncated or corrupt (its complete lines are still read). */
   onTruncated?: (t: TruncatedFile) => void
   /** Called after each file (for progress). */
-  onFile?: (done: number, total: number, file: string | ArchiveFile) => void
+  onFile?: (done: number, total: number, file: F) => void
 }
 
 /**
@@ -150,7 +150,7 @@ export interface ReadRecordsOptions {
  * of the chunks it inflates, as above), each with its line number: 1-based over all the files,
  * counting non-empty lines, as `readLineBatches` yields them. Each batch is the caller's to keep.
  */
-export async function* readRecordBatches(files: readonly (string | ArchiveFile)[], o: ReadRecordsOptions): AsyncGenerator<{ records: MarketRecord[]; lines: number[] }> {
+export async function* readRecordBatches<F extends string | ArchiveFile>(files: readonly F[], o: ReadRecordsOptions<F>): AsyncGenerator<{ records: MarketRecord[]; lines: number[] }> {
   let line = 0
   for (let f = 0; f < files.length; f++) {
     for await (const t of readTextChunks(files[f], { stats: o.read, index: RECORD_INDEXER ?? undefined, onTruncated: o.onTruncated })) {

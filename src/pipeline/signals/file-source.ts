@@ -41,10 +41,7 @@ export class FileRecordSource implements RecordSource {
     const files = await this.listFiles()
     if (this.stopped) return
     const { onTruncated, onFile } = this.options
-    const batches = readRecordBatches(files, {
-      read: this.read, parse: this.parse, onTruncated,
-      onFile: onFile && ((done, total) => onFile(done, total, files[done - 1])),
-    })
+    const batches = readRecordBatches(files, { read: this.read, parse: this.parse, onTruncated, onFile })
     for await (const { records, lines: seqs } of batches) {
       for (let i = 0; i < records.length; i++) seqs[i] = sourceSeqOf(records[i], seqs[i])
       yield { records, seqs }

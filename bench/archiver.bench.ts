@@ -3,7 +3,8 @@
  * pre-filled with ~300-byte frames, against a bare `consume()` with AckPolicy.None and no file on
  * the same stream (the baseline, target ratio ≥ 0.7). Variants: AckPolicy.All acking the last
  * message of each flushed batch (what the archiver creates) and AckPolicy.Explicit acking every
- * message after the flush; gzip level 1 instead of 6. Trials alternate subject and baseline.
+ * message after the flush; gzip level 1 instead of 6; SSMD_GZIP=zlib's one zlib stream instead of
+ * libdeflate members (the off switch). Trials alternate subject and baseline.
  * Memory: peak RSS of a real `ssmd archiver` process (the CLI, a child process) archiving a day
  * of N and of 5N messages (target ≤ 200 MB, and about the same for both: nothing grows with the
  * day's volume).
@@ -15,6 +16,7 @@ import { join } from 'node:path'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
+import type { GzipMode } from '../src/pipeline/archive/index.ts'
 import { startArchiver } from '../src/pipeline/archiver/index.ts'
 import { median, report } from './runner.ts'
 
@@ -84,14 +86,14 @@ async function baseline(k: number): Promise<number> {
 const resolve2: (() => void)[] = []
 
 /** The archiver end to end (consume → gzip file → flush → ack): messages/s until all are acked. */
-async function archiver(k: number, policy: 'all' | 'explicit', gzipLevel = 6): Promise<number> {
-  const consumer = `arc${policy}${gzipLevel}${k}`
+async function archiver(k: number, policy: 'all' | 'explicit', gzipLevel = 6, gzipMode: GzipMode = 'members'): Promise<number> {
+  const consumer = `arc${policy}${gzipLevel}${gzipMode}${k}`
   if (policy === 'explicit') {
     await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${id}.>`, max_ack_pending: 20_000 })
   }
   const root = mkdtempSync(join(tmpdir(), 'ssmd-archiver-bench-'))
   const t0 = performance.now()
-  const a = await startArchiver({ natsUrl: url, root, opsPort: null, streams: [{ name: 'main', stream, consumer, filter: `${id}.>`, feed: 'kalshi' }], tuning: { gzipLevel } })
+  const a = await startArchiver({ natsUrl: url, root, opsPort: null, streams: [{ name: 'main', stream, consumer, filter: `${id}.>`, feed: 'kalshi' }], tuning: { gzipLevel, gzipMode } })
   for (;;) {
     if (a.stats().streams.main!.written >= N) {
       const ci = await jsm.consumers.info(stream, consumer)
@@ -139,6 +141,9 @@ const base: number[] = []
 const all: number[] = []
 const explicit: number[] = []
 const level1: number[] = []
+const zlibStream: number[] = []
+/** SSMD_BENCH_ARCHIVER_RSS=0: the throughput trials only (for A/B runs), not the archiver process's RSS. */
+const ONLY_THROUGHPUT = process.env.SSMD_BENCH_ARCHIVER_RSS === '0'
 try {
   await baseline(-1) // warm-up
   for (let t = 0; t < TRIALS; t++) {
@@ -146,13 +151,16 @@ try {
     all.push(await archiver(t, 'all'))
     explicit.push(await archiver(t, 'explicit'))
     level1.push(await archiver(t, 'all', 1))
+    zlibStream.push(await archiver(t, 'all', 6, 'zlib'))
   }
   clearInterval(sampler)
-  const small = await archiverProcessPeakRss(N)
-  const big = await archiverProcessPeakRss(5 * N)
-  report(`ssmd archiver process peak RSS, ${(5 * N).toLocaleString()} messages`, big / 2 ** 20, 'MB', { baseline: 200, baselineName: 'target 200 MB', target: '<=1' })
-  report(`  the same, ${N.toLocaleString()} messages`, small / 2 ** 20, 'MB')
-  report('  peak RSS 5× the messages vs 1×', big / small, 'ratio')
+  if (!ONLY_THROUGHPUT) {
+    const small = await archiverProcessPeakRss(N)
+    const big = await archiverProcessPeakRss(5 * N)
+    report(`ssmd archiver process peak RSS, ${(5 * N).toLocaleString()} messages`, big / 2 ** 20, 'MB', { baseline: 200, baselineName: 'target 200 MB', target: '<=1' })
+    report(`  the same, ${N.toLocaleString()} messages`, small / 2 ** 20, 'MB')
+    report('  peak RSS 5× the messages vs 1×', big / small, 'ratio')
+  }
 } finally {
   clearInterval(sampler)
   await jsm.streams.delete(stream).catch(() => {})
@@ -162,5 +170,6 @@ const b = median(base)
 report('bare consume, AckPolicy.None, no file', b, 'msgs/s')
 report('archiver: consume + gzip file + flush + AckPolicy.All ack per batch', median(all), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None', target: '>=0.7' })
 report('archiver: same, AckPolicy.Explicit ack of every message after the flush', median(explicit), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None' })
+report('archiver: AckPolicy.All, gzip level 6, SSMD_GZIP=zlib (one zlib stream, the off switch)', median(zlibStream), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None' })
 report('archiver: AckPolicy.All, gzip level 1', median(level1), 'msgs/s', { baseline: b, baselineName: 'bare consume, AckPolicy.None', target: '>=0.7' })
 report('  peak RSS of this bench process (pre-fill, baseline and in-process archiver runs)', peakRss / 2 ** 20, 'MB')

@@ -3,7 +3,7 @@ import { readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../core/log.ts'
 import type { DayState } from './day-state.ts'
-import { GzipFile } from './gzip-file.ts'
+import { GzipFile, type GzipMode } from './gzip-file.ts'
 import { scanFrame } from './line.ts'
 import type { ManifestFile } from './manifest.ts'
 import { newReadStats, readLineBatches } from './reader.ts'
@@ -24,7 +24,7 @@ export function freeName(day: DayState, base: string): string {
  * name, adds a `recovered` manifest entry, and removes the `.tmp`. Without this, flushed (and so
  * acked) records would only exist in a file readers skip by default.
  */
-export async function recoverOrphans(day: DayState, seqField: string | null, level: number, log: Logger): Promise<number> {
+export async function recoverOrphans(day: DayState, seqField: string | null, level: number, log: Logger, mode?: GzipMode): Promise<number> {
   const orphans = (await readdir(day.dir)).filter((n) => n.endsWith('.jsonl.gz.tmp')).sort()
   for (const tmp of orphans) {
     const tmpPath = join(day.dir, tmp)
@@ -40,7 +40,7 @@ export async function recoverOrphans(day: DayState, seqField: string | null, lev
     }
     const seqAt = seqField === null ? null : new RegExp(`"${seqField}":(\\d+)\\}$`)
     const byType = new Map<string, number>()
-    const out = new GzipFile(join(day.dir, name), level, '.recovering')
+    const out = new GzipFile(join(day.dir, name), level, '.recovering', mode)
     const stats = newReadStats()
     for await (const lines of readLineBatches(tmpPath, { stats, unwrapSeed: false })) {
       for (const line of lines) {

@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../core/log.ts'
 import { UsageError } from '../core/errors.ts'
 import { DayState } from './day-state.ts'
 import { ArchiveError } from './errors.ts'
-import { GzipFile } from './gzip-file.ts'
+import { GzipFile, gzipModeFromEnv, type GzipMode } from './gzip-file.ts'
 import { ByteTickerCache } from '../../hot/ticker-cache.ts'
 import { encodeBatch, scanFrameAt, type ArchiveRecord, type FrameScan } from './line.ts'
 import type { ManifestFile } from './manifest.ts'
@@ -28,6 +28,8 @@ export interface ArchiveWriterOptions extends Partial<typeof ARCHIVE_WRITER_DEFA
   root: string
   feed: string
   stream: string
+  /** How files are compressed (gzip-file.ts); default SSMD_GZIP, else `members`. */
+  gzipMode?: GzipMode
   /** Wall clock in epoch milliseconds (tests inject one). */
   now?: () => number
   log?: Logger
@@ -88,6 +90,7 @@ export class ArchiveWriter {
   private readonly dir: string
   private readonly feed: string
   private readonly stream: string
+  private readonly gzipMode: GzipMode
   private chain: Promise<unknown> = Promise.resolve()
   private day: DayState | null = null
   private open: OpenFile | null = null
@@ -108,6 +111,9 @@ export class ArchiveWriter {
     }
     const { gzipLevel: level, rotationCheckMs: checkMs } = this.o
     if (!Number.isInteger(level) || level < 1 || level > 9) throw bad(`gzipLevel must be 1..9 (got ${level})`)
+    const mode = options.gzipMode ?? gzipModeFromEnv()
+    if (mode !== 'members' && mode !== 'zlib') throw bad(`gzipMode must be "members" or "zlib" (got ${JSON.stringify(mode)})`)
+    this.gzipMode = mode
     if (!Number.isInteger(checkMs) || checkMs < 0) {
       throw bad(`rotationCheckMs must be a non-negative integer (got ${checkMs})`)
     }
@@ -231,7 +237,7 @@ export class ArchiveWriter {
       feed: this.feed, stream: this.stream, rotation_interval: this.o.rotation, seq_field: this.o.seqField,
     }
     const day = await DayState.load(date, dir, header, this.log)
-    if ((await recoverOrphans(day, this.o.seqField, this.o.gzipLevel, this.log)) > 0) await day.save()
+    if ((await recoverOrphans(day, this.o.seqField, this.o.gzipLevel, this.log, this.gzipMode)) > 0) await day.save()
     this.day = day
     return day
   }
@@ -240,7 +246,7 @@ export class ArchiveWriter {
     const day = await this.dayFor(slot.date)
     const name = freeName(day, slot.name)
     day.names.add(name)
-    const file = new GzipFile(join(day.dir, name), this.o.gzipLevel)
+    const file = new GzipFile(join(day.dir, name), this.o.gzipLevel, '.tmp', this.gzipMode)
     const entry: ManifestFile = {
       name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0,
       first_seq: null, last_seq: null, records_by_type: {},

@@ -14,6 +14,7 @@ describe('archiver options', () => {
     expect(resolveTuning()).toEqual(ARCHIVER_DEFAULTS)
     expect(() => resolveTuning({ batchMessages: 0 })).toThrow('options.batchMessages must be a positive integer (got 0)')
     expect(() => resolveTuning({ gzipLevel: 10 })).toThrow('options.gzipLevel must be 1..9 (got 10)')
+    expect(() => resolveTuning({ gzipMode: 'zstd' as 'zlib' })).toThrow('options.gzipMode must be "members" or "zlib" (got "zstd")')
     expect(() => resolveTuning({ rotation: '7m' })).toThrow('options.rotation is not a valid interval (got "7m")')
     expect(() => resolveTuning({ batchMessages: 5000, maxAckPending: 1000 })).toThrow('options.maxAckPending must be ≥ batchMessages (5000) (got 1000)')
   })

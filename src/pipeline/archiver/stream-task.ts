@@ -99,7 +99,7 @@ export class StreamTask {
     this.labels = { feed: options.entry.feed, stream: options.entry.name }
     this.writer = new ArchiveWriter({
       root: options.root, feed: options.entry.feed, stream: options.entry.name, rotation: options.tuning.rotation,
-      gzipLevel: options.tuning.gzipLevel, seqField: '_nats_seq', rotationCheckMs: 0, now: options.now, log: this.log,
+      gzipLevel: options.tuning.gzipLevel, gzipMode: options.tuning.gzipMode ?? undefined, seqField: '_nats_seq', rotationCheckMs: 0, now: options.now, log: this.log,
     })
     this.sampler = new Sampler(options.tuning.validateEvery)
     this.invalidWarn = new RateLimitedWarn(this.log)

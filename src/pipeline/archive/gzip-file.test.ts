@@ -48,20 +48,43 @@ describe('GzipFile', () => {
     })
   }
 
-  test('members: one gzip member per flush, which zlib reads as one stream', async () => {
+  test('members: a flush of 64 KiB or more is one whole gzip member, which zlib reads as one stream with the rest', async () => {
     const path = tempPath()
     const f = new GzipFile(path, 6, '.tmp', 'members')
-    for (let b = 0; b < 4; b++) {
-      await f.write(Buffer.from(text(b * 10, 10)))
+    const big = (b: number) => text(b * 1000, 1000) // ~100 KB
+    for (let b = 0; b < 3; b++) {
+      await f.write(Buffer.from(big(b)))
       await f.flush()
     }
     await f.flush() // nothing new: no member
     await f.close()
     const bytes = readFileSync(path)
-    expect([memberStarts(bytes) >= 4, gunzipSync(bytes).toString()]).toEqual([true, text(0, 40)])
+    expect([memberStarts(bytes) >= 3, gunzipSync(bytes).toString()]).toEqual([true, big(0) + big(1) + big(2)])
     // each member alone is a whole gzip file: the first one inflates to the first flush's text
     const second = bytes.indexOf(Buffer.from([0x1f, 0x8b, 8]), 10)
-    expect(gunzipSync(bytes.subarray(0, second)).toString()).toBe(text(0, 10))
+    expect(gunzipSync(bytes.subarray(0, second)).toString()).toBe(big(0))
+  })
+
+  test('members: small flushes share one zlib stream (the window is kept), ended by a large flush or close', async () => {
+    const path = tempPath()
+    const f = new GzipFile(path, 6, '.tmp', 'members')
+    let all = ''
+    const flushed = async (t: string) => {
+      all += t
+      await f.write(Buffer.from(t))
+      await f.flush()
+      const lines: string[] = []
+      for await (const l of readLines(f.tmpPath, { stats: newReadStats() })) lines.push(l)
+      expect(lines.join('\n') + '\n').toBe(all)
+    }
+    for (let i = 0; i < 300; i++) await flushed(line(i)) // one line per flush
+    const quiet = readFileSync(f.tmpPath).length
+    await flushed(text(300, 1000)) // a busy batch: the stream ends, a libdeflate member follows
+    for (let i = 1300; i < 1310; i++) await flushed(line(i)) // quiet again: a new stream
+    await f.close()
+    const bytes = readFileSync(path)
+    // a member per line would compress ~1.3×; one stream over the 300 lines ≥ 4×
+    expect([text(0, 300).length / quiet > 4, gunzipSync(bytes).toString()]).toEqual([true, all])
   })
 
   test('members: a writer that never flushes still compresses as it goes (memory stays bounded)', async () => {

@@ -8,7 +8,24 @@ export const VERSION = pkg.version
 /** Exit codes: 0 ok, 1 failure, 2 usage error (bad flags, bad config, bad input files). */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const
 
-export function buildProgram(): Command {
+/** Global options that take a value (the subcommand's name is the first other word). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--config-dir', '--data-dir'])
+
+/** The subcommand `argv` names, when it is one of ours; null for none (help, version) or an unknown one. */
+export function subcommandOf(argv: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (GLOBAL_VALUE_OPTIONS.has(a)) i++
+    else if (!a.startsWith('-')) return Object.hasOwn(COMMANDS, a) ? a : null
+  }
+  return null
+}
+
+/**
+ * The program with the subcommand `argv` names registered, or every subcommand (for help, the
+ * version, an unknown name: commander's own messages list them all).
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('ssmd')
     .description('Stupid simple market data: Kalshi capture, archival, replay and signals')
     .version(`ssmd ${VERSION}`, '-v, --version', 'print the version')
@@ -16,7 +33,9 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory; env SSMD_DATA_DIR (default ./data)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const register of COMMANDS) register(program)
+  const name = subcommandOf(argv)
+  const loaders = name === null ? Object.values(COMMANDS) : [COMMANDS[name]]
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program)
   program.commands.forEach(exitOverrideDeep)
   return program
 }
@@ -28,8 +47,8 @@ function exitOverrideDeep(cmd: Command): void {
 
 /** Runs the CLI and returns the exit code (never calls process.exit itself). */
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram()
   try {
+    const program = await buildProgram(argv)
     await program.parseAsync(argv, { from: 'user' })
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK
   } catch (e) {

@@ -2,12 +2,13 @@ import type { Command } from 'commander'
 import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
-import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/nats-core'
-import { openDb } from '../../services/db/index.ts'
-import { startSim, type Sim } from '../../services/sim/index.ts'
-import { followCdc, loadActiveMarkets, type Follower } from '../../services/subscriptions/index.ts'
+import type { Sim } from '../../services/sim/index.ts'
+import type { Follower } from '../../services/subscriptions/index.ts'
 import { globals } from '../program.ts'
+
+// The embedded simulator and the secmaster mode's database and CDC modules are loaded only when
+// used: a connector on a real exchange or a market list does not carry them (memory).
 
 interface ConnectorFlags {
   env: string
@@ -66,6 +67,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   let wsUrl: string | undefined
   let restUrl: string | undefined
   if (config.exchange.type === 'sim' && !o.explicitUrl) {
+    const { startSim } = await import('../../services/sim/index.ts')
     const s = config.exchange.sim
     sim = startSim({ seed: s.seed, markets: s.markets, rate: s.rate, framesPerSecond: s.frames_per_second, format: s.format, port: s.port, logger: log.child({ role: 'sim' }) })
     wsUrl = sim.wsUrl
@@ -102,6 +104,8 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
  * then, with `cdc.enabled`, dynamic subscriptions following CDC from that snapshot.
  */
 async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof logger>) {
+  const { openDb } = await import('../../services/db/index.ts')
+  const { followCdc, loadActiveMarkets } = await import('../../services/subscriptions/index.ts')
   const sql = await openDb(config.databaseUrl)
   const categories = config.env.secmaster?.categories ?? []
   const markets = await loadActiveMarkets(sql, categories)
@@ -113,6 +117,7 @@ async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof
     async follow(connector: Connector) {
       const cdc = config.env.cdc
       if (!cdc?.enabled) return
+      const { connect } = await import('@nats-io/transport-node')
       nc = await connect({ servers: config.transport.url, noAsyncTraces: true, name: 'ssmd-connector-cdc', maxReconnectAttempts: -1 })
       follower = await followCdc({
         connector, nc, sql, categories, log,

@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'bun:test'
+import { COMMANDS } from './commands/index.ts'
+import { buildProgram, run, subcommandOf } from './program.ts'
+
+describe('ssmd program', () => {
+  test('the subcommand is the first word that is not a global option or its value', () => {
+    expect([
+      subcommandOf(['connector', '--env', 'dev']),
+      subcommandOf(['--data-dir', '/tmp/x', 'archiver']),
+      subcommandOf(['--config-dir=/etc/ssmd', '--data-dir', 'data', 'signal-runner']),
+      subcommandOf(['--help']),
+      subcommandOf(['-v']),
+      subcommandOf([]),
+      subcommandOf(['help', 'connector']),
+      subcommandOf(['conector']),
+    ]).toEqual(['connector', 'archiver', 'signal-runner', null, null, null, null, null])
+  })
+
+  test('each loader registers exactly the command of its name', async () => {
+    for (const name of Object.keys(COMMANDS)) {
+      const program = await buildProgram([name])
+      expect(program.commands.map((c) => c.name())).toEqual([name])
+    }
+  })
+
+  test('help, the version and an unknown command load every command, in the order of COMMANDS', async () => {
+    for (const argv of [[], ['--help'], ['conector']]) {
+      expect((await buildProgram(argv)).commands.map((c) => c.name())).toEqual(Object.keys(COMMANDS))
+    }
+  })
+
+  test('an unknown command is a usage error that suggests the known one', async () => {
+    const errors: string[] = []
+    const write = process.stderr.write
+    process.stderr.write = ((s: string) => (errors.push(String(s)), true)) as typeof process.stderr.write
+    try {
+      expect(await run(['conector'])).toBe(2)
+    } finally {
+      process.stderr.write = write
+    }
+    expect(errors.join('')).toContain("(Did you mean connector?)")
+  })
+})

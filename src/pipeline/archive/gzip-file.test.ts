@@ -28,21 +28,24 @@ function memberStarts(b: Uint8Array): number {
 const line = (i: number) => `{"type":"ticker","sid":1,"seq":${i},"msg":{"market_ticker":"KX-${i % 50}","price":${i % 100}},"_nats_seq":${i}}\n`
 const text = (from: number, n: number) => Array.from({ length: n }, (_, k) => line(from + k)).join('')
 
+/** Writes `t` to `f`, flushes, and checks the .tmp reads as everything written so far (`sofar`, returned with `t`). */
+async function flushAndRead(f: GzipFile, sofar: string, t: string): Promise<string> {
+  const all = sofar + t
+  await f.write(Buffer.from(t))
+  await f.flush()
+  const lines: string[] = []
+  for await (const l of readLines(f.tmpPath, { stats: newReadStats() })) lines.push(l)
+  expect(lines.join('\n') + '\n').toBe(all)
+  return all
+}
+
 describe('GzipFile', () => {
   for (const mode of ['members', 'zlib'] as GzipMode[]) {
     test(`${mode}: each flush makes everything written so far readable from the .tmp; close renames a complete file`, async () => {
       const path = tempPath()
       const f = new GzipFile(path, 6, '.tmp', mode)
       let all = ''
-      for (let b = 0; b < 3; b++) {
-        const t = text(b * 1000, 1000)
-        all += t
-        await f.write(Buffer.from(t))
-        await f.flush()
-        const lines: string[] = []
-        for await (const l of readLines(f.tmpPath, { stats: newReadStats() })) lines.push(l)
-        expect(lines.join('\n') + '\n').toBe(all)
-      }
+      for (let b = 0; b < 3; b++) all = await flushAndRead(f, all, text(b * 1000, 1000))
       await f.close()
       expect([existsSync(f.tmpPath), gunzipSync(readFileSync(path)).toString(), f.compressedBytes]).toEqual([false, all, readFileSync(path).length])
     })
@@ -69,14 +72,7 @@ describe('GzipFile', () => {
     const path = tempPath()
     const f = new GzipFile(path, 6, '.tmp', 'members')
     let all = ''
-    const flushed = async (t: string) => {
-      all += t
-      await f.write(Buffer.from(t))
-      await f.flush()
-      const lines: string[] = []
-      for await (const l of readLines(f.tmpPath, { stats: newReadStats() })) lines.push(l)
-      expect(lines.join('\n') + '\n').toBe(all)
-    }
+    const flushed = async (t: string) => (all = await flushAndRead(f, all, t))
     for (let i = 0; i < 300; i++) await flushed(line(i)) // one line per flush
     const quiet = readFileSync(f.tmpPath).length
     await flushed(text(300, 1000)) // a busy batch: the stream ends, a libdeflate member follows

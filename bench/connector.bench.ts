@@ -330,7 +330,7 @@ async function rss10k(): Promise<void> {
     await Bun.write(envFile, JSON.stringify(env)) // JSON is YAML
     const port = freePort()
     const child = Bun.spawn(['bun', 'src/cli/main.ts', '--data-dir', `/tmp/ssmd-bench-${stream}`, 'connector', '--env', envFile, '--url', sim.ws,
-      '--transport', 'nats', '--nats-url', NATS, '--stream', stream, '--subject-prefix', `benchrss${id}.kalshi`, '--health-port', String(port), '--no-status'],
+      '--transport', process.env.SSMD_BENCH_RSS_TRANSPORT ?? 'nats', '--nats-url', NATS, '--stream', stream, '--subject-prefix', `benchrss${id}.kalshi`, '--health-port', String(port), '--no-status'],
       // an explicit URL is a real exchange to the CLI: it signs in, with a throwaway key (the simulator takes any)
       { stdout: 'ignore', stderr: 'inherit', env: { ...process.env, SSMD_LOG_LEVEL: 'warn', KALSHI_API_KEY: 'bench', KALSHI_PRIVATE_KEY: throwawayKey() } })
     const samples: [number, number][] = []
@@ -342,7 +342,7 @@ async function rss10k(): Promise<void> {
       samples.push([(performance.now() - t0) / 1000, procMemory(child.pid).rss])
       if (process.env.SSMD_BENCH_VERBOSE) {
         // what a spike is made of: the flusher's window, frames parked by a full ring, read pauses
-        const m = metricValues(await metrics(), ['ssmd_connector_nats_acks_pending', 'ssmd_connector_ring_used_bytes', 'ssmd_connector_ring_overflow_queued',
+        const m = metricValues(await metrics(), ['ssmd_connector_heap_bytes', 'ssmd_connector_flusher_heap_bytes', 'ssmd_connector_nats_acks_pending', 'ssmd_connector_ring_used_bytes', 'ssmd_connector_ring_overflow_queued',
           'ssmd_connector_ring_backpressure_total', 'ssmd_connector_read_pauses_total', 'ssmd_connector_messages_total'])
         console.log(`  t=${samples.at(-1)![0].toFixed(0)}s rss=${(samples.at(-1)![1] / 1e6).toFixed(0)} MB ${m}`)
       }

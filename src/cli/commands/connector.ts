@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
+import { gcPacerFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -63,6 +64,9 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     process.once('SIGINT', () => resolve())
     process.once('SIGTERM', () => resolve())
   })
+  // the main thread's byte path allocates next to nothing, so the collector seldom runs and memory
+  // its heap size does not show piles up meanwhile (heap-budget.ts startGcPacer)
+  const pacer = gcPacerFromEnv()
   let sim: Sim | undefined
   let wsUrl: string | undefined
   let restUrl: string | undefined
@@ -81,6 +85,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, markets: start?.markets.tickers, opsPort: await freePortOr(config.connector.healthPort, log) })
     await secmaster?.follow(connector)
   } catch (e) {
+    pacer?.stop()
     await secmaster?.close()
     await sim?.stop()
     throw e
@@ -95,6 +100,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   await secmaster?.close()
   await connector.stop()
   await sim?.stop()
+  pacer?.stop()
   const s = connector.stats()
   log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
 }

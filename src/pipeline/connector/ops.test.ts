@@ -54,5 +54,9 @@ describe.skipIf(!nats.ok)(`connector /health /ready /metrics (${nats.reason})`, 
     expect(text).toMatch(/ssmd_connector_websocket_connected\{feed="kalshi",category="markets",shard="1"\} 1/)
     expect(text).toMatch(/ssmd_connector_markets_subscribed\{feed="kalshi",category="markets",shard="0"\} 200/)
     expect(text).toMatch(/ssmd_connector_messages_total\{[^}]*message_type="orderbook_delta"\} [1-9]/)
+    // memory: each thread's heap (the flusher's from the Worker's registry) and the process's RSS
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
+    const memory = ['ssmd_connector_heap_bytes', 'ssmd_connector_flusher_heap_bytes', 'process_resident_memory_bytes'].map(gauge)
+    expect([memory.every((b) => b > 1e6 && b < 4e9), memory]).toEqual([true, memory])
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { waitFor } from './wait.ts'
-import { heapBudgetFromEnv, startHeapBudget } from './heap-budget.ts'
+import { UsageError } from './errors.ts'
+import { gcPacerFromEnv, heapBudgetFromEnv, startGcPacer, startHeapBudget } from './heap-budget.ts'
 
 describe('heap budget', () => {
   test('collects once the heap has grown past the budget', async () => {
@@ -25,6 +26,40 @@ describe('heap budget', () => {
       const on = heapBudgetFromEnv(env)
       expect(on).toBeDefined()
       on?.stop()
+    }
+  })
+})
+
+describe('GC pacer', () => {
+  // (what the requests do for memory is a bench figure: bench/connector.bench.ts rss)
+  test('asks for a collection each period until stopped', async () => {
+    const pacer = startGcPacer(5)
+    try {
+      await waitFor(() => pacer.requests >= 3, 'three requests')
+    } finally {
+      pacer.stop()
+    }
+    const after = pacer.requests
+    // a second pacer of the same period as the clock: three of its periods pass, the first pacer's count stays
+    const clock = startGcPacer(5)
+    try {
+      await waitFor(() => clock.requests >= 3, 'three periods')
+    } finally {
+      clock.stop()
+    }
+    expect([after >= 3, pacer.requests]).toEqual([true, after])
+  })
+
+  test('SSMD_GC_PACE_MS: unset is on, 0 is off, anything but a whole number is an error that names it', () => {
+    expect(gcPacerFromEnv({ SSMD_GC_PACE_MS: '0' })).toBeUndefined()
+    for (const env of [{}, { SSMD_GC_PACE_MS: '250' }]) {
+      const on = gcPacerFromEnv(env)
+      expect(on).toBeDefined()
+      on?.stop()
+    }
+    for (const bad of ['often', '-5', '1.5']) {
+      expect(() => gcPacerFromEnv({ SSMD_GC_PACE_MS: bad })).toThrow(UsageError)
+      expect(() => gcPacerFromEnv({ SSMD_GC_PACE_MS: bad })).toThrow(`SSMD_GC_PACE_MS must be a whole number of milliseconds, 0 for off (got "${bad}")`)
     }
   })
 })

@@ -1,3 +1,4 @@
+import { heapSize } from 'bun:jsc'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export { Counter, Gauge, Histogram, Registry }
@@ -90,4 +91,26 @@ export function createRegistry(options: { defaults?: boolean; labels?: Record<st
   if (options.labels) registry.setDefaultLabels(options.labels)
   if (options.defaults) collectDefaultMetrics({ register: registry })
   return registry
+}
+
+/**
+ * Memory gauges read at each scrape: `name` = this thread's JS heap (bun:jsc heapSize(), which
+ * counts the memory of its ArrayBuffers too; ~25 µs), and with `rss` the process's resident
+ * memory as `process_resident_memory_bytes` (the name prom-client's default metrics use). A
+ * Worker registers its own thread's heap, under its own name, in its own registry.
+ */
+export function memoryGauges(registry: Registry, name: string, rss = false): void {
+  new Gauge({
+    name, help: 'JS heap of the thread, with the memory of its ArrayBuffers (bun:jsc heapSize)', registers: [registry],
+    collect() {
+      this.set(heapSize())
+    },
+  })
+  if (!rss) return
+  new Gauge({
+    name: 'process_resident_memory_bytes', help: 'Resident memory of the process', registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss())
+    },
+  })
 }

@@ -326,9 +326,22 @@ async function rss10k(): Promise<void> {
     const markets = (await allTickers(sim.rest)).slice(0, 10_000)
     const env = Bun.YAML.parse(readFileSync('exchanges/environments/dev.yaml', 'utf8')) as Record<string, Record<string, unknown>>
     Object.assign(env.connector, { mode: 'markets', markets, channels: ['ticker', 'trade'], shard_size: 200 })
-    Object.assign(env.transport, { max_age: '1h', max_bytes: 4 * 1024 ** 3 })
+    // room for the whole run (an hour at ~6k frames/s is ~13 GB): a stream at its max_bytes makes
+    // nats-server 2.9 discard its oldest message for each new one, which it does slower than the
+    // simulator sends (seen at ~21 min with 4 GiB: acks at the 4,096 window, then the ring full and
+    // reads paused), and that is the server's limit, not the connector's memory
+    Object.assign(env.transport, { max_age: '1h', max_bytes: 16 * 1024 ** 3 })
     await Bun.write(envFile, JSON.stringify(env)) // JSON is YAML
     const port = freePort()
+    // stopped by a signal (an hour-long soak cut short): the child, the simulator and the stream go too
+    const interrupted = async () => {
+      child.kill('SIGTERM')
+      await sim.stop()
+      await dropStream(stream)
+      process.exit(130)
+    }
+    process.once('SIGINT', interrupted)
+    process.once('SIGTERM', interrupted)
     const child = Bun.spawn(['bun', 'src/cli/main.ts', '--data-dir', `/tmp/ssmd-bench-${stream}`, 'connector', '--env', envFile, '--url', sim.ws,
       '--transport', process.env.SSMD_BENCH_RSS_TRANSPORT ?? 'nats', '--nats-url', NATS, '--stream', stream, '--subject-prefix', `benchrss${id}.kalshi`, '--health-port', String(port), '--no-status'],
       // an explicit URL is a real exchange to the CLI: it signs in, with a throwaway key (the simulator takes any)

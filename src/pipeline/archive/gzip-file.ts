@@ -27,11 +27,16 @@ const MEMBER_MAX_BYTES = 4 * 1024 * 1024
  */
 export type GzipMode = 'members' | 'zlib'
 
+/** True for a GzipMode (the one check of an option or env value; messages say `must be "members" or "zlib"`). */
+export function isGzipMode(v: unknown): v is GzipMode {
+  return v === 'members' || v === 'zlib'
+}
+
 /** The mode from SSMD_GZIP (`members` or `zlib`; unset: members). */
 export function gzipModeFromEnv(env: Record<string, string | undefined> = process.env): GzipMode {
   const v = env.SSMD_GZIP
-  if (v === undefined || v === '' || v === 'members') return 'members'
-  if (v === 'zlib') return 'zlib'
+  if (v === undefined || v === '') return 'members'
+  if (isGzipMode(v)) return v
   throw new ArchiveError(`SSMD_GZIP must be "members" or "zlib" (got ${JSON.stringify(v)})`, 'ARCHIVE_OPTION')
 }
 

@@ -21,5 +21,5 @@ export {
   type Chunk, type ChunkIndexer, type ChunkOptions, type GunzipMode,
 } from './chunks.ts'
 export { Gunzip, GunzipError } from './gunzip.ts'
-export { GzipFile, gzipModeFromEnv, type GzipMode } from './gzip-file.ts'
+export { GzipFile, gzipModeFromEnv, isGzipMode, type GzipMode } from './gzip-file.ts'
 export { parseRotation, slotAt, type Slot } from './rotation.ts'

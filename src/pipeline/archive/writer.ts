@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../core/log.ts'
 import { UsageError } from '../core/errors.ts'
 import { DayState } from './day-state.ts'
 import { ArchiveError } from './errors.ts'
-import { GzipFile, gzipModeFromEnv, type GzipMode } from './gzip-file.ts'
+import { GzipFile, gzipModeFromEnv, isGzipMode, type GzipMode } from './gzip-file.ts'
 import { ByteTickerCache } from '../../hot/ticker-cache.ts'
 import { encodeBatch, scanFrameAt, type ArchiveRecord, type FrameScan } from './line.ts'
 import type { ManifestFile } from './manifest.ts'
@@ -112,7 +112,7 @@ export class ArchiveWriter {
     const { gzipLevel: level, rotationCheckMs: checkMs } = this.o
     if (!Number.isInteger(level) || level < 1 || level > 9) throw bad(`gzipLevel must be 1..9 (got ${level})`)
     const mode = options.gzipMode ?? gzipModeFromEnv()
-    if (mode !== 'members' && mode !== 'zlib') throw bad(`gzipMode must be "members" or "zlib" (got ${JSON.stringify(mode)})`)
+    if (!isGzipMode(mode)) throw bad(`gzipMode must be "members" or "zlib" (got ${JSON.stringify(mode)})`)
     this.gzipMode = mode
     if (!Number.isInteger(checkMs) || checkMs < 0) {
       throw bad(`rotationCheckMs must be a non-negative integer (got ${checkMs})`)

@@ -1,5 +1,5 @@
 import { UsageError } from '../core/errors.ts'
-import { parseRotation, type GzipMode } from '../archive/index.ts'
+import { isGzipMode, parseRotation, type GzipMode } from '../archive/index.ts'
 
 /** One archived stream (reference §5.1: one task per entry). */
 export interface ArchiveStreamEntry {
@@ -64,7 +64,7 @@ export function resolveTuning(partial: Partial<ArchiverTuning> = {}): ArchiverTu
   for (const k of positive) if (!Number.isSafeInteger(o[k]) || o[k] <= 0) throw bad(k, 'must be a positive integer', o[k])
   if (!Number.isSafeInteger(o.validateEvery) || o.validateEvery < 0) throw bad('validateEvery', 'must be a non-negative integer (0 = off)', o.validateEvery)
   if (!Number.isInteger(o.gzipLevel) || o.gzipLevel < 1 || o.gzipLevel > 9) throw bad('gzipLevel', 'must be 1..9', o.gzipLevel)
-  if (o.gzipMode !== null && o.gzipMode !== 'members' && o.gzipMode !== 'zlib') throw bad('gzipMode', 'must be "members" or "zlib"', o.gzipMode)
+  if (o.gzipMode !== null && !isGzipMode(o.gzipMode)) throw bad('gzipMode', 'must be "members" or "zlib"', o.gzipMode)
   if (o.maxAckPending < o.batchMessages) throw bad('maxAckPending', `must be ≥ batchMessages (${o.batchMessages})`, o.maxAckPending)
   return o
 }

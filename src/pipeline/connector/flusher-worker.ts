@@ -6,7 +6,7 @@
  */
 import { Ring } from '../../hot/ring.ts'
 import { createLogger } from '../core/log.ts'
-import { createRegistry, memoryGauges } from '../core/metrics.ts'
+import { createRegistry, heapGauge } from '../core/metrics.ts'
 import type { Sink } from '../transport/types.ts'
 import { Flusher } from './flusher.ts'
 import { FLUSHER_HEAP_BUDGET_BYTES, heapBudgetFromEnv, type HeapBudget } from '../core/heap-budget.ts'
@@ -23,7 +23,7 @@ export interface WorkerInit {
 
 declare const self: Worker
 const registry = createRegistry()
-memoryGauges(registry, 'ssmd_connector_flusher_heap_bytes')
+heapGauge(registry, 'ssmd_connector_flusher_heap_bytes')
 let flusher: Flusher | undefined
 let statsTimer: ReturnType<typeof setInterval> | undefined
 let gc: HeapBudget | undefined

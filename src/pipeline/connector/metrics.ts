@@ -3,14 +3,15 @@
  * ring. The transport's own metrics (publish latency, acks pending, journal depth) live in the
  * flusher Worker's registry and are appended to /metrics (src/pipeline/transport/nats-sink-metrics.ts).
  */
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, memoryGauges, type Registry } from '../core/metrics.ts'
+import { Counter, Gauge, heapGauge, Histogram, LATENCY_BUCKETS_S, rssGauge, type Registry } from '../core/metrics.ts'
 
 export type ConnectorMetrics = ReturnType<typeof connectorMetrics>
 
 export function connectorMetrics(registry: Registry) {
   const registers = [registry]
   // the flusher Worker's heap is ssmd_connector_flusher_heap_bytes, from its own registry
-  memoryGauges(registry, 'ssmd_connector_heap_bytes', true)
+  heapGauge(registry, 'ssmd_connector_heap_bytes')
+  rssGauge(registry)
   const shardLabels = ['feed', 'category', 'shard'] as const
   return {
     messages: new Counter({ name: 'ssmd_connector_messages_total', help: 'Frames received by message type', labelNames: [...shardLabels, 'message_type'], registers }),

@@ -94,20 +94,22 @@ export function createRegistry(options: { defaults?: boolean; labels?: Record<st
 }
 
 /**
- * Memory gauges read at each scrape: `name` = this thread's JS heap (bun:jsc heapSize(), which
- * counts the memory of its ArrayBuffers too; ~25 µs), and with `rss` the process's resident
- * memory as `process_resident_memory_bytes` (the name prom-client's default metrics use). A
- * Worker registers its own thread's heap, under its own name, in its own registry.
+ * `name`: this thread's JS heap, read at each scrape (bun:jsc heapSize(), which counts the memory
+ * of its ArrayBuffers too; ~25 µs). A Worker registers its own thread's heap, under its own name,
+ * in its own registry.
  */
-export function memoryGauges(registry: Registry, name: string, rss = false): void {
-  new Gauge({
+export function heapGauge(registry: Registry, name: string): Gauge {
+  return new Gauge({
     name, help: 'JS heap of the thread, with the memory of its ArrayBuffers (bun:jsc heapSize)', registers: [registry],
     collect() {
       this.set(heapSize())
     },
   })
-  if (!rss) return
-  new Gauge({
+}
+
+/** The process's resident memory, read at each scrape, as `process_resident_memory_bytes` (prom-client's default metrics' name). */
+export function rssGauge(registry: Registry): Gauge {
+  return new Gauge({
     name: 'process_resident_memory_bytes', help: 'Resident memory of the process', registers: [registry],
     collect() {
       this.set(process.memoryUsage.rss())

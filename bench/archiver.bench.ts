@@ -10,7 +10,7 @@
  * day's volume).
  * Run: `bun bench/archiver.bench.ts [messages]` (default 200k). Needs NATS at NATS_URL or 127.0.0.1:4222.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
@@ -18,7 +18,7 @@ import { connect } from '@nats-io/transport-node'
 import { LOCAL_SERVICES, reachable } from '../src/pipeline/core/services.ts'
 import type { GzipMode } from '../src/pipeline/archive/index.ts'
 import { startArchiver } from '../src/pipeline/archiver/index.ts'
-import { median, report } from './runner.ts'
+import { median, procStatusBytes, report } from './runner.ts'
 
 const N = Number(process.argv[2] ?? 200_000)
 const TRIALS = 3
@@ -118,7 +118,7 @@ async function archiverProcessPeakRss(n: number): Promise<number> {
     await fill(name, pid, n)
     const child = Bun.spawn(['bun', 'src/cli/main.ts', '--data-dir', root, 'archiver', '--env', 'dev', '--nats-url', url, '--stream', name,
       '--consumer', `${pid}-archiver`, '--filter', `${pid}.>`, '--name', 'rss', '--health-port', '0', '--no-upload'], { stdout: 'ignore', stderr: 'inherit', env: { ...process.env, SSMD_LOG_LEVEL: 'warn' } })
-    const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+    const hwm = () => procStatusBytes('VmHWM', child.pid) ?? 0
     let peak = 0
     for (;;) {
       await new Promise((r) => setTimeout(r, 200))

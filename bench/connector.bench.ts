@@ -29,7 +29,8 @@ import { Ingest } from '../src/pipeline/connector/ingest.ts'
 import { KalshiSocket, type SocketTransport } from '../src/pipeline/connector/socket.ts'
 import { RawWebSocket } from '../src/pipeline/connector/raw-ws.ts'
 import { RingOut } from '../src/pipeline/connector/ring-out.ts'
-import { report } from './runner.ts'
+import { freePort } from '../test/nats-server.ts'
+import { procStatusBytes, report } from './runner.ts'
 
 const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 const only = process.argv[2]
@@ -281,24 +282,9 @@ async function allTickers(restUrl: string): Promise<string[]> {
   return out
 }
 
-/** VmRSS and VmHWM (peak) of process `pid`, bytes. */
-function procMemory(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
-}
-
 /** A fresh RSA private key, PKCS#8 PEM. */
 function throwawayKey(): string {
   return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-}
-
-/** A free TCP port on 127.0.0.1 (for the child's /metrics). */
-function freePort(): number {
-  const l = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = l.port
-  l.stop(true)
-  return port
 }
 
 /** Values of the metrics named in `names` (summed over labels) from Prometheus text. */
@@ -332,7 +318,7 @@ async function rss10k(): Promise<void> {
     // reads paused), and that is the server's limit, not the connector's memory
     Object.assign(env.transport, { max_age: '1h', max_bytes: 16 * 1024 ** 3 })
     await Bun.write(envFile, JSON.stringify(env)) // JSON is YAML
-    const port = freePort()
+    const port = await freePort()
     // stopped by a signal (an hour-long soak cut short): the child, the simulator and the stream go too
     const interrupted = async () => {
       child.kill('SIGTERM')
@@ -352,7 +338,7 @@ async function rss10k(): Promise<void> {
     while (performance.now() - t0 < soakS * 1000) {
       await sleep(1000)
       if (child.exitCode !== null) throw new Error(`ssmd connector exited with ${child.exitCode}`)
-      samples.push([(performance.now() - t0) / 1000, procMemory(child.pid).rss])
+      samples.push([(performance.now() - t0) / 1000, procStatusBytes('VmRSS', child.pid) ?? 0])
       if (process.env.SSMD_BENCH_VERBOSE) {
         // what a spike is made of: the flusher's window, frames parked by a full ring, read pauses
         const m = metricValues(await metrics(), ['ssmd_connector_heap_bytes', 'ssmd_connector_flusher_heap_bytes', 'ssmd_connector_nats_acks_pending', 'ssmd_connector_ring_used_bytes', 'ssmd_connector_ring_overflow_queued',
@@ -361,7 +347,7 @@ async function rss10k(): Promise<void> {
       }
     }
     const text = await metrics()
-    const { hwm } = procMemory(child.pid)
+    const hwm = procStatusBytes('VmHWM', child.pid) ?? 0
     child.kill('SIGTERM')
     if ((await child.exited) !== 0) throw new Error(`ssmd connector exited with ${child.exitCode} after SIGTERM`)
     const half = samples.slice(Math.floor(samples.length / 2))

@@ -6,7 +6,7 @@
  * format, 200 markets).
  * Run: bun bench/export.bench.ts [lines=300000]. Parts run in fresh processes (`… part <name>`).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ArchiveWriter, listArchiveFiles, newReadStats } from '../src/pipeline/archive/index.ts'
@@ -14,7 +14,7 @@ import { exportArchive, type ExportFormat } from '../src/pipeline/export/index.t
 import { readRecordBatches } from '../src/pipeline/records/chunk-records.ts'
 import { newParseStats } from '../src/pipeline/records/index.ts'
 import { simLines } from '../src/pipeline/records/fixture-sim.test.ts'
-import { median, report } from './runner.ts'
+import { median, procStatusBytes, report } from './runner.ts'
 
 const DATE = '2026-02-07'
 
@@ -46,8 +46,7 @@ async function exportRate(root: string, format: ExportFormat): Promise<number> {
 }
 
 function peakRss(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
-  return m ? Number(m[1]) * 1024 : process.memoryUsage.rss()
+  return procStatusBytes('VmHWM') ?? process.memoryUsage.rss()
 }
 
 function part(args: string[]) {

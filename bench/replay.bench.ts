@@ -12,13 +12,13 @@
  *     Target ≤ 1.5.
  * Run: bun bench/replay.bench.ts [lines=500000]. Parts run in fresh processes (`… part <name>`).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readLineBatches } from '../src/pipeline/archive/index.ts'
 import { simLines } from '../src/pipeline/records/fixture-sim.test.ts'
 import { loadSignal, runBacktest } from '../src/pipeline/signals/index.ts'
-import { median, report } from './runner.ts'
+import { median, procStatusBytes, report } from './runner.ts'
 
 const DATE = '2026-02-07'
 const SIGNAL = 'signals/volume-1m-1min'
@@ -87,12 +87,7 @@ async function throughput(root: string, label: string): Promise<void> {
 
 /** Peak RSS so far (the kernel's high-water mark on Linux), in bytes; null elsewhere. */
 function peakRss(): number | null {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
-    return m ? Number(m[1]) * 1024 : null
-  } catch {
-    return null
-  }
+  return procStatusBytes('VmHWM')
 }
 
 /** Part: peak RSS growth while backtesting `root`, printed as JSON (high-water mark, else sampled). */

@@ -8,6 +8,7 @@
  *   and a machine-readable line `BENCH {json}` that bench/run.ts collects into its summary.
  *   ratio = value / baseline. target is '>=0.7' / '<=0.35' (a bare number means ≥).
  */
+import { readFileSync } from 'node:fs'
 import { bench, do_not_optimize, group, run as mitataRun, summary } from 'mitata'
 
 export { bench, do_not_optimize, group, summary }
@@ -93,4 +94,17 @@ export function timePerItemNs(n: number, fn: (n: number) => void, trials = 5): n
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[s.length >> 1]
+}
+
+/**
+ * A memory field of /proc/{pid}/status in bytes (`VmHWM`: the kernel's high-water mark of the
+ * resident set; `VmRSS`: now), of this process by default; null where there is no /proc.
+ */
+export function procStatusBytes(field: 'VmHWM' | 'VmRSS', pid: number | 'self' = 'self'): number | null {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : null
+  } catch {
+    return null
+  }
 }

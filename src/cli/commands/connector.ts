@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
+import { StoppedError } from '../../pipeline/core/errors.ts'
 import { gcPacerFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
@@ -59,10 +60,16 @@ export function registerConnector(program: Command): void {
 /** Runs until SIGINT/SIGTERM; then stops the sockets, flushes everything, and returns. */
 export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boolean; status: boolean }): Promise<void> {
   const log = logger().child({ role: 'connector', env: config.name })
-  // Listen for Ctrl-C from the first moment, so a stop during start-up is clean too.
+  // Listen for Ctrl-C from the first moment: a stop during start-up aborts the start (a market
+  // list still being fetched, shards still connecting) and stops what it had started.
+  const stop = new AbortController()
   const stopRequested = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
+    const onSignal = () => {
+      stop.abort()
+      resolve()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
   })
   // the main thread's byte path allocates next to nothing, so the collector seldom runs and memory
   // its heap size does not show piles up meanwhile (heap-budget.ts startGcPacer)
@@ -82,12 +89,16 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   let secmaster: Awaited<ReturnType<typeof startSecmasterMode>> | undefined
   try {
     const start = config.connector.mode === 'secmaster' ? (secmaster = await startSecmasterMode(config, log)) : undefined
-    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, markets: start?.markets.tickers, opsPort: await freePortOr(config.connector.healthPort, log) })
+    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, markets: start?.markets.tickers, opsPort: await freePortOr(config.connector.healthPort, log), signal: stop.signal })
     await secmaster?.follow(connector)
   } catch (e) {
     pacer?.stop()
     await secmaster?.close()
     await sim?.stop()
+    if (e instanceof StoppedError) {
+      log.info('stopped during start-up')
+      return
+    }
     throw e
   }
   if (connector.ops) log.info({ url: connector.ops.url }, 'health and metrics')

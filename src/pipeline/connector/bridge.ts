@@ -115,25 +115,30 @@ function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
   const metricWaiters = new Map<number, (text: string) => void>()
   let stopped: () => void = () => {}
   const stoppedP = new Promise<void>((r) => (stopped = r))
+  let ready = false
+  // a Worker that failed before it was ready is ended here: no bridge (and no stop()) exists for
+  // it, and a live Worker keeps the process from exiting
+  const failed = (e: SsmdError, reject: (e: SsmdError) => void) => {
+    failure = e
+    reject(e)
+    stopped()
+    if (!ready) worker.terminate()
+  }
   return new Promise((resolve, reject) => {
     worker.onmessage = (ev: MessageEvent) => {
       const m = ev.data as { type: string; [k: string]: unknown }
-      if (m.type === 'ready') resolve(bridge)
-      else if (m.type === 'stats') last = m as unknown as BridgeStats
+      if (m.type === 'ready') {
+        ready = true
+        resolve(bridge)
+      } else if (m.type === 'stats') last = m as unknown as BridgeStats
       else if (m.type === 'metrics') metricWaiters.get(m.id as number)?.(m.text as string)
       else if (m.type === 'stopped') stopped()
       else if (m.type === 'error') {
-        failure = new ConnectionError(`flusher (${c.transport.type}): ${m.message}`, (m.code as string) ?? 'FLUSHER')
         o.log.error({ err: m.message, code: m.code }, 'flusher failed')
-        reject(failure)
-        stopped()
+        failed(new ConnectionError(`flusher (${c.transport.type}): ${m.message}`, (m.code as string) ?? 'FLUSHER'), reject)
       }
     }
-    worker.onerror = (e) => {
-      failure = new ConnectionError(`flusher worker crashed: ${e.message}`, 'FLUSHER_CRASHED')
-      reject(failure)
-      stopped()
-    }
+    worker.onerror = (e) => failed(new ConnectionError(`flusher worker crashed: ${e.message}`, 'FLUSHER_CRASHED'), reject)
     const init: WorkerInit = {
       type: 'init',
       sab: ring.sab,

@@ -10,7 +10,7 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { nowUs } from '../../hot/clock.ts'
 import type { ResolvedConfig } from '../config/index.ts'
-import { AuthError, ConnectionError } from '../core/errors.ts'
+import { AuthError, ConnectionError, StoppedError } from '../core/errors.ts'
 import { waitFor } from '../core/wait.ts'
 import { serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger } from '../core/log.ts'
@@ -45,6 +45,11 @@ export interface ConnectorOptions {
   instanceId?: string
   /** How long start() waits for every shard's first connection. @default 15000 */
   connectTimeoutMs?: number
+  /**
+   * Aborting it during start() (Ctrl-C while the market list is fetched or the shards connect)
+   * stops what has started and makes start() reject with a StoppedError; after start(), call stop().
+   */
+  signal?: AbortSignal
 }
 
 export const CONNECTOR_DEFAULTS = { CONNECT_TIMEOUT_MS: 15_000 }
@@ -100,11 +105,38 @@ export class Connector {
     this.labels = { feed: c.feed.name, category: c.connector.mode === 'secmaster' ? (c.env.secmaster?.categories[0] ?? 'all').toLowerCase() : c.connector.mode }
   }
 
+  /**
+   * Starts the flusher, the shards and the ops server. A start that fails, or is stopped through
+   * `signal`, stops whatever it had started (no Worker or socket is left to keep the process alive).
+   */
   async start(): Promise<void> {
+    try {
+      await this.startParts()
+    } catch (e) {
+      await this.stopStarted()
+      if (this.o.signal?.aborted && !(e instanceof StoppedError)) throw new StoppedError('connector stopped during start-up', { cause: e })
+      throw e
+    }
+  }
+
+  private checkStopped(): void {
+    if (this.o.signal?.aborted) throw new StoppedError('connector stopped during start-up')
+  }
+
+  /** What start() had started, stopped; errors are logged (the start's own error is the one thrown). */
+  private async stopStarted(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.stop())).catch((e) => this.log.warn({ err: e }, 'stopping shards after a failed start'))
+    if (this.bridge !== undefined) await this.bridge.stop().catch((e) => this.log.warn({ err: e }, 'stopping the flusher after a failed start'))
+    await this.ops?.stop().catch(() => {})
+  }
+
+  private async startParts(): Promise<void> {
     const c = this.o.config
     if (!this.o.noAuth) this.loadCredentials()
     const instanceId = this.o.instanceId ?? `${hostname()}-${Date.now().toString(36)}`
+    this.checkStopped()
     this.bridge = await startBridge({ config: c, sink: this.o.sink, instanceId, log: this.log })
+    this.checkStopped()
     this.ingest = new Ingest(c.transport.subjectPrefix, this.bridge.out, {
       gap: (shardId, connId, sid, expected, got) => this.onGap(shardId, connId, sid, expected, got),
       frame: (_shard, type) => {
@@ -121,7 +153,15 @@ export class Connector {
     })
     let markets = this.o.markets ?? c.connector.markets
     if (c.connector.mode === 'global' && c.connector.channels.some((ch) => PER_MARKET_CHANNELS.includes(ch)) && markets.length === 0) {
-      markets = await fetchOpenMarkets(this.o.restUrl ?? c.exchange.restUrl)
+      const restUrl = this.o.restUrl ?? c.exchange.restUrl
+      this.log.info({ url: restUrl }, 'listing the open markets over REST')
+      try {
+        markets = await fetchOpenMarkets(restUrl, this.o.signal)
+      } catch (e) {
+        if (e instanceof StoppedError) throw e
+        const why = (e as Error).message
+        throw new ConnectionError(`global mode lists the open markets over REST for ${PER_MARKET_CHANNELS.join(', ')}: ${why} (check exchange.rest_url or KALSHI_REST_URL)`, 'MARKETS_DISCOVERY', { cause: e })
+      }
       this.log.info({ markets: markets.length }, 'open markets discovered over REST for per-market channels')
     }
     const plans = planShards({ mode: c.connector.mode, markets, channels: c.connector.channels, shardSize: c.connector.shardSize })
@@ -165,18 +205,18 @@ export class Connector {
     return shard
   }
 
-  /** Fails the start with an error naming the URL when a shard cannot connect at all. */
+  /** Fails the start with an error naming the URL when a shard cannot connect at all (start() then stops what it started). */
   private async awaitFirstConnect(): Promise<void> {
     const url = this.o.wsUrl ?? this.o.config.exchange.wsUrl
     const timeout = this.o.connectTimeoutMs ?? CONNECTOR_DEFAULTS.CONNECT_TIMEOUT_MS
+    const signal = this.o.signal
     try {
-      await waitFor(() => this.shards.every((s) => s.connected), `a connection to ${url}`, timeout, 10)
+      await waitFor(() => signal?.aborted || this.shards.every((s) => s.connected), `a connection to ${url}`, timeout, 10)
     } catch {
       const why = this.shards.find((s) => !s.connected)?.lastClose || 'no answer'
-      await Promise.all(this.shards.map((s) => s.stop()))
-      await this.bridge.stop().catch(() => {})
       throw new ConnectionError(`cannot connect to ${url}: ${why} (check the URL, KALSHI_API_KEY and the private key)`, 'WS_CONNECT')
     }
+    this.checkStopped()
   }
 
   private loadCredentials(): void {

@@ -88,3 +88,11 @@ export class DataError extends SsmdError {
     super(code, message, options)
   }
 }
+
+/** A stop (SIGINT/SIGTERM, an AbortSignal) arrived while the work was still starting or waiting. */
+export class StoppedError extends SsmdError {
+  override name = 'StoppedError'
+  constructor(message: string, options?: ErrorOptions) {
+    super('STOPPED', message, options)
+  }
+}

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { DataError } from '../core/errors.ts'
+import { DataError, StoppedError } from '../core/errors.ts'
+import { waitFor } from '../core/wait.ts'
 import { startSim } from '../../services/sim/index.ts'
 import { KalshiRest } from './client.ts'
 import { KalshiRestError } from './errors.ts'
@@ -74,6 +75,28 @@ describe('KalshiRest', () => {
     const rest = new KalshiRest({ baseUrl: `http://127.0.0.1:${port}/trade-api/v2`, maxRetries: 1, retryBaseMs: 1 })
     const e = (await caught(rest.get('/events'))) as KalshiRestError
     expect([e.code, e.status]).toEqual(['REST_UNAVAILABLE', 0])
+  })
+
+  test('aborting the signal ends a long retry wait, and a request in flight, with a StoppedError', async () => {
+    let hits = 0
+    await using down = Bun.serve({ port: 0, fetch: () => (hits++, new Response('down', { status: 503 })) })
+    const waiting = new AbortController()
+    const rest = new KalshiRest({ baseUrl: `http://127.0.0.1:${down.port}/trade-api/v2`, retryBaseMs: 600_000, retryCapMs: 600_000, signal: waiting.signal })
+    const inWait = caught(rest.get('/markets'))
+    await waitFor(() => rest.stats.retries === 1, 'the first retry wait')
+    waiting.abort()
+    const e1 = (await inWait) as StoppedError
+    expect([e1 instanceof StoppedError, e1.code, e1.message, hits]).toEqual([true, 'STOPPED', 'GET /markets: stopped', 1])
+
+    const answered = Promise.withResolvers<void>()
+    await using hung = Bun.serve({ port: 0, fetch: () => (answered.resolve(), new Promise<Response>(() => {})) })
+    const inFlight = new AbortController()
+    const rest2 = new KalshiRest({ baseUrl: `http://127.0.0.1:${hung.port}/trade-api/v2`, signal: inFlight.signal })
+    const pending = caught(rest2.get('/series'))
+    await answered.promise
+    inFlight.abort()
+    const e2 = (await pending) as StoppedError
+    expect([e2.code, rest2.stats.retries]).toEqual(['STOPPED', 0])
   })
 
   test('a malformed page is a DataError naming the endpoint and the page number', async () => {

@@ -3,7 +3,7 @@
  * with jittered back-off, 5xx and network errors retried a bounded number of times, any other 4xx
  * failing at once; lists are streamed page by page (`pages()`), so callers upsert as they go.
  */
-import { DataError, UsageError } from '../core/errors.ts'
+import { DataError, StoppedError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import { KalshiRestError } from './errors.ts'
@@ -34,6 +34,8 @@ export interface KalshiRestOptions {
   /** @default 30000 */ timeoutMs?: number
   fetch?: typeof fetch
   logger?: Logger
+  /** Aborting it ends a request or a retry wait at once, with a StoppedError. */
+  signal?: AbortSignal
 }
 
 export interface KalshiRestStats {
@@ -56,9 +58,10 @@ export class KalshiRest {
   readonly stats: KalshiRestStats = { requests: 0, pages: 0, retries: 0, rateLimited: 0 }
   readonly baseUrl: string
   readonly #bucket: TokenBucket
-  readonly #o: Required<Omit<KalshiRestOptions, 'logger' | 'fetch' | 'baseUrl'>>
+  readonly #o: Required<Omit<KalshiRestOptions, 'logger' | 'fetch' | 'baseUrl' | 'signal'>>
   readonly #fetch: typeof fetch
   readonly #log: Logger
+  readonly #signal: AbortSignal | undefined
 
   constructor(options: KalshiRestOptions) {
     try {
@@ -79,6 +82,7 @@ export class KalshiRest {
     this.#bucket = new TokenBucket(rate, this.#o.burst)
     this.#fetch = options.fetch ?? fetch
     this.#log = options.logger ?? silentLogger()
+    this.#signal = options.signal
   }
 
   url(path: string, params: Params = {}): URL {
@@ -93,11 +97,14 @@ export class KalshiRest {
     const shown = `${url.pathname}${url.search}`
     for (let attempt = 0; ; attempt++) {
       await this.#bucket.take()
+      this.#checkStopped(what)
       this.stats.requests++
+      const timeout = AbortSignal.timeout(this.#o.timeoutMs)
       let res: Response
       try {
-        res = await this.#fetch(url, { signal: AbortSignal.timeout(this.#o.timeoutMs), headers: { accept: 'application/json' } })
+        res = await this.#fetch(url, { signal: this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout, headers: { accept: 'application/json' } })
       } catch (e) {
+        this.#checkStopped(what, e)
         await this.#retry(attempt, url, 0, `${what}: ${(e as Error).message}`, 0, e)
         continue
       }
@@ -131,7 +138,11 @@ export class KalshiRest {
     const waitMs = retryAfterMs > 0 ? retryAfterMs + Math.round(Math.random() * 0.25 * retryAfterMs) : backoff
     if (retryAfterMs > 0) this.#bucket.pause(waitMs)
     this.#log.warn({ url: url.pathname, status, attempt: attempt + 1, waitMs }, `kalshi rest: retrying: ${message}`)
-    await delay(waitMs)
+    await delay(waitMs, this.#signal)
+  }
+
+  #checkStopped(what: string, cause?: unknown): void {
+    if (this.#signal?.aborted) throw new StoppedError(`${what}: stopped`, { cause })
   }
 
   /**

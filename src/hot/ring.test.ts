@@ -245,6 +245,26 @@ describe('Ring', () => {
     expect(await loop).toBe(15)
   })
 
+  test('gives timers and I/O a turn while the ring never runs dry and the sink is synchronous', async () => {
+    const ring = Ring.allocate(4096)
+    let timerFired = false
+    const timer = setTimeout(() => (timerFired = true), 1)
+    let batches = 0
+    let firedAfter = -1
+    const loop = drainLoop(ring, () => {
+      batches++
+      if (timerFired && firedAfter < 0) firedAfter = batches
+      // the producer keeps up with the consumer: a record is always waiting, until the timer ran
+      if (firedAfter < 0 && batches < 5_000_000) ring.push('s', 'p', batches, 0)
+      else ring.close()
+    }, { maxBatch: 1, yieldEveryMs: 2 })
+    ring.push('s', 'p', 0, 0)
+    await loop
+    clearTimeout(timer)
+    expect({ timerFired, ranAgainAfterTheTimer: firedAfter > 0 && firedAfter < 5_000_000 }).toEqual({ timerFired: true, ranAgainAfterTheTimer: true })
+    await expect(drainLoop(ring, () => {}, { yieldEveryMs: 0 })).rejects.toThrow('yieldEveryMs')
+  })
+
   test('delivers 200k records in order to a consumer in a real Worker', async () => {
     const ring = Ring.allocate(1 << 16)
     const worker = new Worker(new URL('./fixture-ring-worker.ts', import.meta.url).href)

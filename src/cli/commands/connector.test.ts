@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../../../test/nats-server.ts'
 import { spawnCli, type CliChild } from '../../../test/subprocess.ts'
-import { withTimeout } from '../../pipeline/core/wait.ts'
+import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { needService, uniqueId } from '../../../test/services.ts'
+import { waitFor, withTimeout } from '../../pipeline/core/wait.ts'
+import { startSim, type Sim } from '../../services/sim/index.ts'
 
 setDefaultTimeout(60_000) // real processes on a shared machine
 
@@ -15,6 +19,7 @@ setDefaultTimeout(60_000) // real processes on a shared machine
 const children: CliChild[] = []
 const dirs: string[] = []
 const servers: { stop(force?: boolean): unknown }[] = []
+const nats = await needService('nats')
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL')
   for (const s of servers.splice(0)) await s.stop(true)
@@ -24,17 +29,18 @@ afterEach(async () => {
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 
-/** `ssmd connector` on the local environment (file transport, so a flusher Worker) against the given URLs. */
-async function connector(restUrl: string): Promise<CliChild> {
+/** `ssmd connector` (by default on the local environment: file transport, so a flusher Worker). */
+async function connector(restUrl: string, args: string[] = [], env: Record<string, string> = {}): Promise<CliChild> {
   const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
   dirs.push(data)
   const deadWs = `ws://127.0.0.1:${await freePort()}/trade-api/ws/v2`
-  const c = spawnCli(['connector', '--url', deadWs, '--no-status', '--health-port', '0'], {
+  const c = spawnCli(['connector', '--url', deadWs, '--no-status', '--health-port', '0', ...args], {
     SSMD_DATA_DIR: data,
     SSMD_LOG_LEVEL: 'info',
     KALSHI_API_KEY: 'test-key',
     KALSHI_PRIVATE_KEY: PEM,
     KALSHI_REST_URL: restUrl,
+    ...env,
   })
   children.push(c)
   return c
@@ -62,5 +68,42 @@ describe('ssmd connector start-up (subprocess)', () => {
     expect(error).toContain('error [MARKETS_DISCOVERY]')
     expect(error).toContain('HTTP 404')
     expect(error).toContain('KALSHI_REST_URL')
+  })
+})
+
+describe.skipIf(!nats.ok)(`ssmd connector into JetStream (subprocess; ${nats.reason})`, () => {
+  let sim: Sim | undefined
+  let stream = ''
+  afterEach(async () => {
+    await sim?.stop()
+    sim = undefined
+    // a test that failed before it deleted its stream
+    const nc = await connect({ servers: nats.url })
+    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {})
+    await nc.close()
+  })
+
+  test('a stream deleted under it ends the process with the error (exit 1), the frames it held journaled', async () => {
+    sim = startSim({ seed: 9, markets: 60, rate: 'realistic', framesPerSecond: 1000, pingIntervalMs: 0 })
+    stream = uniqueId('cli').toUpperCase()
+    const markets = sim.universe.markets.slice(0, 60).map((m) => m.ticker).join(',')
+    const journal = mkdtempSync(join(tmpdir(), 'ssmd-connector-journal-'))
+    dirs.push(journal)
+    const c = await connector(sim.restUrl, ['--env', 'dev', '--url', sim.wsUrl, '--markets', markets, '--nats-url', nats.url, '--stream', stream, '--subject-prefix', `${stream.toLowerCase()}.kalshi`], { SSMD_JOURNAL_DIR: journal })
+    await c.waitOut(1, 'the capture to start', (l) => l.includes('capturing to'), 20_000)
+    const nc = await connect({ servers: nats.url })
+    try {
+      const jsm = await jetstreamManager(nc)
+      await waitFor(async () => (await jsm.streams.info(stream)).state.messages > 50, 'frames stored', 15_000)
+      await jsm.streams.delete(stream)
+    } finally {
+      await nc.close()
+    }
+    const code = await withTimeout(c.exited, 20_000, 'ssmd connector to exit after losing its stream')
+    expect(code).toBe(1)
+    expect(c.err.join('\n')).toContain('error [NO_STREAM]')
+    const said = msgs([...c.out, ...c.err]) // the flusher Worker logs to stderr
+    expect(said).toContain('the transport failed: stopping')
+    expect(said).toContain('closing with records in the journal; they are replayed at the next start')
   })
 })

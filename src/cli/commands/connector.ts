@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
-import { StoppedError } from '../../pipeline/core/errors.ts'
+import { StoppedError, type SsmdError } from '../../pipeline/core/errors.ts'
 import { gcPacerFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
@@ -105,13 +105,21 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   const where = config.transport.type === 'file' ? `${config.dataDir}/${config.feed.name}/${config.name}` : config.transport.type === 'nats' ? `${config.transport.url} stream ${config.transport.stream}` : 'memory'
   log.info({ to: where }, `capturing to ${where}`)
   const status = o.status ? startStatusLine(connector) : undefined
-  await stopRequested
+  // a transport that fails for good (the stream deleted, the disk gone) stops the connector: the
+  // ring drains into the failed sink (a NatsSink journals it for the next start) and the process
+  // exits with the error, for its supervisor to restart it
+  let failure: SsmdError | undefined
+  await Promise.race([stopRequested, connector.failed.then((e) => (failure = e))])
   status?.stop()
-  log.info('stopping: closing sockets and flushing')
-  await secmaster?.close()
-  await connector.stop()
-  await sim?.stop()
-  pacer?.stop()
+  if (failure) log.error({ err: failure.message, code: failure.code }, 'the transport failed: stopping')
+  else log.info('stopping: closing sockets and flushing')
+  try {
+    await secmaster?.close()
+    await connector.stop()
+  } finally {
+    await sim?.stop()
+    pacer?.stop()
+  }
   const s = connector.stats()
   log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
 }

@@ -38,6 +38,14 @@ export interface Bridge {
   metricsText(): Promise<string>
   /** Closes the ring, drains it into the transport, closes the transport. */
   stop(): Promise<void>
+  /**
+   * Resolves with the transport's first permanent failure (a NatsSink whose stream is gone, a
+   * crashed Worker); never rejects. The ring keeps draining after a sink failure (a NatsSink
+   * journals what it is given), so the connector can stop and lose nothing it received.
+   */
+  failed: Promise<SsmdError>
+  /** False once nothing drains the ring any more (the flusher Worker crashed). */
+  draining(): boolean
   /** The in-process sink when there is one (memory transport, tests). */
   sink?: Sink
 }
@@ -54,10 +62,20 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   const ring = Ring.allocate(c.connector.ringBytes)
   if (o.sink || c.transport.type === 'memory') {
     const sink = o.sink ?? new MemorySink()
-    const flusher = new Flusher(ring, sink, o.instanceId)
-    const done = flusher.start()
-    done.catch((e) => o.log.error({ err: e }, 'flusher failed'))
+    const failed = Promise.withResolvers<SsmdError>()
+    let draining = true
+    const fail = (e: unknown) => {
+      o.log.error({ err: e }, 'flusher failed')
+      failed.resolve(e instanceof SsmdError ? e : new ConnectionError(`flusher (${sink.constructor.name}): ${String((e as Error)?.message ?? e)}`, 'FLUSHER'))
+    }
+    const flusher = new Flusher(ring, sink, o.instanceId, fail)
+    flusher.start().catch((e) => {
+      draining = false
+      fail(e)
+    })
     return {
+      failed: failed.promise,
+      draining: () => draining,
       out: new RingOut(ring),
       sink,
       capacityBytes: ring.capacity,
@@ -116,13 +134,18 @@ function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
   let stopped: () => void = () => {}
   const stoppedP = new Promise<void>((r) => (stopped = r))
   let ready = false
-  // a Worker that failed before it was ready is ended here: no bridge (and no stop()) exists for
-  // it, and a live Worker keeps the process from exiting
-  const failed = (e: SsmdError, reject: (e: SsmdError) => void) => {
-    failure = e
+  let draining = true
+  const failed = Promise.withResolvers<SsmdError>()
+  // 'failed': the sink failed and the Worker goes on draining the ring into it (a NatsSink
+  // journals); 'error' before 'ready': the Worker could not start, and is ended here (no bridge,
+  // hence no stop(), exists for it; a live Worker keeps the process from exiting)
+  const fail = (e: SsmdError, reject: (e: SsmdError) => void) => {
+    failure ??= e
+    failed.resolve(e)
+    if (ready) return
     reject(e)
     stopped()
-    if (!ready) worker.terminate()
+    worker.terminate()
   }
   return new Promise((resolve, reject) => {
     worker.onmessage = (ev: MessageEvent) => {
@@ -133,12 +156,16 @@ function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
       } else if (m.type === 'stats') last = m as unknown as BridgeStats
       else if (m.type === 'metrics') metricWaiters.get(m.id as number)?.(m.text as string)
       else if (m.type === 'stopped') stopped()
-      else if (m.type === 'error') {
+      else if (m.type === 'failed' || m.type === 'error') {
         o.log.error({ err: m.message, code: m.code }, 'flusher failed')
-        failed(new ConnectionError(`flusher (${c.transport.type}): ${m.message}`, (m.code as string) ?? 'FLUSHER'), reject)
+        fail(new ConnectionError(`flusher (${c.transport.type}): ${m.message}`, (m.code as string) ?? 'FLUSHER'), reject)
       }
     }
-    worker.onerror = (e) => failed(new ConnectionError(`flusher worker crashed: ${e.message}`, 'FLUSHER_CRASHED'), reject)
+    worker.onerror = (e) => {
+      draining = false
+      fail(new ConnectionError(`flusher worker crashed: ${e.message}`, 'FLUSHER_CRASHED'), reject)
+      stopped()
+    }
     const init: WorkerInit = {
       type: 'init',
       sab: ring.sab,
@@ -150,6 +177,8 @@ function startWorkerBridge(ring: Ring, o: BridgeOptions): Promise<Bridge> {
     }
     worker.postMessage(init)
     const bridge: Bridge = {
+      failed: failed.promise,
+      draining: () => draining,
       out: new RingOut(ring),
       capacityBytes: ring.capacity,
       usedBytes: () => ring.usedBytes,

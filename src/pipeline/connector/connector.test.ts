@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { needService } from '../../../test/services.ts'
 import { startWsTap, type WsTap } from '../../../test/ws-tap.ts'
 import { startSim, type Sim } from '../../services/sim/index.ts'
-import { waitFor } from '../core/wait.ts'
+import type { SsmdError } from '../core/errors.ts'
+import { waitFor, withTimeout } from '../core/wait.ts'
+import { Journal } from '../transport/journal.ts'
 import { readStream } from '../transport/read-stream.ts'
 import { startConnector, type Connector } from './connector.ts'
 import { DATA_TYPES, frameType, testConfig, unwrap, type TestEnv } from './connector.fixtures.ts'
@@ -72,5 +75,28 @@ describe.skipIf(!nats.ok)(`connector → JetStream (${nats.reason})`, () => {
     expect(err.code).toBe('STREAM_SUBJECTS')
     expect(err.message).toContain(env.stream)
     expect(err.message).toContain(`${env.prefix}.>`)
+  })
+
+  test('a stream deleted under a running connector fails it (NO_STREAM) at once; its stop keeps every frame received, acked or journaled', async () => {
+    sim = startSim({ seed: 5, markets: 100, rate: 'realistic', framesPerSecond: 2000, pingIntervalMs: 0 })
+    env = testConfig(nats.url, { mode: 'markets', channels: ['ticker', 'trade', 'orderbook_delta'], shardSize: 50 })
+    const markets = sim.universe.markets.slice(0, 100).map((m) => m.ticker)
+    connector = await startConnector({ config: env.config, wsUrl: sim.wsUrl, noAuth: true, markets, opsPort: false })
+    await waitFor(() => (connector!.stats().out.accepted ?? 0) > 200, 'some frames acked', 15_000)
+    const nc = await connect({ servers: nats.url })
+    await (await jetstreamManager(nc)).streams.delete(env.stream)
+    await nc.close()
+    const failure = await withTimeout(connector.failed, 10_000, 'the connector to report the lost stream')
+    expect([failure.code, failure.message]).toEqual(['NO_STREAM', expect.stringContaining(`no JetStream stream captures subject ${env.prefix}.`)])
+    const stopped = await connector.stop().then(() => 'stopped', (e: SsmdError) => e.code)
+    const s = connector.stats()
+    connector = undefined
+    expect(stopped).toBe('NO_STREAM')
+    expect({ written: s.out.written, accepted: s.out.accepted }).toEqual({ written: s.forwarded, accepted: s.forwarded })
+    const journal = Journal.open(env.config.transport.journalDir)
+    const journaled = journal.segments().reduce((n, id) => n + journal.read(id).length, 0)
+    journal.close()
+    expect(journaled).toBe(s.out.journalRecords ?? -1)
+    expect(journaled).toBeGreaterThan(0)
   })
 })

@@ -10,7 +10,7 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { nowUs } from '../../hot/clock.ts'
 import type { ResolvedConfig } from '../config/index.ts'
-import { AuthError, ConnectionError, StoppedError } from '../core/errors.ts'
+import { AuthError, ConnectionError, StoppedError, type SsmdError } from '../core/errors.ts'
 import { waitFor } from '../core/wait.ts'
 import { serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger } from '../core/log.ts'
@@ -377,16 +377,28 @@ export class Connector {
   }
 
   /** Stops the sockets, then drains the overflow and the ring into the transport and closes it. */
+  /**
+   * Resolves with the transport's first permanent failure (never rejects): the caller should
+   * stop() the connector, which then rejects with it. Until then the ring keeps draining (a
+   * NatsSink journals), so nothing received is lost.
+   */
+  get failed(): Promise<SsmdError> {
+    return this.bridge.failed
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.stop()))
-    while (this.ingest.drainOverflow() > 0) {
+    while (this.ingest.drainOverflow() > 0 && this.bridge.draining()) {
       const out = this.bridge.out
       if (out.waitWritable) await out.waitWritable()
       else await new Promise((r) => setTimeout(r, 1))
     }
-    await this.bridge.stop()
-    await this.ops?.stop()
-    this.log.info(this.stats(), 'connector stopped')
+    try {
+      await this.bridge.stop()
+    } finally {
+      await this.ops?.stop()
+      this.log.info(this.stats(), 'connector stopped')
+    }
   }
 }
 

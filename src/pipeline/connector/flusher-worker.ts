@@ -2,7 +2,8 @@
  * The flusher Worker: attaches to the connector's ring and drains it into the environment's
  * transport (`nats`: JetStream with a local journal; `file`: the archive writer). Messages:
  * in `{type:'init', …}`, `{type:'stop'}`, `{type:'metrics', id}`; out `ready`, `stats`,
- * `metrics`, `stopped`, `error`.
+ * `metrics`, `failed` (the sink failed; the ring keeps draining into it, a NatsSink journals),
+ * `error` (the Worker could not start, or its loop broke), `stopped` (always, after `stop`).
  */
 import { Ring } from '../../hot/ring.ts'
 import { createLogger } from '../core/log.ts'
@@ -52,8 +53,8 @@ self.onmessage = async (ev: MessageEvent) => {
         const { FileSink } = await import('./file-sink.ts')
         sink = new FileSink({ ...msg.file!, log })
       }
-      flusher = new Flusher(ring, sink, msg.instanceId)
-      flusher.start().catch((e) => post({ type: 'error', message: String(e?.message ?? e), code: e?.code }))
+      flusher = new Flusher(ring, sink, msg.instanceId, (e) => post({ type: 'failed', ...describe(e) }))
+      flusher.start().catch((e) => post({ type: 'error', ...describe(e) }))
       statsTimer = setInterval(() => post(stats()), 250)
       gc = heapBudgetFromEnv(process.env, FLUSHER_HEAP_BUDGET_BYTES)
       post({ type: 'ready' })
@@ -62,12 +63,21 @@ self.onmessage = async (ev: MessageEvent) => {
     } else if (msg.type === 'stop') {
       clearInterval(statsTimer)
       gc?.stop()
-      await flusher?.stop()
+      try {
+        await flusher?.stop()
+      } catch (e) {
+        // the sink's failure, already reported as 'failed'; anything else is news
+        if (e !== flusher?.failure) post({ type: 'error', ...describe(e) })
+      }
       post(stats())
       post({ type: 'stopped' })
     }
   } catch (e) {
-    const err = e as { message?: string; code?: string }
-    post({ type: 'error', message: String(err?.message ?? e), code: err?.code })
+    post({ type: 'error', ...describe(e) })
   }
+}
+
+function describe(e: unknown): { message: string; code?: string } {
+  const err = e as { message?: string; code?: string } | undefined
+  return { message: String(err?.message ?? e), code: err?.code }
 }

@@ -154,7 +154,7 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
       maxAgeMs: durationMs(env.transport.max_age ?? '1d'),
       maxBytes: env.transport.max_bytes ?? 1 << 30,
       duplicateWindowMs: durationMs(env.transport.duplicate_window ?? '2m'),
-      journalDir: resolvePath(pick('transport.journal_dir', undefined, 'SSMD_JOURNAL_DIR', env.transport.journal_dir, `${dataDir}/journal`)),
+      journalDir: resolvePath(pick('transport.journal_dir', undefined, 'SSMD_JOURNAL_DIR', env.transport.journal_dir, `${dataDir}/journal/${stream}`)),
     },
     storage: { type: env.storage?.type ?? 'local', path: dataDir, bucket: env.storage?.bucket, prefix: env.storage?.prefix, endpoint: env.storage?.endpoint },
     connector: {

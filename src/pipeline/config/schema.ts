@@ -93,7 +93,7 @@ export const TransportSchema = z.strictObject({
   max_age: duration.optional(),
   max_bytes: z.number().int().positive().optional(),
   duplicate_window: duration.optional(),
-  /** Where the local journal goes while NATS is unreachable. */
+  /** Where the local journal goes while NATS is unreachable (one connector per directory: it is locked). @default {data dir}/journal/{stream} */
   journal_dir: z.string().optional(),
 })
 

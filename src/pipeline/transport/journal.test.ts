@@ -56,9 +56,11 @@ describe('Journal', () => {
     j.seal()
     j.append(recs(2, 4))
     j.remove(1)
-    expect([j.segments(), j.records, readdirSync(dir)]).toEqual([[2], 2, ['segment-000000000002.jnl']])
+    expect([j.segments(), j.records, readdirSync(dir).sort()]).toEqual([[2], 2, ['LOCK', 'segment-000000000002.jnl']])
     j.remove(2)
-    expect([j.records, j.bytes, readdirSync(dir)]).toEqual([0, 0, []])
+    expect([j.records, j.bytes, readdirSync(dir)]).toEqual([0, 0, ['LOCK']])
+    j.close()
+    expect(readdirSync(dir)).toEqual([])
   })
 
   test('skips a torn tail and a corrupt record, keeping the records before them', () => {

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { TransportError } from './errors.ts'
+import { lockJournalDir } from './journal-lock.ts'
 
 export interface JournalRecord {
   subject: string
@@ -53,6 +54,7 @@ export class Journal {
   #nextId = 1
   #records = 0
   #bytes = 0
+  #lock: { release(): void } | undefined
 
   private constructor(dir: string, segmentMaxBytes: number, log: Logger) {
     this.dir = dir
@@ -60,7 +62,10 @@ export class Journal {
     this.#log = log
   }
 
-  /** Opens (creating) the directory and takes stock of leftover segments. */
+  /**
+   * Opens (creating) the directory, takes its lock (journal-lock.ts: JOURNAL_LOCKED while another
+   * live process journals there) and takes stock of leftover segments.
+   */
   static open(dir: string, options: JournalOptions = {}): Journal {
     const max = options.segmentMaxBytes ?? JOURNAL_DEFAULTS.SEGMENT_MAX_BYTES
     if (!Number.isSafeInteger(max) || max <= 0) {
@@ -68,6 +73,7 @@ export class Journal {
     }
     const j = new Journal(dir, max, options.log ?? silentLogger())
     mkdirSync(dir, { recursive: true })
+    j.#lock = lockJournalDir(dir, j.#log)
     const ids = readdirSync(dir)
       .map((f) => NAME.exec(f)?.[1])
       .filter((m): m is string => m !== undefined)
@@ -153,8 +159,11 @@ export class Journal {
     this.#bytes -= seg.bytes
   }
 
+  /** Seals the active segment and releases the directory's lock. */
   close(): void {
     this.seal()
+    this.#lock?.release()
+    this.#lock = undefined
   }
 
   #startSegment(): { id: number; fd: number } {

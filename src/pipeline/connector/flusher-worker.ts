@@ -42,6 +42,7 @@ self.onmessage = async (ev: MessageEvent) => {
   const msg = ev.data as WorkerInit | { type: 'stop' } | { type: 'metrics'; id: number }
   try {
     if (msg.type === 'init') {
+      gc = heapBudgetFromEnv(process.env, FLUSHER_HEAP_BUDGET_BYTES) // first: a bad value fails the start before the sink opens
       const log = createLogger('ssmd-flusher', { level: msg.logLevel ?? 'info', pretty: false, destination: 2 })
       const ring = new Ring(msg.sab)
       let sink: Sink
@@ -56,7 +57,6 @@ self.onmessage = async (ev: MessageEvent) => {
       flusher = new Flusher(ring, sink, msg.instanceId, (e) => post({ type: 'failed', ...describe(e) }))
       flusher.start().catch((e) => post({ type: 'error', ...describe(e) }))
       statsTimer = setInterval(() => post(stats()), 250)
-      gc = heapBudgetFromEnv(process.env, FLUSHER_HEAP_BUDGET_BYTES)
       post({ type: 'ready' })
     } else if (msg.type === 'metrics') {
       post({ type: 'metrics', id: msg.id, text: await registry.metrics() })

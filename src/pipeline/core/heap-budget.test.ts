@@ -20,12 +20,15 @@ describe('heap budget', () => {
     }
   })
 
-  test('SSMD_HEAP_BUDGET_MB=0 turns it off; unset or garbage keeps the default', () => {
+  test('SSMD_HEAP_BUDGET_MB=0 turns it off; unset keeps the default; garbage is an error naming it', () => {
     expect(heapBudgetFromEnv({ SSMD_HEAP_BUDGET_MB: '0' })).toBeUndefined()
-    for (const env of [{}, { SSMD_HEAP_BUDGET_MB: 'lots' }, { SSMD_HEAP_BUDGET_MB: '16' }]) {
+    for (const env of [{}, { SSMD_HEAP_BUDGET_MB: '' }, { SSMD_HEAP_BUDGET_MB: '16' }]) {
       const on = heapBudgetFromEnv(env)
       expect(on).toBeDefined()
       on?.stop()
+    }
+    for (const bad of ['lots', '-1']) {
+      expect(() => heapBudgetFromEnv({ SSMD_HEAP_BUDGET_MB: bad })).toThrow(`SSMD_HEAP_BUDGET_MB must be a number of MiB, 0 for off (got "${bad}")`)
     }
   })
 })

@@ -60,13 +60,14 @@ export function startHeapBudget(options: HeapBudgetOptions = {}): HeapBudget {
 }
 
 /**
- * The budget from SSMD_HEAP_BUDGET_MB (unset or not a number ≥ 0: `defaultBytes`, the role's
- * own default; 0: off).
+ * The budget from SSMD_HEAP_BUDGET_MB (unset: `defaultBytes`, the role's
+ * own default; 0: off; anything but a number ≥ 0: a UsageError naming it).
  */
 export function heapBudgetFromEnv(env: Record<string, string | undefined> = process.env, defaultBytes = HEAP_BUDGET_DEFAULT_BYTES): HeapBudget | undefined {
   const raw = env.SSMD_HEAP_BUDGET_MB
-  const mb = raw === undefined || raw === '' ? Number.NaN : Number(raw)
-  if (!Number.isFinite(mb) || mb < 0) return startHeapBudget({ budgetBytes: defaultBytes })
+  if (raw === undefined || raw === '') return startHeapBudget({ budgetBytes: defaultBytes })
+  const mb = Number(raw)
+  if (!Number.isFinite(mb) || mb < 0) throw new UsageError(`SSMD_HEAP_BUDGET_MB must be a number of MiB, 0 for off (got ${JSON.stringify(raw)})`, 'CONFIG_ENV')
   return mb === 0 ? undefined : startHeapBudget({ budgetBytes: mb * 2 ** 20 })
 }
 

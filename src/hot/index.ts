@@ -1,6 +1,6 @@
 /** src/hot: the connector's latency-critical path. No I/O, no imports from other src folders. */
 export { HotError } from './errors.ts'
-export { CLOCK_ORIGIN_US, monoNs, nowMs, nowUs } from './clock.ts'
+export { monoNs, nowMs, nowUs, WallClock } from './clock.ts'
 export { FRAME_TYPES, FrameScanner, SCAN_FALLBACK, SCAN_INVALID, SCAN_OK, ScanResult, scanByJsonParse } from './scan.ts'
 export type { FrameScannerOptions } from './scan.ts'
 export {

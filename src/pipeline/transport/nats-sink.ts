@@ -29,6 +29,7 @@
  * unacked records are kept in the journal for the operator.
  */
 import { connect } from '@nats-io/transport-node'
+import { nowUs } from '../../hot/clock.ts'
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { backoffMs, delay } from '../core/wait.ts'
@@ -376,7 +377,8 @@ export class NatsSink implements Sink {
     if (this.#metrics) {
       const t = performance.now()
       this.#metrics.publishDuration.observe((t - e.sentAt) / 1000)
-      if (!Number.isNaN(e.receivedAtUs)) this.#metrics.publishLatency.observe(((performance.timeOrigin + t) * 1000 - e.receivedAtUs) / 1e6)
+      // the stamp is the socket thread's nowUs(); both threads' clocks follow the wall clock
+      if (!Number.isNaN(e.receivedAtUs)) this.#metrics.publishLatency.observe((nowUs() - e.receivedAtUs) / 1e6)
     }
     if (e.w >= 0) this.#liveAcked++
     while (this.#ifHead < this.#inflight.length && this.#inflight[this.#ifHead].acked) this.#ifHead++

@@ -161,6 +161,17 @@ export class ArchiveWriter {
     })
   }
 
+  /**
+   * Closes the open file now (fsync, rename, manifest); the next append opens another in the same
+   * slot (`HHMM-01`). The archiver cuts when its stream was re-created, so that a file's
+   * sequences come from one stream.
+   */
+  cut(): Promise<void> {
+    return this.serial(async () => {
+      if (this.open) await this.closeOpen(this.now())
+    })
+  }
+
   /** Graceful shutdown: finish, fsync and rename the open file, write the manifest. */
   close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)

@@ -74,6 +74,40 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect(m?.seq_field).toBe('_nats_seq')
   })
 
+  test('a stream deleted and created again under a running archiver: it waits, then archives the new stream from its first message (its sequences start over)', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.A`, 1, 500)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 500, 'the first 500 written')
+    await jsm.streams.delete(stream)
+    await waitFor(() => a.stats().streams.main?.state === 'consuming' && a.stats().streams.main?.lastSeq === 500, 'still consuming, waiting for the stream')
+    await createStream(jsm, stream, `${id}.>`)
+    // the new stream numbers from 1 again: all 200 are new, none a duplicate of the first 500
+    await publishFrames(nc, (i) => `${id}.json.trade.B`, 1001, 200)
+    await waitFor(() => a.stats().streams.main?.written === 700, 'the new stream\'s 200 written too', 20_000)
+    expect(a.stats().streams.main?.duplicates).toBe(0)
+    await a.stop()
+    // one file per stream: each file's sequences run 1..n once
+    const [date] = await listDates(root, 'kalshi', 'main')
+    const m = await readManifest(join(root, 'kalshi', 'main', date as string))
+    expect(m?.files.map((f) => [f.records, f.first_seq, f.last_seq])).toEqual([[500, 1, 500], [200, 1, 200]])
+  })
+
+  test('a stream created again while the archiver was stopped is archived from its first message, not skipped up to the old last sequence', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.A`, 1, 300)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 300, 'the first 300 written')
+    await a.stop()
+    running.splice(0)
+    await jsm.streams.delete(stream)
+    await createStream(jsm, stream, `${id}.>`)
+    await publishFrames(nc, (i) => `${id}.json.trade.B`, 1001, 100)
+    const b = await start(root, stream, `${id}.>`)
+    await waitFor(() => b.stats().streams.main?.written === 100, 'the new stream\'s 100 written')
+    expect(b.stats().streams.main?.duplicates).toBe(0)
+  })
+
   test('a restart after a crash between flush and ack skips the redelivered messages the archive already holds', async () => {
     const { id, stream, root } = await setup()
     await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 300)

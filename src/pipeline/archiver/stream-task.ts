@@ -5,18 +5,20 @@
 import { join } from 'node:path'
 import {
   AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager,
-  type ConsumerInfo, type ConsumerMessages, type JetStreamApiError,
+  type ConsumerInfo, type ConsumerMessages, type JetStreamApiError, type StreamInfo,
 } from '@nats-io/jetstream'
 import { JsMsgDelivery, PullConsumer, subjectKind, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
+import { backoffMs, delay } from '../core/wait.ts'
 import { ArchiveWriter, type ArchiveRecord } from '../archive/index.ts'
 import { subjectCovers } from '../transport/index.ts'
 import { GapTracker, type Gap } from './gap-tracker.ts'
 import type { ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
 import { lastDurableSeq } from './resume.ts'
+import { readStreamIdentity, sameSequenceSpace, writeStreamIdentity } from './stream-identity.ts'
 import { RateLimitedWarn, Sampler, validateFrame } from './validate.ts'
 
 export interface StreamTaskOptions {
@@ -78,6 +80,10 @@ export class StreamTask {
   /** The delivery sequence the next received message must carry (null: not known). */
   private nextDelivery: number | null = null
   private restarting: Promise<void> | null = null
+  /** Aborted by stop(): ends a wait for a stream that is gone. */
+  private readonly stopping = new AbortController()
+  /** A check whether a 503 on a pull means the consumer is gone is running. */
+  private checkingConsumer = false
   private timer: ReturnType<typeof setInterval> | null = null
   private gaps = new GapTracker()
   private lastWritten: number | null = null
@@ -117,7 +123,7 @@ export class StreamTask {
   /** Reads where the archive ends, attaches the consumer and starts consuming. */
   async start(): Promise<void> {
     const { entry, nc, tuning } = this.o
-    this.lastWritten = await lastDurableSeq(join(this.o.root, entry.feed, entry.name))
+    this.lastWritten = await lastDurableSeq(this.archiveDir)
     const jsm = await jetstreamManager(nc)
     const info = await jsm.streams.info(entry.stream).catch((e: JetStreamApiError) => {
       if (e?.code === JetStreamApiCodes.StreamNotFound) {
@@ -125,6 +131,7 @@ export class StreamTask {
       }
       throw e
     })
+    await this.adoptStream(info, false)
     const subjects = info.config.subjects ?? []
     this.gapBy = subjects.length > 0 && subjects.every((s) => subjectCovers(entry.filter, s)) ? 'stream' : 'consumer'
     this.gaps = new GapTracker(this.gapBy === 'stream' ? this.lastWritten : null)
@@ -145,6 +152,7 @@ export class StreamTask {
     const wasConsuming = this.state === 'consuming'
     this.state = 'stopping'
     if (this.timer) clearInterval(this.timer)
+    this.stopping.abort()
     await this.restarting
     try {
       await this.messages?.close()
@@ -225,6 +233,90 @@ export class StreamTask {
     }
   }
 
+  private get archiveDir(): string {
+    return join(this.o.root, this.o.entry.feed, this.o.entry.name)
+  }
+
+  /**
+   * Compares the stream with the one the archive's sequences come from (stream-identity.ts). A
+   * re-created stream numbers its messages from 1 again: the archive's last sequence is then not
+   * used to skip any of them, and (mid-run) the open file is closed so that a file's sequences
+   * come from one stream.
+   */
+  private async adoptStream(info: StreamInfo, midRun: boolean): Promise<void> {
+    const now = { stream: this.o.entry.stream, created: String(info.created) }
+    const recorded = await readStreamIdentity(this.archiveDir)
+    const same = sameSequenceSpace(recorded, now)
+    if (!same) {
+      this.log.warn({ recorded, now, lastWritten: this.lastWritten },
+        'the stream was re-created: its sequences start over, so the archive\'s last sequence is not used to skip any of its messages')
+      if (midRun) await this.serial(() => this.writer.cut())
+      this.lastWritten = null
+      this.gaps = new GapTracker(null)
+    }
+    if (recorded === null || !same) await writeStreamIdentity(this.archiveDir, now)
+  }
+
+  /**
+   * The consumer disappeared (deleted, or its stream deleted and perhaps created again): stops the
+   * current pulls, writes and acks what was received, waits for the stream to exist (retrying;
+   * stop() ends the wait), checks its identity, re-creates the consumer and consumes again.
+   * Before, the pulls kept failing until the archiver was restarted.
+   */
+  private async reattach(why: string): Promise<void> {
+    const old = this.messages
+    try {
+      await old?.close()
+    } catch (e) {
+      this.log.warn({ err: e }, 'closing the consumer failed')
+    }
+    await this.drainNow()
+    const { entry } = this.o
+    const jsm = await jetstreamManager(this.o.nc)
+    let info: StreamInfo | null = null
+    for (let attempt = 0; this.state === 'consuming'; attempt++) {
+      info = await jsm.streams.info(entry.stream).catch((e: JetStreamApiError) => {
+        if (e?.code !== JetStreamApiCodes.StreamNotFound) this.log.warn({ err: e }, 'reading the stream failed; retrying')
+        return null
+      })
+      if (info) break
+      if (attempt % 20 === 0) this.log.warn({ why }, `stream ${entry.stream} is gone; archiving resumes when it exists again`)
+      await delay(backoffMs(attempt, 250, 10_000), this.stopping.signal)
+    }
+    if (this.state !== 'consuming' || info === null) return
+    await this.adoptStream(info, true)
+    const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')
+    if (this.state !== 'consuming') return
+    if (this.gapBy === 'consumer') this.gaps = new GapTracker(null)
+    this.ackAll = ci.config.ack_policy === AckPolicy.All
+    await this.attach(ci)
+    this.log.info({ why, resumeAfter: this.lastWritten }, 'consumer attached again')
+  }
+
+  private scheduleReattach(why: string): void {
+    if (this.restarting !== null || this.state !== 'consuming') return
+    this.generation++
+    const restart: Promise<void> = this.reattach(why).catch((e) => this.fail(e)).finally(() => {
+      if (this.restarting === restart) this.restarting = null
+    })
+    this.restarting = restart
+  }
+
+  /** A 503 on a pull: no one answers for the consumer. Gone (or its stream)? Then attach again. */
+  private async checkConsumer(): Promise<void> {
+    if (this.checkingConsumer) return
+    this.checkingConsumer = true
+    try {
+      const jsm = await jetstreamManager(this.o.nc)
+      await jsm.consumers.info(this.o.entry.stream, this.o.entry.consumer)
+    } catch (e) {
+      const code = (e as JetStreamApiError)?.code
+      if (code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound) this.scheduleReattach('the consumer is gone')
+    } finally {
+      this.checkingConsumer = false
+    }
+  }
+
   /**
    * Attaches the durable consumer, creating or re-creating it when needed.
    *
@@ -282,7 +374,7 @@ export class StreamTask {
   /**
    * Logs and counts what the consumer reports besides deliveries and the server's heartbeats: a
    * lost pull shows as heartbeats_missed (then pulled again), a consumer deleted under us as
-   * consumer_deleted / consumer_not_found (pulls keep retrying), so none of it is silent.
+   * consumer_deleted (or a 503 on the pulls), which attaches the consumer again (`reattach`).
    */
   private async watchStatus(messages: ConsumerMessages): Promise<void> {
     for await (const s of messages.status()) {
@@ -295,6 +387,9 @@ export class StreamTask {
     this.o.metrics.consumerEvents.inc({ ...this.labels, event: type })
     if (QUIET_EVENTS.has(type)) this.log.debug({ event }, `consumer: ${type}`)
     else this.log.warn({ event }, `consumer: ${type}`)
+    if (this.state !== 'consuming') return
+    if (type === 'consumer_deleted') this.scheduleReattach('the consumer was deleted')
+    else if (type === 'status' && (event as PullStatus).code === 503) void this.checkConsumer()
   }
 
   private onMessage(m: Delivery, gen: number): void {

@@ -111,4 +111,42 @@ describe.skipIf(!nats.ok)(`live signal runner (${nats.reason})`, () => {
       await nc.drain()
     }
   }, 30_000)
+
+  test('a consumer deleted under the runner is created again after the last record evaluated; a stream created again is read from its start', async () => {
+    const nc: NatsConnection = await connect({ servers: nats.url, noAsyncTraces: true })
+    const js = jetstream(nc)
+    const jsm = await jetstreamManager(nc)
+    const id = uniqueId('sigl')
+    const stream = `T_${id}`
+    const prefix = `${id}.kalshi`
+    const lines = simLines({ seed: 3, count: 900, format: 'dollars', markets: 5 })
+    const publish = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) await js.publish(`${prefix}.json.${lines[i].type}.t`, lines[i].line)
+    }
+    try {
+      await jsm.streams.add({ name: stream, subjects: [`${id}.>`] })
+      await publish(0, 300)
+      const signal = await loadSignal(writeVolumeSignal(join(root, 'signals'), 'vol-lost', 3000, 60_000))
+      const engine = new SignalEngine([signal])
+      const consumer = `signal-${signal.id}`
+      const source = new NatsRecordSource(nc, jsm, { stream, consumer, filter: `${prefix}.json.>`, batchSize: 50 })
+      const done = runSignals({ engine, source, sink: new MemoryFireSink() })
+      await waitFor(() => engine.records === 300, 'the first 300 records')
+      // the consumer alone is deleted: the next 300 are evaluated once each, none of the first again
+      await jsm.consumers.delete(stream, consumer)
+      await publish(300, 600)
+      await waitFor(() => engine.records >= 600, `the next 300 records (saw ${engine.records})`, 20_000)
+      // the stream is deleted and created again: its messages number from 1, all of them new
+      await jsm.streams.delete(stream)
+      await jsm.streams.add({ name: stream, subjects: [`${id}.>`] })
+      await publish(600, 900)
+      await waitFor(() => engine.records >= 900, `the new stream's 300 records (saw ${engine.records})`, 20_000)
+      await source.close()
+      await done
+      expect(engine.records).toBe(900)
+    } finally {
+      await jsm.streams.delete(stream).catch(() => {})
+      await nc.drain()
+    }
+  }, 60_000)
 })

@@ -54,7 +54,7 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   const js = jetstream(nc)
   const jsm = await jetstreamManager(nc)
   const engine = new SignalEngine(o.signals, { log })
-  const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer: o.consumer ?? consumerName(o.signals) })
+  const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer: o.consumer ?? consumerName(o.signals), log })
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
   await js$.start()
   const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$

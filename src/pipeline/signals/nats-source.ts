@@ -4,10 +4,18 @@
  * its fires are published, so a restarted runner continues after the last acked message and never
  * re-evaluates old ones. Batches close at `batchSize` messages or when the consumer is caught up.
  * Messages are pulled with transport/pull.ts (as the archiver pulls).
+ *
+ * A consumer deleted under the runner (by an operator, or with its stream) is created again once
+ * the stream exists: after the last message evaluated when it is the same stream (nothing is
+ * evaluated twice, so no fire is repeated), from the start when the stream was created again (its
+ * sequences start over). Acks owed to the deleted consumer are dropped (nothing can take them).
+ * Before, the pulls failed quietly and the runner fired nothing until restarted.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
-import { PullConsumer, type Delivery } from '../transport/pull.ts'
+import { silentLogger, type Logger } from '../core/log.ts'
+import { backoffMs, delay } from '../core/wait.ts'
+import { PullConsumer, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { parseRecord, newParseStats, type ParseStats } from '../records/parse.ts'
 import type { MarketRecord } from '../records/types.ts'
 import type { RecordSource, SourceBatch } from './types.ts'
@@ -20,10 +28,14 @@ export interface NatsSourceOptions {
   filter?: string
   /** @default 256 */
   batchSize?: number
+  log?: Logger
 }
 
-/** Creates the durable consumer or brings its filter to `filter`. */
-export async function ensureSignalConsumer(jsm: JetStreamManager, o: NatsSourceOptions): Promise<void> {
+/**
+ * Creates the durable consumer or brings its filter to `filter`. A consumer created here starts at
+ * the stream's start, or at `fromSeq` (a consumer re-created after the last message evaluated).
+ */
+export async function ensureSignalConsumer(jsm: JetStreamManager, o: NatsSourceOptions, fromSeq = 1): Promise<void> {
   try {
     const info = await jsm.consumers.info(o.stream, o.consumer)
     if ((info.config.filter_subject ?? '') !== (o.filter ?? '')) {
@@ -36,7 +48,7 @@ export async function ensureSignalConsumer(jsm: JetStreamManager, o: NatsSourceO
   await jsm.consumers.add(o.stream, {
     durable_name: o.consumer,
     ack_policy: AckPolicy.All,
-    deliver_policy: DeliverPolicy.All,
+    ...(fromSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : { deliver_policy: DeliverPolicy.All }),
     ack_wait: nanos(60_000),
     max_ack_pending: 20_000,
     ...(o.filter ? { filter_subject: o.filter } : {}),
@@ -50,9 +62,19 @@ export class NatsRecordSource implements RecordSource {
   private pull: PullConsumer | null = null
   private closed = false
   private wake: (() => void) | null = null
-  private readonly acks = new AckCoalescer()
+  /** Bumped per consumer attached: acks of an older (deleted) one are dropped. */
+  private generation = 0
+  private readonly acks = new AckCoalescer((m) => this.ackGen.get(m) !== this.generation)
+  private readonly ackGen = new WeakMap<Delivery, number>()
+  /** Set when the consumer is gone: the loop attaches a new one. */
+  private lost: string | null = null
+  private checking = false
+  private readonly stopping = new AbortController()
+  private readonly log: Logger
 
-  constructor(private readonly nc: NatsConnection, private readonly jsm: JetStreamManager, private readonly o: NatsSourceOptions) {}
+  constructor(private readonly nc: NatsConnection, private readonly jsm: JetStreamManager, private readonly o: NatsSourceOptions) {
+    this.log = o.log ?? silentLogger()
+  }
 
   /**
    * Deliveries come through the pull loop of transport/pull.ts (read straight from the socket
@@ -62,21 +84,32 @@ export class NatsRecordSource implements RecordSource {
    */
   async *batches(): AsyncGenerator<SourceBatch> {
     await ensureSignalConsumer(this.jsm, this.o)
+    let created = String((await this.jsm.streams.info(this.o.stream)).created)
     if (this.closed) return
     const size = this.o.batchSize ?? 256
     let queue: Delivery[] = []
     let head = 0
-    this.pull = new PullConsumer(this.nc, {
-      stream: this.o.stream, consumer: this.o.consumer, batch: Math.max(size * 2, 512),
-      onMessage: (d) => {
-        queue.push(d)
-        this.wakeUp()
-      },
+    let lastSeq = 0
+    this.attach(size, (d) => {
+      queue.push(d)
+      this.wakeUp()
     })
     let records: MarketRecord[] = []
     let seqs: number[] = []
     try {
       while (!this.closed) {
+        if (this.lost !== null) {
+          // what was received and not yet evaluated comes again from the new consumer
+          queue = []
+          head = 0
+          records = []
+          seqs = []
+          created = await this.reattach(created, lastSeq, size, (d) => {
+            queue.push(d)
+            this.wakeUp()
+          })
+          continue
+        }
         if (head >= queue.length) {
           queue = []
           head = 0
@@ -84,24 +117,87 @@ export class NatsRecordSource implements RecordSource {
           continue
         }
         const m = queue[head++]
+        lastSeq = m.seq
         const r = parseRecord(decoder.decode(m.data), { natsSeq: m.seq, receivedAt: m.timestampMs }, this.parse)
         if (r !== null) {
           records.push(r)
           seqs.push(m.seq)
         }
         if (records.length >= size || m.pending === 0) {
+          this.ackGen.set(m, this.generation)
           yield { records, seqs, ack: () => this.acks.ack(m) }
           records = []
           seqs = []
         }
       }
     } finally {
-      await this.pull.close()
+      await this.pull?.close()
     }
+  }
+
+  private attach(size: number, onMessage: (d: Delivery) => void): void {
+    const gen = ++this.generation
+    this.pull = new PullConsumer(this.nc, {
+      stream: this.o.stream, consumer: this.o.consumer, batch: Math.max(size * 2, 512),
+      onMessage: (d) => {
+        if (gen === this.generation) onMessage(d)
+      },
+      onStatus: (st) => this.onStatus(st, gen),
+    })
+  }
+
+  private onStatus(st: PullStatus, gen: number): void {
+    if (gen !== this.generation || this.closed || st.type === 'request_timeout') return
+    this.log.warn({ consumer: this.o.consumer, event: st }, `signal consumer: ${st.type}`)
+    if (st.type === 'consumer_deleted') this.markLost('the consumer was deleted')
+    else if (st.type === 'status' && st.code === 503) void this.checkConsumer()
+  }
+
+  private markLost(why: string): void {
+    if (this.lost !== null) return
+    this.lost = why
+    this.wakeUp()
+  }
+
+  /** A 503 on a pull: no one answers for the consumer. Gone (or its stream)? Then attach again. */
+  private async checkConsumer(): Promise<void> {
+    if (this.checking) return
+    this.checking = true
+    try {
+      await this.jsm.consumers.info(this.o.stream, this.o.consumer)
+    } catch (e) {
+      const code = (e as JetStreamApiError | undefined)?.code
+      if (code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound) this.markLost('the consumer is gone')
+    } finally {
+      this.checking = false
+    }
+  }
+
+  /** Waits for the stream, creates the consumer again (see the file comment) and pulls from it; returns the stream's created time. */
+  private async reattach(created: string, lastSeq: number, size: number, onMessage: (d: Delivery) => void): Promise<string> {
+    const why = this.lost
+    this.generation++ // acks owed to the old consumer are dropped from here on
+    await this.pull?.close()
+    this.pull = null
+    let now: string | null = null
+    for (let attempt = 0; !this.closed; attempt++) {
+      now = await this.jsm.streams.info(this.o.stream).then((i) => String(i.created), () => null)
+      if (now !== null) break
+      if (attempt % 20 === 0) this.log.warn({ stream: this.o.stream, why }, 'the stream is gone; signals resume when it exists again')
+      await delay(backoffMs(attempt, 250, 10_000), this.stopping.signal)
+    }
+    if (this.closed || now === null) return created
+    const from = now === created ? lastSeq + 1 : 1
+    await ensureSignalConsumer(this.jsm, this.o, from)
+    this.lost = null
+    this.attach(size, onMessage)
+    this.log.info({ consumer: this.o.consumer, why, from, streamCreatedAgain: now !== created }, 'signal consumer attached again')
+    return now
   }
 
   async close(): Promise<void> {
     this.closed = true
+    this.stopping.abort()
     this.wakeUp()
     await this.pull?.close()
   }
@@ -124,6 +220,9 @@ export class AckCoalescer {
   private running = false
   private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
 
+  /** `stale(m)`: `m` came from a consumer that is gone; a failed ack of it is not an error. */
+  constructor(private readonly stale: (m: Delivery) => boolean = () => false) {}
+
   /** Acks must be asked for in delivery order. */
   ack(m: Delivery): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -141,10 +240,10 @@ export class AckCoalescer {
       const covered = this.waiters.filter((w) => w.seq <= m.seq)
       this.waiters = this.waiters.filter((w) => w.seq > m.seq)
       try {
-        await m.ackSync()
+        if (!this.stale(m)) await m.ackSync()
         for (const w of covered) w.resolve()
       } catch (e) {
-        for (const w of covered) w.reject(e)
+        for (const w of covered) (this.stale(m) ? w.resolve() : w.reject(e))
       }
     }
     this.running = false

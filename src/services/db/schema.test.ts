@@ -85,19 +85,20 @@ describe.skipIf(!pg.ok)(`schema (${pg.reason})`, () => {
     expect((await sql`select fee_multiplier from series_fees where source_id = 'a1'`)[0].fee_multiplier).toBe('1.0000')
   })
 
-  test('a lifecycle event inserted twice with the same nats_seq is stored once', async () => {
+  test('a lifecycle event inserted twice with the same stream and nats_seq is stored once; the same seq of a re-created stream is another event', async () => {
     await using db = await migrated()
     const { sql } = db
-    const insert = (seq: number | null) => sql`
-      insert into market_lifecycle_events (market_ticker, event_type, metadata, nats_seq)
-      values ('KXBTC-26-B1', 'settled', ${sql.json({ result: 'yes' })}, ${seq})
-      on conflict (nats_seq) do nothing`
-    const counts = [(await insert(42)).count, (await insert(42)).count, (await insert(null)).count, (await insert(null)).count]
-    expect(counts).toEqual([1, 0, 1, 1])
-    expect([...(await sql`select nats_seq, metadata from market_lifecycle_events order by id`)]).toEqual([
-      { nats_seq: '42', metadata: { result: 'yes' } },
-      { nats_seq: null, metadata: { result: 'yes' } },
-      { nats_seq: null, metadata: { result: 'yes' } },
+    const insert = (seq: number | null, stream = 'S@2026-12-01T00:00:00Z') => sql`
+      insert into market_lifecycle_events (market_ticker, event_type, metadata, nats_seq, nats_stream)
+      values ('KXBTC-26-B1', 'settled', ${sql.json({ result: 'yes' })}, ${seq}, ${stream})
+      on conflict (nats_stream, nats_seq) do nothing`
+    const counts = [(await insert(42)).count, (await insert(42)).count, (await insert(null)).count, (await insert(null)).count, (await insert(42, 'S@2026-12-05T00:00:00Z')).count]
+    expect(counts).toEqual([1, 0, 1, 1, 1])
+    expect([...(await sql`select nats_seq, nats_stream from market_lifecycle_events order by id`)]).toEqual([
+      { nats_seq: '42', nats_stream: 'S@2026-12-01T00:00:00Z' },
+      { nats_seq: null, nats_stream: 'S@2026-12-01T00:00:00Z' },
+      { nats_seq: null, nats_stream: 'S@2026-12-01T00:00:00Z' },
+      { nats_seq: '42', nats_stream: 'S@2026-12-05T00:00:00Z' },
     ])
   })
 

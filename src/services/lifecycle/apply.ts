@@ -1,7 +1,8 @@
 /**
  * One lifecycle event → PostgreSQL, in ONE transaction: the row in market_lifecycle_events
- * (idempotent on the stream sequence), then its effect on `markets` (and discovery of new
- * markets and events from `created`). A redelivered message inserts nothing and changes nothing.
+ * (idempotent on the stream's identity and sequence), then its effect on `markets` (and discovery
+ * of new markets and events from `created`). A redelivered message inserts nothing and changes
+ * nothing; a stream created again (its sequences start over) is a new identity.
  */
 import type { Sql, TransactionSql } from 'postgres'
 import type { LifecycleEvent } from './frame.ts'
@@ -17,12 +18,13 @@ export const STATUS_OF_EVENT: Record<string, string> = {
 
 export type ApplyOutcome = 'applied' | 'duplicate'
 
-export async function applyLifecycle(sql: Sql, e: LifecycleEvent, natsSeq: number): Promise<ApplyOutcome> {
+/** `natsStream`: the stream's identity, `{name}@{created}` (streamIdentity in consumer.ts). */
+export async function applyLifecycle(sql: Sql, e: LifecycleEvent, natsSeq: number, natsStream = ''): Promise<ApplyOutcome> {
   return sql.begin(async (tx) => {
     const inserted = await tx`
-      insert into market_lifecycle_events (market_ticker, event_type, open_ts, close_ts, settled_ts, metadata, nats_seq)
-      values (${e.ticker}, ${e.eventType}, ${e.openTs}, ${e.closeTs}, ${e.settledTs}, ${tx.json(e.metadata as never)}, ${natsSeq})
-      on conflict (nats_seq) do nothing
+      insert into market_lifecycle_events (market_ticker, event_type, open_ts, close_ts, settled_ts, metadata, nats_seq, nats_stream)
+      values (${e.ticker}, ${e.eventType}, ${e.openTs}, ${e.closeTs}, ${e.settledTs}, ${tx.json(e.metadata as never)}, ${natsSeq}, ${natsStream})
+      on conflict (nats_stream, nats_seq) do nothing
       returning id`
     if (inserted.count === 0) return 'duplicate'
     if (e.eventType === 'created') await discover(tx, e)

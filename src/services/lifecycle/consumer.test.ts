@@ -93,6 +93,28 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
     }
   })
 
+  test('a stream deleted and created again under it: the consumer is attached again and the new stream\'s events (seq 1, 2 … again) are applied, not taken for redeliveries', async () => {
+    const { db, stream, prefix, publish } = await setup()
+    await using _db = db
+    const created = (ticker: string) => JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: ticker, event_type: 'created', open_ts: NOW / 1000, close_ts: NOW / 1000 + 900 } })
+    await publish('lifecycle.KXR-1-A', created('KXR-1-A'))
+    await publish('lifecycle.KXR-1-B', created('KXR-1-B'))
+    const c = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0 })
+    try {
+      await waitFor(() => c.stats.applied === 2, 'the first stream\'s two events')
+      await jsm.streams.delete(stream)
+      await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 16 << 20, duplicateWindowMs: 60_000 })
+      expect(await publish('lifecycle.KXR-2-A', created('KXR-2-A'))).toBe(1)
+      await publish('lifecycle.KXR-2-B', created('KXR-2-B'))
+      await waitFor(() => c.stats.applied === 4, `the new stream's two events (applied ${c.stats.applied}, duplicates ${c.stats.duplicates})`, 20_000)
+      expect(c.stats.duplicates).toBe(0)
+      const markets = await db.sql`select ticker from markets order by ticker`
+      expect(markets.map((m) => m.ticker)).toEqual(['KXR-1-A', 'KXR-1-B', 'KXR-2-A', 'KXR-2-B'])
+    } finally {
+      await c.stop()
+    }
+  })
+
   test('a database error NAKs the message; it is applied once the database is back', async () => {
     const { db, stream, prefix, publish } = await setup()
     await using _db = db

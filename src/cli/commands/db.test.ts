@@ -16,6 +16,7 @@ const NAMES = [
   '20260101000003_market_lifecycle_events.sql',
   '20260101000004_settings.sql',
   '20260101000005_api_keys.sql',
+  '20260101000006_lifecycle_stream_identity.sql',
 ]
 
 const { out, err } = captureConsole()
@@ -61,16 +62,16 @@ describe.skipIf(!pg.ok)(`ssmd db against PostgreSQL (${pg.reason})`, () => {
     const url = ['--url', db.url, '--migrations-dir', DIR]
     expect(await ssmd('db', 'status', ...url)).toEqual({
       code: 0,
-      out: [...NAMES.map((n) => `[ ] ${n}`), '', 'Applied: 0', 'Pending: 5'].join('\n'),
+      out: [...NAMES.map((n) => `[ ] ${n}`), '', 'Applied: 0', `Pending: ${NAMES.length}`].join('\n'),
       err: '',
     })
     const migrated = await ssmd('db', 'migrate', ...url)
     expect(migrated.code).toBe(0)
     expect(migrated.out.split('\n').filter((l) => l.startsWith('Applying: '))).toEqual(NAMES.map((n) => `Applying: ${n}`))
-    expect((await ssmd('db', 'status', ...url)).out).toBe([...NAMES.map((n) => `[X] ${n}`), '', 'Applied: 5', 'Pending: 0'].join('\n'))
+    expect((await ssmd('db', 'status', ...url)).out).toBe([...NAMES.map((n) => `[X] ${n}`), '', `Applied: ${NAMES.length}`, 'Pending: 0'].join('\n'))
     expect((await ssmd('db', 'migrate', ...url)).out).toBe('Nothing to migrate: every migration is applied')
     const rolled = await ssmd('db', 'rollback', ...url)
-    expect(rolled.out.split('\n')[0]).toBe('Rolling back: 20260101000005_api_keys.sql')
+    expect(rolled.out.split('\n')[0]).toBe(`Rolling back: ${NAMES.at(-1)}`)
     expect(await ssmd('db', 'status', '--exit-code', ...url)).toMatchObject({ code: 1 })
   })
 
@@ -84,7 +85,7 @@ describe.skipIf(!pg.ok)(`ssmd db against PostgreSQL (${pg.reason})`, () => {
       if (saved === undefined) delete process.env.DATABASE_URL
       else process.env.DATABASE_URL = saved
     }
-    expect((await db.sql`select count(*)::int as n from schema_migrations`)[0].n).toBe(5)
+    expect((await db.sql`select count(*)::int as n from schema_migrations`)[0].n).toBe(NAMES.length)
   })
 
   test('a failing migration exits 1 with the file, line and server message', async () => {

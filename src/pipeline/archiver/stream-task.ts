@@ -206,6 +206,16 @@ export class StreamTask {
     })
   }
 
+  /** Stops the current pulls (what they still deliver is ignored), then writes and acks what was received. */
+  private async detach(): Promise<void> {
+    try {
+      await this.messages?.close()
+    } catch (e) {
+      this.log.warn({ err: e }, 'closing the consumer failed')
+    }
+    await this.drainNow()
+  }
+
   /**
    * After a delivery sequence jump: stops the current consume() (what it still delivers is
    * ignored), writes and acks the contiguous messages received before the jump, re-creates the
@@ -213,13 +223,7 @@ export class StreamTask {
    * come again from the new consumer; anything at or below the last written one is skipped.
    */
   private async restartConsumer(): Promise<void> {
-    const old = this.messages
-    try {
-      await old?.close()
-    } catch (e) {
-      this.log.warn({ err: e }, 'closing the consumer failed')
-    }
-    await this.drainNow()
+    await this.detach()
     if (this.state !== 'consuming') return
     try {
       const jsm = await jetstreamManager(this.o.nc)
@@ -264,13 +268,7 @@ export class StreamTask {
    * Before, the pulls kept failing until the archiver was restarted.
    */
   private async reattach(why: string): Promise<void> {
-    const old = this.messages
-    try {
-      await old?.close()
-    } catch (e) {
-      this.log.warn({ err: e }, 'closing the consumer failed')
-    }
-    await this.drainNow()
+    await this.detach()
     const { entry } = this.o
     const jsm = await jetstreamManager(this.o.nc)
     let info: StreamInfo | null = null

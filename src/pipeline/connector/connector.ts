@@ -376,7 +376,6 @@ export class Connector {
     }
   }
 
-  /** Stops the sockets, then drains the overflow and the ring into the transport and closes it. */
   /**
    * Resolves with the transport's first permanent failure (never rejects): the caller should
    * stop() the connector, which then rejects with it. Until then the ring keeps draining (a
@@ -386,6 +385,7 @@ export class Connector {
     return this.bridge.failed
   }
 
+  /** Stops the sockets, then drains the overflow and the ring into the transport and closes it. */
   async stop(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.stop()))
     while (this.ingest.drainOverflow() > 0 && this.bridge.draining()) {

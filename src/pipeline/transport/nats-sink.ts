@@ -170,10 +170,6 @@ export class NatsSink implements Sink {
   }
 
   /**
-   * Flushes (acked or journaled), stops any replay (what is left stays in the journal for the
-   * next start), closes the connection and the journal. Rejects with the failure if the sink failed.
-   */
-  /**
    * Waits (at most `timeoutMs`) until every record written is PubAck'd and the journal is
    * empty, so a clean shutdown while NATS answers leaves nothing for the next start. Resolves
    * with false when the time ran out (the rest stays durable in the journal).
@@ -189,6 +185,10 @@ export class NatsSink implements Sink {
     }
   }
 
+  /**
+   * Flushes (acked or journaled), stops any replay (what is left stays in the journal for the
+   * next start), closes the connection and the journal. Rejects with the failure if the sink failed.
+   */
   async close(): Promise<void> {
     if (this.#closing) return
     await this.flush().catch(() => {})

@@ -89,6 +89,7 @@ export class NatsRecordSource implements RecordSource {
     const size = this.o.batchSize ?? 256
     let queue: Delivery[] = []
     let head = 0
+    /** The stream sequence of the last message of the last batch handed out (evaluated). */
     let lastSeq = 0
     this.attach(size, (d) => {
       queue.push(d)
@@ -99,7 +100,7 @@ export class NatsRecordSource implements RecordSource {
     try {
       while (!this.closed) {
         if (this.lost !== null) {
-          // what was received and not yet evaluated comes again from the new consumer
+          // what was received and not yet handed out comes again from the new consumer
           queue = []
           head = 0
           records = []
@@ -117,7 +118,6 @@ export class NatsRecordSource implements RecordSource {
           continue
         }
         const m = queue[head++]
-        lastSeq = m.seq
         const r = parseRecord(decoder.decode(m.data), { natsSeq: m.seq, receivedAt: m.timestampMs }, this.parse)
         if (r !== null) {
           records.push(r)
@@ -125,6 +125,7 @@ export class NatsRecordSource implements RecordSource {
         }
         if (records.length >= size || m.pending === 0) {
           this.ackGen.set(m, this.generation)
+          lastSeq = m.seq
           yield { records, seqs, ack: () => this.acks.ack(m) }
           records = []
           seqs = []

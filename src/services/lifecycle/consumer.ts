@@ -7,13 +7,13 @@
  * deleted and created again (its sequences start over) is not taken for redeliveries; a consumer
  * deleted under it (alone or with its stream) is created again once the stream exists.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamApiError } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstreamManager, type JetStreamApiError, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sql } from 'postgres'
 import { DataError, UsageError } from '../../pipeline/core/errors.ts'
 import { serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
-import { backoffMs, delay } from '../../pipeline/core/wait.ts'
+import { consumeLasting } from '../../pipeline/transport/lasting-consume.ts'
 import { Counter, Gauge, createRegistry, type Registry } from '../../pipeline/core/metrics.ts'
 import { applyLifecycle } from './apply.ts'
 import { parseLifecycle } from './frame.ts'
@@ -85,84 +85,45 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   let dbOk = true
 
   const jsm = await jetstreamManager(o.nc)
-  await ensureConsumer(jsm, o.stream, o.consumer, o.filter, log)
-  let identity = await streamIdentity(jsm, o.stream)
-  const open = async () => (await jetstream(o.nc).consumers.get(o.stream, o.consumer)).consume({ max_messages: o.batch })
-  let iter: ConsumerMessages = await open()
-  let stopped = false
-  let lost = false
-  const stopping = new AbortController()
-  /** consume() keeps pulling a deleted consumer: stop it, and attach again below. */
-  const watch = async (it: ConsumerMessages) => {
-    for await (const st of it.status()) {
-      if (!GONE.has(st.type) || stopped) continue
-      log.warn({ consumer: o.consumer, event: st.type }, 'lifecycle: the consumer is gone; attaching again once the stream exists')
-      lost = true
-      it.stop()
+  const consumption = await consumeLasting({
+    nc: o.nc, stream: o.stream, consumer: o.consumer, batch: o.batch, log,
+    ensure: () => ensureConsumer(jsm, o.stream, o.consumer, o.filter, log),
+    onMessage: (m, stream) => handle(m, stream),
+  })
+
+  async function handle(m: JsMsg, stream: string): Promise<void> {
+    const where = `stream ${o.stream} seq ${m.seq} (${m.subject})`
+    let event
+    try {
+      event = parseLifecycle(m.data, where)
+    } catch (e) {
+      stats.malformed++
+      messages.inc({ outcome: 'malformed' })
+      log.error({ err: e, seq: m.seq }, `lifecycle: dropping unreadable message: ${(e as Error).message}`)
+      m.term()
       return
     }
-  }
-  /** Waits for the stream (deleted, perhaps created again), creates the consumer, consumes again. */
-  const reattach = async () => {
-    for (let attempt = 0; !stopped; attempt++) {
-      try {
-        await ensureConsumer(jsm, o.stream, o.consumer, o.filter, log)
-        identity = await streamIdentity(jsm, o.stream)
-        iter = await open()
-        lost = false
-        log.info({ consumer: o.consumer, stream: identity }, 'lifecycle: consumer attached again')
-        return
-      } catch (e) {
-        if (attempt % 20 === 0) log.warn({ err: (e as Error).message }, 'lifecycle: the stream is not there yet; retrying')
-        await delay(backoffMs(attempt, 250, 10_000), stopping.signal)
-      }
+    if (!event) {
+      stats.skipped++
+      messages.inc({ outcome: 'skipped' })
+      m.ack()
+      return
     }
-  }
-
-  const loop = (async () => {
-    while (!stopped) {
-      void watch(iter).catch(() => {})
-      await consume(iter)
-      if (!lost) return
-      await reattach()
-    }
-  })()
-
-  async function consume(it: ConsumerMessages): Promise<void> {
-    for await (const m of it) {
-      const where = `stream ${o.stream} seq ${m.seq} (${m.subject})`
-      let event
-      try {
-        event = parseLifecycle(m.data, where)
-      } catch (e) {
-        stats.malformed++
-        messages.inc({ outcome: 'malformed' })
-        log.error({ err: e, seq: m.seq }, `lifecycle: dropping unreadable message: ${(e as Error).message}`)
-        m.term()
-        continue
-      }
-      if (!event) {
-        stats.skipped++
-        messages.inc({ outcome: 'skipped' })
-        m.ack()
-        continue
-      }
-      try {
-        const outcome = await applyLifecycle(o.sql, event, m.seq, identity)
-        dbOk = true
-        if (outcome === 'applied') stats.applied++
-        else stats.duplicates++
-        messages.inc({ outcome })
-        stats.lastSeq = m.seq
-        lastSeqG.set(m.seq)
-        m.ack()
-      } catch (e) {
-        dbOk = false
-        stats.dbErrors++
-        messages.inc({ outcome: 'db_error' })
-        log.error({ err: e, seq: m.seq, ticker: event.ticker }, `lifecycle: database error, redelivering ${where} in ${o.nakDelayMs} ms`)
-        m.nak(o.nakDelayMs)
-      }
+    try {
+      const outcome = await applyLifecycle(o.sql, event, m.seq, stream)
+      dbOk = true
+      if (outcome === 'applied') stats.applied++
+      else stats.duplicates++
+      messages.inc({ outcome })
+      stats.lastSeq = m.seq
+      lastSeqG.set(m.seq)
+      m.ack()
+    } catch (e) {
+      dbOk = false
+      stats.dbErrors++
+      messages.inc({ outcome: 'db_error' })
+      log.error({ err: e, seq: m.seq, ticker: event.ticker }, `lifecycle: database error, redelivering ${where} in ${o.nakDelayMs} ms`)
+      m.nak(o.nakDelayMs)
     }
   }
 
@@ -191,21 +152,10 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
     sweep,
     async stop() {
       clearInterval(timer)
-      stopped = true
-      stopping.abort()
-      iter.stop()
-      await loop.catch(() => {})
+      await consumption.stop()
       await ops?.stop()
     },
   }
-}
-
-/** consume() notifications that mean the consumer (or its stream) no longer exists. */
-const GONE = new Set(['consumer_deleted', 'consumer_not_found', 'stream_not_found'])
-
-/** `{name}@{created}`: a stream created again under the same name is another (its sequences start over). */
-async function streamIdentity(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string): Promise<string> {
-  return `${stream}@${String((await jsm.streams.info(stream)).created)}`
 }
 
 /** Creates the durable consumer (explicit ack, deliver all, the filter) or brings its filter up to date. */

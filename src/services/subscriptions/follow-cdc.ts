@@ -5,13 +5,16 @@
  * (closed, determined, settled, finalized, deactivated, soft-deleted or deleted) is removed with
  * `delete_markets` on the shard that owns it. Events committed before the start snapshot are
  * skipped (LSNs compared as numbers). A category lookup that fails is retried (NAK with delay),
- * never silently skipped. Messages are acked only after the connector applied them.
+ * never silently skipped. Messages are acked only after the connector applied them. A consumer
+ * deleted under it (alone or with its stream) is created again once the stream exists
+ * (transport/lasting-consume.ts) from the snapshot time again: adds and removes are idempotent.
  */
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sql } from 'postgres'
 import { DataError } from '../../pipeline/core/errors.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
+import { consumeLasting } from '../../pipeline/transport/lasting-consume.ts'
 import { compareLsn, type CdcEvent } from '../cdc/index.ts'
 
 export const FOLLOW_DEFAULTS = {
@@ -60,17 +63,16 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
   const categoryOf = new Map<string, string>()
   const counts = { added: 0, removed: 0, skipped: 0, retried: 0 }
   const jsm = await jetstreamManager(o.nc)
-  await jsm.consumers.add(o.stream, {
+  const ensure = () => jsm.consumers.add(o.stream, {
     durable_name: o.consumer,
     ack_policy: AckPolicy.Explicit,
     filter_subject: `${prefix}.markets.>`,
     // a new durable starts just before the snapshot; an existing one resumes from its ack floor
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString(),
-  }).catch(async (e) => {
+  }).then(() => {}, async (e) => {
     if (!/already in use|exists/i.test(String((e as Error).message))) throw e
   })
-  const messages = await (await jetstream(o.nc).consumers.get(o.stream, o.consumer)).consume({ max_messages: 256 })
 
   let adds: { ticker: string; msg: JsMsg }[] = []
   let removes: { ticker: string; msg: JsMsg }[] = []
@@ -164,15 +166,12 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
     schedule()
   }
 
-  const loop = (async () => {
-    for await (const m of messages) await handle(m)
-  })()
+  const consumption = await consumeLasting({ nc: o.nc, stream: o.stream, consumer: o.consumer, batch: 256, log, ensure, onMessage: (m) => handle(m) })
 
   return {
     stats: () => ({ ...counts, pending: adds.length + removes.length }),
     async stop() {
-      await messages.close()
-      await loop.catch(() => {})
+      await consumption.stop()
       await flush()
     },
   }

@@ -3,6 +3,8 @@
  * (a second thread: disk and JetStream I/O never delay the socket thread); `memory`, or a sink
  * handed in, drains in-process. Before a `nats` start the stream is created or validated.
  */
+import { readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { Logger } from 'pino'
@@ -88,8 +90,30 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
       },
     }
   }
-  if (c.transport.type === 'nats') await prepareStream(c, o.log)
+  if (c.transport.type === 'nats') {
+    await prepareStream(c, o.log)
+    warnLegacyJournal(c, o.log)
+  }
   return startWorkerBridge(ring, o)
+}
+
+/**
+ * Before the journal moved to `{data dir}/journal/{stream}`, every connector journaled into
+ * `{data dir}/journal` itself. Segments left there are not replayed by this connector (they may be
+ * another stream's): say where they are and how to replay them.
+ */
+function warnLegacyJournal(c: ResolvedConfig, log: Logger): void {
+  const legacy = join(c.dataDir, 'journal')
+  if (resolve(c.transport.journalDir) === resolve(legacy)) return
+  let segments: string[] = []
+  try {
+    segments = readdirSync(legacy).filter((f) => /^segment-\d{12}\.jnl$/.test(f))
+  } catch {
+    return
+  }
+  if (segments.length === 0) return
+  log.warn({ dir: legacy, segments: segments.length, journalDir: c.transport.journalDir },
+    `${legacy} holds ${segments.length} journal segment(s) of an older ssmd (one journal for every stream); start a connector once with SSMD_JOURNAL_DIR=${legacy} to replay them`)
 }
 
 /** Creates or validates the stream; a NATS that is down at start is not fatal (the journal takes over). */

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pino from 'pino'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { needService } from '../../../test/services.ts'
@@ -98,5 +101,21 @@ describe.skipIf(!nats.ok)(`connector → JetStream (${nats.reason})`, () => {
     journal.close()
     expect(journaled).toBe(s.out.journalRecords ?? -1)
     expect(journaled).toBeGreaterThan(0)
+  })
+
+  test('segments an older ssmd left in {data dir}/journal (one journal for every stream) are pointed out, not replayed', async () => {
+    sim = startSim({ seed: 4, markets: 20, rate: 'realistic', framesPerSecond: 200, pingIntervalMs: 0 })
+    env = testConfig(nats.url, { mode: 'markets', channels: ['ticker'], shardSize: 20 })
+    const legacy = join(env.dir, 'journal')
+    env.config.transport.journalDir = join(legacy, env.stream)
+    mkdirSync(legacy, { recursive: true })
+    writeFileSync(join(legacy, 'segment-000000000001.jnl'), '')
+    const lines: string[] = []
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) })
+    connector = await startConnector({ config: env.config, log, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 20).map((m) => m.ticker), opsPort: false })
+    await connector.stop()
+    connector = undefined
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; dir?: string }).find((l) => l.msg.includes('journal segment(s) of an older ssmd'))
+    expect(warned?.msg).toBe(`${legacy} holds 1 journal segment(s) of an older ssmd (one journal for every stream); start a connector once with SSMD_JOURNAL_DIR=${legacy} to replay them`)
   })
 })

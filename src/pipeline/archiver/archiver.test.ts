@@ -80,12 +80,13 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     const a = await start(root, stream, `${id}.>`)
     await waitFor(() => a.stats().streams.main?.written === 500, 'the first 500 written')
     await jsm.streams.delete(stream)
-    await waitFor(() => a.stats().streams.main?.state === 'consuming' && a.stats().streams.main?.lastSeq === 500, 'still consuming, waiting for the stream')
+    await waitFor(() => a.stats().streams.main?.waitingForStream === true, 'waiting for the stream', 15_000)
+    expect([(await fetch(`${a.ops!.url}/ready`)).status, (await fetch(`${a.ops!.url}/health`)).status]).toEqual([503, 200])
     await createStream(jsm, stream, `${id}.>`)
     // the new stream numbers from 1 again: all 200 are new, none a duplicate of the first 500
     await publishFrames(nc, (i) => `${id}.json.trade.B`, 1001, 200)
     await waitFor(() => a.stats().streams.main?.written === 700, 'the new stream\'s 200 written too', 20_000)
-    expect(a.stats().streams.main?.duplicates).toBe(0)
+    expect([a.stats().streams.main?.duplicates, a.stats().streams.main?.waitingForStream, (await fetch(`${a.ops!.url}/ready`)).status]).toEqual([0, false, 200])
     await a.stop()
     // one file per stream: each file's sequences run 1..n once
     const [date] = await listDates(root, 'kalshi', 'main')

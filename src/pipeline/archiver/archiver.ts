@@ -104,7 +104,7 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
       }
       ops = serveOps({ port: options.opsPort ?? 8080, registry, health: probe, ready: () => {
         const p = probe()
-        return { ...p, ok: p.ok && !nc.isClosed() }
+        return { ...p, ok: p.ok && !nc.isClosed() && tasks.every((t) => !t.stats().waitingForStream) }
       } })
     }
   } catch (e) {

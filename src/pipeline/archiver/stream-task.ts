@@ -47,6 +47,8 @@ export interface StreamTaskStats {
   lastMessageMs: number | null
   /** Stream sequence gaps are meaningful only when the filter covers every stream subject. */
   gapBy: 'stream' | 'consumer'
+  /** The consumer is gone and its stream does not exist (yet): /ready says no, /health stays ok. */
+  waitingForStream: boolean
 }
 
 /**
@@ -84,6 +86,7 @@ export class StreamTask {
   private readonly stopping = new AbortController()
   /** A check whether a 503 on a pull means the consumer is gone is running. */
   private checkingConsumer = false
+  private waitingForStream = false
   private timer: ReturnType<typeof setInterval> | null = null
   private gaps = new GapTracker()
   private lastWritten: number | null = null
@@ -174,7 +177,7 @@ export class StreamTask {
   }
 
   stats(): StreamTaskStats {
-    return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy }
+    return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy, waitingForStream: this.waitingForStream }
   }
 
   /**
@@ -278,9 +281,11 @@ export class StreamTask {
         return null
       })
       if (info) break
+      this.waitingForStream = true
       if (attempt % 20 === 0) this.log.warn({ why }, `stream ${entry.stream} is gone; archiving resumes when it exists again`)
       await delay(backoffMs(attempt, 250, 10_000), this.stopping.signal)
     }
+    this.waitingForStream = false
     if (this.state !== 'consuming' || info === null) return
     await this.adoptStream(info, true)
     const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')

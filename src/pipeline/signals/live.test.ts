@@ -138,9 +138,11 @@ describe.skipIf(!nats.ok)(`live signal runner (${nats.reason})`, () => {
       await waitFor(() => engine.records >= 600, `the next 300 records (saw ${engine.records})`, 20_000)
       // the stream is deleted and created again: its messages number from 1, all of them new
       await jsm.streams.delete(stream)
+      await waitFor(() => source.waitingForStream, 'the source to wait for its stream', 15_000)
       await jsm.streams.add({ name: stream, subjects: [`${id}.>`] })
       await publish(600, 900)
       await waitFor(() => engine.records >= 900, `the new stream's 300 records (saw ${engine.records})`, 20_000)
+      expect(source.waitingForStream).toBe(false)
       await source.close()
       await done
       expect(engine.records).toBe(900)

@@ -66,7 +66,7 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
     engine,
     nc,
     done,
-    ready: () => !nc.isClosed() && (started || engine.records === 0),
+    ready: () => !nc.isClosed() && !source.waitingForStream && (started || engine.records === 0),
     async stop() {
       await source.close()
       await done.catch(() => undefined)

@@ -69,6 +69,8 @@ export class NatsRecordSource implements RecordSource {
   /** Set when the consumer is gone: the loop attaches a new one. */
   private lost: string | null = null
   private checking = false
+  /** The consumer is gone and its stream does not exist (yet): the runner is not ready. */
+  waitingForStream = false
   private readonly stopping = new AbortController()
   private readonly log: Logger
 
@@ -184,9 +186,11 @@ export class NatsRecordSource implements RecordSource {
     for (let attempt = 0; !this.closed; attempt++) {
       now = await this.jsm.streams.info(this.o.stream).then((i) => String(i.created), () => null)
       if (now !== null) break
+      this.waitingForStream = true
       if (attempt % 20 === 0) this.log.warn({ stream: this.o.stream, why }, 'the stream is gone; signals resume when it exists again')
       await delay(backoffMs(attempt, 250, 10_000), this.stopping.signal)
     }
+    this.waitingForStream = false
     if (this.closed || now === null) return created
     const from = now === created ? lastSeq + 1 : 1
     await ensureSignalConsumer(this.jsm, this.o, from)

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withTimeout } from '../core/wait.ts'
@@ -59,20 +59,25 @@ describe('journal lock', () => {
     expect(existsSync(join(dir, JOURNAL_LOCK_FILE))).toBe(false)
   })
 
-  test('a live pid that started at another time (a reused pid), another host and a torn file are stale', () => {
+  test('a live pid that started at another time (a reused pid), another host\'s lock not refreshed for 30 s and a torn file are stale', () => {
     const dir = tmp()
     const lock = join(dir, JOURNAL_LOCK_FILE)
-    const stale = [
-      JSON.stringify({ pid: 1, host: hostname(), start: 'not-its-start-time' }),
-      JSON.stringify({ pid: 1, host: 'another-host', start: '' }),
-      '{"pid":',
+    const minuteAgo = new Date(Date.now() - 60_000)
+    const stale: [string, Date | null][] = [
+      [JSON.stringify({ pid: 1, host: hostname(), start: 'not-its-start-time' }), null],
+      [JSON.stringify({ pid: 1, host: 'another-host', start: '' }), minuteAgo],
+      ['{"pid":', null],
     ]
-    for (const text of stale) {
+    for (const [text, mtime] of stale) {
       writeFileSync(lock, text)
+      if (mtime) utimesSync(lock, mtime, mtime)
       const j = Journal.open(dir)
       expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(process.pid)
       j.close()
     }
+    // another host's lock refreshed within the lease holds
+    writeFileSync(lock, JSON.stringify({ pid: 7, host: 'another-host', start: '' }))
+    expect(() => Journal.open(dir)).toThrow(`journal ${dir} is in use by pid 7 on another-host`)
     // the same process opening again (a container restarted as the same pid) is not blocked by itself
     writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), start: 'old' }))
     Journal.open(dir).close()

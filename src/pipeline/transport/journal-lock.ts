@@ -5,17 +5,19 @@
  * and delete each other's segments on replay, so a second one is refused while the first runs.
  * A lock is stale, and taken over with a warning, when its process is gone: on this host, its
  * pid is not running or runs a process started at another time (/proc start time, so a reused pid
- * is not mistaken for it), or is our own pid (a container restarted as pid 1 again); a lock from
- * another host is taken over too (a volume that moved with a rescheduled pod), as its liveness
- * cannot be checked from here.
+ * is not mistaken for it), or is our own pid (a container restarted as pid 1 again). A process
+ * on another host cannot be checked from here, so the holder refreshes the file's mtime every
+ * `LOCK_REFRESH_MS` (a lease): another host's lock not refreshed for `LOCK_STALE_MS` is stale (a
+ * volume that moved with a rescheduled pod: the new pod is refused until then, and restarts).
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../core/log.ts'
 import { TransportError } from './errors.ts'
 
 export const JOURNAL_LOCK_FILE = 'LOCK'
+export const JOURNAL_LOCK_DEFAULTS = { LOCK_REFRESH_MS: 10_000, LOCK_STALE_MS: 30_000 }
 
 interface LockInfo {
   pid: number
@@ -35,8 +37,10 @@ export function processStart(pid: number | 'self'): string {
   }
 }
 
-function running(info: LockInfo): boolean {
-  if (info.host !== hostname() || info.pid === process.pid) return false
+/** Whether the holder of a lock whose file was last refreshed at `mtimeMs` may still be running. */
+function running(info: LockInfo, mtimeMs: number): boolean {
+  if (info.host !== hostname()) return Date.now() - mtimeMs < JOURNAL_LOCK_DEFAULTS.LOCK_STALE_MS
+  if (info.pid === process.pid) return false
   try {
     process.kill(info.pid, 0)
   } catch (e) {
@@ -60,12 +64,14 @@ export function lockJournalDir(dir: string, log: Logger): { release(): void } {
       }
     }
     let held: LockInfo | undefined
+    let mtimeMs = 0
     try {
       held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo
+      mtimeMs = statSync(path).mtimeMs
     } catch {
       held = undefined // torn or unreadable: nobody can be checked for, take it
     }
-    if (held && running(held)) {
+    if (held && running(held, mtimeMs)) {
       throw new TransportError(
         'JOURNAL_LOCKED',
         `journal ${dir} is in use by pid ${held.pid} on ${held.host}: give each connector its own transport.journal_dir (SSMD_JOURNAL_DIR), or remove ${path} if that process is not a connector`,
@@ -75,10 +81,20 @@ export function lockJournalDir(dir: string, log: Logger): { release(): void } {
     unlinkSync(path)
   }
   let released = false
+  const lease = setInterval(() => {
+    try {
+      const now = new Date()
+      utimesSync(path, now, now)
+    } catch {
+      // the directory went away: nothing to hold
+    }
+  }, JOURNAL_LOCK_DEFAULTS.LOCK_REFRESH_MS)
+  lease.unref()
   return {
     release() {
       if (released) return
       released = true
+      clearInterval(lease)
       try {
         const held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo
         if (held.pid === mine.pid && held.host === mine.host) unlinkSync(path)

@@ -116,7 +116,14 @@ export class KalshiRest {
         await this.#retry(attempt, url, res.status, `${what}: HTTP ${res.status} from ${shown}`, retryAfterMs)
         continue
       }
-      const text = await res.text()
+      let text: string
+      try {
+        text = await res.text()
+      } catch (e) {
+        this.#checkStopped(what, e)
+        await this.#retry(attempt, url, res.status, `${what}: reading the body: ${(e as Error).message}`, 0, e)
+        continue
+      }
       if (!res.ok) {
         throw new KalshiRestError('REST_STATUS', url.toString(), res.status, `${what}: HTTP ${res.status} from ${shown}: ${text.slice(0, 200)}`)
       }

@@ -77,6 +77,33 @@ describe('KalshiRest', () => {
     expect([e.code, e.status]).toEqual(['REST_UNAVAILABLE', 0])
   })
 
+  test('a body cut off mid-way is retried like a network error', async () => {
+    let hits = 0
+    const ok = '{"series":[]}'
+    // a raw server: the first answer promises 100 bytes, sends 11 and hangs up
+    const server = Bun.listen({
+      hostname: '127.0.0.1', port: 0,
+      socket: {
+        data(sock) {
+          if (++hits === 1) {
+            sock.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"series":[')
+            sock.end()
+          } else {
+            sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${ok.length}\r\nconnection: close\r\n\r\n${ok}`)
+            sock.end()
+          }
+        },
+      },
+    })
+    try {
+      const rest = new KalshiRest({ baseUrl: `http://127.0.0.1:${server.port}/trade-api/v2`, retryBaseMs: 1, retryCapMs: 2 })
+      expect(await rest.get('/series')).toEqual({ series: [] })
+      expect([hits, rest.stats.retries]).toEqual([2, 1])
+    } finally {
+      server.stop(true)
+    }
+  })
+
   test('aborting the signal ends a long retry wait, and a request in flight, with a StoppedError', async () => {
     let hits = 0
     await using down = Bun.serve({ port: 0, fetch: () => (hits++, new Response('down', { status: 503 })) })

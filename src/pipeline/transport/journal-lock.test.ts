@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { withTimeout } from '../core/wait.ts'
 import { Journal } from './journal.ts'
-import { JOURNAL_LOCK_FILE, processStart } from './journal-lock.ts'
+import { silentLogger } from '../core/log.ts'
+import { waitFor, withTimeout } from '../core/wait.ts'
+import { JOURNAL_LOCK_FILE, lockJournalDir, processStart } from './journal-lock.ts'
 
 setDefaultTimeout(30_000) // a child process on a shared machine
 
@@ -81,5 +82,19 @@ describe('journal lock', () => {
     // the same process opening again (a container restarted as the same pid) is not blocked by itself
     writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), start: 'old' }))
     Journal.open(dir).close()
+  })
+
+  test('the holder refreshes its lock (the lease another host checks) until it releases it', async () => {
+    const dir = tmp()
+    const lock = join(dir, JOURNAL_LOCK_FILE)
+    const held = lockJournalDir(dir, silentLogger(), 20)
+    try {
+      const old = new Date(Date.now() - 60_000)
+      utimesSync(lock, old, old)
+      await waitFor(() => Date.now() - statSync(lock).mtimeMs < 5_000, 'the lock refreshed')
+    } finally {
+      held.release()
+    }
+    expect(existsSync(lock)).toBe(false)
   })
 })

@@ -51,7 +51,7 @@ function running(info: LockInfo, mtimeMs: number): boolean {
 }
 
 /** Takes `dir`'s lock (the directory exists); throws JOURNAL_LOCKED while another live process holds it. */
-export function lockJournalDir(dir: string, log: Logger): { release(): void } {
+export function lockJournalDir(dir: string, log: Logger, refreshMs = JOURNAL_LOCK_DEFAULTS.LOCK_REFRESH_MS): { release(): void } {
   const path = join(dir, JOURNAL_LOCK_FILE)
   const mine: LockInfo = { pid: process.pid, host: hostname(), start: processStart('self') }
   for (let attempt = 0; ; attempt++) {
@@ -88,7 +88,7 @@ export function lockJournalDir(dir: string, log: Logger): { release(): void } {
     } catch {
       // the directory went away: nothing to hold
     }
-  }, JOURNAL_LOCK_DEFAULTS.LOCK_REFRESH_MS)
+  }, refreshMs)
   lease.unref()
   return {
     release() {

@@ -17,7 +17,7 @@
  *     SSMD_BENCH_SOAK_S=3600; SSMD_BENCH_VERBOSE=1 prints a sample a second).
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Ring } from '../src/hot/index.ts'
@@ -177,10 +177,12 @@ function benchConfig(stream: string, prefix: string, over: Record<string, unknow
   return c
 }
 
+/** Drops the bench's stream and its data directory (`/tmp/ssmd-bench-{stream}`: the connector's journal). */
 async function dropStream(stream: string) {
   const nc = await connect({ servers: NATS })
   await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {})
   await nc.close()
+  rmSync(`/tmp/ssmd-bench-${stream}`, { recursive: true, force: true })
 }
 
 async function streamCount(stream: string): Promise<number> {

@@ -11,9 +11,8 @@ import { JsMsgDelivery, PullConsumer, subjectKind, type Delivery, type PullStatu
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
-import { backoffMs, delay } from '../core/wait.ts'
 import { ArchiveWriter, type ArchiveRecord } from '../archive/index.ts'
-import { subjectCovers } from '../transport/index.ts'
+import { consumerGone, subjectCovers, waitForStream } from '../transport/index.ts'
 import { GapTracker, type Gap } from './gap-tracker.ts'
 import type { ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
@@ -82,7 +81,7 @@ export class StreamTask {
   /** The delivery sequence the next received message must carry (null: not known). */
   private nextDelivery: number | null = null
   private restarting: Promise<void> | null = null
-  /** Aborted by stop(): ends a wait for a stream that is gone. */
+  /** Aborted by stop() and fail(): ends a wait for a stream that is gone. */
   private readonly stopping = new AbortController()
   /** A check whether a 503 on a pull means the consumer is gone is running. */
   private checkingConsumer = false
@@ -272,20 +271,8 @@ export class StreamTask {
    */
   private async reattach(why: string): Promise<void> {
     await this.detach()
-    const { entry } = this.o
     const jsm = await jetstreamManager(this.o.nc)
-    let info: StreamInfo | null = null
-    for (let attempt = 0; this.state === 'consuming'; attempt++) {
-      info = await jsm.streams.info(entry.stream).catch((e: JetStreamApiError) => {
-        if (e?.code !== JetStreamApiCodes.StreamNotFound) this.log.warn({ err: e }, 'reading the stream failed; retrying')
-        return null
-      })
-      if (info) break
-      this.waitingForStream = true
-      if (attempt % 20 === 0) this.log.warn({ why }, `stream ${entry.stream} is gone; archiving resumes when it exists again`)
-      await delay(backoffMs(attempt, 250, 10_000), this.stopping.signal)
-    }
-    this.waitingForStream = false
+    const info = await waitForStream(jsm, this.o.entry.stream, { signal: this.stopping.signal, log: this.log, why, waiting: (w) => (this.waitingForStream = w) })
     if (this.state !== 'consuming' || info === null) return
     await this.adoptStream(info, true)
     const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')
@@ -310,11 +297,8 @@ export class StreamTask {
     if (this.checkingConsumer) return
     this.checkingConsumer = true
     try {
-      const jsm = await jetstreamManager(this.o.nc)
-      await jsm.consumers.info(this.o.entry.stream, this.o.entry.consumer)
-    } catch (e) {
-      const code = (e as JetStreamApiError)?.code
-      if (code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound) this.scheduleReattach('the consumer is gone')
+      const gone = await jetstreamManager(this.o.nc).then((jsm) => consumerGone(jsm, this.o.entry.stream, this.o.entry.consumer), () => false)
+      if (gone) this.scheduleReattach('the consumer is gone')
     } finally {
       this.checkingConsumer = false
     }
@@ -547,6 +531,7 @@ export class StreamTask {
     if (this.state === 'failed' || this.state === 'stopped') return
     const wasConsuming = this.state === 'consuming'
     this.state = 'failed'
+    this.stopping.abort()
     if (this.timer) clearInterval(this.timer)
     if (wasConsuming) this.o.metrics.activeStreams.dec()
     this.log.error({ err: e }, 'archive task failed')

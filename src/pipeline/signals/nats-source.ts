@@ -14,7 +14,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
-import { backoffMs, delay } from '../core/wait.ts'
+import { consumerGone, streamIdentity, waitForStream } from '../transport/stream.ts'
 import { PullConsumer, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { parseRecord, newParseStats, type ParseStats } from '../records/parse.ts'
 import type { MarketRecord } from '../records/types.ts'
@@ -86,7 +86,7 @@ export class NatsRecordSource implements RecordSource {
    */
   async *batches(): AsyncGenerator<SourceBatch> {
     await ensureSignalConsumer(this.jsm, this.o)
-    let created = String((await this.jsm.streams.info(this.o.stream)).created)
+    let identity = streamIdentity(await this.jsm.streams.info(this.o.stream))
     if (this.closed) return
     const size = this.o.batchSize ?? 256
     let queue: Delivery[] = []
@@ -107,7 +107,7 @@ export class NatsRecordSource implements RecordSource {
           head = 0
           records = []
           seqs = []
-          created = await this.reattach(created, lastSeq, size, (d) => {
+          identity = await this.reattach(identity, lastSeq, size, (d) => {
             queue.push(d)
             this.wakeUp()
           })
@@ -167,36 +167,26 @@ export class NatsRecordSource implements RecordSource {
     if (this.checking) return
     this.checking = true
     try {
-      await this.jsm.consumers.info(this.o.stream, this.o.consumer)
-    } catch (e) {
-      const code = (e as JetStreamApiError | undefined)?.code
-      if (code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound) this.markLost('the consumer is gone')
+      if (await consumerGone(this.jsm, this.o.stream, this.o.consumer)) this.markLost('the consumer is gone')
     } finally {
       this.checking = false
     }
   }
 
-  /** Waits for the stream, creates the consumer again (see the file comment) and pulls from it; returns the stream's created time. */
-  private async reattach(created: string, lastSeq: number, size: number, onMessage: (d: Delivery) => void): Promise<string> {
-    const why = this.lost
+  /** Waits for the stream, creates the consumer again (see the file comment) and pulls from it; returns the stream's identity. */
+  private async reattach(identity: string, lastSeq: number, size: number, onMessage: (d: Delivery) => void): Promise<string> {
+    const why = this.lost ?? ''
     this.generation++ // acks owed to the old consumer are dropped from here on
     await this.pull?.close()
     this.pull = null
-    let now: string | null = null
-    for (let attempt = 0; !this.closed; attempt++) {
-      now = await this.jsm.streams.info(this.o.stream).then((i) => String(i.created), () => null)
-      if (now !== null) break
-      this.waitingForStream = true
-      if (attempt % 20 === 0) this.log.warn({ stream: this.o.stream, why }, 'the stream is gone; signals resume when it exists again')
-      await delay(backoffMs(attempt, 250, 10_000), this.stopping.signal)
-    }
-    this.waitingForStream = false
-    if (this.closed || now === null) return created
-    const from = now === created ? lastSeq + 1 : 1
+    const info = await waitForStream(this.jsm, this.o.stream, { signal: this.stopping.signal, log: this.log, why, waiting: (w) => (this.waitingForStream = w) })
+    if (this.closed || info === null) return identity
+    const now = streamIdentity(info)
+    const from = now === identity ? lastSeq + 1 : 1
     await ensureSignalConsumer(this.jsm, this.o, from)
     this.lost = null
     this.attach(size, onMessage)
-    this.log.info({ consumer: this.o.consumer, why, from, streamCreatedAgain: now !== created }, 'signal consumer attached again')
+    this.log.info({ consumer: this.o.consumer, why, from, streamCreatedAgain: now !== identity }, 'signal consumer attached again')
     return now
   }
 

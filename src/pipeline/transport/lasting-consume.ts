@@ -12,6 +12,7 @@ import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '
 import type { NatsConnection } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { backoffMs, delay } from '../core/wait.ts'
+import { streamIdentity, waitForStream } from './stream.ts'
 
 export interface LastingConsumeOptions {
   nc: NatsConnection
@@ -40,15 +41,11 @@ export interface LastingConsumption {
 /** consume() notifications that mean the consumer (or its stream) no longer exists. */
 const GONE = new Set(['consumer_deleted', 'consumer_not_found', 'stream_not_found'])
 
-/** `{name}@{created}` of `stream` (throws if it does not exist). */
-export async function streamIdentity(nc: NatsConnection, stream: string): Promise<string> {
-  return `${stream}@${String((await (await jetstreamManager(nc)).streams.info(stream)).created)}`
-}
-
 export async function consumeLasting(o: LastingConsumeOptions): Promise<LastingConsumption> {
   const log = o.log ?? silentLogger()
+  const jsm = await jetstreamManager(o.nc)
   await o.ensure()
-  let identity = await streamIdentity(o.nc, o.stream)
+  let identity = streamIdentity(await jsm.streams.info(o.stream))
   const open = async () => (await jetstream(o.nc).consumers.get(o.stream, o.consumer)).consume({ max_messages: o.batch })
   let iter: ConsumerMessages = await open()
   let stopped = false
@@ -67,8 +64,10 @@ export async function consumeLasting(o: LastingConsumeOptions): Promise<LastingC
   }
   const reattach = async () => {
     for (let attempt = 0; !stopped; attempt++) {
+      const info = await waitForStream(jsm, o.stream, { signal: stopping.signal, log, why: `consumer ${o.consumer} is gone` })
+      if (info === null) return
       try {
-        const now = await streamIdentity(o.nc, o.stream)
+        const now = streamIdentity(info)
         await o.ensure({ streamCreatedAgain: now !== identity })
         identity = now
         iter = await open()
@@ -77,7 +76,7 @@ export async function consumeLasting(o: LastingConsumeOptions): Promise<LastingC
         log.info({ stream: identity, consumer: o.consumer }, 'consumer attached again')
         return
       } catch (e) {
-        if (attempt % 20 === 0) log.warn({ stream: o.stream, err: (e as Error).message }, 'the stream is not there yet; retrying')
+        if (attempt % 20 === 0) log.warn({ stream: o.stream, err: (e as Error).message }, 'attaching the consumer failed; retrying')
         await delay(backoffMs(attempt, 250, 10_000), stopping.signal)
       }
     }

@@ -10,6 +10,7 @@ import {
 import { nanos } from '@nats-io/nats-core'
 import { UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
+import { backoffMs, delay } from '../core/wait.ts'
 
 /** The stream a role needs, with explicit limits (DESIGN.md §5). */
 export interface StreamSpec {
@@ -72,4 +73,48 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log:
   info = await jsm.streams.update(spec.name, { ...limits })
   log.info({ stream: spec.name, changed }, 'updated stream limits')
   return info
+}
+
+/**
+ * `{name}@{created}`: a stream deleted and created again under the same name is another one (it
+ * numbers its messages from 1 again), so a stream sequence identifies a message only with this.
+ */
+export function streamIdentity(info: StreamInfo): string {
+  return `${info.config.name}@${String(info.created)}`
+}
+
+/**
+ * The stream's info once it exists (a consumer lost with its stream waits here), or null once
+ * `signal` aborts. Other errors are logged and retried too; `waiting` is told when the wait
+ * starts (only if the stream was missing) and ends.
+ */
+export async function waitForStream(
+  jsm: JetStreamManager,
+  stream: string,
+  o: { signal: AbortSignal; log: Logger; why: string; waiting?: (waiting: boolean) => void },
+): Promise<StreamInfo | null> {
+  let info: StreamInfo | null = null
+  for (let attempt = 0; !o.signal.aborted; attempt++) {
+    info = await jsm.streams.info(stream).catch((e: JetStreamApiError) => {
+      if (e?.code !== JetStreamApiCodes.StreamNotFound) o.log.warn({ err: e }, `reading stream ${stream} failed; retrying`)
+      return null
+    })
+    if (info) break
+    o.waiting?.(true)
+    if (attempt % 20 === 0) o.log.warn({ why: o.why }, `stream ${stream} is gone; resuming when it exists again`)
+    await delay(backoffMs(attempt, 250, 10_000), o.signal)
+  }
+  o.waiting?.(false)
+  return o.signal.aborted ? null : info
+}
+
+/** After a 503 on a pull (no one answers for the consumer): is the consumer, or its stream, gone? */
+export async function consumerGone(jsm: JetStreamManager, stream: string, consumer: string): Promise<boolean> {
+  try {
+    await jsm.consumers.info(stream, consumer)
+    return false
+  } catch (e) {
+    const code = (e as JetStreamApiError | undefined)?.code
+    return code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound
+  }
 }

@@ -18,7 +18,7 @@ export const STATUS_OF_EVENT: Record<string, string> = {
 
 export type ApplyOutcome = 'applied' | 'duplicate'
 
-/** `natsStream`: the stream's identity, `{name}@{created}` (streamIdentity in consumer.ts). */
+/** `natsStream`: the stream's identity, `{name}@{created}` (`streamIdentity` in transport/stream.ts). */
 export async function applyLifecycle(sql: Sql, e: LifecycleEvent, natsSeq: number, natsStream = ''): Promise<ApplyOutcome> {
   return sql.begin(async (tx) => {
     const inserted = await tx`

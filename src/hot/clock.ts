@@ -38,7 +38,6 @@ export class WallClock {
   private lastCheck = 0
   private best = Number.NEGATIVE_INFINITY
   private samples = 0
-  private lastUs = 0
   private lastMs = 0
 
   constructor(
@@ -50,13 +49,9 @@ export class WallClock {
     this.offsetMs = src.originMs
   }
 
-  /** Epoch microseconds, an integer, never decreasing within a thread. */
+  /** Epoch microseconds, an integer, never decreasing within a thread (nowMs() floored). */
   nowUs(): number {
-    const p = this.src.monoMs()
-    if (p >= this.nextCheck) this.check(p)
-    const t = Math.floor((this.offsetMs + p) * 1000)
-    if (t > this.lastUs) this.lastUs = t
-    return this.lastUs
+    return Math.floor(this.nowMs() * 1000)
   }
 
   /** Epoch milliseconds with a fraction, never decreasing within a thread. */

@@ -59,9 +59,14 @@ export function registerCache(program: Command): void {
       const probe = () => {
         const s = cache.stats()
         const quiet = Date.now() - s.lastEventAt > QUIET_MS
-        return { ok: redis.status === 'ready' && !nc.isClosed(), applied: s.applied, skipped: s.skipped, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
+        return { ok: redis.status === 'ready' && !nc.isClosed(), applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
       }
-      const ops = serveOps({ port: healthPort, registry, health: probe, ready: probe })
+      // not ready while warming again (the consumer was lost): Redis is being rewritten
+      const ready = () => {
+        const p = probe()
+        return { ...p, ok: p.ok && !p.warming }
+      }
+      const ops = serveOps({ port: healthPort, registry, health: probe, ready })
       log.info({ ops: ops.url, keyPrefix: cache.keys.prefix }, 'cache running')
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)

@@ -4,7 +4,9 @@ import { waitFor } from '../../pipeline/core/wait.ts'
 import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { startCdc } from '../cdc/cdc.ts'
 import { cdcFixture, type CdcFixture } from '../cdc/cdc-fixture.ts'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { startCache, type Cache } from './cache.ts'
+import { cacheKeys, globLiteral } from './keys.ts'
 
 const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
@@ -97,5 +99,61 @@ describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into R
     } finally {
       await cdc.stop()
     }
+  })
+  const start = () => startCache({ sql: f.sql, nc: f.nc, redis, stream: f.stream, subjectPrefix: f.subjectPrefix, consumer: `cache_${f.id}`, keyPrefix: prefix, now: () => T })
+
+  test('a restart deletes the keys of rows that stopped being active while no cache followed CDC, and leaves other keys alone', async () => {
+    await cache?.stop()
+    cache = undefined
+    const { sql } = f
+    await sql`insert into series (ticker, title, category) values ('S2', 'Series two', 'Weather')`
+    await sql`insert into events (event_ticker, title, series_ticker, status) values ('E3', 'Event three', 'S2', 'active')`
+    await sql`insert into markets (ticker, event_ticker, title, status) values ('M6', 'E3', 'Market six', 'active'), ('M7', 'E3', 'Market seven', 'active')`
+    await redis.set(`${prefix}monitor:treemap`, '[]') // not the cache's key
+    await redis.set(`${prefix}secmaster:pair:P1`, '{}') // another exchange's key, not written by this warm-up
+    cache = await start()
+    const k = cacheKeys(prefix)
+    expect(await redis.exists(k.event('S2', 'E3'), k.market('S2', 'E3', 'M6'), k.market('S2', 'E3', 'M7'), k.monitorMarkets('E3'), k.monitorEvents('S2'))).toBe(5)
+    await cache.stop()
+    cache = undefined
+
+    // while no cache runs: M6 settles long ago, M7 is deleted, so E3 has no active market left
+    await sql`update markets set status = 'settled', close_time = ${iso(T - 3 * DAY)} where ticker = 'M6'`
+    await sql`delete from markets where ticker = 'M7'`
+    cache = await start()
+    expect(await redis.exists(k.event('S2', 'E3'), k.market('S2', 'E3', 'M6'), k.market('S2', 'E3', 'M7'), k.monitorMarkets('E3'))).toBe(0)
+    expect(cache.stats().warm.staleKeys).toBe(4)
+    // the monitor still lists E3: an active event, now with no active market
+    expect(JSON.parse((await redis.hget(k.monitorEvents('S2'), 'E3'))!)).toMatchObject({ status: 'active', market_count: 0 })
+    expect(await redis.exists(k.series('S2'), `${prefix}monitor:treemap`, `${prefix}secmaster:pair:P1`)).toBe(3)
+    expect(JSON.parse((await redis.hget(k.monitorSeries('Weather'), 'S2'))!)).toEqual({ title: 'Series two', active_events: 1, active_markets: 0 })
+  })
+
+  test('a consumer deleted under the running cache: it warms again behind a new consumer and goes on applying events', async () => {
+    cache ??= await start()
+    const k = cacheKeys(prefix)
+    const cdc = await startCdc(cdcOptions())
+    try {
+      const { sql } = f
+      await sql`insert into markets (ticker, event_ticker, title, status) values ('M8', 'E3', 'Market eight', 'active')`
+      await waitFor(async () => (await redis.exists(k.market('S2', 'E3', 'M8'))) === 1, 'M8 applied from CDC')
+      const jsm = await jetstreamManager(f.nc)
+      await jsm.consumers.delete(f.stream, `cache_${f.id}`)
+      await sql`insert into markets (ticker, event_ticker, title, status) values ('M9', 'E3', 'Market nine', 'active')`
+      await waitFor(() => cache!.stats().rewarms === 1 && !cache!.stats().warming, 'the cache to warm again')
+      await waitFor(async () => (await redis.exists(k.market('S2', 'E3', 'M9'))) === 1, 'M9 in Redis (from the new warm-up or CDC)')
+      // the new consumer carries on: M8 settles, so its key gets the TTL policy's expiry
+      await sql`update markets set status = 'settled', close_time = ${iso(T - DAY / 4)} where ticker = 'M8'`
+      await waitFor(async () => (await redis.pexpiretime(k.market('S2', 'E3', 'M8'))) === T + (3 * DAY) / 4, 'M8 settled through the new consumer')
+      expect(await jsm.consumers.info(f.stream, `cache_${f.id}`)).toBeDefined()
+      expect(cache!.stats().warming).toBe(false)
+    } finally {
+      await cdc.stop()
+    }
+  })
+
+  test('globLiteral: a prefix with glob characters matches only itself', () => {
+    expect(globLiteral('a*b?[c]\\d')).toBe('a\\*b\\?\\[c\\]\\\\d')
+    expect(cacheKeys('x*:').secmasterPatterns).toEqual(['x\\*:secmaster:series:*', 'x\\*:secmaster:fee:*'])
   })
 })

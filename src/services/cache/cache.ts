@@ -2,7 +2,10 @@
  * ssmd-cache: create the durable consumer (deliver new), warm Redis from PostgreSQL at a
  * snapshot, then apply CDC events in stream order, skipping those the warm-up already holds
  * (snapshot.ts). The consumer is created BEFORE the snapshot is read, so every transaction the
- * warm-up could miss is published after it and delivered. See docs/CDC.md.
+ * warm-up could miss is published after it and delivered. A consumer deleted under it (alone or
+ * with its stream) means events it will never see: the cache then does the same again (a new
+ * consumer, a new warm-up) and goes on; a pull that fails otherwise (NATS restarting) is retried.
+ * See docs/CDC.md.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -11,7 +14,8 @@ import type { Sql } from 'postgres'
 import { DataError } from '../../pipeline/core/errors.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { Counter, createRegistry, Gauge, type Registry } from '../../pipeline/core/metrics.ts'
-import { ensureStream } from '../../pipeline/transport/stream.ts'
+import { backoffMs, delay } from '../../pipeline/core/wait.ts'
+import { consumerGone, ensureStream } from '../../pipeline/transport/stream.ts'
 import { CDC_DEFAULTS, type CdcEvent } from '../cdc/index.ts'
 import { applyEvent } from './apply.ts'
 import { cacheKeys, type CacheKeys } from './keys.ts'
@@ -49,6 +53,10 @@ export interface CacheStats {
   skipped: number
   commands: number
   lastEventAt: number
+  /** Warm-ups after the first (the consumer was lost). */
+  rewarms: number
+  /** Warming again: not ready until the warm-up is done. */
+  warming: boolean
 }
 
 export interface Cache {
@@ -74,30 +82,84 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
   const { sql, nc, redis } = options
   const keys = cacheKeys(o.keyPrefix)
   const jsm = await jetstreamManager(nc)
-  await ensureStream(jsm, { name: o.stream, subjects: [`${o.subjectPrefix}.>`], maxAgeMs: CDC_DEFAULTS.streamMaxAgeMs, maxBytes: CDC_DEFAULTS.streamMaxBytes, duplicateWindowMs: CDC_DEFAULTS.duplicateWindowMs }, log)
-  await jsm.consumers.delete(o.stream, o.consumer).catch((e: JetStreamApiError) => {
-    if (e?.code !== JetStreamApiCodes.ConsumerNotFound) throw e
-  })
-  await jsm.consumers.add(o.stream, {
-    durable_name: o.consumer, filter_subject: `${o.subjectPrefix}.>`, deliver_policy: DeliverPolicy.New, ack_policy: AckPolicy.Explicit,
-  })
-  const state = newCacheState()
-  const warm = await warmCache(sql, redis, keys, state, now())
-  m.writes.inc(warm.series + warm.events + warm.markets + warm.fees)
-  log.info({ ...warm, snapshot: warm.snapshot.lsn }, 'warmed cache')
-  const stats: CacheStats = { warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now() }
-  const consumer = await jetstream(nc).consumers.get(o.stream, o.consumer)
   const abort = new AbortController()
+  let state = newCacheState()
+
+  /** Stream, a new consumer (deliver new), then the warm-up: at start, and again after the consumer is lost. */
+  const attach = async () => {
+    await ensureStream(jsm, { name: o.stream, subjects: [`${o.subjectPrefix}.>`], maxAgeMs: CDC_DEFAULTS.streamMaxAgeMs, maxBytes: CDC_DEFAULTS.streamMaxBytes, duplicateWindowMs: CDC_DEFAULTS.duplicateWindowMs }, log)
+    await jsm.consumers.delete(o.stream, o.consumer).catch((e: JetStreamApiError) => {
+      if (e?.code !== JetStreamApiCodes.ConsumerNotFound) throw e
+    })
+    await jsm.consumers.add(o.stream, {
+      durable_name: o.consumer, filter_subject: `${o.subjectPrefix}.>`, deliver_policy: DeliverPolicy.New, ack_policy: AckPolicy.Explicit,
+    })
+    state = newCacheState()
+    const warm = await warmCache(sql, redis, keys, state, now())
+    m.writes.inc(warm.series + warm.events + warm.markets + warm.fees + warm.staleKeys)
+    log.info({ ...warm, snapshot: warm.snapshot.lsn }, 'warmed cache')
+    return { warm, consumer: await jetstream(nc).consumers.get(o.stream, o.consumer) }
+  }
+
+  /** attach() until it succeeds (PostgreSQL, NATS or Redis may be down meanwhile), or null once stopped. */
+  const attachAgain = async () => {
+    for (let attempt = 0; !abort.signal.aborted; attempt++) {
+      try {
+        return await attach()
+      } catch (e) {
+        if (abort.signal.aborted) break
+        log.warn({ err: (e as Error).message, attempt }, 'warming the cache again failed; retrying')
+        await delay(backoffMs(attempt, 500, 15_000), abort.signal)
+      }
+    }
+    return null
+  }
+
+  let { warm, consumer } = await attach()
+  const stats: CacheStats = { warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now(), rewarms: 0, warming: false }
   const monitorTimer = setInterval(() => {
     refreshMonitors(sql, redis, keys).catch((e) => log.warn({ err: e }, 'monitor refresh failed'))
   }, o.monitorRefreshMs)
   const decoder = new TextDecoder()
 
-  const done = (async () => {
-    while (!abort.signal.aborted) {
+  /** The next batch; null after a failed pull, once the consumer is back (or was never gone). */
+  const pull = async (failures: number) => {
+    try {
       const batch = await consumer.fetch({ max_messages: o.fetchMax, expires: o.fetchExpiresMs })
       const msgs = []
       for await (const msg of batch) msgs.push(msg)
+      return msgs
+    } catch (e) {
+      if (abort.signal.aborted) return null
+      if (!(await consumerGone(jsm, o.stream, o.consumer).catch(() => false))) {
+        // NATS restarting, a pull that timed out: pull again (messages not acked come again)
+        if (failures % 10 === 0) log.warn({ err: (e as Error).message }, 'pulling CDC events failed; retrying')
+        await delay(backoffMs(failures, 250, 5_000), abort.signal)
+        return null
+      }
+      // the consumer (or the stream) was deleted: the events meanwhile are lost to it, so the
+      // cache is warmed again from PostgreSQL behind a new consumer, as at start
+      log.warn({ stream: o.stream, consumer: o.consumer }, 'the CDC consumer is gone; warming the cache again')
+      stats.warming = true
+      const again = await attachAgain()
+      if (again === null) return null
+      ;({ warm, consumer } = again)
+      stats.warm = warm
+      stats.rewarms++
+      stats.warming = false
+      return null
+    }
+  }
+
+  const done = (async () => {
+    let failures = 0
+    while (!abort.signal.aborted) {
+      const msgs = await pull(failures)
+      if (msgs === null) {
+        failures++
+        continue
+      }
+      failures = 0
       if (msgs.length === 0) continue
       const pipe = redis.pipeline()
       const ctx = { sql, keys, state, nowMs: now() }

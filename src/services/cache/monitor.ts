@@ -1,7 +1,7 @@
 import type Redis from 'ioredis'
 import type { Sql } from 'postgres'
 import { parsePgValue } from '../cdc/index.ts'
-import type { CacheKeys } from './keys.ts'
+import { scanKeys, type CacheKeys } from './keys.ts'
 
 const TIMESTAMPTZ_OID = 1184
 
@@ -41,9 +41,14 @@ interface Aggregates {
 /**
  * Rebuilds every monitor hash from PostgreSQL (`monitor:categories`, `monitor:series:{category}`,
  * `monitor:events:{series}`, `monitor:markets:{event}`) in one MULTI, so readers never see a hash
- * half rewritten. Times are typed as CDC events type them (`sql` is a CDC session). Returns the number of hashes written.
+ * half rewritten, and deletes in the same MULTI the monitor hashes that existed before the
+ * aggregate was read and have nothing left in it (an event's last market settled while the cache
+ * was down: its hash would otherwise stay forever). Times are typed as CDC events type them
+ * (`sql` is a CDC session). Returns the number of hashes written and deleted.
  */
-export async function refreshMonitors(sql: Sql, redis: Redis, keys: CacheKeys): Promise<number> {
+export async function refreshMonitors(sql: Sql, redis: Redis, keys: CacheKeys): Promise<{ written: number; deleted: number }> {
+  // listed before the read: a hash CDC creates after it is not the read's to judge
+  const before = await scanKeys(redis, keys.monitorPatterns)
   const [row] = (await sql.unsafe(AGGREGATE)) as unknown as [Aggregates]
   const hashes = new Map<string, Record<string, string>>()
   const field = (key: string, name: string, value: object) => {
@@ -58,6 +63,12 @@ export async function refreshMonitors(sql: Sql, redis: Redis, keys: CacheKeys): 
   for (const m of row.markets) field(keys.monitorMarkets(m.event_ticker), m.ticker, { title: m.title, status: m.status, close_time: time(m.close_time) })
   const multi = redis.multi()
   for (const [key, fields] of hashes) multi.del(key).hset(key, fields)
+  let deleted = 0
+  for (const key of before) {
+    if (hashes.has(key)) continue
+    multi.unlink(key)
+    deleted++
+  }
   await multi.exec()
-  return hashes.size
+  return { written: hashes.size, deleted }
 }

@@ -4,6 +4,7 @@ import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { archiverOptions, startArchiver } from '../../pipeline/archiver/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 interface ArchiverCliFlags {
   env: string
@@ -43,9 +44,9 @@ export function registerArchiver(program: Command): void {
       if (archiver.ops) log.info({ url: archiver.ops.url }, 'health and metrics')
       log.info({ root: options.root, streams: options.streams, upload: options.upload?.bucket ?? null }, 'archiver started')
       let failure: unknown = null
+      const stop = onStopSignal(log)
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
+        void stop.requested.then(resolve)
         archiver.failed.catch((e) => {
           failure = e
           resolve()

@@ -9,6 +9,7 @@ import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { CACHE_DEFAULTS, startCache } from '../../services/cache/index.ts'
 import { CDC_DEFAULTS, openCdcSql } from '../../services/cdc/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 interface CacheFlags {
   env: string
@@ -68,10 +69,7 @@ export function registerCache(program: Command): void {
       }
       const ops = serveOps({ port: healthPort, registry, health: probe, ready })
       log.info({ ops: ops.url, keyPrefix: cache.keys.prefix }, 'cache running')
-      const stopped = new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      const stopped = onStopSignal(log).requested
       try {
         await Promise.race([stopped, cache.done])
       } finally {

@@ -7,6 +7,7 @@ import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { CDC_DEFAULTS, dropCdc, openCdcSql, startCdc } from '../../services/cdc/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 interface CdcFlags {
   env: string
@@ -80,10 +81,7 @@ export function registerCdc(program: Command): void {
         },
       })
       log.info({ slot, publication, tables, stream, subjectPrefix, ops: ops.url }, 'cdc running')
-      const stopped = new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      const stopped = onStopSignal(log).requested
       try {
         await Promise.race([stopped, cdc.done])
       } finally {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../../../test/nats-server.ts'
@@ -68,6 +69,26 @@ describe('ssmd connector start-up (subprocess)', () => {
     expect(error).toContain('error [MARKETS_DISCOVERY]')
     expect(error).toContain('HTTP 404')
     expect(error).toContain('KALSHI_REST_URL')
+  })
+})
+
+describe('ssmd connector on the embedded default (subprocess)', () => {
+  test('a Ctrl-C delivered twice (a terminal signals the process group, `bun run` forwards its own) still stops cleanly: exit 0, every file finished', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+    dirs.push(data)
+    const c = spawnCli(['connector', '--no-status', '--health-port', '0'], { SSMD_DATA_DIR: data, SSMD_LOG_LEVEL: 'info' })
+    children.push(c)
+    await c.waitOut(1, 'the connector to start', (l) => l.includes('connector started'), 30_000)
+    const files = () => readdirSync(data, { recursive: true }).map(String)
+    await waitFor(() => files().some((f) => f.endsWith('.jsonl.gz.tmp')), 'a file being written')
+    c.proc.kill('SIGINT')
+    // the second copy once the first is being handled (two sent at once may merge into one)
+    await c.waitOut(1, 'the stop to begin', (l) => l.includes('stopping: closing sockets and flushing'))
+    const code = await c.stop('SIGINT', 20_000)
+    const written = files().filter((f) => f.endsWith('.jsonl.gz'))
+    const lines = written.reduce((n, f) => n + gunzipSync(readFileSync(join(data, f))).toString().split('\n').filter(Boolean).length, 0)
+    expect({ code, tmp: files().filter((f) => f.endsWith('.tmp')), finished: written.length > 0, lines: lines > 0 }).toEqual({ code: 0, tmp: [], finished: true, lines: true })
+    expect(msgs(c.out)).toContain('already stopping: finishing files and flushing records (SIGKILL ends it at once, losing what is not flushed)')
   })
 })
 

@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sim } from '../../services/sim/index.ts'
 import type { Follower } from '../../services/subscriptions/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 // The embedded simulator and the secmaster mode's database and CDC modules are loaded only when
 // used: a connector on a real exchange or a market list does not carry them (memory).
@@ -62,15 +63,8 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   const log = logger().child({ role: 'connector', env: config.name })
   // Listen for Ctrl-C from the first moment: a stop during start-up aborts the start (a market
   // list still being fetched, shards still connecting) and stops what it had started.
-  const stop = new AbortController()
-  const stopRequested = new Promise<void>((resolve) => {
-    const onSignal = () => {
-      stop.abort()
-      resolve()
-    }
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-  })
+  const stop = onStopSignal(log)
+  const stopRequested = stop.requested
   // the main thread's byte path allocates next to nothing, so the collector seldom runs and memory
   // its heap size does not show piles up meanwhile (heap-budget.ts startGcPacer)
   const pacer = gcPacerFromEnv()

@@ -6,6 +6,7 @@ import { logger } from '../../pipeline/core/log.ts'
 import { openDb } from '../../services/db/index.ts'
 import { LIFECYCLE_CONSUMER_DEFAULTS, startLifecycleConsumer } from '../../services/lifecycle/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 interface Flags {
   env: string
@@ -55,10 +56,7 @@ export function registerLifecycleConsumer(program: Command): void {
           sweepIntervalMs, opsPort, logger: log,
         })
         if (c.ops) log.info({ url: c.ops.url }, 'health and metrics')
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve())
-          process.once('SIGTERM', () => resolve())
-        })
+        await onStopSignal(log).requested
         await c.stop()
       } finally {
         await nc.drain().catch(() => {})

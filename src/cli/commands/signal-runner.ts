@@ -63,7 +63,7 @@ export function registerSignalRunner(program: Command): void {
         ready: () => ({ ok: live.ready(), connected: !live.nc.isClosed() }),
       })
       log.info({ signals: cfg.signals, port: ops.port }, 'signal-runner started')
-      await Promise.race([untilSignal(), live.done])
+      await Promise.race([untilSignal(log), live.done])
       await live.stop()
       heap?.stop()
       await ops.stop()

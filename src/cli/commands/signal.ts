@@ -6,12 +6,13 @@ import { jetstream, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError } f
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
-import { logger } from '../../pipeline/core/log.ts'
+import { logger, type Logger } from '../../pipeline/core/log.ts'
 import {
   ConsoleFireSink, FileRecordSource, MemoryFireSink, SIGNALS_STREAM_DEFAULTS, SignalEngine, TeeFireSink,
   formatFire, listSignalDirs, loadSignal, manifestDates, runSignals, signalDir, startLiveRunner,
 } from '../../pipeline/signals/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
 
@@ -35,12 +36,9 @@ export function natsSettings(cmd: Command, o: { env?: string; natsUrl?: string; 
   }
 }
 
-/** Resolves on SIGINT/SIGTERM. */
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
+/** Resolves on the first SIGINT/SIGTERM (later ones are ignored while the role stops: stop-signal.ts). */
+export function untilSignal(log?: Logger): Promise<void> {
+  return onStopSignal(log).requested
 }
 
 const SCAFFOLD = (id: string) => `/**
@@ -113,7 +111,7 @@ export function registerSignal(program: Command): void {
       if (o.source !== 'nats') throw new UsageError(`--source must be nats or file (got ${o.source})`)
       const live = await startLiveRunner({ signals: [s], natsUrl: nats.url, stream: nats.stream, filter: nats.filter, outputPrefix: nats.outputPrefix, console: o.console === true, log: logger() })
       logger().info({ signal: s.id, stream: nats.stream, filter: nats.filter }, 'signal running')
-      await Promise.race([untilSignal(), live.done])
+      await Promise.race([untilSignal(logger()), live.done])
       await live.stop()
     })
 

@@ -5,6 +5,7 @@ import { UsageError } from '../../pipeline/core/errors.ts'
 import { createLogger } from '../../pipeline/core/log.ts'
 import { Faults, startSim, type FaultSpec } from '../../services/sim/index.ts'
 import { globals } from '../program.ts'
+import { onStopSignal } from '../stop-signal.ts'
 
 interface SimFlags {
   env?: string
@@ -86,10 +87,7 @@ export function registerSim(program: Command): void {
         logger: log,
       })
       console.log(`ssmd sim listening ws=${sim.wsUrl} rest=${sim.restUrl} control=${sim.controlUrl}`)
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      await onStopSignal(log).requested
       await sim.stop()
       console.log(`ssmd sim stopped: ${sim.stats().frames_sent} data frames sent`)
     })

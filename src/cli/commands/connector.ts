@@ -115,7 +115,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     pacer?.stop()
   }
   const s = connector.stats()
-  log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
+  log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects, ...(s.out.deadLettered ? { deadLettered: s.out.deadLettered } : {}) }, 'stopped cleanly; everything flushed')
 }
 
 /**
@@ -179,8 +179,9 @@ function startStatusLine(c: Connector): { stop(): void } {
     const rate = ((s.frames - prev) * 1000) / (now - prevT)
     prev = s.frames
     prevT = now
-    const journal = s.out.journalRecords ? ` journal ${s.out.journalRecords}` : ''
-    const line = `${Math.round(rate).toLocaleString()} msgs/s  frames ${s.frames.toLocaleString()}  written ${s.out.records.toLocaleString()}  shards ${s.connected}/${s.shards}  markets ${s.markets || 'all'}  gaps ${s.gaps}  reconnects ${s.reconnects}${journal}`
+    const journal = s.out.journalRecords ? `  journal ${s.out.journalRecords}` : ''
+    const dead = s.out.deadLettered ? `  dead-lettered ${s.out.deadLettered}` : ''
+    const line = `${Math.round(rate).toLocaleString()} msgs/s  frames ${s.frames.toLocaleString()}  written ${s.out.records.toLocaleString()}  shards ${s.connected}/${s.shards}  markets ${s.markets || 'all'}  gaps ${s.gaps}  reconnects ${s.reconnects}${journal}${dead}`
     if (tty) process.stderr.write(`\r\x1b[2K${line}`)
     else console.error(line)
   }, every)

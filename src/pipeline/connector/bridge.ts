@@ -28,6 +28,8 @@ export interface BridgeStats {
   pending?: number
   journalRecords?: number
   journalBytes?: number
+  /** Records NATS refused for what they are (transport/dead-letter.ts). */
+  deadLettered?: number
   connected?: boolean
   mode?: string
 }

@@ -34,7 +34,7 @@ function post(msg: unknown): void {
 }
 
 function stats(): Record<string, unknown> {
-  const s = flusher?.sink.stats() as (ReturnType<Sink['stats']> & { journalRecords?: number; journalBytes?: number; connected?: boolean; mode?: string }) | undefined
+  const s = flusher?.sink.stats() as (ReturnType<Sink['stats']> & { journalRecords?: number; journalBytes?: number; deadLettered?: number; connected?: boolean; mode?: string }) | undefined
   return { type: 'stats', records: flusher?.records ?? 0, ...(s ?? {}) }
 }
 

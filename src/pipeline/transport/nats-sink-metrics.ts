@@ -17,6 +17,7 @@ export function natsSinkMetrics(registry: Registry, inFlight: () => number) {
     retries: getOr(registry, 'ssmd_connector_nats_publish_retries_total', () => new Counter({ name: 'ssmd_connector_nats_publish_retries_total', help: 'Records published again after an ack timeout or disconnect', registers })),
     duplicates: getOr(registry, 'ssmd_connector_nats_duplicates_total', () => new Counter({ name: 'ssmd_connector_nats_duplicates_total', help: 'PubAcks reporting a duplicate Nats-Msg-Id', registers })),
     journalRecords: getOr(registry, 'ssmd_connector_journal_records', () => new Gauge({ name: 'ssmd_connector_journal_records', help: 'Records in the local journal waiting for NATS', registers })),
+    deadLetters: getOr(registry, 'ssmd_connector_dead_letter_total', () => new Counter({ name: 'ssmd_connector_dead_letter_total', help: 'Records NATS refused for what they are (too large, bad subject), kept in the dead-letter file', registers })),
     journalBytes: getOr(registry, 'ssmd_connector_journal_bytes', () => new Gauge({ name: 'ssmd_connector_journal_bytes', help: 'Bytes in the local journal waiting for NATS', registers })),
   }
 }

@@ -60,6 +60,8 @@ export interface NatsSinkStats extends SinkStats {
   retries: number
   journalRecords: number
   journalBytes: number
+  /** Records NATS refused for what they are, kept in the dead-letter file (dead-letter.ts); counted in `accepted`. */
+  deadLettered: number
 }
 
 export type Settings = Required<Omit<NatsSinkOptions, 'registry' | 'log' | 'onError' | 'name' | 'journalSegmentMaxBytes'>>

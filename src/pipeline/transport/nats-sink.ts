@@ -26,13 +26,16 @@
  * Permanent errors fail the sink loudly (onError, error log, then write/flush/close throw): a 503
  * "no responders" for a subject that no stream captures (checked with $JS.API.STREAM.NAMES, so a
  * JetStream that is still starting is retried instead), or a PubAck carrying an error. The
- * unacked records are kept in the journal for the operator.
+ * unacked records are kept in the journal for the operator. A record refused for what it is (too
+ * large, a subject that cannot be published) goes to `{journalDir}/dead-letter.jsonl` instead
+ * (dead-letter.ts), counted as accepted, and publishing goes on.
  */
 import { connect } from '@nats-io/transport-node'
 import { nowUs } from '../../hot/clock.ts'
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { backoffMs, delay } from '../core/wait.ts'
+import { DeadLetters, RECORD_ERR_CODES, recordRejection } from './dead-letter.ts'
 import { TransportError } from './errors.ts'
 import { Journal, type JournalRecord } from './journal.ts'
 import { natsSinkMetrics, type NatsSinkMetrics } from './nats-sink-metrics.ts'
@@ -96,6 +99,9 @@ export class NatsSink implements Sink {
   #pumpScheduled = false
   #written = 0
   #liveAcked = 0
+  /** Live records dead-lettered (accepted: they are on disk). */
+  #deadLive = 0
+  readonly #dead: DeadLetters
   #journaledLive = 0
   #duplicates = 0
   #retries = 0
@@ -115,6 +121,9 @@ export class NatsSink implements Sink {
     this.#log = (options.log ?? silentLogger()).child({ component: 'nats-sink' })
     this.#onError = options.onError
     this.#journal = Journal.open(this.#o.journalDir, { segmentMaxBytes: options.journalSegmentMaxBytes, log: this.#log })
+    this.#dead = new DeadLetters(this.#o.journalDir)
+    const dead = this.#dead.existing()
+    if (dead > 0) this.#log.warn({ records: dead, file: this.#dead.path }, 'the dead-letter file holds records NATS refused in earlier runs')
     this.#metrics = options.registry ? natsSinkMetrics(options.registry, () => this.#byN.size) : undefined
     if (this.#journal.records > 0) {
       this.#log.info({ records: this.#journal.records, bytes: this.#journal.bytes, dir: this.#o.journalDir }, 'found a leftover journal; replaying it before new records')
@@ -200,6 +209,7 @@ export class NatsSink implements Sink {
     await this.#replayLoop?.catch(() => {})
     await this.#nc?.close().catch(() => {})
     this.#journal.close()
+    this.#dead.close()
     if (this.#journal.records > 0) {
       this.#log.info({ records: this.#journal.records, dir: this.#o.journalDir }, 'closing with records in the journal; they are replayed at the next start')
     }
@@ -207,7 +217,7 @@ export class NatsSink implements Sink {
   }
 
   stats(): NatsSinkStats {
-    const accepted = this.#liveAcked + this.#journaledLive
+    const accepted = this.#liveAcked + this.#journaledLive + this.#deadLive
     return {
       written: this.#written,
       accepted,
@@ -220,6 +230,7 @@ export class NatsSink implements Sink {
       retries: this.#retries,
       journalRecords: this.#journal.records,
       journalBytes: this.#journal.bytes,
+      deadLettered: this.#dead.count,
     }
   }
 
@@ -319,6 +330,14 @@ export class NatsSink implements Sink {
           nc.publish(e.subject, e.payload, this.#pubOpts)
         }
       } catch (err) {
+        const reason = recordRejection(err)
+        if (reason !== null) {
+          // this record can never be published: kept on disk, and the window goes on
+          if (!this.#deadLetter(e, reason)) return
+          e.acked = true
+          this.#inflight.push(e)
+          continue
+        }
         this.#qHead--
         batch?.send() // the records before this one are in flight
         if (nc.isClosed() || !this.#wired()) return this.#stall('publish failed: connection lost')
@@ -330,6 +349,8 @@ export class NatsSink implements Sink {
       this.#inflight.push(e)
     }
     batch?.send()
+    if (this.#flushWaiters.length > 0) this.#settleFlushes()
+    this.#replayDone()
     if (this.#qHead > 4096 && this.#qHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#qHead)
       this.#qHead = 0
@@ -365,22 +386,24 @@ export class NatsSink implements Sink {
       }
       if (ack.error) {
         const { code, err_code, description } = ack.error
-        return this.#fail(new TransportError('PUBLISH_REJECTED', `JetStream rejected a publish to ${e.subject} (msgId ${e.msgId}): ${description} (code ${code}, err_code ${err_code})`))
-      }
-      duplicate = ack.duplicate ? 1 : 0
+        const why = `JetStream rejected a publish to ${e.subject} (msgId ${e.msgId}): ${description} (code ${code}, err_code ${err_code})`
+        if (!RECORD_ERR_CODES.has(err_code ?? 0)) return this.#fail(new TransportError('PUBLISH_REJECTED', why))
+        if (!this.#deadLetter(e, why)) return
+        duplicate = -1
+      } else duplicate = ack.duplicate ? 1 : 0
     }
     e.acked = true
     if (duplicate === 1) {
       this.#duplicates++
       this.#metrics?.duplicates.inc()
     }
-    if (this.#metrics) {
+    if (this.#metrics && duplicate >= 0) {
       const t = performance.now()
       this.#metrics.publishDuration.observe((t - e.sentAt) / 1000)
       // the stamp is the socket thread's nowUs(); both threads' clocks follow the wall clock
       if (!Number.isNaN(e.receivedAtUs)) this.#metrics.publishLatency.observe((nowUs() - e.receivedAtUs) / 1e6)
     }
-    if (e.w >= 0) this.#liveAcked++
+    if (e.w >= 0 && duplicate >= 0) this.#liveAcked++
     while (this.#ifHead < this.#inflight.length && this.#inflight[this.#ifHead].acked) this.#ifHead++
     if (this.#ifHead > 4096 && this.#ifHead * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#ifHead)
@@ -388,11 +411,31 @@ export class NatsSink implements Sink {
     }
     if (this.#flushWaiters.length > 0) this.#settleFlushes()
     this.#pumpSoon()
+    this.#replayDone()
+  }
+
+  /** Resolves the segment replay once every record of it is acked (or dead-lettered). */
+  #replayDone(): void {
     if (this.#replay && this.#byN.size === 0 && this.#qHead >= this.#queue.length) {
       const r = this.#replay
       this.#replay = undefined
       r.resolve()
     }
+  }
+
+  /** Appends `e` to the dead-letter file; false (and the sink failed) when the disk refuses. */
+  #deadLetter(e: Entry, reason: string): boolean {
+    try {
+      this.#dead.append(toJournalRecord(e), reason)
+    } catch (err) {
+      this.#fail(err as TransportError)
+      return false
+    }
+    if (e.w >= 0) this.#deadLive++
+    this.#metrics?.deadLetters.inc()
+    const n = this.#dead.count
+    if (n <= 10 || n % 1000 === 0) this.#log.error({ subject: e.subject, msgId: e.msgId, reason, file: this.#dead.path, deadLettered: n }, 'NATS refused a record for good; kept in the dead-letter file')
+    return true
   }
 
   /** Every live record with a write number below this is acked or journaled. */

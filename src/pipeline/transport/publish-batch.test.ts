@@ -87,9 +87,9 @@ describe('PublishBatch', () => {
       }
     })
     expect(errors).toEqual([
-      'PUBLISH_REJECTED: invalid subject "has space" (empty or with whitespace)',
-      'PUBLISH_REJECTED: invalid subject "" (empty or with whitespace)',
-      `PUBLISH_REJECTED: a ${msgIdHeader('b').length + 64}-byte message on big exceeds the server's max_payload of 64 bytes`,
+      'RECORD_REJECTED: invalid subject "has space" (empty or with whitespace)',
+      'RECORD_REJECTED: invalid subject "" (empty or with whitespace)',
+      `RECORD_REJECTED: a ${msgIdHeader('b').length + 64}-byte message on big exceeds the server's max_payload of 64 bytes`,
     ])
     b.send()
     const h = 'NATS/1.0\r\nNats-Msg-Id: a\r\n\r\n'

@@ -77,9 +77,10 @@ export class PublishBatch {
   }
 
   /**
-   * Appends one message replying to `{inbox}{n}`. Throws a TransportError (PUBLISH_REJECTED,
-   * nothing appended) for what nc.publish would refuse: a closed or draining connection, a
-   * subject with whitespace, headers the server does not support, a message over max_payload.
+   * Appends one message replying to `{inbox}{n}`. Throws a TransportError (nothing appended)
+   * for what nc.publish would refuse: PUBLISH_REJECTED for a closed or draining connection or
+   * headers the server does not support; RECORD_REJECTED for the record itself (a subject with
+   * whitespace, a message over max_payload: dead-letter.ts).
    */
   add(subject: string, n: number, hdr: Uint8Array, payload: Uint8Array): void {
     const p = this.head(subject, n, hdr.length, payload.length)
@@ -97,7 +98,7 @@ export class PublishBatch {
     if (info && info.headers === false) throw new TransportError('PUBLISH_REJECTED', 'the NATS server does not support headers (Nats-Msg-Id)')
     const total = hlen + plen
     if (info?.max_payload !== undefined && total > info.max_payload) {
-      throw new TransportError('PUBLISH_REJECTED', `a ${total}-byte message on ${subject} exceeds the server's max_payload of ${info.max_payload} bytes`)
+      throw new TransportError('RECORD_REJECTED', `a ${total}-byte message on ${subject} exceeds the server's max_payload of ${info.max_payload} bytes`)
     }
     // HPUB + subject (≤ 3 bytes a UTF-16 unit) + reply + 3 numbers + 2 CRLF
     this.ensure(5 + subject.length * 3 + 1 + this.inbox.length + 16 + 1 + 11 + 1 + 11 + 2 + total + 2)
@@ -118,7 +119,7 @@ export class PublishBatch {
     }
     if (!ascii) p = subjectStart + encoder.encodeInto(subject, b.subarray(subjectStart)).written
     if (p === subjectStart || hasWhitespace(b, subjectStart, p)) {
-      throw new TransportError('PUBLISH_REJECTED', `invalid subject ${JSON.stringify(subject)} (empty or with whitespace)`)
+      throw new TransportError('RECORD_REJECTED', `invalid subject ${JSON.stringify(subject)} (empty or with whitespace)`)
     }
     b[p++] = SPACE
     b.set(this.inbox, p)

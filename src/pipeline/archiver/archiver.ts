@@ -124,17 +124,33 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
     ops, registry, metrics, tasks, uploaders, failed, stats,
     stop() {
       stopping ??= (async () => {
-        await Promise.all(tasks.map((t) => t.stop()))
-        for (const u of uploaders) await u.scan(2)
-        const settle = Promise.all(uploaders.map((u) => u.idle()))
-        await withTimeout(settle, options.shutdownUploadMs ?? 10_000, 'uploads at shutdown').catch((e) =>
-          log.warn({ err: e }, 'uploads still pending at shutdown; they resume on the next start'))
-        await Promise.all(uploaders.map((u) => u.close()))
-        await nc.drain().catch(() => nc.close())
-        writeFileSync(join(options.root, SYNC_READY), new Date().toISOString() + '\n')
-        await ops?.stop()
+        // each step runs whatever the one before did: a full disk failing the .sync-ready write
+        // left the ops server up, and the process alive, failed, forever
+        const step = async (what: string, run: () => unknown) => {
+          try {
+            await run()
+          } catch (e) {
+            log.error({ err: e }, `stopping: ${what} failed`)
+          }
+        }
+        await step('closing the stream tasks', () => Promise.all(tasks.map((t) => t.stop())))
+        await step('uploading closed files', async () => {
+          for (const u of uploaders) await u.scan(2)
+          const settle = Promise.all(uploaders.map((u) => u.idle()))
+          await withTimeout(settle, options.shutdownUploadMs ?? 10_000, 'uploads at shutdown').catch((e) =>
+            log.warn({ err: e }, 'uploads still pending at shutdown; they resume on the next start'))
+          await Promise.all(uploaders.map((u) => u.close()))
+        })
+        await step('closing the NATS connection', () => nc.drain().catch(() => nc.close()))
+        let syncReady = false
+        await step(`writing ${SYNC_READY}`, () => {
+          writeFileSync(join(options.root, SYNC_READY), new Date().toISOString() + '\n')
+          syncReady = true
+        })
+        await step('stopping the ops server', () => ops?.stop())
         const errors = (await Promise.allSettled(tasks.map((t) => t.done))).filter((r) => r.status === 'rejected')
-        log.info({ ...stats().uploads, failedTasks: errors.length }, 'archiver stopped; files closed, .sync-ready written')
+        if (errors.length === 0 && syncReady) log.info({ ...stats().uploads }, 'archiver stopped; files closed, .sync-ready written')
+        else log.warn({ ...stats().uploads, failedTasks: errors.length, syncReady }, 'archiver stopped after a failure; a file left as .tmp is recovered at the next start, and messages not acked are delivered again')
       })()
       return stopping
     },

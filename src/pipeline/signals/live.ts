@@ -36,6 +36,8 @@ export interface LiveRunner {
   done: Promise<RunResult>
   /** True once the consumer delivered its first batch or is idle and connected. */
   ready(): boolean
+  /** Fire publishes sent again and acks asked for again after a failure (NATS away). */
+  stats(): { fireRetries: number; ackRetries: number }
   stop(): Promise<void>
 }
 
@@ -58,7 +60,8 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
   await js$.start()
   const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$
-  if (o.registry) registerMetrics(o.registry, engine)
+  const stats = () => ({ fireRetries: js$.retries, ackRetries: source.ackFailures })
+  if (o.registry) registerMetrics(o.registry, engine, stats)
   let started = false
   const done = runSignals({ engine, source, sink, onBatch: () => void (started = true) })
   done.catch((e) => log.error({ err: e }, 'signal runner stopped'))
@@ -67,15 +70,17 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
     nc,
     done,
     ready: () => !nc.isClosed() && !source.waitingForStream && (started || engine.records === 0),
+    stats,
     async stop() {
       await source.close()
+      await js$.close() // fires still failing to publish give up: their records come again at the next start
       await done.catch(() => undefined)
       await nc.drain().catch(() => undefined)
     },
   }
 }
 
-function registerMetrics(registry: Registry, engine: SignalEngine): void {
+function registerMetrics(registry: Registry, engine: SignalEngine, stats: () => { fireRetries: number; ackRetries: number }): void {
   const per = (name: string, help: string, pick: (id: string) => number) =>
     new Gauge({
       name, help, labelNames: ['signal'], registers: [registry],
@@ -88,4 +93,6 @@ function registerMetrics(registry: Registry, engine: SignalEngine): void {
   per('ssmd_signal_errors_total', 'exceptions thrown by evaluate/payload per signal', (id) => engine.counters[id].errors)
   new Gauge({ name: 'ssmd_signal_records_total', help: 'records consumed', registers: [registry], collect() { this.set(engine.records) } })
   new Gauge({ name: 'ssmd_signal_tickers', help: 'tickers with state', registers: [registry], collect() { this.set(engine.tickerCount) } })
+  new Gauge({ name: 'ssmd_signal_fire_retries_total', help: 'fire publishes sent again after a failure (NATS away)', registers: [registry], collect() { this.set(stats().fireRetries) } })
+  new Gauge({ name: 'ssmd_signal_ack_retries_total', help: 'acks asked for again after a failure (NATS away)', registers: [registry], collect() { this.set(stats().ackRetries) } })
 }

@@ -10,10 +10,17 @@
  * evaluated twice, so no fire is repeated), from the start when the stream was created again (its
  * sequences start over). Acks owed to the deleted consumer are dropped (nothing can take them).
  * Before, the pulls failed quietly and the runner fired nothing until restarted.
+ *
+ * NATS away (a server restart): an ack that fails is asked for again (of the latest batch by
+ * then, which covers it) until it is confirmed, the consumer is replaced or the source closes;
+ * before, the first failed ack ended the runner. A message the server delivers again (its ack
+ * was lost and ack_wait passed) after it was handed out is skipped: evaluated twice, it would
+ * count twice in the builders.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
+import { backoffMs, delay } from '../core/wait.ts'
 import { consumerGone, streamIdentity, waitForStream } from '../transport/stream.ts'
 import { PullConsumer, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { parseRecord, newParseStats, type ParseStats } from '../records/parse.ts'
@@ -64,7 +71,7 @@ export class NatsRecordSource implements RecordSource {
   private wake: (() => void) | null = null
   /** Bumped per consumer attached: acks of an older (deleted) one are dropped. */
   private generation = 0
-  private readonly acks = new AckCoalescer((m) => this.ackGen.get(m) !== this.generation)
+  private readonly acks: AckCoalescer
   private readonly ackGen = new WeakMap<Delivery, number>()
   /** Set when the consumer is gone: the loop attaches a new one. */
   private lost: string | null = null
@@ -76,6 +83,7 @@ export class NatsRecordSource implements RecordSource {
 
   constructor(private readonly nc: NatsConnection, private readonly jsm: JetStreamManager, private readonly o: NatsSourceOptions) {
     this.log = o.log ?? silentLogger()
+    this.acks = new AckCoalescer((m) => this.ackGen.get(m) !== this.generation, { log: this.log, signal: this.stopping.signal })
   }
 
   /**
@@ -93,6 +101,9 @@ export class NatsRecordSource implements RecordSource {
     let head = 0
     /** The stream sequence of the last message of the last batch handed out (evaluated). */
     let lastSeq = 0
+    /** The highest sequence taken into a batch: one at or below it that comes again is a redelivery. */
+    let taken = 0
+    let redeliveries = 0
     this.attach(size, (d) => {
       queue.push(d)
       this.wakeUp()
@@ -107,10 +118,13 @@ export class NatsRecordSource implements RecordSource {
           head = 0
           records = []
           seqs = []
+          const before = identity
           identity = await this.reattach(identity, lastSeq, size, (d) => {
             queue.push(d)
             this.wakeUp()
           })
+          // the new consumer starts after lastSeq, or at 1 in a stream created again
+          taken = identity === before ? lastSeq : 0
           continue
         }
         if (head >= queue.length) {
@@ -120,6 +134,12 @@ export class NatsRecordSource implements RecordSource {
           continue
         }
         const m = queue[head++]
+        if (m.seq <= taken) {
+          // delivered again (its ack was lost, ack_wait passed): the ack of a later batch covers it
+          if (redeliveries++ % 1000 === 0) this.log.warn({ consumer: this.o.consumer, seq: m.seq, redeliveries }, 'signal consumer: skipping a message delivered again after it was evaluated')
+          continue
+        }
+        taken = m.seq
         const r = parseRecord(decoder.decode(m.data), { natsSeq: m.seq, receivedAt: m.timestampMs }, this.parse)
         if (r !== null) {
           records.push(r)
@@ -190,6 +210,11 @@ export class NatsRecordSource implements RecordSource {
     return now
   }
 
+  /** Acks asked for again after a failure. */
+  get ackFailures(): number {
+    return this.acks.failures
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.stopping.abort()
@@ -208,15 +233,27 @@ export class NatsRecordSource implements RecordSource {
  * Confirmed acks for AckPolicy.All: `ack(m)` resolves once the server confirmed an ack of `m` or
  * of a later message. One confirmation is in flight at a time; the acks asked for meanwhile go
  * out as one (of the latest), so a caught-up consumer that closes a batch per message does not
- * wait one round trip per message.
+ * wait one round trip per message. A failed ack is asked for again with back-off (of the latest
+ * message by then), until it is confirmed, its consumer is gone (`stale`: nothing can take it) or
+ * `signal` aborts (the source closed: the messages come again at the next start); either of the
+ * last two resolves its waiters.
  */
 export class AckCoalescer {
   private latest: Delivery | null = null
   private running = false
   private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+  private readonly log: Logger
+  private readonly signal: AbortSignal | undefined
+  failures = 0
 
   /** `stale(m)`: `m` came from a consumer that is gone; a failed ack of it is not an error. */
-  constructor(private readonly stale: (m: Delivery) => boolean = () => false) {}
+  constructor(private readonly stale: (m: Delivery) => boolean = () => false, o: { log?: Logger; signal?: AbortSignal; retryBaseMs?: number } = {}) {
+    this.log = o.log ?? silentLogger()
+    this.signal = o.signal
+    this.retryBaseMs = o.retryBaseMs ?? 100
+  }
+
+  private readonly retryBaseMs: number
 
   /** Acks must be asked for in delivery order. */
   ack(m: Delivery): Promise<void> {
@@ -229,17 +266,26 @@ export class AckCoalescer {
 
   private async run(): Promise<void> {
     this.running = true
+    let attempt = 0
     while (this.latest !== null) {
       const m = this.latest
       this.latest = null
+      try {
+        if (!this.stale(m) && !this.signal?.aborted) await m.ackSync()
+        attempt = 0
+      } catch (e) {
+        if (!this.stale(m) && !this.signal?.aborted) {
+          // NATS away, a timeout: ask again, for the latest message by then (it covers this one)
+          this.failures++
+          if (attempt % 10 === 0) this.log.warn({ seq: m.seq, attempt, err: (e as Error).message }, 'signal consumer: ack failed; asking again')
+          await delay(backoffMs(attempt++, this.retryBaseMs, 5_000), this.signal)
+          this.latest ??= m
+          continue
+        }
+      }
       const covered = this.waiters.filter((w) => w.seq <= m.seq)
       this.waiters = this.waiters.filter((w) => w.seq > m.seq)
-      try {
-        if (!this.stale(m)) await m.ackSync()
-        for (const w of covered) w.resolve()
-      } catch (e) {
-        for (const w of covered) (this.stale(m) ? w.resolve() : w.reject(e))
-      }
+      for (const w of covered) w.resolve()
     }
     this.running = false
   }

@@ -1,5 +1,5 @@
 /** Test helpers: a unique stream with N ~300-byte frames, and reading back what was archived. */
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import { listArchiveFiles, readArchive } from '../archive/index.ts'
 

@@ -7,7 +7,7 @@ import {
   AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager,
   type ConsumerInfo, type ConsumerMessages, type JetStreamApiError, type StreamInfo,
 } from '@nats-io/jetstream'
-import { JsMsgDelivery, PullConsumer, subjectKind, type Delivery, type PullStatus } from '../transport/pull.ts'
+import { JsMsgDelivery, PullConsumer, type Delivery, type PullStatus } from '../transport/pull.ts'
 import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'

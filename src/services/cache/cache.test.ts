@@ -60,6 +60,7 @@ describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into R
 
     cache = await startCache({ sql: f.sql, nc: f.nc, redis, stream: f.stream, subjectPrefix: f.subjectPrefix, consumer: `cache_${f.id}`, keyPrefix: prefix, now: () => T })
     expect(await snapshotKeys()).toEqual({
+      'cache:warm': -1, // the warm-up's mark (a Redis that comes back without it is warmed again)
       'secmaster:series:S1': -1,
       'secmaster:series:S1:E1': -1,
       'secmaster:series:S1:E1:M1': -1,
@@ -86,6 +87,7 @@ describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into R
       await waitFor(() => cache!.stats().applied >= 6, '6 live CDC events applied')
       expect(cache.stats()).toMatchObject({ skipped: 7, applied: 6 })
       expect(await snapshotKeys()).toEqual({
+        'cache:warm': -1,
         'secmaster:series:S1': -1,
         'secmaster:series:S1:E1': T + 11 * DAY, // closed: strike_date + 1 day
         'secmaster:series:S1:E1:M1': T + DAY / 2, // settled: close_time + 1 day

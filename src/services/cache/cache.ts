@@ -5,6 +5,8 @@
  * warm-up could miss is published after it and delivered. A consumer deleted under it (alone or
  * with its stream) means events it will never see: the cache then does the same again (a new
  * consumer, a new warm-up) and goes on; a pull that fails otherwise (NATS restarting) is retried.
+ * A Redis back from a restart without the warm-up's mark (`cache:warm`) lost its data (only what
+ * CDC touches since would come back): the cache warms again the same way.
  * See docs/CDC.md.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
@@ -96,7 +98,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
     })
     state = newCacheState()
     const warm = await warmCache(sql, redis, keys, state, now())
-    m.writes.inc(warm.series + warm.events + warm.markets + warm.fees + warm.staleKeys)
+    await redis.set(keys.warmMark, JSON.stringify({ lsn: warm.snapshot.lsn, at: new Date().toISOString() }))
+    m.writes.inc(warm.series + warm.events + warm.markets + warm.fees + warm.staleKeys + 1)
     log.info({ ...warm, snapshot: warm.snapshot.lsn }, 'warmed cache')
     return { warm, consumer: await jetstream(nc).consumers.get(o.stream, o.consumer) }
   }
@@ -117,6 +120,29 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
 
   let { warm, consumer } = await attach()
   const stats: CacheStats = { warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now(), rewarms: 0, warming: false }
+  /** Why the loop must warm again before its next pull (set from outside it), or null. */
+  let rewarmWhy: string | null = null
+  // Redis back after a restart: without its data (no persistence, as the local default runs it)
+  // every key the warm-up wrote is gone and only what CDC touches since would come back
+  const onRedisReady = () => {
+    redis.exists(keys.warmMark).then((n) => {
+      if (n === 0 && !abort.signal.aborted) rewarmWhy ??= 'Redis came back without the cache (restarted empty)'
+    }, (e) => log.warn({ err: (e as Error).message }, 'checking Redis after it reconnected failed'))
+  }
+  redis.on('ready', onRedisReady)
+
+  /** attachAgain, counted; false once stopped. */
+  const rewarm = async (why: string): Promise<boolean> => {
+    log.warn({ stream: o.stream, consumer: o.consumer, why }, 'warming the cache again')
+    stats.warming = true
+    const again = await attachAgain()
+    if (again === null) return false
+    ;({ warm, consumer } = again)
+    stats.warm = warm
+    stats.rewarms++
+    stats.warming = false
+    return true
+  }
   const monitorTimer = setInterval(() => {
     refreshMonitors(sql, redis, keys).catch((e) => log.warn({ err: e }, 'monitor refresh failed'))
   }, o.monitorRefreshMs)
@@ -139,14 +165,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       }
       // the consumer (or the stream) was deleted: the events meanwhile are lost to it, so the
       // cache is warmed again from PostgreSQL behind a new consumer, as at start
-      log.warn({ stream: o.stream, consumer: o.consumer }, 'the CDC consumer is gone; warming the cache again')
-      stats.warming = true
-      const again = await attachAgain()
-      if (again === null) return null
-      ;({ warm, consumer } = again)
-      stats.warm = warm
-      stats.rewarms++
-      stats.warming = false
+      await rewarm('the CDC consumer is gone')
       return null
     }
   }
@@ -154,6 +173,12 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
   const done = (async () => {
     let failures = 0
     while (!abort.signal.aborted) {
+      if (rewarmWhy !== null) {
+        const why = rewarmWhy
+        rewarmWhy = null
+        await rewarm(why)
+        continue
+      }
       const msgs = await pull(failures)
       if (msgs === null) {
         failures++
@@ -198,6 +223,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
     stats: () => ({ ...stats }),
     async stop() {
       abort.abort()
+      redis.off('ready', onRedisReady)
       clearInterval(monitorTimer)
       await done.catch(() => {})
       await nc.flush().catch(() => {})

@@ -11,6 +11,8 @@ export interface CacheKeys {
   monitorSeries(category: string): string
   monitorEvents(series: string): string
   monitorMarkets(event: string): string
+  /** Set by each warm-up: a Redis that comes back without it lost the cache (restarted empty). */
+  warmMark: string
   /** SCAN patterns of the secmaster keys the warm-up writes (series, events, markets, fees). */
   secmasterPatterns: string[]
   /** SCAN patterns of the monitor hashes (`monitor:treemap` and other keys are not the cache's). */
@@ -29,6 +31,7 @@ export function cacheKeys(prefix = ''): CacheKeys {
     monitorSeries: (c) => `${prefix}monitor:series:${c}`,
     monitorEvents: (s) => `${prefix}monitor:events:${s}`,
     monitorMarkets: (e) => `${prefix}monitor:markets:${e}`,
+    warmMark: `${prefix}cache:warm`,
     secmasterPatterns: [`${glob}secmaster:series:*`, `${glob}secmaster:fee:*`],
     monitorPatterns: [`${glob}monitor:categories`, `${glob}monitor:series:*`, `${glob}monitor:events:*`, `${glob}monitor:markets:*`],
   }

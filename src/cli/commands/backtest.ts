@@ -6,6 +6,7 @@ import {
   expandDates, formatFire, gitInfo, loadSignal, manifestDates, runBacktest, signalDir, writeBacktest,
 } from '../../pipeline/signals/index.ts'
 import { dataDirOf, signalsDirOf } from './signal.ts'
+import { checkDate } from '../../pipeline/export/index.ts'
 
 interface RunFlags {
   from?: string
@@ -42,7 +43,7 @@ export function registerBacktest(program: Command): void {
       const dates = o.dates ? o.dates.split(',').map((d) => d.trim()).filter(Boolean)
         : o.from ? expandDates(o.from, o.to ?? o.from)
         : s.manifest ? manifestDates(s.manifest) : []
-      for (const d of dates) if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new UsageError(`bad date ${JSON.stringify(d)} (expected YYYY-MM-DD)`)
+      for (const d of dates) checkDate(d, o.dates ? '--dates' : o.from ? '--from/--to' : 'backtest.yaml dates')
       if (dates.length === 0) throw new UsageError('no dates: pass --dates, --from/--to, or set dates in backtest.yaml')
       const feed = o.feed ?? s.manifest?.feed ?? 'kalshi'
       const tty = process.stderr.isTTY === true && !o.json

@@ -1,12 +1,13 @@
-import { connect } from '@nats-io/transport-node'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Command } from 'commander'
-import Redis from 'ioredis'
+import type Redis from 'ioredis'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
-import { CACHE_DEFAULTS, startCache } from '../../services/cache/index.ts'
+import { CACHE_DEFAULTS, startCache, type Cache } from '../../services/cache/index.ts'
+import { openRedis } from '../../services/cache/redis.ts'
 import { CDC_DEFAULTS, openCdcSql } from '../../services/cdc/index.ts'
 import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
@@ -47,16 +48,28 @@ export function registerCache(program: Command): void {
       if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
       const log = logger().child({ role: 'cache', env: config.name })
       const sql = await openCdcSql(config.databaseUrl)
-      const nc = await connect({ servers: config.transport.url, noAsyncTraces: true, maxReconnectAttempts: -1 })
-      const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
       const registry = createRegistry({ defaults: true, labels: { role: 'cache' } })
-      const cache = await startCache({
-        sql, nc, redis, log, registry,
-        keyPrefix: f.keyPrefix ?? vars.SSMD_CACHE_KEY_PREFIX ?? config.env.cache?.key_prefix,
-        stream: f.stream ?? vars.SSMD_CDC_STREAM ?? config.env.cdc?.stream,
-        subjectPrefix: f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX,
-        consumer: f.consumer ?? vars.SSMD_CACHE_CONSUMER ?? config.env.cdc?.consumer,
-      })
+      const opened: { nc?: NatsConnection; redis?: Redis } = {}
+      let started: { nc: NatsConnection; redis: Redis; cache: Cache }
+      try {
+        const nc = (opened.nc = await connect({ servers: config.transport.url, noAsyncTraces: true, maxReconnectAttempts: -1 }))
+        const redis = (opened.redis = await openRedis(config.redisUrl, log))
+        const cache = await startCache({
+          sql, nc, redis, log, registry,
+          keyPrefix: f.keyPrefix ?? vars.SSMD_CACHE_KEY_PREFIX ?? config.env.cache?.key_prefix,
+          stream: f.stream ?? vars.SSMD_CDC_STREAM ?? config.env.cdc?.stream,
+          subjectPrefix: f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX,
+          consumer: f.consumer ?? vars.SSMD_CACHE_CONSUMER ?? config.env.cdc?.consumer,
+        })
+        started = { nc, redis, cache }
+      } catch (e) {
+        // a start that failed leaves nothing open
+        opened.redis?.disconnect()
+        await opened.nc?.close().catch(() => {})
+        await sql.end({ timeout: 2 })
+        throw e
+      }
+      const { nc, redis, cache } = started
       const probe = () => {
         const s = cache.stats()
         const quiet = Date.now() - s.lastEventAt > QUIET_MS

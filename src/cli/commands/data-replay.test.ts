@@ -91,6 +91,9 @@ describe('ssmd data replay (child process)', () => {
     expect([speed.code, speed.err.join('\n')]).toEqual([2, 'error: --speed must be a positive number or max (got 0)'])
     const to = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--to', 'kafka'])
     expect([to.code, to.err.join('\n')]).toEqual([2, 'error: --to must be stdout or nats (got kafka)'])
+    // a date that is not one (it used to say "no archive files for 2026-13-45")
+    const date = await runCli(['data', 'replay', '--data', root, '--date', '2026-13-45'])
+    expect([date.code, date.err.join('\n')]).toEqual([2, 'error: --date must be a date YYYY-MM-DD (got "2026-13-45")'])
   })
 
   test('a truncated file and lines that are not JSON are reported on stderr; the complete lines still replay', async () => {

@@ -7,6 +7,7 @@ import { listArchiveFiles, readArchive, readManifest, type TruncatedFile } from 
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
 import {
+  checkDate,
   DEFAULT_ROW_GROUP_ROWS, checkFormat, checkType, dateRange, exportArchive, type ExportSummary,
 } from '../../pipeline/export/index.ts'
 import { stripInjected } from '../../pipeline/archive/index.ts'
@@ -62,6 +63,7 @@ export function registerData(program: Command): void {
     .option('--limit <n>', 'records to print', '10')
     .option('--raw', 'print the raw lines instead')
     .action(async (o: { date: string; data?: string; feed: string; type?: string; ticker?: string; limit: string; raw?: boolean }, cmd: Command) => {
+      checkDate(o.date)
       const limit = Number(o.limit)
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer (got ${o.limit})`)
       const files = await listArchiveFiles(dataDirOf(cmd, o.data), { feed: o.feed, dates: [o.date] })
@@ -89,6 +91,7 @@ export function registerData(program: Command): void {
     .option('--nats-url <url>', 'NATS url; env NATS_URL')
     .option('--prefix <subject>', 'subject prefix for --to nats', 'replay.kalshi')
     .action(async (o: { date: string; data?: string; feed: string; symbol?: string; speed: string; to: string; natsUrl?: string; prefix: string }, cmd: Command) => {
+      checkDate(o.date)
       const speed = o.speed === 'max' ? Infinity : Number(o.speed)
       if (!(speed > 0)) throw new UsageError(`--speed must be a positive number or max (got ${o.speed})`)
       if (o.to !== 'stdout' && o.to !== 'nats') throw new UsageError(`--to must be stdout or nats (got ${o.to})`)

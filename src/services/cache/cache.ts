@@ -25,6 +25,7 @@ import { refreshMonitors } from './monitor.ts'
 import { alreadyWarm } from './snapshot.ts'
 import { warmCache, type WarmResult } from './warm.ts'
 import { newCacheState } from './write.ts'
+import { requireMigrated } from '../db/migrator.ts'
 
 export const CACHE_DEFAULTS = {
   consumer: 'ssmd-cache',
@@ -82,6 +83,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
     last: new Gauge({ name: 'ssmd_cache_cdc_last_event_timestamp', help: 'unix seconds of the last applied CDC event', ...r }),
   }
   const { sql, nc, redis } = options
+  await requireMigrated(sql, 'cache')
   const keys = cacheKeys(o.keyPrefix)
   const jsm = await jetstreamManager(nc)
   const abort = new AbortController()

@@ -2,6 +2,7 @@
 export { CACHE_DEFAULTS, startCache, type Cache, type CacheOptions, type CacheStats } from './cache.ts'
 export { applyEvent, type ApplyContext } from './apply.ts'
 export { cacheKeys, type CacheKeys } from './keys.ts'
+export { openRedis, redisAddress } from './redis.ts'
 export { refreshMonitors } from './monitor.ts'
 export { alreadyWarm, parseSnapshot, visibleIn, type WarmSnapshot } from './snapshot.ts'
 export { DAY_MS, eventExpiry, marketExpiry, type Expiry } from './ttl.ts'

@@ -18,6 +18,7 @@ import { compareLsn, parseLsn } from './lsn.ts'
 import { cdcMetrics } from './metrics.ts'
 import { PgoutputDecoder } from './pgoutput.ts'
 import { checkLogicalWal, ensurePublication, ensureSlot, slotPosition } from './setup.ts'
+import { requireMigrated } from '../db/migrator.ts'
 
 export const CDC_DEFAULTS = {
   slot: 'ssmd_cdc',
@@ -83,6 +84,7 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   const tables = new Set(o.tables)
   // before anything is created: a server without logical WAL would fail at the slot
   await checkLogicalWal(sql)
+  if (o.tables.join() === CDC_DEFAULTS.tables.join()) await requireMigrated(sql, 'cdc') // its tables are ssmd's
   await ensureStream(await jetstreamManager(nc), {
     name: o.stream,
     subjects: [`${o.subjectPrefix}.>`],

@@ -8,7 +8,7 @@ import { SsmdError } from '../../pipeline/core/errors.ts'
 import { openDb, type Sql } from './connect.ts'
 import { MigrationError } from './errors.ts'
 import { parseMigration, readMigrationsDir } from './migration-file.ts'
-import { formatStatus, migrate, migrationStatus, newMigration, rollback } from './migrator.ts'
+import { formatStatus, migrate, migrationStatus, newMigration, requireMigrated, rollback } from './migrator.ts'
 import { createTestDatabase } from './test-database.ts'
 
 const DIR = join(import.meta.dir, '../../../migrations')
@@ -156,5 +156,18 @@ describe.skipIf(!pg.ok)(`migrator (${pg.reason})`, () => {
     const error = await rollback(db.sql, migrations.slice(0, 1)).catch((e) => e)
     expect(error.code).toBe('MIGRATION_MISSING')
     expect(error.message).toContain(migrations.at(-1)!.version)
+  })
+
+  test('requireMigrated: a role refuses a database without the schema, or behind it, naming the database and `ssmd db migrate`', async () => {
+    await using db = await createTestDatabase(pg.url)
+    const empty = await requireMigrated(db.sql, 'cache').catch((e) => e)
+    expect(empty.code).toBe('DB_NOT_MIGRATED')
+    expect(empty.message).toContain(`cache: database "${db.name}" has no ssmd schema (none of the ${migrations.length} migrations applied)`)
+    expect(empty.message).toContain('ssmd db migrate')
+    await migrate(db.sql, migrations.slice(0, 2))
+    const behind = await requireMigrated(db.sql, 'cache').catch((e) => e)
+    expect(behind.message).toContain(`is behind: ${migrations.length - 2} of ${migrations.length} migrations pending (${migrations.slice(2).map((m) => m.version).join(', ')})`)
+    await migrate(db.sql, migrations)
+    expect(await requireMigrated(db.sql, 'cache')).toBeUndefined()
   })
 })

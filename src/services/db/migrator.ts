@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DataError, UsageError } from '../../pipeline/core/errors.ts'
 import type { Sql } from './connect.ts'
+import { EMBEDDED_MIGRATIONS } from './embedded.ts'
 import { MigrationError } from './errors.ts'
 import type { Migration, MigrationSection } from './migration-file.ts'
 
@@ -152,4 +153,24 @@ export function newMigration(dir: string, name: string, now = new Date()): strin
   mkdirSync(dir, { recursive: true })
   writeFileSync(file, '-- migrate:up\n\n\n-- migrate:down\n\n')
   return file
+}
+
+/** The versions of the shipped migrations (file name prefixes), oldest first. */
+const SHIPPED = EMBEDDED_MIGRATIONS.map((m) => /^(\d+)/.exec(m.name)?.[1] ?? m.name)
+
+/**
+ * For a role about to use the database (cache, lifecycle consumer, CDC, syncs): fails with
+ * DB_NOT_MIGRATED, naming the database and what to run, when the ssmd schema is missing or
+ * behind the shipped migrations. Before, the first query failed with PostgreSQL's own
+ * `relation "series" does not exist`.
+ */
+export async function requireMigrated(sql: Sql, role: string): Promise<void> {
+  const applied = await appliedVersions(sql)
+  const pending = SHIPPED.filter((v) => !applied.has(v))
+  if (pending.length === 0) return
+  const [{ db }] = await sql<{ db: string }[]>`select current_database() as db`
+  const what = pending.length === SHIPPED.length
+    ? `has no ssmd schema (none of the ${SHIPPED.length} migrations applied)`
+    : `is behind: ${pending.length} of ${SHIPPED.length} migrations pending (${pending.join(', ')})`
+  throw new UsageError(`${role}: database "${db}" ${what}; run \`ssmd db migrate\` with the same --env / --database-url first`, 'DB_NOT_MIGRATED')
 }

@@ -7,6 +7,7 @@ import type { Sql } from 'postgres'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import type { KalshiRest, RestFeeChange, RestSeries } from '../../pipeline/kalshi-rest/index.ts'
 import { FEE_TYPES, type FeeType } from './kalshi-fee.ts'
+import { requireMigrated } from '../db/migrator.ts'
 
 /** Where seeded periods (series with a fee type and no change in force) start. */
 export const FEE_SEED_FROM = new Date('2020-01-01T00:00:00Z')
@@ -34,6 +35,7 @@ const isFeeType = (t: unknown): t is FeeType => (FEE_TYPES as readonly unknown[]
 
 export async function syncFees(sql: Sql, rest: KalshiRest, options: { logger?: Logger; now?: () => number } = {}): Promise<FeeSyncResult> {
   const log = options.logger ?? silentLogger()
+  await requireMigrated(sql, 'fee sync')
   const now = new Date((options.now ?? Date.now)())
   const body = await rest.get<{ series_fee_change_arr?: RestFeeChange[] }>('/series/fee_changes', { show_historical: true })
   const changes = Array.isArray(body.series_fee_change_arr) ? body.series_fee_change_arr : []

@@ -18,6 +18,7 @@ import { Counter, Gauge, createRegistry, type Registry } from '../../pipeline/co
 import { applyLifecycle } from './apply.ts'
 import { parseLifecycle } from './frame.ts'
 import { sweepInitialized } from './sweep.ts'
+import { requireMigrated } from '../db/migrator.ts'
 
 export const LIFECYCLE_CONSUMER_DEFAULTS = {
   consumer: 'lifecycle-consumer',
@@ -83,6 +84,7 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   const lastSeqG = new Gauge({ name: 'ssmd_lifecycle_last_seq', help: 'stream sequence of the last message handled', registers: [registry] })
   const stats: LifecycleConsumerStats = { applied: 0, duplicates: 0, skipped: 0, malformed: 0, dbErrors: 0, promoted: 0, sweeps: 0, lastSeq: 0 }
   let dbOk = true
+  await requireMigrated(o.sql, 'lifecycle consumer')
 
   const jsm = await jetstreamManager(o.nc)
   const consumption = await consumeLasting({

@@ -3,6 +3,7 @@ import type { Sql } from 'postgres'
 import type { KalshiRest, RestSeries } from '../../pipeline/kalshi-rest/index.ts'
 import { seriesRow, type SeriesRow } from './mapping.ts'
 import { upsertSeries } from './upsert.ts'
+import { requireMigrated } from '../db/migrator.ts'
 
 export interface SeriesSyncResult {
   series: number
@@ -22,6 +23,7 @@ export async function fetchSeries(rest: KalshiRest, categories: string[] = []): 
 }
 
 export async function syncSeries(sql: Sql, rest: KalshiRest, options: { categories?: string[]; dryRun?: boolean } = {}): Promise<SeriesSyncResult> {
+  if (!options.dryRun) await requireMigrated(sql, 'series sync')
   const rows = await fetchSeries(rest, options.categories)
   const changed = options.dryRun ? 0 : await sql.begin((tx) => upsertSeries(tx, rows))
   const byCategory: Record<string, number> = {}

@@ -11,6 +11,7 @@ import { readAnchors, writeAnchors } from './anchors.ts'
 import { eventRow, marketRow } from './mapping.ts'
 import { softDeleteUnseen, type SoftDeleteResult } from './soft-delete.ts'
 import { SyncWriter, type WriterTotals } from './writer.ts'
+import { requireMigrated } from '../db/migrator.ts'
 
 export const SYNC_DEFAULTS = {
   eventsPageSize: 200,
@@ -73,6 +74,7 @@ export async function syncSecmaster(sql: Sql, rest: KalshiRest, options: SyncOpt
   }
   const o = { ...SYNC_DEFAULTS, ...stripUndefined(options) }
   const log = options.logger ?? silentLogger()
+  await requireMigrated(sql, 'secmaster sync')
   const now = options.now ?? Date.now
   const w = new SyncWriter(sql, rest, log, options.dryRun === true)
   const pagesBefore = rest.stats.pages

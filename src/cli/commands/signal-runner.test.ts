@@ -162,4 +162,13 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
     const none = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR], { SIGNALS: '' })
     expect([none.code, none.err]).toEqual([2, ['error: no signals: pass --config or set SIGNALS=a,b']])
   }, 30_000)
+
+  test('a stream that does not exist: exit 1 naming it, nothing created (was a raw StreamNotFoundError, the fires stream made first)', async () => {
+    const missing = `MISSING_${id}`
+    const fires = `F_MISSING_${id}`
+    const r = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR, '--port', '0'], { SIGNALS: 'volume-1m-1min', NATS_URL: nats.url, NATS_STREAM: missing, FIRES_STREAM: fires })
+    expect(r.code).toBe(1)
+    expect(r.err.join('\n')).toContain(`error [STREAM_NOT_FOUND]: stream ${missing} does not exist on ${nats.url}`)
+    expect(await jsm.streams.info(fires).catch(() => null)).toBeNull()
+  }, 30_000)
 })

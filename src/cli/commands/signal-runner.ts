@@ -50,11 +50,14 @@ export function registerSignalRunner(program: Command): void {
       const signals = await Promise.all(cfg.signals.map((id) => loadSignal(signalDir(dir, id))))
       const log = logger().child({ role: 'signal-runner' })
       const registry = createRegistry({ defaults: true })
-      const heap = heapBudgetFromEnv()
+      const heap = heapBudgetFromEnv() // first: a bad value fails before anything connects
       const live = await startLiveRunner({
         signals, registry, log, natsUrl: cfg.nats.url ?? DEFAULT_NATS_URL, stream: cfg.nats.stream ?? 'PROD_KALSHI',
         filter: cfg.nats.filter, consumer: cfg.consumer, outputPrefix: cfg.output_prefix ?? SIGNALS_STREAM_DEFAULTS.prefix,
         firesStream: cfg.fires_stream ?? SIGNALS_STREAM_DEFAULTS.name,
+      }).catch((e) => {
+        heap?.stop()
+        throw e
       })
       for (const c of live.engine.conflicts) log.warn({ conflict: c }, 'builder config conflict')
       const ops = serveOps({
@@ -63,9 +66,12 @@ export function registerSignalRunner(program: Command): void {
         ready: () => ({ ok: live.ready(), connected: !live.nc.isClosed() }),
       })
       log.info({ signals: cfg.signals, port: ops.port }, 'signal-runner started')
-      await Promise.race([untilSignal(log), live.done])
-      await live.stop()
-      heap?.stop()
-      await ops.stop()
+      try {
+        await Promise.race([untilSignal(log), live.done]) // a runner that failed ends the process with its error
+      } finally {
+        await live.stop()
+        heap?.stop()
+        await ops.stop()
+      }
     })
 }

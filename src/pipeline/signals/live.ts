@@ -3,7 +3,7 @@
  * Prometheus counters (records, fires, errors per signal). Used by `ssmd signal run` and
  * `ssmd signal-runner`.
  */
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { ConnectionError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
@@ -55,6 +55,14 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   }
   const js = jetstream(nc)
   const jsm = await jetstreamManager(nc)
+  // the stream to read must exist before anything is created (the fires stream, a consumer)
+  try {
+    await jsm.streams.info(o.stream)
+  } catch (e) {
+    await nc.close().catch(() => {})
+    if ((e as JetStreamApiError | undefined)?.code !== JetStreamApiCodes.StreamNotFound) throw e
+    throw new ConnectionError(`stream ${o.stream} does not exist on ${o.natsUrl} (start the connector first, or set the stream: NATS_STREAM / stream:)`, 'STREAM_NOT_FOUND', { cause: e })
+  }
   const engine = new SignalEngine(o.signals, { log })
   const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer: o.consumer ?? consumerName(o.signals), log })
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })

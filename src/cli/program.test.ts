@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { runCli } from '../../test/subprocess.ts'
 import { COMMANDS } from './commands/index.ts'
 import { buildProgram, run, subcommandOf } from './program.ts'
 
@@ -39,5 +40,16 @@ describe('ssmd program', () => {
       process.stderr.write = write
     }
     expect(errors.join('')).toContain("(Did you mean connector?)")
+  })
+
+  test('a port already in use is an error naming the port and what to do, not a stack trace', async () => {
+    const busy = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('busy') })
+    try {
+      const r = await runCli(['sim', '--port', String(busy.port)])
+      expect(r.code).toBe(1)
+      expect(r.err.join('\n')).toBe(`error [EADDRINUSE]: Failed to start server. Is port ${busy.port} in use? (another process listens on that port: stop it, or choose another port (0 = any free one))`)
+    } finally {
+      busy.stop(true)
+    }
   })
 })

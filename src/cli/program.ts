@@ -45,6 +45,12 @@ function exitOverrideDeep(cmd: Command): void {
   cmd.commands.forEach(exitOverrideDeep)
 }
 
+const SYSTEM_HINTS: Record<string, string> = {
+  EADDRINUSE: 'another process listens on that port: stop it, or choose another port (0 = any free one)',
+  EACCES: 'permission denied: check the path or port and the user this runs as',
+  ENOSPC: 'the disk is full',
+}
+
 /** Runs the CLI and returns the exit code (never calls process.exit itself). */
 export async function run(argv: string[]): Promise<number> {
   try {
@@ -63,6 +69,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (e instanceof SsmdError) {
       console.error(`error [${e.code}]: ${e.message}`)
+      return EXIT.FAILURE
+    }
+    // an operating system's refusal (a port in use, a full disk, no permission) is the operator's
+    // to fix, not a bug: its code and message, without a stack trace and a source excerpt
+    const code = (e as { code?: unknown } | null)?.code
+    if (e instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+      const hint = SYSTEM_HINTS[code]
+      console.error(`error [${code}]: ${e.message}${hint ? ` (${hint})` : ''}`)
       return EXIT.FAILURE
     }
     console.error(e)

@@ -1,6 +1,7 @@
 /** `ssmd backtest run <signal>`: a signal over archive files, summary + persisted result JSON. */
 import type { Command } from 'commander'
 import { SingleBar, Presets } from 'cli-progress'
+import { listArchiveFiles } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import {
   expandDates, formatFire, gitInfo, loadSignal, manifestDates, runBacktest, signalDir, writeBacktest,
@@ -46,11 +47,18 @@ export function registerBacktest(program: Command): void {
       for (const d of dates) checkDate(d, o.dates ? '--dates' : o.from ? '--from/--to' : 'backtest.yaml dates')
       if (dates.length === 0) throw new UsageError('no dates: pass --dates, --from/--to, or set dates in backtest.yaml')
       const feed = o.feed ?? s.manifest?.feed ?? 'kalshi'
+      const root = o.data ?? dataDirOf(cmd)
+      const stream = o.stream ?? s.manifest?.stream
+      // a backtest over no data is a mistake (a wrong --data, a date not archived), not a result
+      const files = await listArchiveFiles(root, { feed, stream, dates })
+      if (files.length === 0) throw new UsageError(`no ${feed}${stream ? `/${stream}` : ''} archive files for ${dates.join(', ')} under ${root}`)
+      const missing = dates.filter((d) => !files.some((f) => f.date === d))
+      if (missing.length > 0) console.error(`warning: no ${feed} archive files for ${missing.join(', ')} under ${root}; backtesting the other dates`)
       const tty = process.stderr.isTTY === true && !o.json
       const bar = tty ? new SingleBar({ format: 'backtest {bar} {value}/{total} files | {records} records', stream: process.stderr }, Presets.shades_classic) : null
       let started = false
       const r = await runBacktest({
-        signal: s, root: o.data ?? dataDirOf(cmd), feed, stream: o.stream ?? s.manifest?.stream, dates, git,
+        signal: s, root, feed, stream, dates, git,
         tickers: s.manifest?.tickers, sampleLimit: s.manifest?.sample_limit,
         onProgress: (p) => {
           if (bar) {

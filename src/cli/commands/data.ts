@@ -1,5 +1,5 @@
 /** `ssmd data list|sample|replay|export`: look at, replay and export the archive. */
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { connect } from '@nats-io/transport-node'
@@ -33,6 +33,7 @@ export function registerData(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: { data?: string; feed?: string; json?: boolean }, cmd: Command) => {
       const root = dataDirOf(cmd, o.data)
+      if (!existsSync(root)) throw new UsageError(`no data directory at ${root} (pass --data, --data-dir or SSMD_DATA_DIR)`)
       const rows: { feed: string; stream: string | null; date: string; files: number; records: number | null; bytes: number }[] = []
       for (const feed of o.feed ? [o.feed] : feedsIn(root)) {
         const files = await listArchiveFiles(root, { feed })
@@ -49,6 +50,7 @@ export function registerData(program: Command): void {
         }
       }
       if (o.json) return void console.log(JSON.stringify(rows, null, 2))
+      if (rows.length === 0) console.error(`no ${o.feed ?? ''}${o.feed ? ' ' : ''}archives under ${root}`)
       for (const r of rows) console.log(`${r.feed}\t${r.stream ?? '-'}\t${r.date}\t${r.files} files\t${r.records ?? '?'} records\t${r.bytes} bytes`)
     })
 

@@ -28,6 +28,16 @@ describe('ssmd signal / backtest / data', () => {
     expect(JSON.parse(dl.out)).toMatchObject([{ feed: 'kalshi', stream: 'crypto', date: '2026-02-07', files: 1, records: 3000 }])
     const sample = await cli(['data', 'sample', '--data', data, '--date', '2026-02-07', '--type', 'trade', '--limit', '3'])
     expect(sample.out.split('\n').map((l) => JSON.parse(l).type)).toEqual(['trade', 'trade', 'trade'])
+
+    // no data where it was asked for is an error, not an empty result (it wrote a result.json of 0 records)
+    const nowhere = join(root, 'nowhere')
+    const none = await cli(['backtest', 'run', 'my-sig', '--signals-dir', sigs, '--data', nowhere, '--dates', '2026-02-07', '--out', out, '--allow-dirty'])
+    expect([none.code, none.err.trim()]).toEqual([2, `error: no kalshi archive files for 2026-02-07 under ${nowhere}`])
+    const some = await cli(['backtest', 'run', 'my-sig', '--signals-dir', sigs, '--data', data, '--dates', '2026-02-07,2026-02-08', '--out', out, '--allow-dirty'])
+    expect([some.code, some.err.includes(`warning: no kalshi archive files for 2026-02-08 under ${data}`)]).toEqual([0, true])
+    expect(readdirSync(out).length).toBe(2)
+    const noDir = await cli(['data', 'list', '--data', nowhere])
+    expect([noDir.code, noDir.err.trim()]).toEqual([2, `error: no data directory at ${nowhere} (pass --data, --data-dir or SSMD_DATA_DIR)`])
   })
 
   test('a broken signal is a usage error naming the file and line; unknown signals list the known ones', async () => {

@@ -28,7 +28,7 @@ test('the compiled executable runs the embedded default from another directory a
   const run = Bun.spawn([exe, 'connector', '--health-port', '0', '--no-status'], { cwd: dir, env: { ...process.env, SSMD_DATA_DIR: data, SSMD_LOG_PRETTY: '0' }, stdout: 'pipe', stderr: 'pipe' })
   const day = () => {
     const root = join(data, 'kalshi', 'local')
-    return existsSync(root) ? readdirSync(root).map((d) => join(root, d)) : []
+    return existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(root, d.name)) : []
   }
   await waitFor(() => day().some((d) => readdirSync(d).some((f) => f.endsWith('.tmp'))), 'the connector to open an archive file', 20_000)
   run.kill('SIGINT')

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -295,7 +295,22 @@ describe('ArchiveWriter', () => {
     const { writer } = writerAt(root, '2026-02-15T14:16:00Z')
     await writer.close()
     expect(await writer.append([trade(1)]).catch((e) => e.code)).toEqual('ARCHIVE_CLOSED')
-    expect(existsSync(join(root, 'kalshi'))).toEqual(false)
+    // nothing written: the stream directory (made at construction, for its LOCK) holds nothing after close
+    expect(readdirSync(join(root, 'kalshi', 'crypto'))).toEqual([])
+  })
+
+  test('one writer per stream directory: a second process is refused with ARCHIVE_LOCKED naming the holder; after close the directory is free', async () => {
+    const root = tempRoot()
+    const first = new ArchiveWriter({ root, feed: 'kalshi', stream: 'x', rotationCheckMs: 0 })
+    const child = Bun.spawnSync(['bun', '-e', `
+      import { ArchiveWriter } from ${JSON.stringify(join(import.meta.dir, 'writer.ts'))}
+      try { new ArchiveWriter({ root: ${JSON.stringify(root)}, feed: 'kalshi', stream: 'x', rotationCheckMs: 0 }); console.log('taken') }
+      catch (e) { console.log(e.code + ': ' + e.message) }
+    `], { stdout: 'pipe', stderr: 'pipe' })
+    const said = child.stdout.toString().trim()
+    expect(said).toStartWith(`ARCHIVE_LOCKED: archive directory ${join(root, 'kalshi', 'x')} is in use by pid ${process.pid} on `)
+    await first.close()
+    expect(readdirSync(join(root, 'kalshi', 'x'))).toEqual([])
   })
 
   test('round-trips 100k lines in batches through the reader', async () => {

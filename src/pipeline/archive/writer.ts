@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { silentLogger, type Logger } from '../core/log.ts'
+import { lockDir } from '../core/dir-lock.ts'
 import { UsageError } from '../core/errors.ts'
 import { DayState } from './day-state.ts'
 import { ArchiveError } from './errors.ts'
@@ -68,6 +69,9 @@ const MIN_ENCODE_BYTES = 512 * 1024
 
 const SAFE_NAME = /^[A-Za-z0-9_.-]+$/
 
+/** The stream directory's lock (a dot file, like `.stream.json`: readers walk the date directories beside it). */
+export const ARCHIVE_LOCK_FILE = '.lock'
+
 /**
  * Writes `{root}/{feed}/{stream}/{YYYY-MM-DD}/{HHMM}.jsonl.gz` (UTC), one file per wall-clock slot,
  * with a merged `manifest.json` per date directory.
@@ -96,6 +100,7 @@ export class ArchiveWriter {
   private open: OpenFile | null = null
   private timer: ReturnType<typeof setInterval> | null = null
   private closed = false
+  private readonly lock: { release(): void }
   private readonly counts = { records: 0, bytes: 0, unterminated: 0, parseFallbacks: 0, filesRotated: 0 }
   private readonly spare: Buffer[] = []
   /** Type and ticker strings of the lines (interned: none per line after each one's first). */
@@ -122,6 +127,22 @@ export class ArchiveWriter {
     this.feed = options.feed
     this.stream = options.stream
     this.dir = join(options.root, options.feed, options.stream)
+    // one writer per stream directory: two (two archivers given one name, two connectors on one
+    // data directory) would write the same slot's file and each other's manifests
+    try {
+      mkdirSync(this.dir, { recursive: true })
+    } catch (e) {
+      throw new ArchiveError(`cannot create ${this.dir}: ${(e as Error).message}`, 'ARCHIVE_IO', { cause: e })
+    }
+    const dir = this.dir
+    this.lock = lockDir(dir, {
+      log: this.log, what: 'archive directory', file: ARCHIVE_LOCK_FILE,
+      locked: (holder, path) => new ArchiveError(
+        `archive directory ${dir} is in use by ${holder}: one writer per directory (an archiver per stream name, a connector per data directory): give this one another name or data directory, or remove ${path} if that process is not an ssmd writer`,
+        'ARCHIVE_LOCKED',
+      ),
+      failed: (e) => new ArchiveError(`cannot lock ${dir}: ${(e as Error).message}`, 'ARCHIVE_IO', { cause: e }),
+    })
     if (this.o.rotationCheckMs > 0) {
       const check = () => this.tick().catch((e) => this.log.error({ err: e }, 'archive rotation failed'))
       this.timer = setInterval(check, checkMs)
@@ -179,6 +200,7 @@ export class ArchiveWriter {
     return this.serial(async () => {
       if (this.open) await this.closeOpen(this.now())
       this.closed = true
+      this.lock.release()
     })
   }
 

@@ -1,106 +1,25 @@
 /**
- * One writer per journal directory: `LOCK` (`{pid, host, start}`) is created when a Journal opens
- * the directory and removed when it closes. Two connectors journaling into one directory (the
- * same `transport.journal_dir` on one host, a shared volume) would pick the same new segment ids
- * and delete each other's segments on replay, so a second one is refused while the first runs.
- * A lock is stale, and taken over with a warning, when its process is gone: on this host, its
- * pid is not running or runs a process started at another time (/proc start time, so a reused pid
- * is not mistaken for it), or is our own pid (a container restarted as pid 1 again). A process
- * on another host cannot be checked from here, so the holder refreshes the file's mtime every
- * `LOCK_REFRESH_MS` (a lease): another host's lock not refreshed for `LOCK_STALE_MS` is stale (a
- * volume that moved with a rescheduled pod: the new pod is refused until then, and restarts).
+ * One writer per journal directory (core/dir-lock.ts): two connectors journaling into one
+ * directory (the same `transport.journal_dir` on one host, a shared volume) would pick the same
+ * new segment ids and delete each other's segments on replay, so a second one is refused while
+ * the first runs.
  */
-import { readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
-import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { DIR_LOCK_DEFAULTS, LOCK_FILE, lockDir, processStart } from '../core/dir-lock.ts'
 import type { Logger } from '../core/log.ts'
 import { TransportError } from './errors.ts'
 
-export const JOURNAL_LOCK_FILE = 'LOCK'
-export const JOURNAL_LOCK_DEFAULTS = { LOCK_REFRESH_MS: 10_000, LOCK_STALE_MS: 30_000 }
-
-interface LockInfo {
-  pid: number
-  host: string
-  /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22); '' off Linux. */
-  start: string
-}
-
-/** /proc/<pid>/stat's start time, '' when there is no /proc or no such process. */
-export function processStart(pid: number | 'self'): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // the command name (field 2) is in parentheses and may hold spaces: count from its end
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
-  } catch {
-    return ''
-  }
-}
-
-/** Whether the holder of a lock whose file was last refreshed at `mtimeMs` may still be running. */
-function running(info: LockInfo, mtimeMs: number): boolean {
-  if (info.host !== hostname()) return Date.now() - mtimeMs < JOURNAL_LOCK_DEFAULTS.LOCK_STALE_MS
-  if (info.pid === process.pid) return false
-  try {
-    process.kill(info.pid, 0)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
-  }
-  const start = processStart(info.pid)
-  return start === '' || info.start === '' || start === info.start
-}
+export { processStart }
+export const JOURNAL_LOCK_FILE = LOCK_FILE
+export const JOURNAL_LOCK_DEFAULTS = DIR_LOCK_DEFAULTS
 
 /** Takes `dir`'s lock (the directory exists); throws JOURNAL_LOCKED while another live process holds it. */
-export function lockJournalDir(dir: string, log: Logger, refreshMs = JOURNAL_LOCK_DEFAULTS.LOCK_REFRESH_MS): { release(): void } {
-  const path = join(dir, JOURNAL_LOCK_FILE)
-  const mine: LockInfo = { pid: process.pid, host: hostname(), start: processStart('self') }
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(path, JSON.stringify(mine), { flag: 'wx' })
-      break
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        throw new TransportError('JOURNAL_IO', `cannot lock journal ${dir}: ${(e as Error).message}`, { cause: e })
-      }
-    }
-    let held: LockInfo | undefined
-    let mtimeMs = 0
-    try {
-      held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo
-      mtimeMs = statSync(path).mtimeMs
-    } catch {
-      held = undefined // torn or unreadable: nobody can be checked for, take it
-    }
-    if (held && running(held, mtimeMs)) {
-      throw new TransportError(
-        'JOURNAL_LOCKED',
-        `journal ${dir} is in use by pid ${held.pid} on ${held.host}: give each connector its own transport.journal_dir (SSMD_JOURNAL_DIR), or remove ${path} if that process is not a connector`,
-      )
-    }
-    log.warn({ dir, previous: held ?? 'unreadable' }, 'taking over a stale journal lock (its process is gone)')
-    unlinkSync(path)
-  }
-  let released = false
-  const lease = setInterval(() => {
-    try {
-      const now = new Date()
-      utimesSync(path, now, now)
-    } catch {
-      // the directory went away: nothing to hold
-    }
-  }, refreshMs)
-  lease.unref()
-  return {
-    release() {
-      if (released) return
-      released = true
-      clearInterval(lease)
-      try {
-        const held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo
-        if (held.pid === mine.pid && held.host === mine.host) unlinkSync(path)
-      } catch {
-        // already gone
-      }
-    },
-  }
+export function lockJournalDir(dir: string, log: Logger, refreshMs = DIR_LOCK_DEFAULTS.LOCK_REFRESH_MS): { release(): void } {
+  return lockDir(dir, {
+    log, what: 'journal', refreshMs,
+    locked: (holder, path) => new TransportError(
+      'JOURNAL_LOCKED',
+      `journal ${dir} is in use by ${holder}: give each connector its own transport.journal_dir (SSMD_JOURNAL_DIR), or remove ${path} if that process is not a connector`,
+    ),
+    failed: (e) => new TransportError('JOURNAL_IO', `cannot lock journal ${dir}: ${(e as Error).message}`, { cause: e }),
+  })
 }

@@ -1,3 +1,4 @@
+// (Over 300 lines: the ArchiveWriter tests share its clock-driven fixture: rotation, day rollover, manifests, recovery, options, the directory lock.)
 import { afterEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

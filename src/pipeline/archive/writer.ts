@@ -1,3 +1,4 @@
+/** (Over 300 lines: one writer state machine, rotation, day rollover, manifest, recovery of .tmp files and the directory lock, each step sharing the open file and the day state.) */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { silentLogger, type Logger } from '../core/log.ts'

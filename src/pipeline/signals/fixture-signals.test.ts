@@ -1,5 +1,6 @@
 /** Test fixture (no tests of its own): small signals in temp dirs and archived simulator days. */
 import { mkdirSync, writeFileSync } from 'node:fs'
+import type { JetStreamManager } from '@nats-io/jetstream'
 import { join } from 'node:path'
 import { ArchiveWriter } from '../archive/index.ts'
 import type { SimLine } from '../records/fixture-sim.test.ts'
@@ -34,4 +35,15 @@ export async function archiveLines(root: string, stream: string, lines: readonly
     await w.append(lines.slice(i, i + 500).map((l, k) => ({ payload: l.line, seq: seqs[i + k] })))
   }
   await w.close()
+}
+
+/** The Nats-Msg-Id of every message in `stream` (fire ids in a fires stream), sorted. */
+export async function streamIds(jsm: JetStreamManager, stream: string): Promise<string[]> {
+  const info = await jsm.streams.info(stream)
+  const ids: string[] = []
+  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
+    const m = await jsm.streams.getMessage(stream, { seq: s })
+    ids.push(m!.header!.get('Nats-Msg-Id'))
+  }
+  return ids.sort()
 }

@@ -2,14 +2,14 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor } from '../core/wait.ts'
 import { simLines } from '../records/fixture-sim.test.ts'
 import { runBacktest } from './backtest.ts'
 import { SignalEngine } from './engine.ts'
-import { archiveLines, writeVolumeSignal } from './fixture-signals.test.ts'
+import { archiveLines, streamIds, writeVolumeSignal } from './fixture-signals.test.ts'
 import { loadSignal } from './loader.ts'
 import { JetStreamFireSink } from './nats-sink.ts'
 import { NatsRecordSource } from './nats-source.ts'
@@ -19,16 +19,6 @@ import { MemoryFireSink } from './sinks.ts'
 const nats = await needService('nats')
 const root = mkdtempSync(join(tmpdir(), 'ssmd-live-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
-
-async function streamIds(jsm: JetStreamManager, stream: string): Promise<string[]> {
-  const info = await jsm.streams.info(stream)
-  const ids: string[] = []
-  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
-    const m = await jsm.streams.getMessage(stream, { seq: s })
-    ids.push(m!.header!.get('Nats-Msg-Id'))
-  }
-  return ids.sort()
-}
 
 describe.skipIf(!nats.ok)(`live signal runner (${nats.reason})`, () => {
   test('fires exactly what a backtest over the archive of the same frames fires; a restart resumes after the last ack', async () => {

@@ -2,13 +2,13 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { freePort, haveNatsServer, startOwnedNatsServer, stopNatsServer } from '../../../test/nats-server.ts'
 import { waitFor } from '../core/wait.ts'
 import { simLines } from '../records/fixture-sim.test.ts'
 import { runBacktest } from './backtest.ts'
-import { archiveLines, writeVolumeSignal } from './fixture-signals.test.ts'
+import { archiveLines, streamIds, writeVolumeSignal } from './fixture-signals.test.ts'
 import { startLiveRunner } from './live.ts'
 import { loadSignal } from './loader.ts'
 
@@ -18,17 +18,6 @@ const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
-
-/** Every fire id in `stream`, sorted. */
-async function fireIds(jsm: JetStreamManager, stream: string): Promise<string[]> {
-  const info = await jsm.streams.info(stream)
-  const ids: string[] = []
-  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
-    const m = await jsm.streams.getMessage(stream, { seq: s })
-    ids.push(m!.header!.get('Nats-Msg-Id'))
-  }
-  return ids.sort()
-}
 
 describe.skipIf(!haveNatsServer)('live signal runner across a NATS restart (a nats-server of its own)', () => {
   test('the server stops while fires are being published: the runner rides it out; every record is evaluated once and every fire stored once, as a backtest of the same frames fires', async () => {
@@ -80,7 +69,7 @@ describe.skipIf(!haveNatsServer)('live signal runner across a NATS restart (a na
     const expected = bt.result.results.fires.map((f) => f.id).sort()
     expect(expected.length).toBe(lines.length)
     await waitFor(async () => (await jsm.streams.info('FIRES')).state.messages >= expected.length, 'every fire stored', 30_000)
-    expect(await fireIds(jsm, 'FIRES')).toEqual(expected)
+    expect(await streamIds(jsm, 'FIRES')).toEqual(expected)
     expect({ ended, records: live.engine.records, evaluations: live.engine.counters[signal.id].evaluations }).toEqual({ ended: null, records: lines.length, evaluations: lines.length })
     await live.stop()
   })

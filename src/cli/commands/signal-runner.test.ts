@@ -115,7 +115,10 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
         payload: { bestBid: 0.45, bestAsk: 0.58, spread: 0.13, source: 'ticker', valid: false },
       },
     ])
-    expect(await health(first.url)).toEqual({ records: 5, signals: SIGNALS })
+    const h = (await health(first.url)) as { records: number; signals: string[]; pending: number; ackPending: number }
+    expect(h).toMatchObject({ records: 5, signals: SIGNALS, fireRetries: 0, ackRetries: 0 })
+    // the consumer's lag, as last read (every 5 s): caught up once read after the acks
+    expect([Number.isInteger(h.pending) && h.pending >= -1, Number.isInteger(h.ackPending) && h.ackPending >= -1]).toEqual([true, true])
     const ready = await fetch(`${first.url}/ready`)
     expect([ready.status, await ready.json()]).toEqual([200, { connected: true }])
     const m1 = await (await fetch(`${first.url}/metrics`)).text()

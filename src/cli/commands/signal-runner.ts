@@ -62,7 +62,8 @@ export function registerSignalRunner(program: Command): void {
       for (const c of live.engine.conflicts) log.warn({ conflict: c }, 'builder config conflict')
       const ops = serveOps({
         port: cfg.port ?? Number(o.port), registry,
-        health: () => ({ ok: true, records: live.engine.records, signals: cfg.signals }),
+        // alive while the runner runs; the lag says whether it keeps up
+        health: () => ({ ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() }),
         ready: () => ({ ok: live.ready(), connected: !live.nc.isClosed() }),
       })
       log.info({ signals: cfg.signals, port: ops.port }, 'signal-runner started')

@@ -36,10 +36,27 @@ export interface LiveRunner {
   done: Promise<RunResult>
   /** True once the consumer delivered its first batch or is idle and connected. */
   ready(): boolean
-  /** Fire publishes sent again and acks asked for again after a failure (NATS away). */
-  stats(): { fireRetries: number; ackRetries: number }
+  /**
+   * Fire publishes sent again and acks asked for again after a failure (NATS away); the consumer's
+   * lag as last read (every LAG_EVERY_MS): messages not yet delivered, and delivered but not acked.
+   */
+  stats(): LiveStats
+  /** Settled (resolved or rejected): the runner is no longer running. */
+  ended(): boolean
   stop(): Promise<void>
 }
+
+export interface LiveStats {
+  fireRetries: number
+  ackRetries: number
+  /** Messages matching the filter not yet delivered to the runner (-1 until first read). */
+  pending: number
+  /** Delivered and not yet acked (-1 until first read). */
+  ackPending: number
+}
+
+/** How often the consumer's lag is read for stats, metrics and /health. */
+export const LAG_EVERY_MS = 5_000
 
 export function consumerName(signals: readonly LoadedSignal[]): string {
   return `signal-${signals.map((s) => s.id).join('+')}`.replace(/[^A-Za-z0-9_+-]/g, '_').slice(0, 200)
@@ -68,18 +85,35 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
   await js$.start()
   const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$
-  const stats = () => ({ fireRetries: js$.retries, ackRetries: source.ackFailures })
+  const lag = { pending: -1, ackPending: -1 }
+  const consumer = o.consumer ?? consumerName(o.signals)
+  const readLag = () => {
+    jsm.consumers.info(o.stream, consumer).then((i) => {
+      lag.pending = i.num_pending
+      lag.ackPending = i.num_ack_pending
+    }, () => {}) // NATS away or the consumer being re-created: the last value stays
+  }
+  const lagTimer = setInterval(readLag, LAG_EVERY_MS)
+  lagTimer.unref()
+  const stats = (): LiveStats => ({ fireRetries: js$.retries, ackRetries: source.ackFailures, ...lag })
   if (o.registry) registerMetrics(o.registry, engine, stats)
   let started = false
   const done = runSignals({ engine, source, sink, onBatch: () => void (started = true) })
-  done.catch((e) => log.error({ err: e }, 'signal runner stopped'))
+  let settled = false
+  done.then(() => void (settled = true), (e) => {
+    settled = true
+    log.error({ err: e }, 'signal runner stopped')
+  })
+  readLag()
   return {
     engine,
     nc,
     done,
     ready: () => !nc.isClosed() && !source.waitingForStream && (started || engine.records === 0),
     stats,
+    ended: () => settled,
     async stop() {
+      clearInterval(lagTimer)
       await source.close()
       await js$.close() // fires still failing to publish give up: their records come again at the next start
       await done.catch(() => undefined)
@@ -88,7 +122,7 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   }
 }
 
-function registerMetrics(registry: Registry, engine: SignalEngine, stats: () => { fireRetries: number; ackRetries: number }): void {
+function registerMetrics(registry: Registry, engine: SignalEngine, stats: () => LiveStats): void {
   const per = (name: string, help: string, pick: (id: string) => number) =>
     new Gauge({
       name, help, labelNames: ['signal'], registers: [registry],
@@ -102,5 +136,7 @@ function registerMetrics(registry: Registry, engine: SignalEngine, stats: () => 
   new Gauge({ name: 'ssmd_signal_records_total', help: 'records consumed', registers: [registry], collect() { this.set(engine.records) } })
   new Gauge({ name: 'ssmd_signal_tickers', help: 'tickers with state', registers: [registry], collect() { this.set(engine.tickerCount) } })
   new Gauge({ name: 'ssmd_signal_fire_retries_total', help: 'fire publishes sent again after a failure (NATS away)', registers: [registry], collect() { this.set(stats().fireRetries) } })
+  new Gauge({ name: 'ssmd_signal_consumer_pending', help: 'messages not yet delivered to the runner (its lag), as last read', registers: [registry], collect() { this.set(stats().pending) } })
+  new Gauge({ name: 'ssmd_signal_consumer_ack_pending', help: 'messages delivered and not yet acked, as last read', registers: [registry], collect() { this.set(stats().ackPending) } })
   new Gauge({ name: 'ssmd_signal_ack_retries_total', help: 'acks asked for again after a failure (NATS away)', registers: [registry], collect() { this.set(stats().ackRetries) } })
 }

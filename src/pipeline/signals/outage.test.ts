@@ -71,6 +71,8 @@ describe.skipIf(!haveNatsServer)('live signal runner across a NATS restart (a na
     await waitFor(async () => (await jsm.streams.info('FIRES')).state.messages >= expected.length, 'every fire stored', 30_000)
     expect(await streamIds(jsm, 'FIRES')).toEqual(expected)
     expect({ ended, records: live.engine.records, evaluations: live.engine.counters[signal.id].evaluations }).toEqual({ ended: null, records: lines.length, evaluations: lines.length })
+    // its lag, read every 5 s: nothing left to deliver or to ack
+    await waitFor(() => live.stats().pending === 0 && live.stats().ackPending === 0, `the consumer's lag read as 0 (${JSON.stringify(live.stats())})`, 15_000)
     await live.stop()
   })
 })

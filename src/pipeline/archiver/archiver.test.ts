@@ -64,6 +64,11 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect(metrics).toContain('ssmd_archiver_messages_total{feed="kalshi",stream="main",message_type="trade"} 2500')
     expect(metrics).toContain('ssmd_archiver_active_streams 1')
     expect((await fetch(`${a.ops!.url}/ready`)).status).toBe(200)
+    // the consumer's lag, read every 5 s: nothing left to deliver or to ack
+    await waitFor(() => a.stats().streams.main?.pending === 0 && a.stats().streams.main?.ackPending === 0, 'the lag read as 0', 15_000)
+    const later = await (await fetch(`${a.ops!.url}/metrics`)).text()
+    expect(later).toContain('ssmd_archiver_consumer_pending{feed="kalshi",stream="main"} 0')
+    expect((await (await fetch(`${a.ops!.url}/health`)).json()).streams.main).toMatchObject({ pending: 0, ackPending: 0 })
     await a.stop()
     expect(existsSync(join(root, SYNC_READY))).toBe(true)
     expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 2500)).toEqual([])

@@ -17,6 +17,8 @@ export function createArchiverMetrics(registry: Registry) {
     validationFailures: new Counter({ name: 'ssmd_archiver_validation_failures_total', help: 'Sampled messages missing required fields or not JSON (still archived unchanged), by frame type', labelNames: [...fs, 'message_type'], registers }),
     consumerEvents: new Counter({ name: 'ssmd_archiver_consumer_events_total', help: 'consume() status notifications other than pulls and heartbeats (heartbeats_missed, consumer_deleted, consumer_not_found, exceeded_limits, discard, ...), by type', labelNames: [...fs, 'event'], registers }),
     batches: new Counter({ name: 'ssmd_archiver_batches_total', help: 'Batches written, flushed and acked', labelNames: fs, registers }),
+    consumerPending: new Gauge({ name: 'ssmd_archiver_consumer_pending', help: "Messages the archiver's consumer has not delivered yet (its lag), read every 5 s", labelNames: fs, registers }),
+    consumerAckPending: new Gauge({ name: 'ssmd_archiver_consumer_ack_pending', help: 'Messages delivered and not yet acked, read every 5 s', labelNames: fs, registers }),
     activeStreams: new Gauge({ name: 'ssmd_archiver_active_streams', help: 'Stream tasks consuming now', registers }),
     lastMessage: new Gauge({ name: 'ssmd_archiver_last_message_timestamp', help: 'Wall clock of the last archived message (epoch s)', labelNames: fs, registers }),
     uploads: new Counter({ name: 'ssmd_archiver_uploads_total', help: 'Upload attempts of closed files, by result (uploaded, failed, retry)', labelNames: [...fs, 'result'], registers }),

@@ -48,7 +48,13 @@ export interface StreamTaskStats {
   gapBy: 'stream' | 'consumer'
   /** The consumer is gone and its stream does not exist (yet): /ready says no, /health stays ok. */
   waitingForStream: boolean
+  /** The consumer's lag as last read (every LAG_EVERY_MS): not yet delivered, delivered and not acked; -1 until read. */
+  pending: number
+  ackPending: number
 }
+
+/** How often a task reads its consumer's lag (stats, /health, gauges). */
+export const LAG_EVERY_MS = 5_000
 
 /**
  * One archived stream (reference §5.1–5.2): a durable pull consumer (AckPolicy.All) feeding an
@@ -87,6 +93,8 @@ export class StreamTask {
   private checkingConsumer = false
   private waitingForStream = false
   private timer: ReturnType<typeof setInterval> | null = null
+  private lagTimer: ReturnType<typeof setInterval> | null = null
+  private readonly lag = { pending: -1, ackPending: -1 }
   private gaps = new GapTracker()
   private lastWritten: number | null = null
   private ackAll = true
@@ -143,6 +151,17 @@ export class StreamTask {
     this.timer = setInterval(() => {
       this.serial(() => this.writer.tick()).then(() => this.afterWrite(), (e) => this.fail(e))
     }, tuning.rotationCheckMs)
+    const readLag = () => {
+      jsm.consumers.info(entry.stream, entry.consumer).then((i) => {
+        this.lag.pending = i.num_pending
+        this.lag.ackPending = i.num_ack_pending
+        this.o.metrics.consumerPending.set(this.labels, i.num_pending)
+        this.o.metrics.consumerAckPending.set(this.labels, i.num_ack_pending)
+      }, () => {}) // NATS away, the consumer being re-created: the last value stays
+    }
+    readLag()
+    this.lagTimer = setInterval(readLag, LAG_EVERY_MS)
+    this.lagTimer.unref()
     this.state = 'consuming'
     this.o.metrics.activeStreams.inc()
     this.log.info({ resumeAfter: this.lastWritten, gapBy: this.gapBy, ackAll: this.ackAll }, 'archiving')
@@ -154,6 +173,7 @@ export class StreamTask {
     const wasConsuming = this.state === 'consuming'
     this.state = 'stopping'
     if (this.timer) clearInterval(this.timer)
+    if (this.lagTimer) clearInterval(this.lagTimer)
     this.stopping.abort()
     await this.restarting
     try {
@@ -176,7 +196,7 @@ export class StreamTask {
   }
 
   stats(): StreamTaskStats {
-    return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy, waitingForStream: this.waitingForStream }
+    return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy, waitingForStream: this.waitingForStream, ...this.lag }
   }
 
   /**
@@ -533,6 +553,7 @@ export class StreamTask {
     this.state = 'failed'
     this.stopping.abort()
     if (this.timer) clearInterval(this.timer)
+    if (this.lagTimer) clearInterval(this.lagTimer)
     if (wasConsuming) this.o.metrics.activeStreams.dec()
     this.log.error({ err: e }, 'archive task failed')
     this.messages?.stop()

@@ -68,7 +68,7 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     await waitFor(() => a.stats().streams.main?.pending === 0 && a.stats().streams.main?.ackPending === 0, 'the lag read as 0', 15_000)
     const later = await (await fetch(`${a.ops!.url}/metrics`)).text()
     expect(later).toContain('ssmd_archiver_consumer_pending{feed="kalshi",stream="main"} 0')
-    expect((await (await fetch(`${a.ops!.url}/health`)).json()).streams.main).toMatchObject({ pending: 0, ackPending: 0 })
+    expect(((await (await fetch(`${a.ops!.url}/health`)).json()) as { streams: Record<string, unknown> }).streams.main).toMatchObject({ pending: 0, ackPending: 0 })
     await a.stop()
     expect(existsSync(join(root, SYNC_READY))).toBe(true)
     expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 2500)).toEqual([])

@@ -104,6 +104,8 @@ export class NatsRecordSource implements RecordSource {
     /** The highest sequence taken into a batch: one at or below it that comes again is a redelivery. */
     let taken = 0
     let redeliveries = 0
+    /** The last message taken into the batch being built (null: none yet). */
+    let last: Delivery | null = null
     this.attach(size, (d) => {
       queue.push(d)
       this.wakeUp()
@@ -125,6 +127,7 @@ export class NatsRecordSource implements RecordSource {
           })
           // the new consumer starts after lastSeq, or at 1 in a stream created again
           taken = identity === before ? lastSeq : 0
+          last = null
           continue
         }
         if (head >= queue.length) {
@@ -137,18 +140,23 @@ export class NatsRecordSource implements RecordSource {
         if (m.seq <= taken) {
           // delivered again (its ack was lost, ack_wait passed): the ack of a later batch covers it
           if (redeliveries++ % 1000 === 0) this.log.warn({ consumer: this.o.consumer, seq: m.seq, redeliveries }, 'signal consumer: skipping a message delivered again after it was evaluated')
-          continue
+        } else {
+          taken = m.seq
+          last = m
+          const r = parseRecord(decoder.decode(m.data), { natsSeq: m.seq, receivedAt: m.timestampMs }, this.parse)
+          if (r !== null) {
+            records.push(r)
+            seqs.push(m.seq)
+          }
         }
-        taken = m.seq
-        const r = parseRecord(decoder.decode(m.data), { natsSeq: m.seq, receivedAt: m.timestampMs }, this.parse)
-        if (r !== null) {
-          records.push(r)
-          seqs.push(m.seq)
-        }
-        if (records.length >= size || m.pending === 0) {
-          this.ackGen.set(m, this.generation)
-          lastSeq = m.seq
-          yield { records, seqs, ack: () => this.acks.ack(m) }
+        // a batch closes when full or caught up (also on a skipped message: the batch must not
+        // wait for the next one), acked by its last message
+        if (last !== null && (records.length >= size || m.pending === 0)) {
+          const closing = last
+          last = null
+          this.ackGen.set(closing, this.generation)
+          lastSeq = closing.seq
+          yield { records, seqs, ack: () => this.acks.ack(closing) }
           records = []
           seqs = []
         }

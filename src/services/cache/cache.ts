@@ -56,9 +56,9 @@ export interface CacheStats {
   skipped: number
   commands: number
   lastEventAt: number
-  /** Warm-ups after the first (the consumer was lost). */
+  /** Warm-ups after the first (the consumer was lost, or Redis came back empty). */
   rewarms: number
-  /** Warming again: not ready until the warm-up is done. */
+  /** Warming again: /ready says no until the warm-up is done. */
   warming: boolean
 }
 

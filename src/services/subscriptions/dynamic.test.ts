@@ -96,4 +96,31 @@ describe.skipIf(!pg.ok || !nats.ok)(`dynamic subscriptions, category filter (${p
     await waitFor(() => added.includes('M-C'), 'the market to be subscribed once the lookup works', 10_000)
     expect(added).toEqual(['M-C'])
   })
+
+  test('a consumer deleted under the follower is created again from the first message not acked: nothing applied is replayed, what comes next is applied', async () => {
+    const id = uniqueId('dyd')
+    const f = await cdcFixture(pg.url, nats.url, id)
+    cleanups.push(() => f.cleanup())
+    const cdc = await startCdc({ sql: f.sql, nc: f.nc, slot: f.slot, publication: f.publication, stream: f.stream, subjectPrefix: f.subjectPrefix, idleMs: 20 })
+    cleanups.push(() => cdc.stop())
+    const db = f.db.sql
+    await db`insert into events (event_ticker, title, category, series_ticker) values ('EV-D', 'd', 'Crypto', 'S')`
+    const start = await loadActiveMarkets(db, [])
+    const added: string[] = []
+    const sink = { addMarkets: async (t: string[]) => (added.push(...t), t), removeMarkets: async (t: string[]) => t }
+    const consumer = `c-${id}`
+    const follower = await followCdc({ connector: sink, nc: f.nc, sql: db, stream: f.stream, consumer, subjectPrefix: f.subjectPrefix, snapshotLsn: start.snapshotLsn, snapshotTime: start.snapshotTime, batchDelayMs: 10 })
+    cleanups.push(() => follower.stop())
+    await db`insert into markets (ticker, event_ticker, title, status) values ('D1', 'EV-D', 'd1', 'active'), ('D2', 'EV-D', 'd2', 'active')`
+    await waitFor(() => added.length === 2, 'D1 and D2 applied')
+    const jsm = await jetstreamManager(f.nc)
+    await waitFor(async () => (await jsm.consumers.info(f.stream, consumer)).num_ack_pending === 0, 'both acked')
+    const floor = (await jsm.consumers.info(f.stream, consumer)).ack_floor.stream_seq
+    await jsm.consumers.delete(f.stream, consumer)
+    await db`insert into markets (ticker, event_ticker, title, status) values ('D3', 'EV-D', 'd3', 'active')`
+    await waitFor(() => added.includes('D3'), 'D3 applied through the new consumer', 15_000)
+    expect(added).toEqual(['D1', 'D2', 'D3']) // from the snapshot time again it was D1, D2, D1, D2, D3
+    const info = await jsm.consumers.info(f.stream, consumer)
+    expect([info.config.deliver_policy, info.config.opt_start_seq]).toEqual(['by_start_sequence', floor + 1])
+  })
 })

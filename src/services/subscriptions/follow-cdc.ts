@@ -7,7 +7,10 @@
  * skipped (LSNs compared as numbers). A category lookup that fails is retried (NAK with delay),
  * never silently skipped. Messages are acked only after the connector applied them. A consumer
  * deleted under it (alone or with its stream) is created again once the stream exists
- * (transport/lasting-consume.ts) from the snapshot time again: adds and removes are idempotent.
+ * (transport/lasting-consume.ts): on the same stream, from the first message not yet acked (so
+ * nothing applied is replayed; before, it went back to the snapshot time, days of events for a
+ * long-running connector); on a stream created again, from its start. Adds and removes are
+ * idempotent either way.
  */
 import { AckPolicy, DeliverPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -63,14 +66,31 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
   const categoryOf = new Map<string, string>()
   const counts = { added: 0, removed: 0, skipped: 0, retried: 0 }
   const jsm = await jetstreamManager(o.nc)
-  const ensure = () => jsm.consumers.add(o.stream, {
+  /** Stream sequences received and not acked yet (in a batch, or NAKed for a retry). */
+  const unacked = new Set<number>()
+  let lastReceived = 0
+  const ack = (m: JsMsg) => {
+    unacked.delete(m.seq)
+    m.ack()
+  }
+  /** Where a consumer created again starts: the first message not acked yet, or the next one. */
+  const resumeAt = () => (unacked.size > 0 ? Math.min(...unacked) : lastReceived + 1)
+  const ensure = (again?: { streamCreatedAgain: boolean }) => jsm.consumers.add(o.stream, {
     durable_name: o.consumer,
     ack_policy: AckPolicy.Explicit,
     filter_subject: `${prefix}.markets.>`,
-    // a new durable starts just before the snapshot; an existing one resumes from its ack floor
-    deliver_policy: DeliverPolicy.StartTime,
-    opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString(),
-  }).then(() => {}, async (e) => {
+    ...(again === undefined || lastReceived === 0
+      // a new durable starts just before the snapshot; an existing one resumes from its ack floor
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString() }
+      : again.streamCreatedAgain
+        ? { deliver_policy: DeliverPolicy.All } // every event in a new stream is newer than the snapshot
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeAt() }),
+  }).then(() => {
+    if (again?.streamCreatedAgain) {
+      unacked.clear()
+      lastReceived = 0
+    }
+  }, async (e) => {
     if (!/already in use|exists/i.test(String((e as Error).message))) throw e
   })
 
@@ -108,13 +128,13 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
       if (r.length) {
         const done = await o.connector.removeMarkets(r.map((x) => x.ticker))
         counts.removed += done.length
-        for (const x of r) x.msg.ack()
+        for (const x of r) ack(x.msg)
       }
       if (a.length) {
         try {
           const done = await o.connector.addMarkets(a.map((x) => x.ticker))
           counts.added += done.length
-          for (const x of a) x.msg.ack()
+          for (const x of a) ack(x.msg)
         } catch (e) {
           log.warn({ err: (e as Error).message, markets: a.length }, 'subscribing added markets failed; will retry')
           for (const x of a) x.msg.nak(retryDelay)
@@ -126,21 +146,23 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
   }
 
   async function handle(m: JsMsg): Promise<void> {
+    unacked.add(m.seq)
+    if (m.seq > lastReceived) lastReceived = m.seq
     let ev: CdcEvent
     try {
       ev = m.json<CdcEvent>()
     } catch {
       counts.skipped++
       log.warn({ subject: m.subject, seq: m.seq }, 'not a CDC event; skipped')
-      return m.ack()
+      return ack(m)
     }
     if (compareLsn(ev.commit_lsn ?? ev.lsn, o.snapshotLsn) < 0 || ev.table !== 'markets') {
       counts.skipped++
-      return m.ack()
+      return ack(m)
     }
     const row = ev.op === 'delete' ? (ev.old_keys ?? ev.row) : ev.row
     const ticker = String(row.ticker ?? '')
-    if (!ticker) return m.ack()
+    if (!ticker) return ack(m)
     const status = String(row.status ?? '')
     if (ev.op === 'delete' || TERMINAL.has(status) || row.deleted_at) {
       removes.push({ ticker, msg: m })
@@ -148,12 +170,12 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
     }
     if (status !== 'active') {
       counts.skipped++
-      return m.ack()
+      return ack(m)
     }
     try {
       if (!(await inCategory(String(row.event_ticker ?? '')))) {
         counts.skipped++
-        return m.ack()
+        return ack(m)
       }
     } catch (e) {
       counts.retried++

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../../../test/nats-server.ts'
-import { spawnCli, type CliChild } from '../../../test/subprocess.ts'
+import { runCli, spawnCli, type CliChild } from '../../../test/subprocess.ts'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { needService, uniqueId } from '../../../test/services.ts'
@@ -69,6 +69,15 @@ describe('ssmd connector start-up (subprocess)', () => {
     expect(error).toContain('error [MARKETS_DISCOVERY]')
     expect(error).toContain('HTTP 404')
     expect(error).toContain('KALSHI_REST_URL')
+  })
+})
+
+describe('ssmd connector credentials (subprocess)', () => {
+  test('a missing or broken key is the error, before anything connects (prod reached for its secmaster database first)', async () => {
+    const missing = await runCli(['connector', '--env', 'prod', '--no-status', '--health-port', '0'], { KALSHI_API_KEY: '', KALSHI_PRIVATE_KEY: '', KALSHI_PRIVATE_KEY_PATH: '' })
+    expect([missing.code, missing.err.join('\n')]).toEqual([1, 'error [AUTH_MISSING_KEY_ID]: KALSHI_API_KEY is not set (the Kalshi API key id)'])
+    const broken = await runCli(['connector', '--env', 'prod', '--no-status', '--health-port', '0'], { KALSHI_API_KEY: 'k', KALSHI_PRIVATE_KEY: 'not a pem', KALSHI_PRIVATE_KEY_PATH: '' })
+    expect([broken.code, broken.err.join('\n')]).toEqual([1, 'error [AUTH_BAD_KEY]: KALSHI_PRIVATE_KEY: not a PEM private key (no -----BEGIN line)'])
   })
 })
 

@@ -3,7 +3,7 @@ import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.
 import { StoppedError, type SsmdError } from '../../pipeline/core/errors.ts'
 import { gcPacerFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
-import { startConnector, type Connector } from '../../pipeline/connector/connector.ts'
+import { kalshiPrivateKey, startConnector, type Connector } from '../../pipeline/connector/connector.ts'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sim } from '../../services/sim/index.ts'
 import type { Follower } from '../../services/subscriptions/index.ts'
@@ -82,6 +82,8 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   let connector: Connector
   let secmaster: Awaited<ReturnType<typeof startSecmasterMode>> | undefined
   try {
+    // credentials first: a missing or unreadable key is the error, not the database that came first
+    if (sim === undefined) kalshiPrivateKey(config)
     const start = config.connector.mode === 'secmaster' ? (secmaster = await startSecmasterMode(config, log)) : undefined
     connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, markets: start?.markets.tickers, opsPort: await freePortOr(config.connector.healthPort, log), signal: stop.signal })
     await secmaster?.follow(connector)

@@ -220,12 +220,7 @@ export class Connector {
   }
 
   private loadCredentials(): void {
-    const s = this.o.config.secrets
-    const apiKey = s.get('KALSHI_API_KEY')
-    const pem = s.get('KALSHI_PRIVATE_KEY')
-    if (!apiKey) throw new AuthError('KALSHI_API_KEY is not set (the Kalshi API key id)', 'AUTH_MISSING_KEY_ID')
-    if (!pem) throw new AuthError('KALSHI_PRIVATE_KEY (PEM text) or KALSHI_PRIVATE_KEY_PATH (a file) is not set', 'AUTH_MISSING_PRIVATE_KEY')
-    this.key = loadPrivateKey(pem)
+    this.key = kalshiPrivateKey(this.o.config)
   }
 
   private shardHost(): ShardHost {
@@ -406,4 +401,18 @@ export async function startConnector(o: ConnectorOptions): Promise<Connector> {
   const c = new Connector(o)
   await c.start()
   return c
+}
+
+/**
+ * The Kalshi private key of `config`'s secrets, checked (AuthError naming what is missing or
+ * wrong). `ssmd connector` calls it before anything connects: a missing key used to surface only
+ * after the secmaster database was reached (or was not).
+ */
+export function kalshiPrivateKey(config: ResolvedConfig): ReturnType<typeof loadPrivateKey> {
+  const s = config.secrets
+  const apiKey = s.get('KALSHI_API_KEY')
+  const pem = s.get('KALSHI_PRIVATE_KEY')
+  if (!apiKey) throw new AuthError('KALSHI_API_KEY is not set (the Kalshi API key id)', 'AUTH_MISSING_KEY_ID')
+  if (!pem) throw new AuthError('KALSHI_PRIVATE_KEY (PEM text) or KALSHI_PRIVATE_KEY_PATH (a file) is not set', 'AUTH_MISSING_PRIVATE_KEY')
+  return loadPrivateKey(pem)
 }

@@ -74,19 +74,29 @@ describe.skipIf(!pg.ok || !nats.ok)(`dynamic subscriptions (${pg.reason}; ${nats
 })
 
 describe.skipIf(!pg.ok || !nats.ok)(`dynamic subscriptions, category filter (${pg.reason}; ${nats.reason})`, () => {
-  test('a failing category lookup is retried until it succeeds, never skipped; other categories are skipped', async () => {
-    const id = uniqueId('dyc')
+  /**
+   * CDC on a database of its own, the events given, and a follower with a recording sink (the
+   * connector's part is the first test's): what it added, in order.
+   */
+  async function follow(prefix: string, events: string, categories: string[], retryDelayMs?: number) {
+    const id = uniqueId(prefix)
     const f = await cdcFixture(pg.url, nats.url, id)
     cleanups.push(() => f.cleanup())
     const cdc = await startCdc({ sql: f.sql, nc: f.nc, slot: f.slot, publication: f.publication, stream: f.stream, subjectPrefix: f.subjectPrefix, idleMs: 20 })
     cleanups.push(() => cdc.stop())
     const db = f.db.sql
-    await db`insert into events (event_ticker, title, category, series_ticker) values ('EV-C', 'crypto', 'Crypto', 'S'), ('EV-P', 'politics', 'Politics', 'S')`
-    const start = await loadActiveMarkets(db, ['Crypto'])
+    await db.unsafe(`insert into events (event_ticker, title, category, series_ticker) values ${events}`)
+    const start = await loadActiveMarkets(db, categories)
     const added: string[] = []
     const sink = { addMarkets: async (t: string[]) => (added.push(...t), t), removeMarkets: async (t: string[]) => t }
-    const follower = await followCdc({ connector: sink, nc: f.nc, sql: db, stream: f.stream, consumer: `c-${id}`, subjectPrefix: f.subjectPrefix, snapshotLsn: start.snapshotLsn, snapshotTime: start.snapshotTime, categories: ['Crypto'], batchDelayMs: 10, retryDelayMs: 50 })
+    const consumer = `c-${id}`
+    const follower = await followCdc({ connector: sink, nc: f.nc, sql: db, stream: f.stream, consumer, subjectPrefix: f.subjectPrefix, snapshotLsn: start.snapshotLsn, snapshotTime: start.snapshotTime, categories, batchDelayMs: 10, retryDelayMs })
     cleanups.push(() => follower.stop())
+    return { f, db, added, follower, consumer }
+  }
+
+  test('a failing category lookup is retried until it succeeds, never skipped; other categories are skipped', async () => {
+    const { db, added, follower } = await follow('dyc', `('EV-C', 'crypto', 'Crypto', 'S'), ('EV-P', 'politics', 'Politics', 'S')`, ['Crypto'], 50)
     await db`alter table events rename to events_away`
     // the foreign key follows the renamed table, so the markets still insert
     await db`insert into markets (ticker, event_ticker, title, status) values ('M-P', 'EV-P', 'p', 'active'), ('M-C', 'EV-C', 'c', 'active')`
@@ -98,19 +108,7 @@ describe.skipIf(!pg.ok || !nats.ok)(`dynamic subscriptions, category filter (${p
   })
 
   test('a consumer deleted under the follower is created again from the first message not acked: nothing applied is replayed, what comes next is applied', async () => {
-    const id = uniqueId('dyd')
-    const f = await cdcFixture(pg.url, nats.url, id)
-    cleanups.push(() => f.cleanup())
-    const cdc = await startCdc({ sql: f.sql, nc: f.nc, slot: f.slot, publication: f.publication, stream: f.stream, subjectPrefix: f.subjectPrefix, idleMs: 20 })
-    cleanups.push(() => cdc.stop())
-    const db = f.db.sql
-    await db`insert into events (event_ticker, title, category, series_ticker) values ('EV-D', 'd', 'Crypto', 'S')`
-    const start = await loadActiveMarkets(db, [])
-    const added: string[] = []
-    const sink = { addMarkets: async (t: string[]) => (added.push(...t), t), removeMarkets: async (t: string[]) => t }
-    const consumer = `c-${id}`
-    const follower = await followCdc({ connector: sink, nc: f.nc, sql: db, stream: f.stream, consumer, subjectPrefix: f.subjectPrefix, snapshotLsn: start.snapshotLsn, snapshotTime: start.snapshotTime, batchDelayMs: 10 })
-    cleanups.push(() => follower.stop())
+    const { f, db, added, consumer } = await follow('dyd', `('EV-D', 'd', 'Crypto', 'S')`, [])
     await db`insert into markets (ticker, event_ticker, title, status) values ('D1', 'EV-D', 'd1', 'active'), ('D2', 'EV-D', 'd2', 'active')`
     await waitFor(() => added.length === 2, 'D1 and D2 applied')
     const jsm = await jetstreamManager(f.nc)

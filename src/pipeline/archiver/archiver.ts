@@ -70,7 +70,7 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
   try {
     nc = await connect({ servers: options.natsUrl, name: 'ssmd-archiver', noAsyncTraces: true, maxReconnectAttempts: -1 })
   } catch (e) {
-    throw new ConnectionError(`cannot connect to NATS at ${options.natsUrl}`, 'NATS_CONNECT', { cause: e })
+    throw new ConnectionError(`cannot connect to NATS at ${options.natsUrl}: ${(e as Error).message}`, 'NATS_CONNECT', { cause: e })
   }
   const upload = options.upload ? options.upload.upload ?? gcsUpload({ endpoint: options.upload.endpoint }) : null
   const tasks: StreamTask[] = []

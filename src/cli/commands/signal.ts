@@ -111,8 +111,11 @@ export function registerSignal(program: Command): void {
       if (o.source !== 'nats') throw new UsageError(`--source must be nats or file (got ${o.source})`)
       const live = await startLiveRunner({ signals: [s], natsUrl: nats.url, stream: nats.stream, filter: nats.filter, outputPrefix: nats.outputPrefix, console: o.console === true, log: logger() })
       logger().info({ signal: s.id, stream: nats.stream, filter: nats.filter }, 'signal running')
-      await Promise.race([untilSignal(logger()), live.done])
-      await live.stop()
+      try {
+        await Promise.race([untilSignal(logger()), live.done]) // a runner that failed ends the command with its error
+      } finally {
+        await live.stop()
+      }
     })
 
   signal

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { describe, expect, test } from 'bun:test'
+import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/nats-core'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { useJetStream } from '../../../test/jetstream.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor } from '../core/wait.ts'
 import { NatsRecordSource } from './nats-source.ts'
@@ -11,19 +11,10 @@ const nats = await needService('nats')
 const frame = (i: number) => `{"type":"ticker","sid":1,"seq":${i},"msg":{"market_ticker":"KX-${i % 3}","yes_bid_dollars":"0.40","yes_ask_dollars":"0.45","ts":${1_770_480_000 + i}}}`
 
 describe.skipIf(!nats.ok)(`NatsRecordSource (${nats.reason})`, () => {
-  let nc: NatsConnection
-  let jsm: JetStreamManager
-  const streams: string[] = []
-  beforeAll(async () => {
-    nc = await connect({ servers: nats.url, noAsyncTraces: true })
-    jsm = await jetstreamManager(nc)
-  })
-  afterAll(async () => {
-    for (const s of streams) await jsm.streams.delete(s).catch(() => {})
-    await nc?.close()
-  })
+  const js$ = useJetStream(nats)
 
   test('messages the server delivers again after they were handed out (their ack lost, ack_wait passed) are skipped, never evaluated twice', async () => {
+    const { nc, jsm, streams } = js$
     const id = uniqueId('src')
     const stream = id.toUpperCase()
     streams.push(stream)

@@ -3,7 +3,7 @@ import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor, withTimeout } from '../core/wait.ts'
-import { consumeLasting } from './lasting-consume.ts'
+import { consumeLasting, ResumePoint } from './lasting-consume.ts'
 
 const nats = await needService('nats')
 
@@ -85,4 +85,18 @@ describe.skipIf(!nats.ok)(`consumeLasting (${nats.reason})`, () => {
     await waitFor(() => c.stats().lost, 'the consumer seen gone', 15_000)
     await withTimeout(c.stop(), 5_000, 'stop() while waiting for the stream')
   })
+})
+
+test('ResumePoint: the first message not acked, else the one after the last received; null before any', () => {
+  const r = new ResumePoint()
+  expect(r.next()).toBeNull()
+  for (const s of [5, 6, 7, 8]) r.received(s)
+  r.acked(5)
+  r.acked(7)
+  expect(r.next()).toBe(6) // 6 was NAKed or is in a batch: it must come again
+  r.acked(6)
+  r.acked(8)
+  expect(r.next()).toBe(9)
+  r.reset()
+  expect(r.next()).toBeNull()
 })

@@ -101,3 +101,37 @@ export async function consumeLasting(o: LastingConsumeOptions): Promise<LastingC
     },
   }
 }
+
+/**
+ * Where a consumer created again after a loss should start, for a role that acks each message
+ * itself (explicit acks, some NAKed for a retry): the first message received and not acked yet,
+ * else the one after the last received; null before any message (the role's own start policy).
+ * Call `received` as a message arrives, `acked` when it is acked, `reset` when the stream was
+ * created again (its sequences start over).
+ */
+export class ResumePoint {
+  private readonly unacked = new Set<number>()
+  private last = 0
+
+  received(seq: number): void {
+    this.unacked.add(seq)
+    if (seq > this.last) this.last = seq
+  }
+
+  acked(seq: number): void {
+    this.unacked.delete(seq)
+  }
+
+  next(): number | null {
+    if (this.last === 0) return null
+    if (this.unacked.size === 0) return this.last + 1
+    let min = Infinity
+    for (const s of this.unacked) if (s < min) min = s
+    return min
+  }
+
+  reset(): void {
+    this.unacked.clear()
+    this.last = 0
+  }
+}

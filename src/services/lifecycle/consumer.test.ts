@@ -115,6 +115,28 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
     }
   })
 
+  test('a consumer deleted under it is created again from the first message not acked: nothing applied comes again', async () => {
+    const { db, stream, prefix, publish } = await setup()
+    await using _db = db
+    const created = (ticker: string) => JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: ticker, event_type: 'created', open_ts: NOW / 1000, close_ts: NOW / 1000 + 900 } })
+    await publish('lifecycle.KXQ-1-A', created('KXQ-1-A'))
+    const last = await publish('lifecycle.KXQ-1-B', created('KXQ-1-B'))
+    const name = uniqueId('c')
+    const c = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: name, sweepIntervalMs: 0 })
+    try {
+      await waitFor(() => c.stats.applied === 2, 'the two events')
+      await waitFor(async () => (await jsm.consumers.info(stream, name)).num_ack_pending === 0, 'both acked')
+      await jsm.consumers.delete(stream, name)
+      await publish('lifecycle.KXQ-1-C', created('KXQ-1-C'))
+      await waitFor(() => c.stats.applied === 3, `the third (applied ${c.stats.applied}, duplicates ${c.stats.duplicates})`, 20_000)
+      expect(c.stats.duplicates).toBe(0) // from the stream's start again, the first two came back as duplicates
+      const info = await jsm.consumers.info(stream, name)
+      expect([info.config.deliver_policy, info.config.opt_start_seq]).toEqual(['by_start_sequence', last + 1])
+    } finally {
+      await c.stop()
+    }
+  })
+
   test('a database error NAKs the message; it is applied once the database is back', async () => {
     const { db, stream, prefix, publish } = await setup()
     await using _db = db

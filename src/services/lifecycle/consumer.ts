@@ -13,7 +13,7 @@ import type { Sql } from 'postgres'
 import { DataError, UsageError } from '../../pipeline/core/errors.ts'
 import { serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
-import { consumeLasting } from '../../pipeline/transport/lasting-consume.ts'
+import { consumeLasting, ResumePoint } from '../../pipeline/transport/lasting-consume.ts'
 import { Counter, Gauge, createRegistry, type Registry } from '../../pipeline/core/metrics.ts'
 import { applyLifecycle } from './apply.ts'
 import { parseLifecycle } from './frame.ts'
@@ -87,13 +87,20 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   await requireMigrated(o.sql, 'lifecycle consumer')
 
   const jsm = await jetstreamManager(o.nc)
+  const resume = new ResumePoint()
   const consumption = await consumeLasting({
     nc: o.nc, stream: o.stream, consumer: o.consumer, batch: o.batch, log,
-    ensure: () => ensureConsumer(jsm, o.stream, o.consumer, o.filter, log),
+    // a consumer lost and created again starts at the first message not acked yet (on the same
+    // stream; it used to go back to the stream's start), or at the start of a stream created again
+    ensure: async (again) => {
+      await ensureConsumer(jsm, o.stream, o.consumer, o.filter, log, again && !again.streamCreatedAgain ? resume.next() : null)
+      if (again?.streamCreatedAgain) resume.reset()
+    },
     onMessage: (m, stream) => handle(m, stream),
   })
 
   async function handle(m: JsMsg, stream: string): Promise<void> {
+    resume.received(m.seq)
     const where = `stream ${o.stream} seq ${m.seq} (${m.subject})`
     let event
     try {
@@ -103,12 +110,14 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
       messages.inc({ outcome: 'malformed' })
       log.error({ err: e, seq: m.seq }, `lifecycle: dropping unreadable message: ${(e as Error).message}`)
       m.term()
+      resume.acked(m.seq)
       return
     }
     if (!event) {
       stats.skipped++
       messages.inc({ outcome: 'skipped' })
       m.ack()
+      resume.acked(m.seq)
       return
     }
     try {
@@ -120,6 +129,7 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
       stats.lastSeq = m.seq
       lastSeqG.set(m.seq)
       m.ack()
+      resume.acked(m.seq)
     } catch (e) {
       dbOk = false
       stats.dbErrors++
@@ -161,7 +171,7 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
 }
 
 /** Creates the durable consumer (explicit ack, deliver all, the filter) or brings its filter up to date. */
-async function ensureConsumer(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string, name: string, filter: string, log: Logger): Promise<void> {
+async function ensureConsumer(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string, name: string, filter: string, log: Logger, fromSeq: number | null = null): Promise<void> {
   try {
     const info = await jsm.consumers.info(stream, name)
     if (info.config.filter_subject !== filter) {
@@ -174,5 +184,8 @@ async function ensureConsumer(jsm: Awaited<ReturnType<typeof jetstreamManager>>,
     if (code === JetStreamApiCodes.StreamNotFound) throw new DataError(`JetStream stream ${stream} does not exist (create it, or start the connector first)`, 'LIFECYCLE_NO_STREAM', { cause: e })
     if (code !== JetStreamApiCodes.ConsumerNotFound) throw e
   }
-  await jsm.consumers.add(stream, { durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: filter })
+  await jsm.consumers.add(stream, {
+    durable_name: name, ack_policy: AckPolicy.Explicit, filter_subject: filter,
+    ...(fromSeq === null ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
+  })
 }

@@ -17,7 +17,7 @@ import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sql } from 'postgres'
 import { DataError } from '../../pipeline/core/errors.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
-import { consumeLasting } from '../../pipeline/transport/lasting-consume.ts'
+import { consumeLasting, ResumePoint } from '../../pipeline/transport/lasting-consume.ts'
 import { compareLsn, type CdcEvent } from '../cdc/index.ts'
 
 export const FOLLOW_DEFAULTS = {
@@ -66,33 +66,30 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
   const categoryOf = new Map<string, string>()
   const counts = { added: 0, removed: 0, skipped: 0, retried: 0 }
   const jsm = await jetstreamManager(o.nc)
-  /** Stream sequences received and not acked yet (in a batch, or NAKed for a retry). */
-  const unacked = new Set<number>()
-  let lastReceived = 0
+  /** Where a consumer created again starts: the first message not acked yet, or the next one. */
+  const resume = new ResumePoint()
   const ack = (m: JsMsg) => {
-    unacked.delete(m.seq)
+    resume.acked(m.seq)
     m.ack()
   }
-  /** Where a consumer created again starts: the first message not acked yet, or the next one. */
-  const resumeAt = () => (unacked.size > 0 ? Math.min(...unacked) : lastReceived + 1)
-  const ensure = (again?: { streamCreatedAgain: boolean }) => jsm.consumers.add(o.stream, {
-    durable_name: o.consumer,
-    ack_policy: AckPolicy.Explicit,
-    filter_subject: `${prefix}.markets.>`,
-    ...(again === undefined || lastReceived === 0
-      // a new durable starts just before the snapshot; an existing one resumes from its ack floor
-      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString() }
-      : again.streamCreatedAgain
-        ? { deliver_policy: DeliverPolicy.All } // every event in a new stream is newer than the snapshot
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeAt() }),
-  }).then(() => {
-    if (again?.streamCreatedAgain) {
-      unacked.clear()
-      lastReceived = 0
-    }
-  }, async (e) => {
-    if (!/already in use|exists/i.test(String((e as Error).message))) throw e
-  })
+  const ensure = (again?: { streamCreatedAgain: boolean }) => {
+    const from = resume.next()
+    return jsm.consumers.add(o.stream, {
+      durable_name: o.consumer,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: `${prefix}.markets.>`,
+      ...(again === undefined || from === null
+        // a new durable starts just before the snapshot; an existing one resumes from its ack floor
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString() }
+        : again.streamCreatedAgain
+          ? { deliver_policy: DeliverPolicy.All } // every event in a new stream is newer than the snapshot
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }),
+    }).then(() => {
+      if (again?.streamCreatedAgain) resume.reset()
+    }, async (e) => {
+      if (!/already in use|exists/i.test(String((e as Error).message))) throw e
+    })
+  }
 
   let adds: { ticker: string; msg: JsMsg }[] = []
   let removes: { ticker: string; msg: JsMsg }[] = []
@@ -146,8 +143,7 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
   }
 
   async function handle(m: JsMsg): Promise<void> {
-    unacked.add(m.seq)
-    if (m.seq > lastReceived) lastReceived = m.seq
+    resume.received(m.seq)
     let ev: CdcEvent
     try {
       ev = m.json<CdcEvent>()

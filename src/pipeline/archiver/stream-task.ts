@@ -12,7 +12,7 @@ import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { ArchiveWriter, type ArchiveRecord } from '../archive/index.ts'
-import { consumerGone, subjectCovers, waitForStream } from '../transport/index.ts'
+import { consumerGone, subjectCovers, waitForStream, watchConsumerLag, type ConsumerLag } from '../transport/index.ts'
 import { GapTracker, type Gap } from './gap-tracker.ts'
 import type { ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
@@ -48,13 +48,10 @@ export interface StreamTaskStats {
   gapBy: 'stream' | 'consumer'
   /** The consumer is gone and its stream does not exist (yet): /ready says no, /health stays ok. */
   waitingForStream: boolean
-  /** The consumer's lag as last read (every LAG_EVERY_MS): not yet delivered, delivered and not acked; -1 until read. */
+  /** The consumer's lag as last read (transport/stream.ts watchConsumerLag): not yet delivered, delivered and not acked; -1 until read. */
   pending: number
   ackPending: number
 }
-
-/** How often a task reads its consumer's lag (stats, /health, gauges). */
-export const LAG_EVERY_MS = 5_000
 
 /**
  * One archived stream (reference §5.1–5.2): a durable pull consumer (AckPolicy.All) feeding an
@@ -93,8 +90,7 @@ export class StreamTask {
   private checkingConsumer = false
   private waitingForStream = false
   private timer: ReturnType<typeof setInterval> | null = null
-  private lagTimer: ReturnType<typeof setInterval> | null = null
-  private readonly lag = { pending: -1, ackPending: -1 }
+  private lag: { lag: ConsumerLag; stop(): void } | null = null
   private gaps = new GapTracker()
   private lastWritten: number | null = null
   private ackAll = true
@@ -151,17 +147,10 @@ export class StreamTask {
     this.timer = setInterval(() => {
       this.serial(() => this.writer.tick()).then(() => this.afterWrite(), (e) => this.fail(e))
     }, tuning.rotationCheckMs)
-    const readLag = () => {
-      jsm.consumers.info(entry.stream, entry.consumer).then((i) => {
-        this.lag.pending = i.num_pending
-        this.lag.ackPending = i.num_ack_pending
-        this.o.metrics.consumerPending.set(this.labels, i.num_pending)
-        this.o.metrics.consumerAckPending.set(this.labels, i.num_ack_pending)
-      }, () => {}) // NATS away, the consumer being re-created: the last value stays
-    }
-    readLag()
-    this.lagTimer = setInterval(readLag, LAG_EVERY_MS)
-    this.lagTimer.unref()
+    this.lag = watchConsumerLag(jsm, entry.stream, entry.consumer, (lag) => {
+      this.o.metrics.consumerPending.set(this.labels, lag.pending)
+      this.o.metrics.consumerAckPending.set(this.labels, lag.ackPending)
+    })
     this.state = 'consuming'
     this.o.metrics.activeStreams.inc()
     this.log.info({ resumeAfter: this.lastWritten, gapBy: this.gapBy, ackAll: this.ackAll }, 'archiving')
@@ -173,7 +162,7 @@ export class StreamTask {
     const wasConsuming = this.state === 'consuming'
     this.state = 'stopping'
     if (this.timer) clearInterval(this.timer)
-    if (this.lagTimer) clearInterval(this.lagTimer)
+    this.lag?.stop()
     this.stopping.abort()
     await this.restarting
     try {
@@ -196,7 +185,7 @@ export class StreamTask {
   }
 
   stats(): StreamTaskStats {
-    return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy, waitingForStream: this.waitingForStream, ...this.lag }
+    return { state: this.state, ...this.counts, lastSeq: this.lastWritten, gapBy: this.gapBy, waitingForStream: this.waitingForStream, ...(this.lag?.lag ?? { pending: -1, ackPending: -1 }) }
   }
 
   /**
@@ -553,7 +542,7 @@ export class StreamTask {
     this.state = 'failed'
     this.stopping.abort()
     if (this.timer) clearInterval(this.timer)
-    if (this.lagTimer) clearInterval(this.lagTimer)
+    this.lag?.stop()
     if (wasConsuming) this.o.metrics.activeStreams.dec()
     this.log.error({ err: e }, 'archive task failed')
     this.messages?.stop()

@@ -14,6 +14,7 @@ import { NatsRecordSource } from './nats-source.ts'
 import { runSignals, type RunResult } from './runner.ts'
 import { ConsoleFireSink, TeeFireSink } from './sinks.ts'
 import type { FireSink, LoadedSignal } from './types.ts'
+import { watchConsumerLag } from '../transport/stream.ts'
 
 export interface LiveOptions {
   signals: LoadedSignal[]
@@ -38,7 +39,7 @@ export interface LiveRunner {
   ready(): boolean
   /**
    * Fire publishes sent again and acks asked for again after a failure (NATS away); the consumer's
-   * lag as last read (every LAG_EVERY_MS): messages not yet delivered, and delivered but not acked.
+   * lag as last read (transport/stream.ts watchConsumerLag): not yet delivered, delivered and not acked.
    */
   stats(): LiveStats
   /** Settled (resolved or rejected): the runner is no longer running. */
@@ -54,9 +55,6 @@ export interface LiveStats {
   /** Delivered and not yet acked (-1 until first read). */
   ackPending: number
 }
-
-/** How often the consumer's lag is read for stats, metrics and /health. */
-export const LAG_EVERY_MS = 5_000
 
 export function consumerName(signals: readonly LoadedSignal[]): string {
   return `signal-${signals.map((s) => s.id).join('+')}`.replace(/[^A-Za-z0-9_+-]/g, '_').slice(0, 200)
@@ -81,21 +79,13 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
     throw new ConnectionError(`stream ${o.stream} does not exist on ${o.natsUrl} (start the connector first, or set the stream: NATS_STREAM / stream:)`, 'STREAM_NOT_FOUND', { cause: e })
   }
   const engine = new SignalEngine(o.signals, { log })
-  const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer: o.consumer ?? consumerName(o.signals), log })
+  const consumer = o.consumer ?? consumerName(o.signals)
+  const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer, log })
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
   await js$.start()
   const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$
-  const lag = { pending: -1, ackPending: -1 }
-  const consumer = o.consumer ?? consumerName(o.signals)
-  const readLag = () => {
-    jsm.consumers.info(o.stream, consumer).then((i) => {
-      lag.pending = i.num_pending
-      lag.ackPending = i.num_ack_pending
-    }, () => {}) // NATS away or the consumer being re-created: the last value stays
-  }
-  const lagTimer = setInterval(readLag, LAG_EVERY_MS)
-  lagTimer.unref()
-  const stats = (): LiveStats => ({ fireRetries: js$.retries, ackRetries: source.ackFailures, ...lag })
+  const lag = watchConsumerLag(jsm, o.stream, consumer)
+  const stats = (): LiveStats => ({ fireRetries: js$.retries, ackRetries: source.ackFailures, ...lag.lag })
   if (o.registry) registerMetrics(o.registry, engine, stats)
   let started = false
   const done = runSignals({ engine, source, sink, onBatch: () => void (started = true) })
@@ -104,7 +94,6 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
     settled = true
     log.error({ err: e }, 'signal runner stopped')
   })
-  readLag()
   return {
     engine,
     nc,
@@ -113,7 +102,7 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
     stats,
     ended: () => settled,
     async stop() {
-      clearInterval(lagTimer)
+      lag.stop()
       await source.close()
       await js$.close() // fires still failing to publish give up: their records come again at the next start
       await done.catch(() => undefined)

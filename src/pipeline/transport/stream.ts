@@ -118,3 +118,36 @@ export async function consumerGone(jsm: JetStreamManager, stream: string, consum
     return code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound
   }
 }
+
+/** A consumer's lag as last read: messages not delivered yet, and delivered but not acked; -1 until read. */
+export interface ConsumerLag {
+  pending: number
+  ackPending: number
+}
+
+/** How often watchConsumerLag reads. */
+export const LAG_EVERY_MS = 5_000
+
+/**
+ * Reads `consumer`'s lag now and every LAG_EVERY_MS (an unref'd timer) into `lag`, and hands each
+ * reading to `onRead`; a failed read (NATS away, the consumer being created again) keeps the last.
+ */
+export function watchConsumerLag(
+  jsm: JetStreamManager,
+  stream: string,
+  consumer: string,
+  onRead?: (lag: ConsumerLag) => void,
+): { lag: ConsumerLag; stop(): void } {
+  const lag: ConsumerLag = { pending: -1, ackPending: -1 }
+  const read = () => {
+    jsm.consumers.info(stream, consumer).then((i) => {
+      lag.pending = i.num_pending
+      lag.ackPending = i.num_ack_pending
+      onRead?.(lag)
+    }, () => {})
+  }
+  read()
+  const timer = setInterval(read, LAG_EVERY_MS)
+  timer.unref()
+  return { lag, stop: () => clearInterval(timer) }
+}

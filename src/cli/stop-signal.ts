@@ -13,8 +13,6 @@ export interface StopSignal {
   signal: AbortSignal
   /** Resolves at the first SIGINT or SIGTERM. */
   requested: Promise<void>
-  /** Removes the handlers (tests; a role's process ends after its stop anyway). */
-  dispose(): void
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
@@ -35,12 +33,6 @@ export function onStopSignal(log?: Logger): StopSignal {
     lastNote = now
     log?.info({ signal: name }, 'already stopping: finishing files and flushing records (SIGKILL ends it at once, losing what is not flushed)')
   }
-  for (const s of SIGNALS) process.on(s, handler)
-  return {
-    signal: stop.signal,
-    requested,
-    dispose() {
-      for (const s of SIGNALS) process.off(s, handler)
-    },
-  }
+  for (const s of SIGNALS) process.on(s, handler) // kept for the life of the process: it ends after its stop
+  return { signal: stop.signal, requested }
 }

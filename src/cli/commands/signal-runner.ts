@@ -15,7 +15,8 @@ import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { loadSignal, signalDir, startLiveRunner, SIGNALS_STREAM_DEFAULTS } from '../../pipeline/signals/index.ts'
 import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
-import { DEFAULT_NATS_URL, signalsDirOf, untilSignal } from './signal.ts'
+import { onStopSignal } from '../stop-signal.ts'
+import { DEFAULT_NATS_URL, signalsDirOf } from './signal.ts'
 
 const RunnerConfig = z.strictObject({
   signals: z.array(z.string()).min(1),
@@ -68,7 +69,7 @@ export function registerSignalRunner(program: Command): void {
       })
       log.info({ signals: cfg.signals, port: ops.port }, 'signal-runner started')
       try {
-        await Promise.race([untilSignal(log), live.done]) // a runner that failed ends the process with its error
+        await Promise.race([onStopSignal(log).requested, live.done]) // a runner that failed ends the process with its error
       } finally {
         await live.stop()
         heap?.stop()

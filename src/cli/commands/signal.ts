@@ -6,7 +6,7 @@ import { jetstream, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError } f
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
-import { logger, type Logger } from '../../pipeline/core/log.ts'
+import { logger } from '../../pipeline/core/log.ts'
 import {
   ConsoleFireSink, FileRecordSource, MemoryFireSink, SIGNALS_STREAM_DEFAULTS, SignalEngine, TeeFireSink,
   formatFire, listSignalDirs, loadSignal, manifestDates, runSignals, signalDir, startLiveRunner,
@@ -34,11 +34,6 @@ export function natsSettings(cmd: Command, o: { env?: string; natsUrl?: string; 
     outputPrefix: cfg?.env.signals?.output_prefix ?? process.env.OUTPUT_PREFIX ?? SIGNALS_STREAM_DEFAULTS.prefix,
     dataDir: cfg?.dataDir,
   }
-}
-
-/** Resolves on the first SIGINT/SIGTERM (later ones are ignored while the role stops: stop-signal.ts). */
-export function untilSignal(log?: Logger): Promise<void> {
-  return onStopSignal(log).requested
 }
 
 const SCAFFOLD = (id: string) => `/**
@@ -112,7 +107,7 @@ export function registerSignal(program: Command): void {
       const live = await startLiveRunner({ signals: [s], natsUrl: nats.url, stream: nats.stream, filter: nats.filter, outputPrefix: nats.outputPrefix, console: o.console === true, log: logger() })
       logger().info({ signal: s.id, stream: nats.stream, filter: nats.filter }, 'signal running')
       try {
-        await Promise.race([untilSignal(logger()), live.done]) // a runner that failed ends the command with its error
+        await Promise.race([onStopSignal(logger()).requested, live.done]) // a runner that failed ends the command with its error
       } finally {
         await live.stop()
       }
@@ -144,7 +139,7 @@ export function registerSignal(program: Command): void {
           throw new ConnectionError(`fires stream ${o.stream} does not exist (start a signal runner, or pass --stream)`, 'STREAM_NOT_FOUND', { cause: e })
         })
         const messages = await consumer.consume()
-        void untilSignal().then(() => messages.close())
+        void onStopSignal().requested.then(() => messages.close())
         for await (const m of messages) console.log(formatFire(m.json()))
       } finally {
         // also on errors: an open connection would keep the process alive after the error

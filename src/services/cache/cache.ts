@@ -120,8 +120,9 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
     return null
   }
 
-  let { warm, consumer } = await attach()
-  const stats: CacheStats = { warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now(), rewarms: 0, warming: false }
+  const first = await attach()
+  let consumer = first.consumer
+  const stats: CacheStats = { warm: first.warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now(), rewarms: 0, warming: false }
   /** Why the loop must warm again before its next pull (set from outside it), or null. */
   let rewarmWhy: string | null = null
   // Redis back after a restart: without its data (no persistence, as the local default runs it)
@@ -133,24 +134,23 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
   }
   redis.on('ready', onRedisReady)
 
-  /** attachAgain, counted; false once stopped. */
-  const rewarm = async (why: string): Promise<boolean> => {
+  /** attachAgain, counted (until stopped). */
+  const rewarm = async (why: string): Promise<void> => {
     log.warn({ stream: o.stream, consumer: o.consumer, why }, 'warming the cache again')
     stats.warming = true
     const again = await attachAgain()
-    if (again === null) return false
-    ;({ warm, consumer } = again)
-    stats.warm = warm
+    if (again === null) return
+    consumer = again.consumer
+    stats.warm = again.warm
     stats.rewarms++
     stats.warming = false
-    return true
   }
   const monitorTimer = setInterval(() => {
     refreshMonitors(sql, redis, keys).catch((e) => log.warn({ err: e }, 'monitor refresh failed'))
   }, o.monitorRefreshMs)
   const decoder = new TextDecoder()
 
-  /** The next batch; null after a failed pull, once the consumer is back (or was never gone). */
+  /** The next batch; [] when the consumer is gone (the loop warms again), null after another failed pull. */
   const pull = async (failures: number) => {
     try {
       const batch = await consumer.fetch({ max_messages: o.fetchMax, expires: o.fetchExpiresMs })
@@ -159,16 +159,16 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       return msgs
     } catch (e) {
       if (abort.signal.aborted) return null
-      if (!(await consumerGone(jsm, o.stream, o.consumer).catch(() => false))) {
+      if (!(await consumerGone(jsm, o.stream, o.consumer))) {
         // NATS restarting, a pull that timed out: pull again (messages not acked come again)
         if (failures % 10 === 0) log.warn({ err: (e as Error).message }, 'pulling CDC events failed; retrying')
         await delay(backoffMs(failures, 250, 5_000), abort.signal)
         return null
       }
       // the consumer (or the stream) was deleted: the events meanwhile are lost to it, so the
-      // cache is warmed again from PostgreSQL behind a new consumer, as at start
-      await rewarm('the CDC consumer is gone')
-      return null
+      // cache is warmed again from PostgreSQL behind a new consumer, as at start (the loop's next turn)
+      rewarmWhy ??= 'the CDC consumer is gone'
+      return []
     }
   }
 
@@ -199,7 +199,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
           log.error({ err: new DataError(`malformed CDC event at ${o.stream} seq ${msg.seq}`, 'CACHE_EVENT', { cause: err }) }, 'skipping malformed event')
           continue
         }
-        if (alreadyWarm(warm.snapshot, e.commit_lsn, e.xid)) {
+        if (alreadyWarm(stats.warm.snapshot, e.commit_lsn, e.xid)) {
           stats.skipped++
           m.skipped.inc()
           continue

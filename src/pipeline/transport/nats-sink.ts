@@ -377,6 +377,8 @@ export class NatsSink implements Sink {
     if (!e) return // an ack for a publish already sent to the journal: the resend gets its own
     this.#byN.delete(n)
     let duplicate = quickPubAck(data, start, end)
+    /** False for a record JetStream refused for good (now in the dead-letter file). */
+    let stored = true
     if (duplicate < 0) {
       let ack: PubAck
       try {
@@ -389,7 +391,8 @@ export class NatsSink implements Sink {
         const why = `JetStream rejected a publish to ${e.subject} (msgId ${e.msgId}): ${description} (code ${code}, err_code ${err_code})`
         if (!RECORD_ERR_CODES.has(err_code ?? 0)) return this.#fail(new TransportError('PUBLISH_REJECTED', why))
         if (!this.#deadLetter(e, why)) return
-        duplicate = -1
+        stored = false
+        duplicate = 0
       } else duplicate = ack.duplicate ? 1 : 0
     }
     e.acked = true
@@ -397,13 +400,13 @@ export class NatsSink implements Sink {
       this.#duplicates++
       this.#metrics?.duplicates.inc()
     }
-    if (this.#metrics && duplicate >= 0) {
+    if (this.#metrics && stored) {
       const t = performance.now()
       this.#metrics.publishDuration.observe((t - e.sentAt) / 1000)
       // the stamp is the socket thread's nowUs(); both threads' clocks follow the wall clock
       if (!Number.isNaN(e.receivedAtUs)) this.#metrics.publishLatency.observe((nowUs() - e.receivedAtUs) / 1e6)
     }
-    if (e.w >= 0 && duplicate >= 0) this.#liveAcked++
+    if (e.w >= 0 && stored) this.#liveAcked++
     while (this.#ifHead < this.#inflight.length && this.#inflight[this.#ifHead].acked) this.#ifHead++
     if (this.#ifHead > 4096 && this.#ifHead * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#ifHead)

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { describe, expect, test } from 'bun:test'
+import { AckPolicy, jetstream } from '@nats-io/jetstream'
+import { useJetStream } from '../../../test/jetstream.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor, withTimeout } from '../core/wait.ts'
 import { consumeLasting, ResumePoint } from './lasting-consume.ts'
@@ -8,39 +8,29 @@ import { consumeLasting, ResumePoint } from './lasting-consume.ts'
 const nats = await needService('nats')
 
 describe.skipIf(!nats.ok)(`consumeLasting (${nats.reason})`, () => {
-  let nc: NatsConnection
-  let jsm: JetStreamManager
-  const streams: string[] = []
-  beforeAll(async () => {
-    nc = await connect({ servers: nats.url })
-    jsm = await jetstreamManager(nc)
-  })
-  afterAll(async () => {
-    for (const s of streams) await jsm.streams.delete(s).catch(() => {})
-    await nc.close()
-  })
+  const js$ = useJetStream(nats)
 
   async function setup() {
     const id = uniqueId('lc')
     const stream = id.toUpperCase()
-    streams.push(stream)
-    await jsm.streams.add({ name: stream, subjects: [`${id}.>`] })
+    js$.streams.push(stream)
+    await js$.jsm.streams.add({ name: stream, subjects: [`${id}.>`] })
     const seen: { data: string; seq: number; stream: string }[] = []
     const ensures: (boolean | undefined)[] = []
     const ensure = async (again?: { streamCreatedAgain: boolean }) => {
       ensures.push(again?.streamCreatedAgain)
-      await jsm.consumers.add(stream, { durable_name: 'c', ack_policy: AckPolicy.Explicit }).catch((e) => {
+      await js$.jsm.consumers.add(stream, { durable_name: 'c', ack_policy: AckPolicy.Explicit }).catch((e) => {
         if (!/already in use|exists/i.test(String((e as Error).message))) throw e
       })
     }
     const c = await consumeLasting({
-      nc, stream, consumer: 'c', batch: 10, ensure,
+      nc: js$.nc, stream, consumer: 'c', batch: 10, ensure,
       onMessage: async (m, s) => {
         seen.push({ data: m.string(), seq: m.seq, stream: s })
         m.ack()
       },
     })
-    const publish = (data: string) => jetstream(nc).publish(`${id}.x`, data)
+    const publish = (data: string) => jetstream(js$.nc).publish(`${id}.x`, data)
     return { stream, seen, ensures, c, publish }
   }
 
@@ -49,7 +39,7 @@ describe.skipIf(!nats.ok)(`consumeLasting (${nats.reason})`, () => {
     try {
       await publish('a')
       await waitFor(() => seen.length === 1, 'a')
-      await jsm.consumers.delete(stream, 'c')
+      await js$.jsm.consumers.delete(stream, 'c')
       await waitFor(() => c.stats().reattached === 1, 'attached again', 15_000)
       await publish('b')
       await waitFor(() => seen.some((x) => x.data === 'b'), 'b')
@@ -65,8 +55,8 @@ describe.skipIf(!nats.ok)(`consumeLasting (${nats.reason})`, () => {
     try {
       await publish('a')
       await waitFor(() => seen.length === 1, 'a')
-      await jsm.streams.delete(stream)
-      await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] })
+      await js$.jsm.streams.delete(stream)
+      await js$.jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] })
       await waitFor(() => c.stats().reattached === 1, 'attached again', 15_000)
       await publish('b')
       await waitFor(() => seen.length === 2, 'b')
@@ -81,7 +71,7 @@ describe.skipIf(!nats.ok)(`consumeLasting (${nats.reason})`, () => {
     const { stream, seen, c, publish } = await setup()
     await publish('a')
     await waitFor(() => seen.length === 1, 'a')
-    await jsm.streams.delete(stream)
+    await js$.jsm.streams.delete(stream)
     await waitFor(() => c.stats().lost, 'the consumer seen gone', 15_000)
     await withTimeout(c.stop(), 5_000, 'stop() while waiting for the stream')
   })

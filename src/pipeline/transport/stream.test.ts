@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { jetstreamManager, StorageType, DiscardPolicy, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream'
+import { describe, expect, test } from 'bun:test'
+import { StorageType, DiscardPolicy, RetentionPolicy } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/nats-core'
 import pino from 'pino'
+import { useJetStream } from '../../../test/jetstream.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { ensureStream } from './stream.ts'
 import { validateStreamSubjects } from './subjects.ts'
@@ -11,28 +11,18 @@ import { SsmdError } from '../core/errors.ts'
 const nats = await needService('nats')
 
 describe.skipIf(!nats.ok)(`ensureStream (${nats.reason})`, () => {
-  let nc: NatsConnection
-  let jsm: JetStreamManager
-  const created: string[] = []
-  beforeAll(async () => {
-    nc = await connect({ servers: nats.url })
-    jsm = await jetstreamManager(nc)
-  })
-  afterAll(async () => {
-    for (const name of created) await jsm.streams.delete(name).catch(() => {})
-    await nc.close()
-  })
+  const js$ = useJetStream(nats)
 
   function spec() {
     const id = uniqueId('st')
     const name = id.toUpperCase()
-    created.push(name)
+    js$.streams.push(name)
     return { name, subjects: [`${id}.>`], maxAgeMs: 3_600_000, maxBytes: 64 << 20, duplicateWindowMs: 120_000 }
   }
 
   test('creates a missing stream with file storage, limits retention, discard old and the given limits', async () => {
     const s = spec()
-    const info = await ensureStream(jsm, s)
+    const info = await ensureStream(js$.jsm, s)
     const c = info.config
     expect({ subjects: c.subjects, storage: c.storage, retention: c.retention, discard: c.discard, max_age: c.max_age, max_bytes: c.max_bytes, duplicate_window: c.duplicate_window }).toEqual({
       subjects: s.subjects,
@@ -47,10 +37,10 @@ describe.skipIf(!nats.ok)(`ensureStream (${nats.reason})`, () => {
 
   test('updates the limits of an existing stream when they differ and logs the change', async () => {
     const s = spec()
-    await ensureStream(jsm, s)
+    await ensureStream(js$.jsm, s)
     const lines: string[] = []
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
-    const info = await ensureStream(jsm, { ...s, maxBytes: 32 << 20, duplicateWindowMs: 60_000 }, log)
+    const info = await ensureStream(js$.jsm, { ...s, maxBytes: 32 << 20, duplicateWindowMs: 60_000 }, log)
     expect([info.config.max_bytes, info.config.duplicate_window]).toEqual([32 << 20, nanos(60_000)])
     const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'updated stream limits')
     expect(logged.changed).toEqual({
@@ -61,16 +51,16 @@ describe.skipIf(!nats.ok)(`ensureStream (${nats.reason})`, () => {
 
   test('leaves an existing stream with the same limits untouched, silently', async () => {
     const s = spec()
-    await ensureStream(jsm, s)
+    await ensureStream(js$.jsm, s)
     const lines: string[] = []
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
-    await ensureStream(jsm, s, log)
+    await ensureStream(js$.jsm, s, log)
     expect(lines).toEqual([])
   })
 
   test('the connector check refuses a real stream that does not capture the prefix', async () => {
     const s = spec()
-    const info = await ensureStream(jsm, s)
+    const info = await ensureStream(js$.jsm, s)
     expect(() => validateStreamSubjects(info, `${s.subjects[0].slice(0, -2)}.x`)).not.toThrow()
     let err: unknown
     try {
@@ -86,7 +76,7 @@ describe.skipIf(!nats.ok)(`ensureStream (${nats.reason})`, () => {
 
   test('rejects a spec whose duplicate window exceeds its max age', async () => {
     const s = spec()
-    await expect(ensureStream(jsm, { ...s, duplicateWindowMs: s.maxAgeMs + 1 })).rejects.toThrow(
+    await expect(ensureStream(js$.jsm, { ...s, duplicateWindowMs: s.maxAgeMs + 1 })).rejects.toThrow(
       'stream.duplicateWindowMs must not exceed maxAgeMs (3600000) (got 3600001)',
     )
   })

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { describe, expect, test } from 'bun:test'
+import { jetstream } from '@nats-io/jetstream'
+import { useJetStream } from '../../../test/jetstream.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { ensureStream } from '../../pipeline/transport/stream.ts'
@@ -15,6 +15,8 @@ import { sweepInitialized } from './sweep.ts'
 const pg = await needService('postgres')
 const nats = await needService('nats')
 const NOW = Date.parse('2026-03-02T12:07:00Z')
+/** A `created` lifecycle frame for `ticker`, open from NOW for 15 minutes. */
+const created = (ticker: string) => JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: ticker, event_type: 'created', open_ts: NOW / 1000, close_ts: NOW / 1000 + 900 } })
 
 /** Frames exactly as the connector publishes them: the Kalshi frame plus `_shard_id`. */
 function frames(changes: LifecycleChange[]): { subject: string; body: string }[] {
@@ -26,25 +28,15 @@ function frames(changes: LifecycleChange[]): { subject: string; body: string }[]
 }
 
 describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.reason})`, () => {
-  let nc: NatsConnection
-  let jsm: JetStreamManager
-  const streams: string[] = []
-  beforeAll(async () => {
-    nc = await connect({ servers: nats.url })
-    jsm = await jetstreamManager(nc)
-  })
-  afterAll(async () => {
-    for (const s of streams) await jsm.streams.delete(s).catch(() => {})
-    await nc.close()
-  })
+  const js$ = useJetStream(nats)
 
   async function setup(): Promise<{ db: TestDatabase; stream: string; prefix: string; publish: (subject: string, body: string) => Promise<number> }> {
     const prefix = uniqueId('lc')
     const stream = prefix.toUpperCase()
-    streams.push(stream)
-    await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 16 << 20, duplicateWindowMs: 60_000 })
+    js$.streams.push(stream)
+    await ensureStream(js$.jsm, { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 16 << 20, duplicateWindowMs: 60_000 })
     const db = await createTestDatabase(pg.url, { migrated: true })
-    const js = jetstream(nc)
+    const js = jetstream(js$.nc)
     return { db, stream, prefix, publish: async (subject, body) => (await js.publish(`${prefix}.json.${subject}`, body)).seq }
   }
 
@@ -63,7 +55,7 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
     await publish(`lifecycle.${b.ticker}`, '{"type":"market_lifecycle_v2","msg":')
     const marketFrames = fs.filter((f) => f.subject.startsWith('lifecycle.')).length + 1
 
-    const c = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.>`, consumer: uniqueId('c'), sweepIntervalMs: 0, opsPort: 0 })
+    const c = await startLifecycleConsumer({ sql: db.sql, nc: js$.nc, stream, filter: `${prefix}.json.>`, consumer: uniqueId('c'), sweepIntervalMs: 0, opsPort: 0 })
     try {
       await waitFor(() => c.stats.applied + c.stats.skipped + c.stats.malformed === fs.length + 2, 'every message handled')
       expect([c.stats.applied, c.stats.skipped, c.stats.malformed, c.stats.dbErrors]).toEqual([marketFrames, 1, 1, 0])
@@ -83,7 +75,7 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
     }
 
     // The same messages delivered again (a fresh durable replays the stream): nothing new.
-    const again = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0 })
+    const again = await startLifecycleConsumer({ sql: db.sql, nc: js$.nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0 })
     try {
       await waitFor(() => again.stats.duplicates + again.stats.malformed === marketFrames + 1, 'every message redelivered')
       expect([again.stats.applied, again.stats.duplicates]).toEqual([0, marketFrames])
@@ -96,14 +88,13 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
   test('a stream deleted and created again under it: the consumer is attached again and the new stream\'s events (seq 1, 2 … again) are applied, not taken for redeliveries', async () => {
     const { db, stream, prefix, publish } = await setup()
     await using _db = db
-    const created = (ticker: string) => JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: ticker, event_type: 'created', open_ts: NOW / 1000, close_ts: NOW / 1000 + 900 } })
     await publish('lifecycle.KXR-1-A', created('KXR-1-A'))
     await publish('lifecycle.KXR-1-B', created('KXR-1-B'))
-    const c = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0 })
+    const c = await startLifecycleConsumer({ sql: db.sql, nc: js$.nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0 })
     try {
       await waitFor(() => c.stats.applied === 2, 'the first stream\'s two events')
-      await jsm.streams.delete(stream)
-      await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 16 << 20, duplicateWindowMs: 60_000 })
+      await js$.jsm.streams.delete(stream)
+      await ensureStream(js$.jsm, { name: stream, subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 16 << 20, duplicateWindowMs: 60_000 })
       expect(await publish('lifecycle.KXR-2-A', created('KXR-2-A'))).toBe(1)
       await publish('lifecycle.KXR-2-B', created('KXR-2-B'))
       await waitFor(() => c.stats.applied === 4, `the new stream's two events (applied ${c.stats.applied}, duplicates ${c.stats.duplicates})`, 20_000)
@@ -118,19 +109,18 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
   test('a consumer deleted under it is created again from the first message not acked: nothing applied comes again', async () => {
     const { db, stream, prefix, publish } = await setup()
     await using _db = db
-    const created = (ticker: string) => JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: ticker, event_type: 'created', open_ts: NOW / 1000, close_ts: NOW / 1000 + 900 } })
     await publish('lifecycle.KXQ-1-A', created('KXQ-1-A'))
     const last = await publish('lifecycle.KXQ-1-B', created('KXQ-1-B'))
     const name = uniqueId('c')
-    const c = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: name, sweepIntervalMs: 0 })
+    const c = await startLifecycleConsumer({ sql: db.sql, nc: js$.nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: name, sweepIntervalMs: 0 })
     try {
       await waitFor(() => c.stats.applied === 2, 'the two events')
-      await waitFor(async () => (await jsm.consumers.info(stream, name)).num_ack_pending === 0, 'both acked')
-      await jsm.consumers.delete(stream, name)
+      await waitFor(async () => (await js$.jsm.consumers.info(stream, name)).num_ack_pending === 0, 'both acked')
+      await js$.jsm.consumers.delete(stream, name)
       await publish('lifecycle.KXQ-1-C', created('KXQ-1-C'))
       await waitFor(() => c.stats.applied === 3, `the third (applied ${c.stats.applied}, duplicates ${c.stats.duplicates})`, 20_000)
       expect(c.stats.duplicates).toBe(0) // from the stream's start again, the first two came back as duplicates
-      const info = await jsm.consumers.info(stream, name)
+      const info = await js$.jsm.consumers.info(stream, name)
       expect([info.config.deliver_policy, info.config.opt_start_seq]).toEqual(['by_start_sequence', last + 1])
     } finally {
       await c.stop()
@@ -141,8 +131,8 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
     const { db, stream, prefix, publish } = await setup()
     await using _db = db
     await db.sql`alter table market_lifecycle_events rename to mle_away`
-    await publish('lifecycle.KXT-1-A', JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'KXT-1-A', event_type: 'created', open_ts: NOW / 1000, close_ts: NOW / 1000 + 900 } }))
-    const c = await startLifecycleConsumer({ sql: db.sql, nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0, nakDelayMs: 20 })
+    await publish('lifecycle.KXT-1-A', created('KXT-1-A'))
+    const c = await startLifecycleConsumer({ sql: db.sql, nc: js$.nc, stream, filter: `${prefix}.json.lifecycle.>`, consumer: uniqueId('c'), sweepIntervalMs: 0, nakDelayMs: 20 })
     try {
       await waitFor(() => c.stats.dbErrors > 0, 'a database error')
       await db.sql`alter table mle_away rename to market_lifecycle_events`

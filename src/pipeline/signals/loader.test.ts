@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from '../core/errors.ts'
 import { SignalLoadError } from './errors.ts'
-import { listSignalDirs, loadSignal } from './loader.ts'
+import { listSignalDirs, loadSignal, signalDir as signalDirOf } from './loader.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'ssmd-signal-loader-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -104,5 +104,20 @@ describe('loadSignal', () => {
     expect(e2.message).toContain('needs dates or date_range')
     const e3 = await loadError(signalDir(ok, 'feed: kalshi\ndates: [2026-02-07]\nstate:\n  volumeProfiles: {}\n'))
     expect(e3.message).toMatch(/backtest\.yaml:4:\d+: state: unknown key\(s\) volumeProfiles/)
+  })
+})
+
+describe('signalDir', () => {
+  test('takes an id under the signals directory, or a path to a signal directory or its signal.ts', () => {
+    expect(signalDirOf('signals', 'volume-1m-1min')).toBe(join('signals', 'volume-1m-1min'))
+    expect(signalDirOf('signals', 'signals/volume-1m-1min')).toBe('signals/volume-1m-1min')
+    expect(signalDirOf('signals', './signals/volume-1m-1min/')).toBe('./signals/volume-1m-1min/')
+    expect(signalDirOf('elsewhere', 'signals/volume-1m-1min/signal.ts')).toBe('signals/volume-1m-1min')
+  })
+
+  test('an unknown id or path names it and lists the signals there', () => {
+    for (const id of ['nope', 'signals/nope', 'signals/nope/signal.ts']) {
+      expect(() => signalDirOf('signals', id)).toThrow(`no such signal "${id}" (signals in signals: price-momentum,`)
+    }
   })
 })

@@ -5,7 +5,7 @@
  * file and line: syntax errors carry Bun's build position.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isBuilderName } from '../state/registry.ts'
 import { SignalLoadError } from './errors.ts'
@@ -83,10 +83,18 @@ export async function loadSignal(dir: string): Promise<LoadedSignal> {
   }
 }
 
-/** The directory of signal `id` under `signalsDir`, or a UsageError listing the valid ones. */
+/**
+ * The directory of signal `id` under `signalsDir`, or `id` itself when it is a path to a signal's
+ * directory or its signal.ts; else a SignalLoadError listing the signals there.
+ */
 export function signalDir(signalsDir: string, id: string): string {
   const dir = join(signalsDir, id)
   if (existsSync(join(dir, SIGNAL_FILE))) return dir
+  // a path, as a shell completes it: the signal's directory or its signal.ts
+  if (id.includes('/') || id.includes(sep)) {
+    const path = basename(id) === SIGNAL_FILE ? dirname(id) : id
+    if (existsSync(join(path, SIGNAL_FILE))) return path
+  }
   const known = listSignalDirs(signalsDir).map((d) => d.split('/').pop()).join(', ') || 'none'
   throw new SignalLoadError(join(dir, SIGNAL_FILE), 0, 0, `no such signal "${id}" (signals in ${signalsDir}: ${known})`)
 }

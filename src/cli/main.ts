@@ -1,6 +1,9 @@
 #!/usr/bin/env bun
 /** The `ssmd` command: one entry, a subcommand per job and per long-running role. */
 import { run } from './program.ts'
+import { watchStdout } from './stdout.ts'
+
+watchStdout()
 
 process.exitCode = await run(process.argv.slice(2))
 // A command that returned has nothing left to do: if a handle it forgot (a server, a timer, a

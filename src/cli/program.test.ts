@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { runCli } from '../../test/subprocess.ts'
+import { CLI_MAIN, runCli } from '../../test/subprocess.ts'
 import { COMMANDS } from './commands/index.ts'
 import { buildProgram, run, subcommandOf } from './program.ts'
 
@@ -51,5 +51,11 @@ describe('ssmd program', () => {
     } finally {
       busy.stop(true)
     }
+  })
+
+  test('output into a pipe whose reader has gone (| true) is cut short quietly: exit 0, no EPIPE stack trace', async () => {
+    const p = Bun.spawn(['bash', '-c', `bun ${JSON.stringify(CLI_MAIN)} connector --help | true; echo "exit $\{PIPESTATUS[0]}"`], { stdout: 'pipe', stderr: 'pipe' })
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    expect([out.trim(), err]).toEqual(['exit 0', ''])
   })
 })

@@ -13,6 +13,7 @@ import {
 import { stripInjected } from '../../pipeline/archive/index.ts'
 import { FileRecordSource } from '../../pipeline/signals/index.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
+import { isStdoutClosed, watchStdout } from '../stdout.ts'
 
 function feedsIn(root: string): string[] {
   try {
@@ -206,13 +207,9 @@ const REPLAY_FLUSH_EVERY = 50_000
  */
 class StdoutLines {
   private readonly lines: string[] = []
-  private closed = false
 
   constructor() {
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e
-      this.closed = true
-    })
+    watchStdout()
   }
 
   push(line: string): void {
@@ -221,7 +218,7 @@ class StdoutLines {
 
   /** Writes the lines pushed so far; false once stdout is closed. */
   async flush(): Promise<boolean> {
-    if (this.lines.length > 0 && !this.closed) {
+    if (this.lines.length > 0 && !isStdoutClosed()) {
       const chunk = `${this.lines.join('\n')}\n`
       this.lines.length = 0
       if (!process.stdout.write(chunk)) {
@@ -236,6 +233,6 @@ class StdoutLines {
         })
       }
     }
-    return !this.closed
+    return !isStdoutClosed()
   }
 }

@@ -13,6 +13,7 @@ import {
 } from '../../pipeline/signals/index.ts'
 import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
+import { stdoutClosed } from '../stdout.ts'
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
 
@@ -139,8 +140,9 @@ export function registerSignal(program: Command): void {
           throw new ConnectionError(`fires stream ${o.stream} does not exist (start a signal runner, or pass --stream)`, 'STREAM_NOT_FOUND', { cause: e })
         })
         const messages = await consumer.consume()
-        void onStopSignal().requested.then(() => messages.close())
-        for await (const m of messages) console.log(formatFire(m.json()))
+        // Ctrl-C, or a reader that went away (`| head`)
+        void Promise.race([onStopSignal().requested, stdoutClosed]).then(() => messages.close())
+        for await (const m of messages) process.stdout.write(`${formatFire(m.json())}\n`)
       } finally {
         // also on errors: an open connection would keep the process alive after the error
         await nc.drain().catch(() => nc.close())

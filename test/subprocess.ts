@@ -3,6 +3,7 @@
  * and read in the background into lines, so a test waits for a line (a condition) instead of
  * sleeping. Children are stopped by their own PID only.
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { waitFor, withTimeout } from '../src/pipeline/core/wait.ts'
 
@@ -81,4 +82,23 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
 /** Kills a child the test started if it is still running (afterEach/afterAll clean-up). */
 export function killIfRunning(c: CliChild): void {
   if (c.proc.exitCode === null && !c.proc.killed) c.proc.kill('SIGKILL')
+}
+
+/**
+ * SIGKILLs `pid` and its descendants, children first read from /proc (Linux; elsewhere only `pid`):
+ * for a `bash -c 'ssmd … | head'` a test started, whose ssmd would outlive its shell.
+ */
+export function killTree(pid: number): void {
+  let children: number[] = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  } catch {
+    // gone already, or no /proc
+  }
+  for (const c of children) killTree(c)
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // gone already
+  }
 }

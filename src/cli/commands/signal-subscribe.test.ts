@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { CLI_MAIN, killIfRunning, spawnCli, type CliChild } from '../../../test/subprocess.ts'
+import { CLI_MAIN, killIfRunning, killTree, spawnCli, type CliChild } from '../../../test/subprocess.ts'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { JetStreamFireSink, formatFire, type EmittedFire } from '../../pipeline/signals/index.ts'
 
@@ -76,17 +76,21 @@ describe.skipIf(!nats.ok)(`ssmd signal subscribe (child process, ${nats.reason})
     const args = ['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--prefix', prefix, '--stream', stream].map((a) => JSON.stringify(a)).join(' ')
     const before = await consumers()
     const p = Bun.spawn(['bash', '-c', `bun ${JSON.stringify(CLI_MAIN)} ${args} | head -n 1; echo "subscribe exit $\{PIPESTATUS[0]}"`], { stdout: 'pipe', stderr: 'pipe' })
-    const out = new Response(p.stdout).text()
-    const err = new Response(p.stderr).text()
-    await waitFor(async () => (await consumers()) > before, 'the subscriber to attach its consumer')
-    // the first fire reaches head, which exits; a later write finds the pipe closed
-    let exited = false
-    void p.exited.then(() => (exited = true))
-    let i = 20
-    await waitFor(async () => exited || void (await sink.publish(fire('my-sig', i++))), 'the subscriber to end once head has gone', 20_000, 20)
-    expect(await p.exited).toBe(0)
-    expect((await out).trim().split('\n')).toEqual([formatFire(fire('my-sig', 20)), 'subscribe exit 0'])
-    expect(await err).toBe('')
+    try {
+      const out = new Response(p.stdout).text()
+      const err = new Response(p.stderr).text()
+      await waitFor(async () => (await consumers()) > before, 'the subscriber to attach its consumer')
+      // the first fire reaches head, which exits; a later write finds the pipe closed
+      let exited = false
+      void p.exited.then(() => (exited = true))
+      let i = 20
+      await waitFor(async () => exited || void (await sink.publish(fire('my-sig', i++))), 'the subscriber to end once head has gone', 20_000, 20)
+      expect(await p.exited).toBe(0)
+      expect((await out).trim().split('\n')).toEqual([formatFire(fire('my-sig', 20)), 'subscribe exit 0'])
+      expect(await err).toBe('')
+    } finally {
+      killTree(p.pid) // a subscriber still running (the test failed) would outlive its shell
+    }
   }, 30_000)
 
   test('a missing stream is an error naming it (exit 1), not a hang', async () => {

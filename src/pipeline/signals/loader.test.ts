@@ -82,6 +82,12 @@ describe('loadSignal', () => {
     expect([e instanceof SignalLoadError, (e as SignalLoadError).line, e.message.startsWith(`${join(dir, 'signal.ts')}:5:3: syntax error`)]).toEqual([true, 5, true])
   })
 
+  test('a syntax error Bun reports as one message (not a list) names its line and column too', async () => {
+    const dir = signalDir("export const signal = {\n  id: 'x',\n  requires: [],\n  evaluate(state) {\n    return 1 +\n  },\n}\n")
+    const e = await loadError(dir)
+    expect(e.message).toBe(`${join(dir, 'signal.ts')}:6:3: syntax error: Unexpected }`)
+  })
+
   test('a missing export, a missing evaluate and an unknown builder name each name their line', async () => {
     const noExport = await loadError(signalDir('const x = 1\nexport const other = {}\n'))
     expect([noExport.message.includes(':2:1: no export named "signal"'), noExport.code]).toEqual([true, 'SIGNAL_INVALID'])

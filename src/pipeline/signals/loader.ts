@@ -38,8 +38,9 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (e) {
+    // Bun throws one BuildMessage for some syntax errors, an AggregateError of them for others
     const errors = (e as { errors?: BuildMessage[] }).errors
-    const first = Array.isArray(errors) ? errors.find((x) => x?.position) : undefined
+    const first = Array.isArray(errors) ? errors.find((x) => x?.position) : (e as BuildMessage | null)?.position ? (e as BuildMessage) : undefined
     if (first?.position) {
       throw new SignalLoadError(file, first.position.line, first.position.column, `syntax error: ${first.message ?? String(e)}`, { cause: e })
     }

@@ -137,3 +137,118 @@ describe.skipIf(!nats.ok)(`ssmd connector into JetStream (subprocess; ${nats.rea
     expect(said).toContain('closing with records in the journal; they are replayed at the next start')
   })
 })
+
+/** The finished archive files of `data` as records (each one a Kalshi frame plus its archive fields). */
+function archived(data: string): { type?: string; msg?: { market_ticker?: string } }[] {
+  return readdirSync(data, { recursive: true }).map(String).filter((f) => f.endsWith('.jsonl.gz'))
+    .flatMap((f) => gunzipSync(readFileSync(join(data, f))).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+}
+
+/** `ssmd <args>` to its exit (killed in afterEach if it outlives the timeout). */
+async function exitOf(args: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string }> {
+  const c = spawnCli(args, env)
+  children.push(c)
+  const code = await withTimeout(c.exited, 20_000, `ssmd ${args.join(' ')} to exit`)
+  return { code, err: c.err.join('\n') }
+}
+
+describe('ssmd connector flags (subprocess)', () => {
+  test('a number flag or variable that is not an integer in range is a usage error naming it and the value (exit 2)', async () => {
+    const results = await Promise.all([
+      exitOf(['connector', '--shard-size', 'abc', '--no-status']),
+      exitOf(['connector', '--health-port', 'abc', '--no-status']),
+      exitOf(['connector', '--health-port', '99999', '--no-status']),
+      exitOf(['connector', '--no-status'], { SSMD_HEALTH_PORT: '-1' }),
+    ])
+    expect(results).toEqual([
+      { code: 2, err: 'error: --shard-size must be an integer from 1 to 256 (got "abc")' },
+      { code: 2, err: 'error: --health-port must be an integer from 0 to 65535 (got "abc")' },
+      { code: 2, err: 'error: --health-port must be an integer from 0 to 65535 (got "99999")' },
+      { code: 2, err: 'error: SSMD_HEALTH_PORT must be an integer from 0 to 65535 (got "-1")' },
+    ])
+  })
+
+  test('its logs hold no NATS password, and no line names a key twice (the embedded simulator\'s "role")', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+    dirs.push(data)
+    const port = await freePort() // nothing listens: the connector journals locally, no stream is made
+    const stream = uniqueId('redact').toUpperCase()
+    const c = spawnCli(['connector', '--transport', 'nats', '--nats-url', `nats://u:natspw@127.0.0.1:${port}`, '--stream', stream, '--subject-prefix', `${stream.toLowerCase()}.kalshi`, '--no-status', '--health-port', '0'], { SSMD_DATA_DIR: data, SSMD_LOG_LEVEL: 'info' })
+    children.push(c)
+    await c.waitOut(1, 'the capture to start', (l) => l.includes('capturing to'), 30_000)
+    await waitFor(() => c.err.some((l) => l.includes('NATS unreachable; journaling')), 'the flusher to log NATS unreachable')
+    expect(await c.stop()).toBe(0)
+    const lines = [...c.out, ...c.err]
+    expect(lines.filter((l) => l.includes('natspw'))).toEqual([])
+    expect(lines.some((l) => l.includes(`nats://u:***@127.0.0.1:${port}`))).toBe(true)
+    expect(lines.some((l) => l.includes('"role":"sim"'))).toBe(true)
+    expect(lines.filter((l) => (l.match(/"role":/g) ?? []).length > 1)).toEqual([])
+  })
+})
+
+describe('ssmd connector on a standalone simulator (subprocess)', () => {
+  const NO_CREDENTIALS = { KALSHI_API_KEY: '', KALSHI_PRIVATE_KEY: '', KALSHI_PRIVATE_KEY_PATH: '', KALSHI_REST_URL: '', KALSHI_WS_URL: '' }
+  let sim: Sim | undefined
+  afterEach(async () => {
+    await sim?.stop()
+    sim = undefined
+  })
+
+  test('--url alone: the market list comes from the simulator (REST derived from the URL), and --no-auth needs no credentials', async () => {
+    sim = startSim({ seed: 3, markets: 30, pingIntervalMs: 0 })
+    const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+    dirs.push(data)
+    const c = spawnCli(['connector', '--url', sim.wsUrl, '--no-auth', '--no-status', '--health-port', '0'], { ...NO_CREDENTIALS, SSMD_DATA_DIR: data, SSMD_LOG_LEVEL: 'info' })
+    children.push(c)
+    await c.waitOut(1, 'the capture to start', (l) => l.includes('capturing to'), 20_000)
+    const listing = c.out.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; url?: string }).find((l) => l.msg === 'listing the open markets over REST')
+    expect(listing?.url).toBe(sim.restUrl)
+    expect(sim.stats().rest.requests).toBeGreaterThan(0)
+    expect(await c.stop()).toBe(0)
+  })
+
+  test('no credentials and no --no-auth: the error says --no-auth; --no-auth on a Kalshi host is refused', async () => {
+    const ws = `ws://127.0.0.1:${await freePort()}/trade-api/ws/v2`
+    const [missing, kalshi, prod] = await Promise.all([
+      exitOf(['connector', '--url', ws, '--no-status', '--health-port', '0'], NO_CREDENTIALS),
+      exitOf(['connector', '--url', 'wss://api.elections.kalshi.com/trade-api/ws/v2', '--no-auth', '--no-status'], NO_CREDENTIALS),
+      exitOf(['connector', '--env', 'prod', '--no-auth', '--no-status'], NO_CREDENTIALS),
+    ])
+    expect(missing).toEqual({ code: 1, err: 'error [AUTH_MISSING_KEY_ID]: KALSHI_API_KEY is not set (the Kalshi API key id); for a simulator with auth off, pass --no-auth' })
+    const refused = { code: 2, err: 'error: --no-auth is for a simulator: api.elections.kalshi.com is Kalshi, which needs KALSHI_API_KEY and the private key' }
+    expect([kalshi, prod]).toEqual([refused, refused])
+  })
+
+  test('--markets restricts the capture to those markets although the YAML says mode: global', async () => {
+    sim = startSim({ seed: 5, markets: 40, framesPerSecond: 2000, pingIntervalMs: 0 })
+    const [t1, t2] = sim.universe.active().slice(0, 2).map((m) => m.ticker)
+    const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+    dirs.push(data)
+    const c = await connector(sim.restUrl, ['--url', sim.wsUrl, '--markets', `${t1},${t2}`], { SSMD_DATA_DIR: data }) // env local: mode global
+    await c.waitOut(1, 'the capture to start', (l) => l.includes('capturing to'), 20_000)
+    await waitFor(() => sim!.stats().frames_sent > 300, 'frames sent')
+    expect(await c.stop()).toBe(0)
+    const records = archived(data)
+    const tickers = new Set(records.flatMap((r) => (r.msg?.market_ticker ? [r.msg.market_ticker] : [])))
+    const types = new Set(records.map((r) => r.type))
+    expect({ tickers: [...tickers].sort(), ticker: types.has('ticker'), trade: types.has('trade') }).toEqual({ tickers: [t1, t2].sort(), ticker: true, trade: true })
+  })
+
+  test('unknown tickers are named: none known is a usage error (exit 2); some unknown, a warning and the others captured', async () => {
+    sim = startSim({ seed: 6, markets: 20, pingIntervalMs: 0 })
+    const t1 = sim.universe.active()[0].ticker
+    // --rest-url beats KALSHI_REST_URL (a dead port here)
+    const dead = `http://127.0.0.1:${await freePort()}/trade-api/v2`
+    const none = await connector(dead, ['--url', sim.wsUrl, '--rest-url', sim.restUrl, '--markets', 'NOPE-1,NOPE-2'])
+    const code = await withTimeout(none.exited, 20_000, 'ssmd connector to exit on unknown markets')
+    expect([code, none.err.join('\n')]).toEqual([2, `error: none of the markets exist at ${sim.restUrl}: NOPE-1, NOPE-2`])
+
+    const some = await connector(dead, ['--url', sim.wsUrl, '--rest-url', sim.restUrl, '--markets', `NOPE-1,${t1}`])
+    await some.waitOut(1, 'the capture to start', (l) => l.includes('capturing to'), 20_000)
+    const subscribed = (t: string) => sim!.stats().connections.some((conn) => (conn.subscriptions as { market_tickers: string[] | null }[]).some((s) => s.market_tickers?.includes(t)))
+    await waitFor(() => subscribed(t1), `${t1} subscribed`)
+    expect(await some.stop()).toBe(0)
+    expect(msgs(some.out)).toContain('unknown markets, not subscribed: NOPE-1')
+    expect(msgs(some.out)).not.toContain('subscribe failed')
+  })
+})

@@ -1,9 +1,11 @@
 import type { Command } from 'commander'
-import { resolveConfig, type ResolvedConfig } from '../../pipeline/config/index.ts'
-import { StoppedError, type SsmdError } from '../../pipeline/core/errors.ts'
+import { CONNECTOR_MODES, parseInteger, PORT_RANGE, resolveConfig, SHARD_SIZE_RANGE, type ResolvedConfig } from '../../pipeline/config/index.ts'
+import { AuthError, StoppedError, UsageError, type SsmdError } from '../../pipeline/core/errors.ts'
 import { gcPacerFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { logger } from '../../pipeline/core/log.ts'
+import { redactUrl } from '../../pipeline/core/redact.ts'
 import { kalshiPrivateKey, startConnector, type Connector } from '../../pipeline/connector/connector.ts'
+import { unknownMarkets } from '../../pipeline/connector/markets.ts'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sim } from '../../services/sim/index.ts'
 import type { Follower } from '../../services/subscriptions/index.ts'
@@ -16,11 +18,14 @@ import { onStopSignal } from '../stop-signal.ts'
 interface ConnectorFlags {
   env: string
   url?: string
+  restUrl?: string
+  auth: boolean
   transport?: string
   natsUrl?: string
   stream?: string
   subjectPrefix?: string
   markets?: string
+  mode?: string
   shardSize?: string
   healthPort?: string
   status?: boolean
@@ -32,11 +37,14 @@ export function registerConnector(program: Command): void {
     .description('Kalshi WebSocket → transport (NATS JetStream, file archive or memory); `local` runs the embedded simulator into ./data')
     .option('-e, --env <name|file>', 'environment (exchanges/environments/<name>.yaml)', 'local')
     .option('--url <ws-url>', 'WebSocket URL (overrides the feed and the embedded simulator); env KALSHI_WS_URL')
+    .option('--rest-url <url>', 'REST URL for market discovery; env KALSHI_REST_URL (default: derived from --url, ws://H/trade-api/ws/v2 → http://H/trade-api/v2)')
+    .option('--no-auth', 'send no Kalshi credentials (for a simulator with auth off; refused for Kalshi hosts)')
     .option('--transport <type>', 'nats | file | memory; env SSMD_TRANSPORT')
     .option('--nats-url <url>', 'NATS server; env NATS_URL')
     .option('--stream <name>', 'JetStream stream; env SSMD_STREAM')
     .option('--subject-prefix <prefix>', 'subject prefix; env SSMD_SUBJECT_PREFIX')
-    .option('--markets <tickers>', 'comma-separated market tickers (markets mode); env SSMD_MARKETS')
+    .option('--markets <tickers>', 'comma-separated market tickers (implies --mode markets); env SSMD_MARKETS')
+    .option('--mode <mode>', `${CONNECTOR_MODES.join(' | ')}; env SSMD_MODE`)
     .option('--shard-size <n>', 'markets per socket (≤ 256); env SSMD_SHARD_SIZE')
     .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT')
     .option('--no-status', 'no live status line')
@@ -46,21 +54,27 @@ export function registerConnector(program: Command): void {
         configDir: g.configDir,
         dataDir: g.dataDir,
         url: f.url,
+        restUrl: f.restUrl,
         transport: f.transport,
         natsUrl: f.natsUrl,
         stream: f.stream,
         subjectPrefix: f.subjectPrefix,
         markets: f.markets?.split(',').map((s) => s.trim()).filter(Boolean),
-        shardSize: f.shardSize === undefined ? undefined : Number(f.shardSize),
-        healthPort: f.healthPort === undefined ? undefined : Number(f.healthPort),
+        mode: f.mode,
+        shardSize: f.shardSize === undefined ? undefined : parseInteger(f.shardSize, '--shard-size', SHARD_SIZE_RANGE),
+        healthPort: f.healthPort === undefined ? undefined : parseInteger(f.healthPort, '--health-port', PORT_RANGE),
       })
-      await runConnector(config, { explicitUrl: f.url !== undefined || config.sources['exchange.url'] === 'env', status: f.status !== false })
+      const explicitUrl = f.url !== undefined || config.sources['exchange.url'] === 'env'
+      await runConnector(config, { explicitUrl, noAuth: !f.auth, status: f.status !== false })
     })
 }
 
 /** Runs until SIGINT/SIGTERM; then stops the sockets, flushes everything, and returns. */
-export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boolean; status: boolean }): Promise<void> {
+export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boolean; noAuth: boolean; status: boolean }): Promise<void> {
   const log = logger().child({ role: 'connector', env: config.name })
+  const embedded = config.exchange.type === 'sim' && !o.explicitUrl
+  if (config.connector.mode === 'markets' && config.connector.markets.length === 0) throw new UsageError('markets mode needs a market list: --markets, SSMD_MARKETS or connector.markets')
+  if (o.noAuth && !embedded && isKalshiHost(config)) throw new UsageError(`--no-auth is for a simulator: ${hostOf(config.exchange.wsUrl)} is Kalshi, which needs KALSHI_API_KEY and the private key`)
   // Listen for Ctrl-C from the first moment: a stop during start-up aborts the start (a market
   // list still being fetched, shards still connecting) and stops what it had started.
   const stop = onStopSignal(log)
@@ -71,10 +85,10 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   let sim: Sim | undefined
   let wsUrl: string | undefined
   let restUrl: string | undefined
-  if (config.exchange.type === 'sim' && !o.explicitUrl) {
+  if (embedded) {
     const { startSim } = await import('../../services/sim/index.ts')
     const s = config.exchange.sim
-    sim = startSim({ seed: s.seed, markets: s.markets, rate: s.rate, framesPerSecond: s.frames_per_second, format: s.format, port: s.port, logger: log.child({ role: 'sim' }) })
+    sim = startSim({ seed: s.seed, markets: s.markets, rate: s.rate, framesPerSecond: s.frames_per_second, format: s.format, port: s.port, logger: logger().child({ role: 'sim', env: config.name }) })
     wsUrl = sim.wsUrl
     restUrl = sim.restUrl
     log.info({ ws: sim.wsUrl, markets: s.markets, rate: s.rate }, 'embedded simulator started')
@@ -83,9 +97,11 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
   let secmaster: Awaited<ReturnType<typeof startSecmasterMode>> | undefined
   try {
     // credentials first: a missing or unreadable key is the error, not the database that came first
-    if (sim === undefined) kalshiPrivateKey(config)
+    const noAuth = sim !== undefined || o.noAuth
+    if (!noAuth) checkCredentials(config)
     const start = config.connector.mode === 'secmaster' ? (secmaster = await startSecmasterMode(config, log)) : undefined
-    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth: sim !== undefined, markets: start?.markets.tickers, opsPort: await freePortOr(config.connector.healthPort, log), signal: stop.signal })
+    const markets = config.connector.mode === 'markets' ? await knownMarkets(config.connector.markets, restUrl ?? config.exchange.restUrl, log, stop.signal) : start?.markets.tickers
+    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth, markets, opsPort: await freePortOr(config.connector.healthPort, log), signal: stop.signal })
     await secmaster?.follow(connector)
   } catch (e) {
     pacer?.stop()
@@ -98,7 +114,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     throw e
   }
   if (connector.ops) log.info({ url: connector.ops.url }, 'health and metrics')
-  const where = config.transport.type === 'file' ? `${config.dataDir}/${config.feed.name}/${config.name}` : config.transport.type === 'nats' ? `${config.transport.url} stream ${config.transport.stream}` : 'memory'
+  const where = config.transport.type === 'file' ? `${config.dataDir}/${config.feed.name}/${config.name}` : config.transport.type === 'nats' ? `${redactUrl(config.transport.url)} stream ${config.transport.stream}` : 'memory'
   log.info({ to: where }, `capturing to ${where}`)
   const status = o.status ? startStatusLine(connector) : undefined
   // a transport that fails for good (the stream deleted, the disk gone) stops the connector: the
@@ -154,6 +170,48 @@ async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof
       await nc?.close()
       await sql.end({ timeout: 1 })
     },
+  }
+}
+
+/**
+ * The market list without the tickers Kalshi does not know, each named in a warning (one unknown
+ * ticker fails the whole subscribe of its shard, for ever); none known is a usage error. REST
+ * unreachable: the list unchecked, with a warning.
+ */
+async function knownMarkets(tickers: string[], restUrl: string, log: ReturnType<typeof logger>, signal: AbortSignal): Promise<string[]> {
+  let unknown: string[]
+  try {
+    unknown = await unknownMarkets(restUrl, tickers, signal)
+  } catch (e) {
+    if (e instanceof StoppedError) throw e
+    log.warn({ url: redactUrl(restUrl), err: (e as Error).message }, 'cannot check the market list over REST; subscribing it unchecked')
+    return tickers
+  }
+  if (unknown.length === tickers.length) throw new UsageError(`none of the markets exist at ${redactUrl(restUrl)}: ${unknown.join(', ')}`, 'UNKNOWN_MARKETS')
+  if (unknown.length > 0) log.warn({ unknown }, `unknown markets, not subscribed: ${unknown.join(', ')}`)
+  const drop = new Set(unknown)
+  return tickers.filter((t) => !drop.has(t))
+}
+
+/** The WebSocket URL is Kalshi's own (a host of the feed's endpoints, or under kalshi.com / kalshi.co). */
+function isKalshiHost(config: ResolvedConfig): boolean {
+  const v = config.feedVersion
+  const target = hostOf(config.exchange.wsUrl)
+  return /(^|\.)kalshi\.(com|co)$/.test(target) || [v.endpoint, v.demo_endpoint, v.rest_endpoint, v.demo_rest_endpoint].some((u) => u !== undefined && hostOf(u) === target)
+}
+
+function hostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).hostname.toLowerCase() : ''
+}
+
+/** The Kalshi key, checked; on a loopback URL (a simulator) a missing one says how to run without. */
+function checkCredentials(config: ResolvedConfig): void {
+  try {
+    kalshiPrivateKey(config)
+  } catch (e) {
+    const loopback = /^(localhost|127\.[0-9.]+|\[::1\])$/.test(hostOf(config.exchange.wsUrl))
+    if (!(e instanceof AuthError) || !loopback || !e.code.startsWith('AUTH_MISSING')) throw e
+    throw new AuthError(`${e.message}; for a simulator with auth off, pass --no-auth`, e.code, { cause: e })
   }
 }
 

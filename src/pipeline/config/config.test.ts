@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, UsageError } from '../core/errors.ts'
-import { loadEnvironment, listEnvironments, resolveConfig, showConfig } from './index.ts'
+import { loadEnvironment, listEnvironments, parseInteger, resolveConfig, showConfig } from './index.ts'
 import { run } from '../../cli/program.ts'
 
 let dir: string
@@ -40,6 +40,7 @@ beforeAll(() => {
   mkdirSync(join(dir, 'environments'))
   writeFileSync(join(dir, 'feeds', 'kalshi.yaml'), FEED)
   env('good', 'name: good\nfeed: kalshi\nexchange: { type: sim }\ntransport:\n  type: nats\n  stream: GOOD_KALSHI\n  subject_prefix: good.kalshi\nconnector: { shard_size: 100 }\n')
+  env('globalmode', 'name: globalmode\nfeed: kalshi\nexchange: { type: kalshi }\ntransport: { type: file }\nconnector: { mode: global, markets: [Y-1] }\n')
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -145,5 +146,59 @@ describe('config resolution', () => {
     expect(shown).not.toContain('key-id')
     expect(Bun.inspect(c)).not.toContain('MIIsecret')
     expect(() => resolveConfig('dev', {}, { KALSHI_PRIVATE_KEY_PATH: join(dir, 'absent.pem') })).toThrow(/absent\.pem/)
+  })
+
+  test('a WebSocket URL given without a REST URL gives the REST URL on its host (not the feed\'s production endpoint)', () => {
+    const rest = (flags: { url?: string; restUrl?: string }, vars: Record<string, string> = {}) => {
+      const c = resolveConfig('good', { configDir: dir, ...flags }, vars)
+      return [c.exchange.restUrl, c.sources['exchange.rest_url']]
+    }
+    expect(rest({ url: 'ws://127.0.0.1:9/trade-api/ws/v2' })).toEqual(['http://127.0.0.1:9/trade-api/v2', 'derived'])
+    expect(rest({}, { KALSHI_WS_URL: 'wss://demo-api.kalshi.co/trade-api/ws/v2' })).toEqual(['https://demo-api.kalshi.co/trade-api/v2', 'derived'])
+    expect(rest({ url: 'ws://127.0.0.1:9/' })).toEqual(['http://127.0.0.1:9/trade-api/v2', 'derived'])
+    // a configured REST URL wins; no WebSocket URL: the feed's
+    expect(rest({ url: 'ws://127.0.0.1:9/trade-api/ws/v2', restUrl: 'http://flag/trade-api/v2' })).toEqual(['http://flag/trade-api/v2', 'flag'])
+    expect(rest({ url: 'ws://127.0.0.1:9/trade-api/ws/v2' }, { KALSHI_REST_URL: 'http://env/trade-api/v2' })).toEqual(['http://env/trade-api/v2', 'env'])
+    expect(rest({})).toEqual(['https://example.test/trade-api/v2', 'default'])
+  })
+
+  test('a market list from a flag or variable is markets mode, whatever the YAML says; --mode beats both', () => {
+    const mode = (flags: { markets?: string[]; mode?: string }, vars: Record<string, string> = {}) => {
+      const c = resolveConfig('globalmode', { configDir: dir, ...flags }, vars)
+      return [c.connector.mode, c.sources['connector.mode'], c.connector.markets]
+    }
+    expect(mode({})).toEqual(['global', 'yaml', ['Y-1']])
+    expect(mode({ markets: ['T1', 'T2'] })).toEqual(['markets', 'flag', ['T1', 'T2']])
+    expect(mode({}, { SSMD_MARKETS: 'T3' })).toEqual(['markets', 'env', ['T3']])
+    expect(mode({ markets: ['T1'], mode: 'lifecycle' })).toEqual(['lifecycle', 'flag', ['T1']])
+    expect(mode({}, { SSMD_MODE: 'lifecycle' })).toEqual(['lifecycle', 'env', ['Y-1']])
+    expect(() => mode({ mode: 'everything' })).toThrow('--mode must be one of global, markets, secmaster, lifecycle (got "everything")')
+    expect(() => mode({}, { SSMD_MODE: 'x' })).toThrow('SSMD_MODE must be one of')
+  })
+
+  test('integer settings from flags and variables are checked against their range, naming the setting and the value', () => {
+    expect(parseInteger('8081', '--health-port', { min: 0, max: 65535 })).toBe(8081)
+    for (const bad of ['abc', '99999', '-1', '1.5', '', '0x10', ' 80']) {
+      expect(() => parseInteger(bad, '--health-port', { min: 0, max: 65535 })).toThrow(`--health-port must be an integer from 0 to 65535 (got "${bad}")`)
+    }
+    expect(() => resolveConfig('good', { configDir: dir }, { SSMD_HEALTH_PORT: '99999' })).toThrow('SSMD_HEALTH_PORT must be an integer from 0 to 65535 (got "99999")')
+    expect(() => resolveConfig('good', { configDir: dir }, { SSMD_HEALTH_PORT: 'abc' })).toThrow('SSMD_HEALTH_PORT')
+    expect(() => resolveConfig('good', { configDir: dir }, { SHARD_SIZE: '0' })).toThrow('SHARD_SIZE must be an integer from 1 to 256 (got "0")')
+    expect(() => resolveConfig('good', { configDir: dir }, { SSMD_STALENESS: '0' })).toThrow('SSMD_STALENESS')
+    expect(resolveConfig('good', { configDir: dir }, { SSMD_HEALTH_PORT: '0', SSMD_SHARD_SIZE: '256' }).connector).toMatchObject({ healthPort: 0, shardSize: 256 })
+  })
+
+  test('env show redacts the passwords of every URL', () => {
+    const vars = {
+      NATS_URL: 'nats://natsuser:natspw@127.0.0.1:4222',
+      DATABASE_URL: 'postgres://u:secretpw@h/db',
+      REDIS_URL: 'redis://:redispw@127.0.0.1:6379',
+      KALSHI_WS_URL: 'wss://wsuser:wspw@proxy.test/trade-api/ws/v2',
+      KALSHI_REST_URL: 'https://restuser:restpw@proxy.test/trade-api/v2',
+    }
+    const shown = showConfig(resolveConfig('good', { configDir: dir }, vars)) as Record<string, Record<string, unknown>>
+    expect(JSON.stringify(shown)).not.toMatch(/natspw|secretpw|redispw|wspw|restpw/)
+    expect([shown.transport.url, shown.databaseUrl, shown.redisUrl]).toEqual(['nats://natsuser:***@127.0.0.1:4222', 'postgres://u:***@h/db', 'redis://:***@127.0.0.1:6379'])
+    expect(shown.exchange.wsUrl).toBe('wss://wsuser:***@proxy.test/trade-api/ws/v2')
   })
 })

@@ -6,10 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import { AuthError, UsageError } from '../core/errors.ts'
+import { redactUrl } from '../core/redact.ts'
 import { feedVersion, loadEnvironment } from './load.ts'
-import { durationMs, type Channel, type Environment, type Feed, type FeedVersion, type SimConfig } from './schema.ts'
+import { CONNECTOR_MODES, durationMs, PORT_RANGE, SHARD_SIZE_RANGE, type Channel, type ConnectorMode, type Environment, type Feed, type FeedVersion, type SimConfig } from './schema.ts'
 
-export type Origin = 'flag' | 'env' | 'yaml' | 'default'
+/** `derived`: computed from another setting (the REST URL from a given WebSocket URL). */
+export type Origin = 'flag' | 'env' | 'yaml' | 'default' | 'derived'
 
 /** Flags the CLI may pass; each maps to one config path. */
 export interface ConfigFlags {
@@ -26,6 +28,7 @@ export interface ConfigFlags {
   databaseUrl?: string
   redisUrl?: string
   markets?: string[]
+  mode?: string
 }
 
 /** Kalshi credentials; redacted whenever printed, serialised or inspected. */
@@ -70,7 +73,7 @@ export interface ResolvedConfig {
   }
   storage: { type: 'local' | 'gcs'; path: string; bucket?: string; prefix?: string; endpoint?: string }
   connector: {
-    mode: 'global' | 'markets' | 'secmaster' | 'lifecycle'
+    mode: ConnectorMode
     markets: string[]
     channels: Channel[]
     shardSize: number
@@ -112,22 +115,24 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
     sources[path] = 'default'
     return dflt
   }
-  const int = (s: string, name: string) => {
-    const n = Number(s)
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer (got "${s}")`, 'CONFIG_ENV')
-    return n
-  }
   const bool = (s: string) => s === 'true' || s === 'TRUE' || s === '1'
   const dur = (s: string, name: string) => {
     const ms = /^[0-9]+$/.test(s) ? Number(s) * 1000 : durationMs(s)
-    if (!Number.isFinite(ms)) throw new UsageError(`${name} must be a duration like 90s (got "${s}")`, 'CONFIG_ENV')
+    if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`${name} must be a duration like 90s (got "${s}")`, 'CONFIG_ENV')
     return ms
   }
 
   const version = feedVersion(loaded.feed)
   const demo = pick('exchange.demo', undefined, 'KALSHI_USE_DEMO', env.exchange.demo, false, bool)
   const wsUrl = pick('exchange.url', flags.url, 'KALSHI_WS_URL', env.exchange.url, demo && version.demo_endpoint ? version.demo_endpoint : version.endpoint)
-  const restUrl = pick('exchange.rest_url', flags.restUrl, 'KALSHI_REST_URL', env.exchange.rest_url, (demo ? version.demo_rest_endpoint : version.rest_endpoint) ?? '')
+  let restUrl = pick('exchange.rest_url', flags.restUrl, 'KALSHI_REST_URL', env.exchange.rest_url, (demo ? version.demo_rest_endpoint : version.rest_endpoint) ?? '')
+  // a WebSocket URL given without a REST URL (a simulator, a proxy): REST on the same host, not
+  // the feed's production endpoint
+  const derived = sources['exchange.url'] !== 'default' && sources['exchange.rest_url'] === 'default' ? restUrlOf(wsUrl) : undefined
+  if (derived !== undefined) {
+    restUrl = derived
+    sources['exchange.rest_url'] = 'derived'
+  }
 
   const transportType = pick('transport.type', flags.transport as ResolvedConfig['transport']['type'] | undefined, 'SSMD_TRANSPORT', env.transport.type, 'file')
   if (!['nats', 'file', 'memory'].includes(transportType)) throw new UsageError(`transport must be nats, file or memory (got "${transportType}")`, 'CONFIG_FLAG')
@@ -136,8 +141,15 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
   const stream = pick('transport.stream', flags.stream, 'SSMD_STREAM', env.transport.stream, `${env.name}_${loaded.feed.name}`.toUpperCase().replace(/[^A-Z0-9_-]/g, '_'))
 
   const markets = pick('connector.markets', flags.markets, 'SSMD_MARKETS', env.connector?.markets, [] as string[], (s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-  const mode = env.connector?.mode ?? (markets.length ? 'markets' : 'global')
-  sources['connector.mode'] = env.connector?.mode ? 'yaml' : 'default'
+  // a market list given as a flag or variable is markets mode, whatever mode the YAML names
+  const listGiven = sources['connector.markets'] === 'flag' || sources['connector.markets'] === 'env'
+  const yamlMode = listGiven ? 'markets' : env.connector?.mode
+  const mode = pick<string>('connector.mode', flags.mode, 'SSMD_MODE', yamlMode, markets.length ? 'markets' : 'global')
+  if (!isMode(mode)) {
+    const flag = sources['connector.mode'] === 'flag'
+    throw new UsageError(`${flag ? '--mode' : 'SSMD_MODE'} must be one of ${CONNECTOR_MODES.join(', ')} (got "${mode}")`, flag ? 'CONFIG_FLAG' : 'CONFIG_ENV')
+  }
+  if (listGiven && sources['connector.mode'] === 'yaml') sources['connector.mode'] = sources['connector.markets']
 
   const resolved: ResolvedConfig = {
     name: env.name,
@@ -161,9 +173,9 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
       mode,
       markets,
       channels: env.connector?.channels ?? ['ticker', 'trade'],
-      shardSize: pick('connector.shard_size', flags.shardSize, ['SSMD_SHARD_SIZE', 'SHARD_SIZE'], env.connector?.shard_size, 200, int),
+      shardSize: pick('connector.shard_size', flags.shardSize, ['SSMD_SHARD_SIZE', 'SHARD_SIZE'], env.connector?.shard_size, 200, (s, name) => parseInteger(s, name, SHARD_SIZE_RANGE)),
       stalenessMs: pick('connector.staleness', undefined, ['SSMD_STALENESS', 'RECV_STALENESS_SECS'], env.connector?.staleness ? durationMs(env.connector.staleness) : undefined, 90_000, dur),
-      healthPort: pick('connector.health_port', flags.healthPort, 'SSMD_HEALTH_PORT', env.connector?.health_port, 8080, int),
+      healthPort: pick('connector.health_port', flags.healthPort, 'SSMD_HEALTH_PORT', env.connector?.health_port, 8080, (s, name) => parseInteger(s, name, PORT_RANGE)),
       ringBytes: env.connector?.ring_bytes ?? 1 << 24,
     },
     databaseUrl: pick('secmaster.database_url', flags.databaseUrl, 'DATABASE_URL', env.secmaster?.database_url, 'postgres://postgres@127.0.0.1:5432/postgres'),
@@ -176,6 +188,36 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
     throw new UsageError(`shard size must be 1..256 (Kalshi allows 256 markets per subscription); got ${resolved.connector.shardSize}`, 'CONFIG_FLAG')
   }
   return resolved
+}
+
+function isMode(s: string): s is ConnectorMode {
+  return (CONNECTOR_MODES as readonly string[]).includes(s)
+}
+
+/**
+ * An integer setting given as text (a flag such as `--health-port`, or an environment variable),
+ * within `range`; anything else is a UsageError naming the setting and the value.
+ */
+export function parseInteger(text: string, name: string, range: { min: number; max: number }): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN
+  if (!(n >= range.min && n <= range.max)) {
+    throw new UsageError(`${name} must be an integer from ${range.min} to ${range.max} (got "${text}")`, name.startsWith('--') ? 'CONFIG_FLAG' : 'CONFIG_ENV')
+  }
+  return n
+}
+
+/**
+ * Kalshi's REST base for a WebSocket URL: same host, ws → http and wss → https, the path
+ * `/trade-api/ws/v2` → `/trade-api/v2` (right for Kalshi, its demo and the simulator); a path
+ * without `/ws/vN` at its end gets `/trade-api/v2`. Undefined for what is not a ws:// or wss://
+ * URL (the connector reports that URL when it connects).
+ */
+export function restUrlOf(wsUrl: string): string | undefined {
+  const u = URL.canParse(wsUrl) ? new URL(wsUrl) : undefined
+  const scheme = u && { 'ws:': 'http:', 'wss:': 'https:' }[u.protocol]
+  if (u === undefined || scheme === undefined) return undefined
+  const m = /^(.*)\/ws(\/v[0-9]+)\/?$/.exec(u.pathname)
+  return `${scheme}//${u.host}${m ? m[1] + m[2] : '/trade-api/v2'}`
 }
 
 /**
@@ -198,8 +240,17 @@ export function resolveSecrets(env: Environment, vars: Record<string, string | u
   return new Secrets(values)
 }
 
-/** The resolved config as plain JSON for `ssmd env show`: secrets redacted, sources included. */
+/** The resolved config as plain JSON for `ssmd env show`: secrets (and passwords in URLs) redacted, sources included. */
 export function showConfig(c: ResolvedConfig): Record<string, unknown> {
   const { env: _env, feed, secrets, ...rest } = c
-  return { ...rest, feed: feed.name, secrets: secrets.toJSON() }
+  return {
+    ...rest,
+    exchange: { ...c.exchange, wsUrl: redactUrl(c.exchange.wsUrl), restUrl: redactUrl(c.exchange.restUrl) },
+    transport: { ...c.transport, url: redactUrl(c.transport.url) },
+    storage: { ...c.storage, ...(c.storage.endpoint === undefined ? {} : { endpoint: redactUrl(c.storage.endpoint) }) },
+    databaseUrl: redactUrl(c.databaseUrl),
+    redisUrl: redactUrl(c.redisUrl),
+    feed: feed.name,
+    secrets: secrets.toJSON(),
+  }
 }

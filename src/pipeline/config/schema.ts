@@ -14,6 +14,10 @@ export const WIRE_FORMATS = ['cents', 'dollars', 'mixed'] as const
 export const SIM_RATES = ['realistic', 'max'] as const
 export const KEY_TYPES = ['api_key', 'transport', 'storage', 'tls', 'webhook'] as const
 
+/** Ranges of the integer settings a flag or an environment variable also sets (resolve.ts parseInteger). */
+export const SHARD_SIZE_RANGE = { min: 1, max: 256 } as const
+export const PORT_RANGE = { min: 0, max: 65535 } as const
+
 const duration = z.string().regex(/^[1-9][0-9]*(ms|s|m|h|d)$/, 'expected a duration like 500ms, 90s, 15m, 1h, 1d')
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
 const url = z.string().min(1)
@@ -111,9 +115,9 @@ export const ConnectorSchema = z.strictObject({
   mode: z.enum(CONNECTOR_MODES).optional(),
   markets: z.array(z.string().min(1)).optional(),
   channels: z.array(z.enum(CHANNELS)).min(1).optional(),
-  shard_size: z.number().int().min(1).max(256).optional(),
+  shard_size: z.number().int().min(SHARD_SIZE_RANGE.min).max(SHARD_SIZE_RANGE.max).optional(),
   staleness: duration.optional(),
-  health_port: z.number().int().min(0).max(65535).optional(),
+  health_port: z.number().int().min(PORT_RANGE.min).max(PORT_RANGE.max).optional(),
   ring_bytes: z.number().int().positive().optional(),
 })
 
@@ -228,6 +232,7 @@ export type Environment = z.infer<typeof EnvironmentSchema>
 export type SimConfig = z.infer<typeof SimSchema>
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number]
 export type TransportType = (typeof TRANSPORT_TYPES)[number]
+export type ConnectorMode = (typeof CONNECTOR_MODES)[number]
 export type Channel = (typeof CHANNELS)[number]
 export type WireFormat = (typeof WIRE_FORMATS)[number]
 

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { Ring } from '../../hot/ring.ts'
 import type { ResolvedConfig } from '../config/index.ts'
 import { ConnectionError, SsmdError } from '../core/errors.ts'
+import { redactUrl } from '../core/redact.ts'
 import { withTimeout } from '../core/wait.ts'
 import { MemorySink } from '../transport/memory-sink.ts'
 import { ensureStream } from '../transport/stream.ts'
@@ -124,7 +125,7 @@ async function prepareStream(c: ResolvedConfig, log: Logger): Promise<void> {
   try {
     nc = await connect({ servers: c.transport.url, timeout: 3000, noAsyncTraces: true, name: 'ssmd-connector-setup' })
   } catch (e) {
-    log.warn({ url: c.transport.url, err: (e as Error).message }, 'NATS unreachable at start: journaling locally until it answers')
+    log.warn({ url: redactUrl(c.transport.url), err: (e as Error).message }, 'NATS unreachable at start: journaling locally until it answers')
     return
   }
   try {

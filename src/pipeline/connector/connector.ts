@@ -14,6 +14,7 @@ import { AuthError, ConnectionError, StoppedError, type SsmdError } from '../cor
 import { waitFor } from '../core/wait.ts'
 import { serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger } from '../core/log.ts'
+import { redactUrl } from '../core/redact.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
 import { kalshiAuthHeaders, loadPrivateKey, type KalshiPrivateKey } from '../kalshi/auth.ts'
 import { WS_PATH } from '../kalshi/protocol.ts'
@@ -154,7 +155,7 @@ export class Connector {
     let markets = this.o.markets ?? c.connector.markets
     if (c.connector.mode === 'global' && c.connector.channels.some((ch) => PER_MARKET_CHANNELS.includes(ch)) && markets.length === 0) {
       const restUrl = this.o.restUrl ?? c.exchange.restUrl
-      this.log.info({ url: restUrl }, 'listing the open markets over REST')
+      this.log.info({ url: redactUrl(restUrl) }, 'listing the open markets over REST')
       try {
         markets = await fetchOpenMarkets(restUrl, this.o.signal)
       } catch (e) {
@@ -179,7 +180,7 @@ export class Connector {
     if (port !== false) {
       this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
     }
-    this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: this.o.wsUrl ?? c.exchange.wsUrl }, 'connector started')
+    this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: redactUrl(this.o.wsUrl ?? c.exchange.wsUrl) }, 'connector started')
   }
 
   /** Subscribes markets at run time (least-loaded shard with room; a new shard when all are full). */
@@ -214,7 +215,7 @@ export class Connector {
       await waitFor(() => signal?.aborted || this.shards.every((s) => s.connected), `a connection to ${url}`, timeout, 10)
     } catch {
       const why = this.shards.find((s) => !s.connected)?.lastClose || 'no answer'
-      throw new ConnectionError(`cannot connect to ${url}: ${why} (check the URL, KALSHI_API_KEY and the private key)`, 'WS_CONNECT')
+      throw new ConnectionError(`cannot connect to ${redactUrl(url)}: ${why} (check the URL, KALSHI_API_KEY and the private key)`, 'WS_CONNECT')
     }
     this.checkStopped()
   }

@@ -1,5 +1,5 @@
 /** How the market list becomes shards (reference §1.9–1.10): ≤ shard size markets per socket. */
-import type { Channel } from '../config/schema.ts'
+import type { Channel, ConnectorMode } from '../config/schema.ts'
 
 export interface ShardPlan {
   id: number
@@ -10,7 +10,7 @@ export interface ShardPlan {
 }
 
 export interface PlanInput {
-  mode: 'global' | 'markets' | 'secmaster' | 'lifecycle'
+  mode: ConnectorMode
   /** The market list: configured (markets, secmaster) or discovered over REST (global). */
   markets: string[]
   channels: readonly Channel[]

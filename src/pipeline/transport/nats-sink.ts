@@ -34,6 +34,7 @@ import { connect } from '@nats-io/transport-node'
 import { nowUs } from '../../hot/clock.ts'
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
+import { redactUrl } from '../core/redact.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import { DeadLetters, RECORD_ERR_CODES, recordRejection } from './dead-letter.ts'
 import { TransportError } from './errors.ts'
@@ -141,7 +142,7 @@ export class NatsSink implements Sink {
   static async open(options: NatsSinkOptions): Promise<NatsSink> {
     const sink = new NatsSink(options)
     const first = sink.#connect().catch((e) => {
-      sink.#fail(new TransportError('CONNECT', `cannot connect to NATS at ${String(sink.#o.servers)}: ${(e as Error).message}`, { cause: e }))
+      sink.#fail(new TransportError('CONNECT', `cannot connect to NATS at ${redactUrl(String(sink.#o.servers))}: ${(e as Error).message}`, { cause: e }))
     })
     if (sink.#o.connectWaitMs > 0) await Promise.race([first, delay(sink.#o.connectWaitMs)])
     return sink
@@ -252,7 +253,7 @@ export class NatsSink implements Sink {
           reconnectTimeWait: this.#o.reconnectTimeWaitMs,
         })
       } catch (e) {
-        if (attempt % 30 === 0) this.#log.warn({ servers: this.#o.servers, attempt, err: (e as Error).message }, 'NATS unreachable; journaling records until it is up')
+        if (attempt % 30 === 0) this.#log.warn({ servers: redactUrl(String(this.#o.servers)), attempt, err: (e as Error).message }, 'NATS unreachable; journaling records until it is up')
         await delay(this.#o.reconnectTimeWaitMs, this.#stop.signal)
       }
     }

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Command } from 'commander'
 import type Redis from 'ioredis'
 import { resolveConfig } from '../../pipeline/config/index.ts'
@@ -6,9 +6,11 @@ import { UsageError } from '../../pipeline/core/errors.ts'
 import { serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
+import { connectNats } from '../../pipeline/transport/connect.ts'
 import { CACHE_DEFAULTS, startCache, type Cache } from '../../services/cache/index.ts'
 import { openRedis } from '../../services/cache/redis.ts'
 import { CDC_DEFAULTS, openCdcSql } from '../../services/cdc/index.ts'
+import type { Sql } from '../../services/db/index.ts'
 import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
 
@@ -47,12 +49,26 @@ export function registerCache(program: Command): void {
       const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? 9090)
       if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
       const log = logger().child({ role: 'cache', env: config.name })
-      const sql = await openCdcSql(config.databaseUrl)
       const registry = createRegistry({ defaults: true, labels: { role: 'cache' } })
-      const opened: { nc?: NatsConnection; redis?: Redis } = {}
-      let started: { nc: NatsConnection; redis: Redis; cache: Cache }
+      let started: { sql: Sql; nc: NatsConnection; redis: Redis; cache: Cache } | null = null
+      const probe = () => {
+        if (!started) return { ok: false, status: 'starting' }
+        const { redis, nc, cache } = started
+        const s = cache.stats()
+        const quiet = Date.now() - s.lastEventAt > QUIET_MS
+        return { ok: redis.status === 'ready' && !nc.isClosed(), applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
+      }
+      // not ready while warming again (the consumer was lost): Redis is being rewritten
+      const ready = () => {
+        const p = probe()
+        return { ...p, ok: p.ok && !started?.cache.stats().warming }
+      }
+      // the ops port first: a port in use fails the start before anything is opened or consumed
+      const ops = serveOps({ port: healthPort, registry, health: probe, ready })
+      const opened: { sql?: Sql; nc?: NatsConnection; redis?: Redis } = {}
       try {
-        const nc = (opened.nc = await connect({ servers: config.transport.url, noAsyncTraces: true, maxReconnectAttempts: -1 }))
+        const sql = (opened.sql = await openCdcSql(config.databaseUrl))
+        const nc = (opened.nc = await connectNats(config.transport.url, { maxReconnectAttempts: -1 }))
         const redis = (opened.redis = await openRedis(config.redisUrl, log))
         const cache = await startCache({
           sql, nc, redis, log, registry,
@@ -61,26 +77,16 @@ export function registerCache(program: Command): void {
           subjectPrefix: f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX,
           consumer: f.consumer ?? vars.SSMD_CACHE_CONSUMER ?? config.env.cdc?.consumer,
         })
-        started = { nc, redis, cache }
+        started = { sql, nc, redis, cache }
       } catch (e) {
         // a start that failed leaves nothing open
         opened.redis?.disconnect()
         await opened.nc?.close().catch(() => {})
-        await sql.end({ timeout: 2 })
+        await opened.sql?.end({ timeout: 2 })
+        await ops.stop()
         throw e
       }
-      const { nc, redis, cache } = started
-      const probe = () => {
-        const s = cache.stats()
-        const quiet = Date.now() - s.lastEventAt > QUIET_MS
-        return { ok: redis.status === 'ready' && !nc.isClosed(), applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
-      }
-      // not ready while warming again (the consumer was lost): Redis is being rewritten
-      const ready = () => {
-        const p = probe()
-        return { ...p, ok: p.ok && !p.warming }
-      }
-      const ops = serveOps({ port: healthPort, registry, health: probe, ready })
+      const { sql, nc, redis, cache } = started
       log.info({ ops: ops.url, keyPrefix: cache.keys.prefix }, 'cache running')
       const stopped = onStopSignal(log).requested
       try {

@@ -1,11 +1,13 @@
-import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Command } from 'commander'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { CDC_DEFAULTS, dropCdc, openCdcSql, startCdc } from '../../services/cdc/index.ts'
+import { connectNats } from '../../pipeline/transport/connect.ts'
+import { CDC_DEFAULTS, dropCdc, openCdcSql, startCdc, type Cdc } from '../../services/cdc/index.ts'
+import type { Sql } from '../../services/db/index.ts'
 import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
 
@@ -58,28 +60,46 @@ export function registerCdc(program: Command): void {
       if (batchChanges !== undefined && !(Number.isInteger(batchChanges) && batchChanges > 0)) throw new UsageError(`--batch must be a positive integer (got ${f.batch})`, 'CONFIG_FLAG')
 
       const log = logger().child({ role: 'cdc', env: config.name })
-      const sql = await openCdcSql(config.databaseUrl)
       if (f.drop) {
-        await dropCdc(sql, slot, publication)
+        const sql = await openCdcSql(config.databaseUrl)
+        try {
+          await dropCdc(sql, slot, publication)
+        } finally {
+          await sql.end({ timeout: 2 })
+        }
         log.info({ slot, publication }, 'dropped slot and publication')
-        await sql.end()
         return
       }
-      const nc = await connect({ servers: config.transport.url, noAsyncTraces: true, maxReconnectAttempts: -1 })
       const registry = createRegistry({ defaults: true, labels: { role: 'cdc' } })
-      const cdc = await startCdc({ sql, nc, slot, publication, tables, stream, subjectPrefix, batchChanges, log, registry })
+      let started: { sql: Sql; nc: NatsConnection; cdc: Cdc } | null = null
+      // the ops port first: a port in use fails the start before anything is opened or published
       const ops = serveOps({
         port: healthPort,
         registry,
         health: () => {
-          const s = cdc.stats()
+          if (!started) return { ok: false, status: 'starting' }
+          const s = started.cdc.stats()
           return { ok: Date.now() - s.lastProgressAt < STALE_MS, lastLsn: s.lastLsn, lagBytes: s.lagBytes, published: s.published }
         },
         ready: () => {
-          const s = cdc.stats()
-          return { ok: Date.now() - s.lastProgressAt < STALE_MS && nc.isClosed() === false, lastLsn: s.lastLsn, failures: s.failures }
+          if (!started) return { ok: false, status: 'starting' }
+          const s = started.cdc.stats()
+          return { ok: Date.now() - s.lastProgressAt < STALE_MS && started.nc.isClosed() === false, lastLsn: s.lastLsn, failures: s.failures }
         },
       })
+      const opened: { sql?: Sql; nc?: NatsConnection } = {}
+      try {
+        const sql = (opened.sql = await openCdcSql(config.databaseUrl))
+        const nc = (opened.nc = await connectNats(config.transport.url, { maxReconnectAttempts: -1 }))
+        started = { sql, nc, cdc: await startCdc({ sql, nc, slot, publication, tables, stream, subjectPrefix, batchChanges, log, registry }) }
+      } catch (e) {
+        // a start that failed leaves nothing open (the process would otherwise linger after its error)
+        await opened.nc?.close().catch(() => {})
+        await opened.sql?.end({ timeout: 2 })
+        await ops.stop()
+        throw e
+      }
+      const { sql, nc, cdc } = started
       log.info({ slot, publication, tables, stream, subjectPrefix, ops: ops.url }, 'cdc running')
       const stopped = onStopSignal(log).requested
       try {

@@ -96,6 +96,18 @@ describe('ssmd data replay (child process)', () => {
     expect([date.code, date.err.join('\n')]).toEqual([2, 'error: --date must be a date YYYY-MM-DD (got "2026-13-45")'])
   })
 
+  test('--prefix for --to nats must be a subject one can publish on (was an InvalidSubjectError trace, or a wildcard replayed into bad subjects): exit 2', async () => {
+    for (const prefix of ['bad subject', 'smoke.>', 'smoke.*.x', 'a..b', '']) {
+      const r = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--to', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--prefix', prefix])
+      expect([prefix, r.code, r.err]).toEqual([prefix, 2, [`error: --prefix must be a NATS subject without wildcards, spaces or empty tokens, e.g. replay.kalshi (got "${prefix}")`]])
+    }
+  })
+
+  test('--to nats with NATS unreachable: one line naming the server without its password (was a ConnectionError trace)', async () => {
+    const r = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--to', 'nats', '--nats-url', 'nats://ops:natspw@127.0.0.1:1'])
+    expect([r.code, r.err]).toEqual([1, ['error [NATS_CONNECT]: cannot connect to NATS at nats://ops:***@127.0.0.1:1: connection refused']])
+  })
+
   test('a truncated file and lines that are not JSON are reported on stderr; the complete lines still replay', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'ssmd-data-replay-bad-'))
     try {

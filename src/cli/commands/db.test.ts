@@ -4,6 +4,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { needService } from '../../../test/services.ts'
+import { killIfRunning, spawnCli } from '../../../test/subprocess.ts'
+import { withTimeout } from '../../pipeline/core/wait.ts'
 import { createTestDatabase } from '../../services/db/index.ts'
 import { run } from '../program.ts'
 import { captureConsole } from '../../../test/console.ts'
@@ -37,6 +39,20 @@ describe('ssmd db', () => {
     const r = await ssmd('db', 'status', '--url', `postgres://postgres@127.0.0.1:${port}/x`, '--migrations-dir', DIR)
     expect(r.code).toBe(1)
     expect(r.err).toContain(`error [DB_UNREACHABLE]: cannot reach PostgreSQL at 127.0.0.1:${port}`)
+  })
+
+  test('a server on that port that is not PostgreSQL (HTTP): exit 1 with DB_NOT_POSTGRES naming host:port, within the connect timeout (it hung forever, reconnecting)', async () => {
+    const http = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('not postgres') })
+    const child = spawnCli(['db', 'status', '--url', `postgres://postgres@127.0.0.1:${http.port}/x?connect_timeout=1`, '--migrations-dir', DIR])
+    try {
+      const code = await withTimeout(child.exited, 10_000, 'ssmd db status against an HTTP server')
+      expect([code, child.err]).toEqual([1, [
+        `error [DB_NOT_POSTGRES]: the server at 127.0.0.1:${http.port} did not answer as PostgreSQL within 1 s (another service on that port?) (127.0.0.1:${http.port}/x)`,
+      ]])
+    } finally {
+      killIfRunning(child)
+      await http.stop(true)
+    }
   })
 
   test('a missing migrations directory is a usage error (exit 2)', async () => {

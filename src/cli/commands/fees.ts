@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { resolveConfig } from '../../pipeline/config/index.ts'
-import { openDb } from '../../services/db/index.ts'
+import { openDb, requireMigrated } from '../../services/db/index.ts'
 import { FEE_TYPES, kalshiFee, type FeeType } from '../../services/fees/index.ts'
 import { feeScheduleAt, syncFees } from '../../services/fees/sync.ts'
 import { globals } from '../program.ts'
@@ -75,6 +75,7 @@ export function registerFees(program: Command): void {
       const g = globals(cmd)
       const sql = await openDb(resolveConfig(f.env, { configDir: g.configDir, databaseUrl: f.databaseUrl }).databaseUrl)
       try {
+        await requireMigrated(sql, 'fees show')
         const p = await feeScheduleAt(sql, series, at)
         if (!p) {
           console.error(`error: no fee period of series ${series} at ${at.toISOString()} (run ssmd fees sync)`)

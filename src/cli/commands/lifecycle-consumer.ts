@@ -1,8 +1,8 @@
 import type { Command } from 'commander'
-import { connect } from '@nats-io/transport-node'
 import { resolveConfig } from '../../pipeline/config/index.ts'
-import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
+import { UsageError } from '../../pipeline/core/errors.ts'
 import { logger } from '../../pipeline/core/log.ts'
+import { connectNats } from '../../pipeline/transport/connect.ts'
 import { openDb } from '../../services/db/index.ts'
 import { LIFECYCLE_CONSUMER_DEFAULTS, startLifecycleConsumer } from '../../services/lifecycle/index.ts'
 import { globals } from '../program.ts'
@@ -42,16 +42,17 @@ export function registerLifecycleConsumer(program: Command): void {
       const sql = await openDb(config.databaseUrl)
       let nc
       try {
-        nc = await connect({ servers: config.transport.url, name: 'ssmd-lifecycle-consumer' })
+        nc = await connectNats(config.transport.url, { name: 'ssmd-lifecycle-consumer' })
       } catch (e) {
         await sql.end()
-        throw new ConnectionError(`cannot reach NATS at ${config.transport.url}: ${(e as Error).message}`, 'NATS_UNREACHABLE', { cause: e })
+        throw e
       }
       try {
         const c = await startLifecycleConsumer({
           sql, nc,
           stream: config.transport.stream,
           filter: f.filter ?? config.env.lifecycle?.filter ?? `${config.transport.subjectPrefix}.json.lifecycle.>`,
+          filterSource: 'the filter (--filter, or lifecycle.filter in the environment)',
           consumer: f.consumer ?? config.env.lifecycle?.consumer,
           sweepIntervalMs, opsPort, logger: log,
         })

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { needService } from '../../../test/services.ts'
-import { createTestDatabase } from '../../services/db/index.ts'
+import { createTestDatabase, EMBEDDED_MIGRATIONS } from '../../services/db/index.ts'
 import { startSim } from '../../services/sim/index.ts'
 import { run } from '../program.ts'
 import { captureConsole } from '../../../test/console.ts'
+import { runCli } from '../../../test/subprocess.ts'
 
 const pg = await needService('postgres')
 const NOW = Date.parse('2026-03-02T12:07:00Z')
@@ -49,6 +50,28 @@ describe.skipIf(!pg.ok)(`ssmd secmaster / series / fees (${pg.reason})`, () => {
     const s0 = sim.universe.series[1]
     const fee = await ssmd('fees', 'show', s0.ticker, '--database-url', db.url, '--at', new Date(NOW).toISOString(), '--json')
     expect(JSON.parse(fee.out[0])).toMatchObject({ seriesTicker: s0.ticker, feeType: s0.feeType, sourceId: `seed:${s0.ticker}` })
+  })
+
+  test('secmaster sync --json: stdout holds the JSON object only (`| jq`), PROGRESS lines and logs go to stderr', async () => {
+    await using db = await createTestDatabase(pg.url, { migrated: true })
+    const sync = await runCli(['secmaster', 'sync', '--rest-url', sim.restUrl, '--database-url', db.url, '--rate', '1000', '--json'], { SSMD_LOG_LEVEL: 'info' })
+    expect(sync.code).toBe(0)
+    expect(sync.out).toHaveLength(1)
+    expect(JSON.parse(sync.out[0])).toMatchObject({ mode: 'full', markets: 150 })
+    expect(sync.err).toContain(`PROGRESS:complete:events=${sim.universe.events.length},markets=150,errors=0`)
+    expect(sync.err.some((l) => l.includes('secmaster sync (full) done'))).toBe(true)
+  })
+
+  test('on a database not migrated, secmaster list / show and fees show exit 2 naming ssmd db migrate (was PostgresError: relation "markets" does not exist, with a trace)', async () => {
+    await using db = await createTestDatabase(pg.url)
+    const got: [number, string][] = []
+    for (const argv of [['secmaster', 'list'], ['secmaster', 'show', 'KXA'], ['fees', 'show', 'KXBTC']]) {
+      err.length = 0
+      const r = await ssmd(...argv, '--database-url', db.url)
+      got.push([r.code, err.join('\n')])
+    }
+    const notMigrated = (what: string) => `error: ${what}: database "${db.name}" has no ssmd schema (none of the ${EMBEDDED_MIGRATIONS.length} migrations applied); run \`ssmd db migrate\` with the same --env / --database-url first`
+    expect(got).toEqual([[2, notMigrated('secmaster list')], [2, notMigrated('secmaster show')], [2, notMigrated('fees show')]])
   })
 
   test('an unreachable database fails with DB_UNREACHABLE naming host and port (exit 1); bad flags exit 2', async () => {

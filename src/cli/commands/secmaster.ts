@@ -2,8 +2,8 @@ import { type Command, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { logger } from '../../pipeline/core/log.ts'
-import { openDb, type Sql } from '../../services/db/index.ts'
+import { createLogger, logger } from '../../pipeline/core/log.ts'
+import { openDb, requireMigrated, type Sql } from '../../services/db/index.ts'
 import { KalshiRest } from '../../pipeline/kalshi-rest/index.ts'
 import { MARKET_STATUSES, listMarkets, showMarket, syncSecmaster, type SyncProgress } from '../../services/secmaster/index.ts'
 import { globals } from '../program.ts'
@@ -72,12 +72,14 @@ export function registerSecmaster(program: Command): void {
       const minCloseDaysAgo = f.minCloseDaysAgo === undefined ? undefined : Number(f.minCloseDaysAgo)
       if (minCloseDaysAgo !== undefined && !(minCloseDaysAgo >= 0)) throw new UsageError(`--min-close-days-ago must be a number ≥ 0 (got ${f.minCloseDaysAgo})`)
       const { rest, sql } = await openSource(f, cmd)
-      const reporter = progressReporter()
+      // with --json, stdout holds the JSON object only (`| jq`): PROGRESS lines and logs go to stderr
+      const reporter = progressReporter(process.stderr.isTTY === true, f.json ? console.error : console.log)
+      const log = f.json ? createLogger('ssmd', { destination: 2 }) : logger()
       try {
         const r = await syncSecmaster(sql, rest, {
           mode: f.activeOnly ? 'incremental' : f.bySeries ? 'by-series' : 'full',
           dryRun: f.dryRun, noDelete: !f.delete, categories: f.category, minCloseDaysAgo,
-          onProgress: reporter.update, logger: logger().child({ role: 'secmaster' }),
+          onProgress: reporter.update, logger: log.child({ role: 'secmaster' }),
         })
         reporter.stop()
         if (f.json) console.log(JSON.stringify(r))
@@ -105,7 +107,7 @@ export function registerSecmaster(program: Command): void {
     .action(async (f: ListFlags, cmd: Command) => {
       const limit = Number(f.limit)
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be an integer ≥ 1 (got ${f.limit})`)
-      await withDb(f, cmd, async (sql) => {
+      await withDb(f, cmd, 'secmaster list', async (sql) => {
         const rows = await listMarkets(sql, { category: f.category, status: f.status, series: f.series, limit })
         if (f.json) return console.log(JSON.stringify(rows))
         console.log(table(rows.map((r) => ({
@@ -121,7 +123,7 @@ export function registerSecmaster(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL; env DATABASE_URL')
     .option('--json', 'print JSON')
     .action(async (ticker: string, f: ListFlags, cmd: Command) => {
-      await withDb(f, cmd, async (sql) => {
+      await withDb(f, cmd, 'secmaster show', async (sql) => {
         const m = await showMarket(sql, ticker)
         if (!m) {
           console.error(`error: no market ${ticker} in the security master`)
@@ -135,11 +137,13 @@ export function registerSecmaster(program: Command): void {
     })
 }
 
-async function withDb(f: { env: string; databaseUrl?: string }, cmd: Command, fn: (sql: Sql) => Promise<void>): Promise<void> {
+/** Runs `fn` on the environment's database, once it is migrated (DB_NOT_MIGRATED naming `ssmd db migrate` otherwise). */
+async function withDb(f: { env: string; databaseUrl?: string }, cmd: Command, what: string, fn: (sql: Sql) => Promise<void>): Promise<void> {
   const g = globals(cmd)
   const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, databaseUrl: f.databaseUrl })
   const sql = await openDb(config.databaseUrl)
   try {
+    await requireMigrated(sql, what)
     await fn(sql)
   } finally {
     await sql.end()
@@ -156,15 +160,15 @@ export function table(rows: Record<string, unknown>[]): string {
   return [line(cols.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n')
 }
 
-/** A progress bar on a TTY (stderr); `PROGRESS:…` lines on stdout otherwise (parsed by schedulers). */
-export function progressReporter(tty = process.stderr.isTTY === true): { update: (p: SyncProgress) => void; stop: () => void } {
+/** A progress bar on a TTY (stderr); `PROGRESS:…` lines through `print` otherwise (stdout by default, parsed by schedulers). */
+export function progressReporter(tty = process.stderr.isTTY === true, print: (line: string) => void = console.log): { update: (p: SyncProgress) => void; stop: () => void } {
   if (!tty) {
     return {
       update(p) {
-        if (p.phase === 'series') console.log(`PROGRESS:series:${p.page}/${p.total}:${p.label}`)
-        else if (p.phase === 'error') console.log(`PROGRESS:error:${p.label}`)
-        else if (p.phase === 'complete') console.log(`PROGRESS:complete:events=${p.events},markets=${p.markets},errors=${p.errors}`)
-        else console.log(`PROGRESS:${p.phase}:${p.label}:page=${p.page},events=${p.events},markets=${p.markets}`)
+        if (p.phase === 'series') print(`PROGRESS:series:${p.page}/${p.total}:${p.label}`)
+        else if (p.phase === 'error') print(`PROGRESS:error:${p.label}`)
+        else if (p.phase === 'complete') print(`PROGRESS:complete:events=${p.events},markets=${p.markets},errors=${p.errors}`)
+        else print(`PROGRESS:${p.phase}:${p.label}:page=${p.page},events=${p.events},markets=${p.markets}`)
       },
       stop() {},
     }

@@ -174,4 +174,57 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
     expect(r.err.join('\n')).toContain(`error [STREAM_NOT_FOUND]: stream ${missing} does not exist on ${nats.url}`)
     expect(await jsm.streams.info(fires).catch(() => null)).toBeNull()
   }, 30_000)
+  test('its ops port taken: exit 1 with EADDRINUSE before anything is consumed: no consumer, no fires stream (it used to consume and fire for 5 s)', async () => {
+    const held = Bun.serve({ port: 0, hostname: '0.0.0.0', fetch: () => new Response('') })
+    const stream = `HELD_${id}`
+    const heldFires = `F_HELD_${id}`
+    try {
+      await jsm.streams.add({ name: stream, subjects: [`${id}-held.>`] })
+      await js.publish(`${id}-held.kalshi.json.ticker.KXA`, tickerFrame('KXA', 0, { volume: 10, dollar_volume: 100 }))
+      await js.publish(`${id}-held.kalshi.json.ticker.KXA`, tickerFrame('KXA', 10, { volume: 2_000_010, dollar_volume: 1_000_100 }))
+      const r = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR, '--port', String(held.port)], {
+        SIGNALS: 'volume-1m-1min', NATS_URL: nats.url, NATS_STREAM: stream, FIRES_STREAM: heldFires, OUTPUT_PREFIX: `${id}-held-sig`,
+      })
+      expect([r.code, r.err]).toEqual([1, [expect.stringMatching(/^error \[EADDRINUSE\]: /)]])
+      expect(await jsm.consumers.info(stream, 'signal-volume-1m-1min').catch(() => null)).toBeNull()
+      expect(await jsm.streams.info(heldFires).catch(() => null)).toBeNull()
+    } finally {
+      await held.stop(true)
+      for (const s of [stream, heldFires]) await jsm.streams.delete(s).catch(() => {})
+    }
+  }, 30_000)
+
+  test('a filter the stream does not cover: exit 1 naming the filter, the stream, its subjects and NATS_FILTER; nothing created (was a JetStreamApiError trace)', async () => {
+    const filter = `elsewhere-${id}.>`
+    const other = `F_FILTER_${id}`
+    try {
+      const r = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR, '--port', '0'], {
+        SIGNALS: 'volume-1m-1min', NATS_URL: nats.url, NATS_STREAM: input, NATS_FILTER: filter, FIRES_STREAM: other,
+      })
+      expect([r.code, r.err]).toEqual([1, [
+        `error [FILTER_NOT_IN_STREAM]: consumer filter ${filter} is outside stream ${input}, whose subjects are [${id}.>]: change NATS_FILTER to a subject inside them, or read another stream`,
+      ]])
+      expect(await jsm.consumers.info(input, 'signal-volume-1m-1min').catch(() => null)).toBeNull()
+      expect(await jsm.streams.info(other).catch(() => null)).toBeNull()
+    } finally {
+      await jsm.streams.delete(other).catch(() => {})
+    }
+  }, 30_000)
+
+  test('NATS unreachable: one line naming the server without its password', async () => {
+    const r = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR, '--port', '0'], { SIGNALS: 'volume-1m-1min', NATS_URL: 'nats://ops:natspw@127.0.0.1:1' })
+    expect([r.code, r.err]).toEqual([1, [expect.stringMatching(/^error \[NATS_CONNECT\]: cannot connect to NATS at nats:\/\/ops:\*\*\*@127\.0\.0\.1:1: /)]])
+  }, 30_000)
+
+  test('malformed YAML is a config error at its line; a missing config file a usage error naming it (exit 2, no trace)', async () => {
+    const bad = join(dir, 'malformed.yaml')
+    writeFileSync(bad, 'signals: [volume-1m-1min]\nnats: { url: "x"\nport: 0\n')
+    const r = await runCli(['signal-runner', '--config', bad, '--signals-dir', SIGNALS_DIR])
+    expect(r.code).toBe(2)
+    expect(r.err[0]).toMatch(new RegExp(`^error: ${bad}:[23]:\\d+: malformed YAML: `))
+    expect(r.err.join('\n')).not.toContain('    at ')
+    const missing = join(dir, 'nope.yaml')
+    const m = await runCli(['signal-runner', '--config', missing, '--signals-dir', SIGNALS_DIR])
+    expect([m.code, m.err]).toEqual([2, [`error: cannot read the signal-runner config ${missing}: no such file`]])
+  }, 30_000)
 })

@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { parse } from 'yaml'
+import { isNode, LineCounter, parseDocument } from 'yaml'
 import { z } from 'zod'
-import { UsageError } from '../../pipeline/core/errors.ts'
-import { serveOps } from '../../pipeline/core/http.ts'
+import { ConfigError, UsageError, type ConfigProblem } from '../../pipeline/core/errors.ts'
+import { serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
-import { loadSignal, signalDir, startLiveRunner, SIGNALS_STREAM_DEFAULTS } from '../../pipeline/signals/index.ts'
+import { loadSignal, signalDir, startLiveRunner, SIGNALS_STREAM_DEFAULTS, type LiveRunner } from '../../pipeline/signals/index.ts'
 import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { onStopSignal } from '../stop-signal.ts'
 import { DEFAULT_NATS_URL, signalsDirOf } from './signal.ts'
@@ -27,6 +27,7 @@ const RunnerConfig = z.strictObject({
   consumer: z.string().optional(),
   port: z.number().int().min(0).optional(),
 })
+type RunnerConfig = z.infer<typeof RunnerConfig>
 
 export function registerSignalRunner(program: Command): void {
   program
@@ -37,11 +38,9 @@ export function registerSignalRunner(program: Command): void {
     .option('--signals-dir <dir>', 'signals directory; env SSMD_SIGNALS_PATH')
     .action(async (o: { config?: string; port: string; signalsDir?: string }) => {
       const env = process.env
-      let cfg: z.infer<typeof RunnerConfig>
+      let cfg: RunnerConfig
       if (o.config) {
-        const r = RunnerConfig.safeParse(parse(readFileSync(o.config, 'utf8')))
-        if (!r.success) throw new UsageError(`${o.config}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-        cfg = r.data
+        cfg = readRunnerConfig(o.config)
       } else {
         const ids = (env.SIGNALS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
         if (ids.length === 0) throw new UsageError('no signals: pass --config or set SIGNALS=a,b')
@@ -52,28 +51,73 @@ export function registerSignalRunner(program: Command): void {
       const log = logger().child({ role: 'signal-runner' })
       const registry = createRegistry({ defaults: true })
       const heap = heapBudgetFromEnv() // first: a bad value fails before anything connects
-      const live = await startLiveRunner({
-        signals, registry, log, natsUrl: cfg.nats.url ?? DEFAULT_NATS_URL, stream: cfg.nats.stream ?? 'PROD_KALSHI',
-        filter: cfg.nats.filter, consumer: cfg.consumer, outputPrefix: cfg.output_prefix ?? SIGNALS_STREAM_DEFAULTS.prefix,
-        firesStream: cfg.fires_stream ?? SIGNALS_STREAM_DEFAULTS.name,
-      }).catch((e) => {
+      // the ops port before anything connects: a port in use fails the start with nothing consumed
+      let live: LiveRunner | null = null
+      let ops: OpsServer
+      try {
+        ops = serveOps({
+          port: cfg.port ?? Number(o.port), registry,
+          // alive while the runner runs; the lag says whether it keeps up
+          health: () => (live ? { ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() } : { ok: false, status: 'starting' }),
+          ready: () => (live ? { ok: live.ready(), connected: !live.nc.isClosed() } : { ok: false, status: 'starting' }),
+        })
+      } catch (e) {
         heap?.stop()
         throw e
-      })
-      for (const c of live.engine.conflicts) log.warn({ conflict: c }, 'builder config conflict')
-      const ops = serveOps({
-        port: cfg.port ?? Number(o.port), registry,
-        // alive while the runner runs; the lag says whether it keeps up
-        health: () => ({ ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() }),
-        ready: () => ({ ok: live.ready(), connected: !live.nc.isClosed() }),
-      })
+      }
+      try {
+        live = await startLiveRunner({
+          signals, registry, log, natsUrl: cfg.nats.url ?? DEFAULT_NATS_URL, stream: cfg.nats.stream ?? 'PROD_KALSHI',
+          filter: cfg.nats.filter, filterSource: o.config ? `nats.filter in ${o.config}` : 'NATS_FILTER',
+          consumer: cfg.consumer, outputPrefix: cfg.output_prefix ?? SIGNALS_STREAM_DEFAULTS.prefix,
+          firesStream: cfg.fires_stream ?? SIGNALS_STREAM_DEFAULTS.name,
+        })
+      } catch (e) {
+        heap?.stop()
+        await ops.stop()
+        throw e
+      }
+      const running = live
+      for (const c of running.engine.conflicts) log.warn({ conflict: c }, 'builder config conflict')
       log.info({ signals: cfg.signals, port: ops.port }, 'signal-runner started')
       try {
-        await Promise.race([onStopSignal(log).requested, live.done]) // a runner that failed ends the process with its error
+        await Promise.race([onStopSignal(log).requested, running.done]) // a runner that failed ends the process with its error
       } finally {
-        await live.stop()
+        await running.stop()
         heap?.stop()
         await ops.stop()
       }
     })
+}
+
+/**
+ * The runner's YAML config: malformed YAML and values the schema refuses are a ConfigError
+ * naming the file, line and column; a file that cannot be read is a usage error naming it.
+ */
+export function readRunnerConfig(file: string): RunnerConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    throw new UsageError(`cannot read the signal-runner config ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'CONFIG_FILE', { cause: e })
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const problem = (offset: number | undefined, path: string, message: string): ConfigProblem => {
+    const p = offset === undefined ? { line: 1, col: 1 } : lines.linePos(offset)
+    return { file, line: p.line, column: p.col, path, message }
+  }
+  if (doc.errors.length) {
+    const problems = doc.errors.map((e) => problem(e.pos[0], '', `malformed YAML: ${e.message.split('\n')[0]}`))
+    throw new ConfigError(problems.filter((p, i) => problems.findIndex((q) => q.line === p.line && q.message === p.message) === i))
+  }
+  const r = RunnerConfig.safeParse(doc.toJS())
+  if (r.success) return r.data
+  throw new ConfigError(r.error.issues.map((i) => {
+    // the deepest node of the path that exists: a missing key points at its parent
+    let node: unknown
+    for (let n = i.path.length; n >= 0 && !isNode(node); n--) node = n === 0 ? doc.contents : doc.getIn(i.path.slice(0, n) as (string | number)[], true)
+    return problem(isNode(node) ? node.range?.[0] : undefined, i.path.join('.'), i.message)
+  }))
 }

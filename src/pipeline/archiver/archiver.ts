@@ -1,12 +1,11 @@
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/nats-core'
-import { ConnectionError } from '../core/errors.ts'
 import { serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
 import { withTimeout } from '../core/wait.ts'
+import { connectNats } from '../transport/connect.ts'
 import { createArchiverMetrics, type ArchiverMetrics } from './metrics.ts'
 import { resolveTuning, validateEntries, type ArchiverTuning, type ArchiveStreamEntry } from './options.ts'
 import { StreamTask, type StreamTaskStats } from './stream-task.ts'
@@ -66,19 +65,31 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
   const metrics = createArchiverMetrics(registry)
   mkdirSync(options.root, { recursive: true })
   rmSync(join(options.root, SYNC_READY), { force: true })
-  let nc: NatsConnection
-  try {
-    nc = await connect({ servers: options.natsUrl, name: 'ssmd-archiver', noAsyncTraces: true, maxReconnectAttempts: -1 })
-  } catch (e) {
-    throw new ConnectionError(`cannot connect to NATS at ${options.natsUrl}: ${(e as Error).message}`, 'NATS_CONNECT', { cause: e })
-  }
-  const upload = options.upload ? options.upload.upload ?? gcsUpload({ endpoint: options.upload.endpoint }) : null
   const tasks: StreamTask[] = []
   const uploaders: Uploader[] = []
+  // the ops port first: a port in use fails the start before anything is connected or consumed
+  let nc: NatsConnection | null = null
+  const probe = () => {
+    const streams = Object.fromEntries(tasks.map((t) => [t.entry.name, t.stats()]))
+    const ok = tasks.length > 0 && tasks.every((t) => t.stats().state === 'consuming')
+    return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc === null ? 'connecting' : nc.isClosed() ? 'closed' : 'connected' }
+  }
+  const ops: OpsServer | null = options.opsPort === null ? null : serveOps({ port: options.opsPort ?? 8080, registry, health: probe, ready: () => {
+    const p = probe()
+    return { ...p, ok: p.ok && nc !== null && !nc.isClosed() && tasks.every((t) => !t.stats().waitingForStream) }
+  } })
+  try {
+    nc = await connectNats(options.natsUrl, { name: 'ssmd-archiver', maxReconnectAttempts: -1 })
+  } catch (e) {
+    await ops?.stop()
+    throw e
+  }
+  const conn = nc
+  const upload = options.upload ? options.upload.upload ?? gcsUpload({ endpoint: options.upload.endpoint }) : null
   for (const entry of options.streams) {
     let uploader: Uploader | null = null
     const task: StreamTask = new StreamTask({
-      nc, entry, root: options.root, tuning, metrics, log,
+      nc: conn, entry, root: options.root, tuning, metrics, log,
       onFileClosed: () => void uploader?.scan(2).catch((e) => log.error({ err: e }, 'upload scan failed')),
     })
     if (upload && options.upload) {
@@ -91,25 +102,14 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
     }
     tasks.push(task)
   }
-  let ops: OpsServer | null = null
   try {
     await Promise.all(tasks.map((t) => t.start()))
     // pending uploads of earlier runs resume now
     await Promise.all(uploaders.map((u) => u.scan()))
-    if (options.opsPort !== null) {
-      const probe = () => {
-        const streams = Object.fromEntries(tasks.map((t) => [t.entry.name, t.stats()]))
-        const ok = tasks.every((t) => t.stats().state === 'consuming')
-        return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc.isClosed() ? 'closed' : 'connected' }
-      }
-      ops = serveOps({ port: options.opsPort ?? 8080, registry, health: probe, ready: () => {
-        const p = probe()
-        return { ...p, ok: p.ok && !nc.isClosed() && tasks.every((t) => !t.stats().waitingForStream) }
-      } })
-    }
   } catch (e) {
     await Promise.all(tasks.map((t) => t.stop()))
-    await nc.close()
+    await conn.close()
+    await ops?.stop()
     throw e
   }
   const failed = Promise.race(tasks.map((t) => t.done.then(() => new Promise<never>(() => {})))) as Promise<never>
@@ -141,7 +141,7 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
             log.warn({ err: e }, 'uploads still pending at shutdown; they resume on the next start'))
           await Promise.all(uploaders.map((u) => u.close()))
         })
-        await step('closing the NATS connection', () => nc.drain().catch(() => nc.close()))
+        await step('closing the NATS connection', () => conn.drain().catch(() => conn.close()))
         let syncReady = false
         await step(`writing ${SYNC_READY}`, () => {
           writeFileSync(join(options.root, SYNC_READY), new Date().toISOString() + '\n')

@@ -12,7 +12,7 @@ import { nanos, type NatsConnection } from '@nats-io/nats-core'
 import { ConnectionError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { ArchiveWriter, type ArchiveRecord } from '../archive/index.ts'
-import { consumerGone, subjectCovers, waitForStream, watchConsumerLag, type ConsumerLag } from '../transport/index.ts'
+import { consumerGone, subjectCovers, validateConsumerFilter, waitForStream, watchConsumerLag, type ConsumerLag } from '../transport/index.ts'
 import { GapTracker, type Gap } from './gap-tracker.ts'
 import type { ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
@@ -137,6 +137,8 @@ export class StreamTask {
       }
       throw e
     })
+    // before the consumer is created: the server's refusal of a filter outside the stream is a trace
+    validateConsumerFilter(info, entry.filter, '--filter (or the filter of this archiver.streams entry)')
     await this.adoptStream(info, false)
     const subjects = info.config.subjects ?? []
     this.gapBy = subjects.length > 0 && subjects.every((s) => subjectCovers(entry.filter, s)) ? 'stream' : 'consumer'

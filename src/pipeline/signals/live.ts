@@ -4,8 +4,9 @@
  * `ssmd signal-runner`.
  */
 import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { ConnectionError } from '../core/errors.ts'
+import { redactUrl } from '../core/redact.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { Gauge, type Registry } from '../core/metrics.ts'
 import { SignalEngine } from './engine.ts'
@@ -14,13 +15,17 @@ import { NatsRecordSource } from './nats-source.ts'
 import { runSignals, type RunResult } from './runner.ts'
 import { ConsoleFireSink, TeeFireSink } from './sinks.ts'
 import type { FireSink, LoadedSignal } from './types.ts'
+import { connectNats } from '../transport/connect.ts'
 import { watchConsumerLag } from '../transport/stream.ts'
+import { validateConsumerFilter } from '../transport/subjects.ts'
 
 export interface LiveOptions {
   signals: LoadedSignal[]
   natsUrl: string
   stream: string
   filter?: string
+  /** Where `filter` came from, for the error when the stream does not take it (e.g. `--filter`). */
+  filterSource?: string
   /** Durable consumer name; default `signal-{id}` (joined with `+` for several signals). */
   consumer?: string
   /** Fire subject prefix. @default signals */
@@ -62,21 +67,17 @@ export function consumerName(signals: readonly LoadedSignal[]): string {
 
 export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   const log = o.log ?? silentLogger()
-  let nc: NatsConnection
-  try {
-    nc = await connect({ servers: o.natsUrl, noAsyncTraces: true, maxReconnectAttempts: -1, name: consumerName(o.signals) })
-  } catch (e) {
-    throw new ConnectionError(`cannot connect to NATS at ${o.natsUrl}: ${(e as Error).message}`, 'NATS_CONNECT', { cause: e })
-  }
+  const nc = await connectNats(o.natsUrl, { maxReconnectAttempts: -1, name: consumerName(o.signals) })
   const js = jetstream(nc)
   const jsm = await jetstreamManager(nc)
-  // the stream to read must exist before anything is created (the fires stream, a consumer)
+  // the stream to read must exist, and take the filter, before anything is created (the fires stream, a consumer)
   try {
-    await jsm.streams.info(o.stream)
+    const info = await jsm.streams.info(o.stream)
+    if (o.filter) validateConsumerFilter(info, o.filter, o.filterSource ?? 'the filter')
   } catch (e) {
     await nc.close().catch(() => {})
     if ((e as JetStreamApiError | undefined)?.code !== JetStreamApiCodes.StreamNotFound) throw e
-    throw new ConnectionError(`stream ${o.stream} does not exist on ${o.natsUrl} (start the connector first, or set the stream: NATS_STREAM / stream:)`, 'STREAM_NOT_FOUND', { cause: e })
+    throw new ConnectionError(`stream ${o.stream} does not exist on ${redactUrl(o.natsUrl)} (start the connector first, or set the stream: NATS_STREAM / stream:)`, 'STREAM_NOT_FOUND', { cause: e })
   }
   const engine = new SignalEngine(o.signals, { log })
   const consumer = o.consumer ?? consumerName(o.signals)

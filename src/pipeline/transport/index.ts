@@ -5,5 +5,6 @@ export { MemorySink, MEMORY_SINK_DEFAULTS, type MemorySinkOptions, type MemoryLi
 export { NatsSink, NATS_SINK_DEFAULTS, type NatsSinkOptions, type NatsSinkStats } from './nats-sink.ts'
 export { Journal, JOURNAL_DEFAULTS, type JournalOptions, type JournalRecord } from './journal.ts'
 export { consumerGone, ensureStream, LAG_EVERY_MS, streamIdentity, waitForStream, watchConsumerLag, type ConsumerLag, type StreamSpec } from './stream.ts'
-export { subjectCovers, validateStreamSubjects, type StreamSubjectsInfo } from './subjects.ts'
+export { filterInStream, isLiteralSubject, subjectCovers, validateConsumerFilter, validateStreamSubjects, type StreamSubjectsInfo } from './subjects.ts'
+export { connectNats } from './connect.ts'
 export { readStream, type StreamRecord } from './read-stream.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { subjectCovers, validateStreamSubjects } from './subjects.ts'
+import { filterInStream, isLiteralSubject, subjectCovers, validateConsumerFilter, validateStreamSubjects } from './subjects.ts'
 import { TransportError } from './errors.ts'
 
 // [pattern, subject, covers]
@@ -63,5 +63,46 @@ describe('validateStreamSubjects', () => {
     expect(e.message).toContain('PROD_KALSHI_GOV')
     expect(e.message).toContain('prod.kalshi.gov.>, prod.kalshi')
     expect(e.message).toContain('prod.kalshi.politics')
+  })
+})
+
+describe('filterInStream', () => {
+  // what nats-server 2.9 answered, consumer by consumer, on a stream with subjects [S.a.b.>, S.x.*]
+  const SERVER: [string, boolean][] = [
+    ['S.a.>', true], ['S.a.*.c', false], ['S.a.b', false], ['S.a.b.c', true], ['S.a.b.>', true], ['S.a.b.c.>', true],
+    ['S.z.>', false], ['S.>', true], ['S.*.b.c', false], ['S.x.y', true], ['S.x.>', true], ['S.x.y.z', false],
+    ['S.x.*.>', false], ['S.a.*.c.d', false], ['>', true], ['*.*.*.*', false],
+  ]
+  test('accepts exactly the filters the server accepts', () => {
+    expect(SERVER.map(([f]) => [f, filterInStream(f, ['S.a.b.>', 'S.x.*'])])).toEqual(SERVER)
+  })
+})
+
+describe('validateConsumerFilter', () => {
+  test('names the filter, the stream, its subjects and what to change; a stream without subjects is left to the server', () => {
+    const info = { config: { name: 'DEV_KALSHI', subjects: ['dev.kalshi.>'] } }
+    expect(() => validateConsumerFilter(info, 'dev.kalshi.json.>', '--filter')).not.toThrow()
+    expect(() => validateConsumerFilter({ config: { name: 'MIRROR' } }, 'x.>', '--filter')).not.toThrow()
+    let err: unknown
+    try {
+      validateConsumerFilter(info, 'prod.kalshi.>', '--filter')
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(TransportError)
+    expect([(err as TransportError).code, (err as Error).message]).toEqual([
+      'FILTER_NOT_IN_STREAM',
+      'consumer filter prod.kalshi.> is outside stream DEV_KALSHI, whose subjects are [dev.kalshi.>]: change --filter to a subject inside them, or read another stream',
+    ])
+  })
+})
+
+describe('isLiteralSubject', () => {
+  test('a publishable subject: tokens, none empty, no wildcard, no whitespace', () => {
+    const got = ['replay.kalshi', 'a', 'a-b_c.D1', 'bad subject', 'smoke.>', 'a.*.b', 'a..b', '.a', 'a.', '', 'a.\tb'].map((s) => [s, isLiteralSubject(s)])
+    expect(got).toEqual([
+      ['replay.kalshi', true], ['a', true], ['a-b_c.D1', true], ['bad subject', false], ['smoke.>', false], ['a.*.b', false],
+      ['a..b', false], ['.a', false], ['a.', false], ['', false], ['a.\tb', false],
+    ])
   })
 })

@@ -20,6 +20,11 @@ export function subjectCovers(pattern: string, subject: string): boolean {
   return p.length === s.length
 }
 
+/** A subject one can publish on: dot-separated tokens, none empty, no wildcard (`*`, `>`), no whitespace. */
+export function isLiteralSubject(subject: string): boolean {
+  return subject.split('.').every((t) => t !== '' && t !== '*' && t !== '>' && !/\s/.test(t))
+}
+
 /** The part of a JetStream StreamInfo this check reads. */
 export interface StreamSubjectsInfo {
   config: { name: string; subjects?: string[] }
@@ -39,5 +44,31 @@ export function validateStreamSubjects(info: StreamSubjectsInfo, prefix: string)
     'STREAM_SUBJECTS',
     `stream ${info.config.name} has subjects [${subjects.join(', ')}], which do not capture ` +
       `${wanted} (subject prefix ${prefix}): add ${wanted} to the stream or change the prefix`,
+  )
+}
+
+/**
+ * Whether JetStream accepts `filter` as a consumer filter on a stream with `subjects`: the filter
+ * lies inside one of them, or (a wildcard filter) takes one of them in whole. The server's own
+ * rule (its "consumer filter subject is not a valid subset of the interest subjects" otherwise).
+ */
+export function filterInStream(filter: string, subjects: readonly string[]): boolean {
+  const wildcard = filter.split('.').some((t) => t === '*' || t === '>')
+  return subjects.some((s) => subjectCovers(s, filter) || (wildcard && subjectCovers(filter, s)))
+}
+
+/**
+ * Throws TransportError FILTER_NOT_IN_STREAM, naming the filter, the stream, its subjects and
+ * `change` (the flag or config key that set the filter), when the stream would refuse a consumer
+ * with `filter`. A stream without subjects of its own (a mirror, one that only sources) is not
+ * checked: the server decides.
+ */
+export function validateConsumerFilter(info: StreamSubjectsInfo, filter: string, change: string): void {
+  const subjects = info.config.subjects ?? []
+  if (subjects.length === 0 || filterInStream(filter, subjects)) return
+  throw new TransportError(
+    'FILTER_NOT_IN_STREAM',
+    `consumer filter ${filter} is outside stream ${info.config.name}, whose subjects are [${subjects.join(', ')}]: ` +
+      `change ${change} to a subject inside them, or read another stream`,
   )
 }

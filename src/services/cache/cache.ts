@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { Counter, createRegistry, Gauge, type Registry } from '../../pipeline/core/metrics.ts'
 import { backoffMs, delay } from '../../pipeline/core/wait.ts'
 import { consumerGone, ensureStream } from '../../pipeline/transport/stream.ts'
+import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
 import { CDC_DEFAULTS, type CdcEvent } from '../cdc/index.ts'
 import { applyEvent } from './apply.ts'
 import { cacheKeys, type CacheKeys } from './keys.ts'
@@ -91,7 +92,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
 
   /** Stream, a new consumer (deliver new), then the warm-up: at start, and again after the consumer is lost. */
   const attach = async () => {
-    await ensureStream(jsm, { name: o.stream, subjects: [`${o.subjectPrefix}.>`], maxAgeMs: CDC_DEFAULTS.streamMaxAgeMs, maxBytes: CDC_DEFAULTS.streamMaxBytes, duplicateWindowMs: CDC_DEFAULTS.duplicateWindowMs }, log)
+    const info = await ensureStream(jsm, { name: o.stream, subjects: [`${o.subjectPrefix}.>`], maxAgeMs: CDC_DEFAULTS.streamMaxAgeMs, maxBytes: CDC_DEFAULTS.streamMaxBytes, duplicateWindowMs: CDC_DEFAULTS.duplicateWindowMs }, log)
+    validateConsumerFilter(info, `${o.subjectPrefix}.>`, 'the CDC subject prefix (--subject-prefix, SSMD_CDC_SUBJECT_PREFIX)')
     await jsm.consumers.delete(o.stream, o.consumer).catch((e: JetStreamApiError) => {
       if (e?.code !== JetStreamApiCodes.ConsumerNotFound) throw e
     })

@@ -13,6 +13,7 @@ import { ConnectionError } from '../../pipeline/core/errors.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { createRegistry, type Registry } from '../../pipeline/core/metrics.ts'
 import { ensureStream } from '../../pipeline/transport/stream.ts'
+import { validateStreamSubjects } from '../../pipeline/transport/subjects.ts'
 import { cdcMsgId, cdcPk, cdcSubject, type CdcEvent } from './event.ts'
 import { compareLsn, parseLsn } from './lsn.ts'
 import { cdcMetrics } from './metrics.ts'
@@ -85,13 +86,15 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   // before anything is created: a server without logical WAL would fail at the slot
   await checkLogicalWal(sql)
   if (o.tables.join() === CDC_DEFAULTS.tables.join()) await requireMigrated(sql, 'cdc') // its tables are ssmd's
-  await ensureStream(await jetstreamManager(nc), {
+  const info = await ensureStream(await jetstreamManager(nc), {
     name: o.stream,
     subjects: [`${o.subjectPrefix}.>`],
     maxAgeMs: CDC_DEFAULTS.streamMaxAgeMs,
     maxBytes: CDC_DEFAULTS.streamMaxBytes,
     duplicateWindowMs: o.duplicateWindowMs,
   }, log)
+  // an existing stream that does not take the prefix would refuse every publish ("no responders")
+  validateStreamSubjects(info, o.subjectPrefix)
   await ensurePublication(sql, o.publication, [...o.tables], log)
   await ensureSlot(sql, o.slot, log)
   const js = jetstream(nc)

@@ -11,7 +11,10 @@ export interface OpenDbOptions {
   schema?: string
   /** Pool size. @default 4 */
   max?: number
-  /** Seconds to wait for the connection's start-up. @default 10 */
+  /**
+   * Seconds to wait for the connection's start-up. @default the URL's `connect_timeout`, else
+   * PGCONNECT_TIMEOUT, else 10
+   */
   connectTimeoutS?: number
   /** Session settings sent at start-up (e.g. TimeZone, application_name). */
   connection?: Record<string, string | number>
@@ -44,23 +47,53 @@ const UNREACHABLE = new Set([
  */
 export async function openDb(url: string, options: OpenDbOptions = {}): Promise<Sql> {
   let sql: Sql
+  const timeoutS = options.connectTimeoutS ?? connectTimeoutOf(url)
   try {
     sql = postgres(url, {
       max: options.max ?? 4,
-      connect_timeout: options.connectTimeoutS ?? 10,
+      connect_timeout: timeoutS,
       onnotice: () => {},
       connection: { ...options.connection, ...(options.schema ? { search_path: options.schema } : {}) },
     })
   } catch (e) {
     throw new ConnectionError(`invalid database URL ${describeUrl(url)}: ${(e as Error).message}`, 'DB_URL', { cause: e })
   }
+  // The driver's connect_timeout covers a server that does not answer. One that answers with
+  // something else (an HTTP server on that port) closes the connection, and the driver connects
+  // again, and again, forever: our own deadline, a second later, ends that.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(notPostgres(url, timeoutS)), timeoutS * 1000 + 1000)
+  })
   try {
-    await sql`select 1`
+    await Promise.race([sql`select 1`, deadline])
   } catch (e) {
     await sql.end({ timeout: 0 }).catch(() => {})
-    throw translateConnectError(e, url)
+    throw e instanceof ConnectionError ? e : translateConnectError(e, url)
+  } finally {
+    clearTimeout(timer)
   }
   return sql
+}
+
+/** The URL's `connect_timeout` (libpq's name), else PGCONNECT_TIMEOUT, else 10 s. */
+function connectTimeoutOf(url: string, env: Record<string, string | undefined> = process.env): number {
+  let fromUrl: string | null = null
+  try {
+    fromUrl = new URL(url).searchParams.get('connect_timeout')
+  } catch {
+    // an unparseable URL fails in postgres() with its own message
+  }
+  const s = Number(fromUrl ?? env.PGCONNECT_TIMEOUT)
+  return s > 0 ? s : 10
+}
+
+function notPostgres(url: string, timeoutS: number): ConnectionError {
+  const hostPort = describeUrl(url).split('/')[0]
+  return new ConnectionError(
+    `the server at ${hostPort} did not answer as PostgreSQL within ${timeoutS} s (another service on that port?) (${describeUrl(url)})`,
+    'DB_NOT_POSTGRES',
+  )
 }
 
 /** Turns a driver error raised while connecting into our ConnectionError. */

@@ -14,6 +14,7 @@ import { DataError, UsageError } from '../../pipeline/core/errors.ts'
 import { serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { consumeLasting, ResumePoint } from '../../pipeline/transport/lasting-consume.ts'
+import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
 import { Counter, Gauge, createRegistry, type Registry } from '../../pipeline/core/metrics.ts'
 import { applyLifecycle } from './apply.ts'
 import { parseLifecycle } from './frame.ts'
@@ -44,6 +45,8 @@ export interface LifecycleConsumerOptions {
   batch?: number
   /** The clock of the sweep (ms). @default Date.now */
   clock?: () => number
+  /** Where `filter` came from, for the error when the stream does not take it. */
+  filterSource?: string
   /** Port for /health /ready /metrics; undefined: no server. */
   opsPort?: number
   registry?: Registry
@@ -71,7 +74,7 @@ export interface LifecycleConsumer {
 
 export async function startLifecycleConsumer(options: LifecycleConsumerOptions): Promise<LifecycleConsumer> {
   const d = LIFECYCLE_CONSUMER_DEFAULTS
-  const o = { ...d, clock: Date.now, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<LifecycleConsumerOptions, 'opsPort' | 'registry' | 'logger'>> & LifecycleConsumerOptions
+  const o = { ...d, clock: Date.now, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<LifecycleConsumerOptions, 'opsPort' | 'registry' | 'logger' | 'filterSource'>> & LifecycleConsumerOptions
   for (const k of ['sweepIntervalMs', 'nakDelayMs'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new UsageError(`Expected \`${k}\` to be an integer from 0 and up, got ${o[k]}`, 'LIFECYCLE_BAD_OPTION')
   }
@@ -84,20 +87,34 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   const lastSeqG = new Gauge({ name: 'ssmd_lifecycle_last_seq', help: 'stream sequence of the last message handled', registers: [registry] })
   const stats: LifecycleConsumerStats = { applied: 0, duplicates: 0, skipped: 0, malformed: 0, dbErrors: 0, promoted: 0, sweeps: 0, lastSeq: 0 }
   let dbOk = true
-  await requireMigrated(o.sql, 'lifecycle consumer')
-
-  const jsm = await jetstreamManager(o.nc)
+  const probe = () => ({ ok: !o.nc.isClosed() && dbOk, nats: !o.nc.isClosed(), database: dbOk, ...stats })
+  // the ops port first: a port in use fails the start before anything is consumed
+  const ops = o.opsPort === undefined ? null : serveOps({ port: o.opsPort, registry, health: probe, ready: probe })
   const resume = new ResumePoint()
-  const consumption = await consumeLasting({
-    nc: o.nc, stream: o.stream, consumer: o.consumer, batch: o.batch, log,
-    // a consumer lost and created again starts at the first message not acked yet (on the same
-    // stream; it used to go back to the stream's start), or at the start of a stream created again
-    ensure: async (again) => {
-      await ensureConsumer(jsm, o.stream, o.consumer, o.filter, log, again && !again.streamCreatedAgain ? resume.next() : null)
-      if (again?.streamCreatedAgain) resume.reset()
-    },
-    onMessage: (m, stream) => handle(m, stream),
-  })
+  let consumption: Awaited<ReturnType<typeof consumeLasting>>
+  try {
+    await requireMigrated(o.sql, 'lifecycle consumer')
+    const jsm = await jetstreamManager(o.nc)
+    // a filter outside the stream: our error naming both, not the server's refusal of the consumer
+    const info = await jsm.streams.info(o.stream).catch((e: JetStreamApiError) => {
+      if (e?.code === JetStreamApiCodes.StreamNotFound) return null // ensureConsumer says so
+      throw e
+    })
+    if (info) validateConsumerFilter(info, o.filter, o.filterSource ?? 'the filter')
+    consumption = await consumeLasting({
+      nc: o.nc, stream: o.stream, consumer: o.consumer, batch: o.batch, log,
+      // a consumer lost and created again starts at the first message not acked yet (on the same
+      // stream; it used to go back to the stream's start), or at the start of a stream created again
+      ensure: async (again) => {
+        await ensureConsumer(jsm, o.stream, o.consumer, o.filter, log, again && !again.streamCreatedAgain ? resume.next() : null)
+        if (again?.streamCreatedAgain) resume.reset()
+      },
+      onMessage: (m, stream) => handle(m, stream),
+    })
+  } catch (e) {
+    await ops?.stop()
+    throw e
+  }
 
   async function handle(m: JsMsg, stream: string): Promise<void> {
     resume.received(m.seq)
@@ -154,8 +171,6 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
     sweep().catch((e) => log.error({ err: e }, `lifecycle: sweep failed: ${(e as Error).message}`)).finally(() => (sweeping = false))
   }, o.sweepIntervalMs) : undefined
 
-  const probe = () => ({ ok: !o.nc.isClosed() && dbOk, nats: !o.nc.isClosed(), database: dbOk, ...stats })
-  const ops = o.opsPort === undefined ? null : serveOps({ port: o.opsPort, registry, health: probe, ready: probe })
   log.info({ stream: o.stream, filter: o.filter, consumer: o.consumer }, 'lifecycle consumer started')
 
   return {

@@ -1,0 +1,53 @@
+/**
+ * `ssmd cdc` as a child process when its start fails: one line, exit at once (the SQL pool or the
+ * NATS connection it had opened used to keep the process 5 s after its error), nothing created.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { freePort } from '../../../test/nats-server.ts'
+import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
+import { runCli } from '../../../test/subprocess.ts'
+import { createTestDatabase, type TestDatabase } from '../../services/db/index.ts'
+import { cdcFixture, type CdcFixture } from '../../services/cdc/cdc-fixture.ts'
+
+const pg = await needLogicalWal(await needService('postgres'))
+const nats = await needService('nats')
+
+describe.skipIf(!pg.ok)(`ssmd cdc, a failed start (${pg.reason})`, () => {
+  let bare: TestDatabase
+  beforeAll(async () => {
+    bare = await createTestDatabase(pg.url)
+  })
+  afterAll(() => bare?.drop())
+
+  test('a database not migrated: exit 2 naming ssmd db migrate, at once', async () => {
+    const r = await runCli(['cdc', '--database-url', bare.url, '--nats-url', nats.url, '--health-port', '0', '--stream', `CDC_${uniqueId()}`])
+    expect([r.code, r.err]).toEqual([2, [expect.stringMatching(/^error: cdc: database "ssmd_t_\w+" has no ssmd schema .*run `ssmd db migrate`/)]])
+  })
+
+  test('NATS unreachable: one line naming the server without its password, at once (was a ConnectionError trace)', async () => {
+    const port = await freePort()
+    const r = await runCli(['cdc', '--database-url', bare.url, '--nats-url', `nats://ops:natspw@127.0.0.1:${port}`, '--health-port', '0'])
+    expect([r.code, r.err]).toEqual([1, [`error [NATS_CONNECT]: cannot connect to NATS at nats://ops:***@127.0.0.1:${port}: connection refused`]])
+  })
+})
+
+describe.skipIf(!pg.ok || !nats.ok)(`ssmd cdc, its health port taken (${pg.reason}; ${nats.reason})`, () => {
+  let f: CdcFixture
+  beforeAll(async () => {
+    f = await cdcFixture(pg.url, nats.url, uniqueId('cdcp'))
+  })
+  afterAll(() => f?.cleanup())
+
+  test('exit 1 with EADDRINUSE before anything is created: no slot, no stream (they were made, and changes published, first)', async () => {
+    const held = Bun.serve({ port: 0, hostname: '0.0.0.0', fetch: () => new Response('') })
+    try {
+      const r = await runCli(['cdc', '--database-url', f.db.url, '--nats-url', nats.url, '--slot', f.slot, '--publication', f.publication,
+        '--stream', f.stream, '--subject-prefix', f.subjectPrefix, '--health-port', String(held.port)])
+      expect([r.code, r.err]).toEqual([1, [expect.stringMatching(/^error \[EADDRINUSE\]: /)]])
+      expect((await f.sql`select slot_name from pg_replication_slots where slot_name = ${f.slot}`).length).toBe(0)
+      expect(await f.events().catch((e) => (e as Error).message)).toMatch(/not found/i)
+    } finally {
+      await held.stop(true)
+    }
+  })
+})

@@ -1,13 +1,10 @@
 /** `ssmd backtest run <signal>`: a signal over archive files, summary + persisted result JSON. */
 import type { Command } from 'commander'
 import { SingleBar, Presets } from 'cli-progress'
-import { listArchiveFiles } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import {
-  expandDates, formatFire, gitInfo, loadSignal, manifestDates, runBacktest, signalDir, writeBacktest,
-} from '../../pipeline/signals/index.ts'
+import { formatFire, gitInfo, loadSignal, runBacktest, signalDir, writeBacktest } from '../../pipeline/signals/index.ts'
+import { archiveFilesFor, rangeDates, signalDates, warnMalformed, warnTruncated } from './archive-input.ts'
 import { dataDirOf, signalsDirOf } from './signal.ts'
-import { checkDate } from '../../pipeline/export/index.ts'
 
 interface RunFlags {
   from?: string
@@ -41,25 +38,20 @@ export function registerBacktest(program: Command): void {
       const s = await loadSignal(signalDir(signalsDirOf(o.signalsDir), id))
       const git = gitInfo(s.dir)
       if (git.dirty && !o.allowDirty) throw new UsageError(`${s.dir} has uncommitted changes: commit them or pass --allow-dirty`)
-      const dates = o.dates ? o.dates.split(',').map((d) => d.trim()).filter(Boolean)
-        : o.from ? expandDates(o.from, o.to ?? o.from)
-        : s.manifest ? manifestDates(s.manifest) : []
-      for (const d of dates) checkDate(d, o.dates ? '--dates' : o.from ? '--from/--to' : 'backtest.yaml dates')
-      if (dates.length === 0) throw new UsageError('no dates: pass --dates, --from/--to, or set dates in backtest.yaml')
+      const range = rangeDates(o.from, o.to)
+      const given = o.dates !== undefined ? o.dates.split(',').map((d) => d.trim()).filter(Boolean) : range
+      const dates = signalDates(s, given, o.dates !== undefined ? '--dates' : '--from', 'pass --dates, --from/--to, or set dates in backtest.yaml')
       const feed = o.feed ?? s.manifest?.feed ?? 'kalshi'
       const root = o.data ?? dataDirOf(cmd)
       const stream = o.stream ?? s.manifest?.stream
-      // a backtest over no data is a mistake (a wrong --data, a date not archived), not a result
-      const files = await listArchiveFiles(root, { feed, stream, dates })
-      if (files.length === 0) throw new UsageError(`no ${feed}${stream ? `/${stream}` : ''} archive files for ${dates.join(', ')} under ${root}`)
-      const missing = dates.filter((d) => !files.some((f) => f.date === d))
-      if (missing.length > 0) console.error(`warning: no ${feed} archive files for ${missing.join(', ')} under ${root}; backtesting the other dates`)
+      await archiveFilesFor({ root, feed, stream, dates })
       const tty = process.stderr.isTTY === true && !o.json
       const bar = tty ? new SingleBar({ format: 'backtest {bar} {value}/{total} files | {records} records', stream: process.stderr }, Presets.shades_classic) : null
       let started = false
       const r = await runBacktest({
         signal: s, root, feed, stream, dates, git,
         tickers: s.manifest?.tickers, sampleLimit: s.manifest?.sample_limit,
+        onTruncated: warnTruncated('backtested its complete lines'),
         onProgress: (p) => {
           if (bar) {
             if (!started) bar.start(p.totalFiles, 0, { records: 0 })
@@ -69,6 +61,7 @@ export function registerBacktest(program: Command): void {
         },
       })
       bar?.stop()
+      warnMalformed(r.result.data.malformed_lines)
       const dir = writeBacktest(o.out, r)
       if (o.json) {
         console.log(JSON.stringify(r.result, null, 2))

@@ -62,6 +62,21 @@ describe('ssmd data export', () => {
     expect((await cli(['--data-dir', data, 'data', 'export', '--date', DAY1, '--format', 'csv', '--type', 'trade', '--out', out, '--overwrite'])).code).toBe(0)
   })
 
+  test('--overwrite with --ticker warns on stderr which partitions now hold only that ticker; no rows replace nothing', async () => {
+    const out = join(root, 'filtered')
+    expect((await cli(['data', 'export', '--data', data, '--date', DAY1, '--type', 'trade,market_lifecycle_v2', '--out', out])).code).toBe(0)
+    const part = (t: string) => join(out, 'kalshi', `date=${DAY1}`, `type=${t}`, 'part-0000.parquet')
+    const none = await cli(['data', 'export', '--data', data, '--date', DAY1, '--ticker', 'NOPE', '--overwrite', '--out', out])
+    expect([none.code, none.err, existsSync(part('trade')), existsSync(part('market_lifecycle_v2'))]).toEqual([0, '', true, true])
+    // a market with trades but no lifecycle frames: its trades replace the trade partition, the lifecycle one stays
+    const lifecycle = new Set(day1.filter((r) => r.type === 'market_lifecycle_v2').map((r) => r.ticker))
+    const ticker = day1.find((r) => r.type === 'trade' && !lifecycle.has(r.ticker))!.ticker
+    const r = await cli(['data', 'export', '--data', data, '--date', DAY1, '--type', 'trade,market_lifecycle_v2', '--ticker', ticker, '--overwrite', '--out', out])
+    expect(r.code).toBe(0)
+    expect(r.err).toBe(`warning: --overwrite with --ticker ${ticker} replaced 1 partition with that ticker's rows only (the other tickers' rows there are gone): ${join(out, 'kalshi', `date=${DAY1}`, 'type=trade')}`)
+    expect(existsSync(part('market_lifecycle_v2'))).toBe(true)
+  })
+
   test('bad input exits 2 with a message and writes nothing (subprocess: no date, unknown format)', () => {
     const out = join(root, 'bad')
     const noDate = spawn(['--data', data, '--out', out])

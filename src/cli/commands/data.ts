@@ -2,8 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { connect } from '@nats-io/transport-node'
-import { listArchiveFiles, readArchive, readManifest, type TruncatedFile } from '../../pipeline/archive/index.ts'
+import { listArchiveFiles, readArchive, readManifest } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
 import {
@@ -12,6 +11,8 @@ import {
 } from '../../pipeline/export/index.ts'
 import { stripInjected } from '../../pipeline/archive/index.ts'
 import { FileRecordSource } from '../../pipeline/signals/index.ts'
+import { connectNats, isLiteralSubject } from '../../pipeline/transport/index.ts'
+import { warnTruncated } from './archive-input.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
 import { isStdoutClosed, watchStdout } from '../stdout.ts'
 
@@ -98,13 +99,14 @@ export function registerData(program: Command): void {
       const speed = o.speed === 'max' ? Infinity : Number(o.speed)
       if (!(speed > 0)) throw new UsageError(`--speed must be a positive number or max (got ${o.speed})`)
       if (o.to !== 'stdout' && o.to !== 'nats') throw new UsageError(`--to must be stdout or nats (got ${o.to})`)
+      if (o.to === 'nats' && !isLiteralSubject(o.prefix)) throw new UsageError(`--prefix must be a NATS subject without wildcards, spaces or empty tokens, e.g. replay.kalshi (got "${o.prefix}")`)
       const root = dataDirOf(cmd, o.data)
-      const onTruncated = (t: TruncatedFile) => console.error(`warning: ${t.path} ${t.open ? 'is still being written' : 'is truncated or corrupt'} (${t.reason}); replayed its complete lines`)
+      const onTruncated = warnTruncated('replayed its complete lines')
       // records as a backtest reads them (the gunzip worker walks the lines); each keeps its line as `raw`
       const source = new FileRecordSource({ root, feed: o.feed, dates: [o.date], onTruncated })
       const files = await source.listFiles()
       if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
-      const nc = o.to === 'nats' ? await connect({ servers: o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL, noAsyncTraces: true }) : null
+      const nc = o.to === 'nats' ? await connectNats(o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL) : null
       let first: { ts: number; wall: number } | null = null
       let n = 0
       let flushedAt = 0
@@ -158,7 +160,7 @@ export function registerData(program: Command): void {
     .option('--type <type>', 'only these record types (repeatable, or comma-separated)', collect)
     .option('--ticker <ticker>', 'only this ticker')
     .option('--row-group <rows>', 'rows per parquet row group (and per CSV write)', String(DEFAULT_ROW_GROUP_ROWS))
-    .option('--overwrite', 'replace part files of the same format already in the partitions written')
+    .option('--overwrite', 'replace the part files of the same format in the partitions that get rows (with --ticker: by that ticker\'s rows only)')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', `
 Record types: ticker, trade, orderbook_snapshot, orderbook_delta, market_lifecycle_v2, other.
@@ -178,8 +180,15 @@ Prices in dollars, sizes in contracts, ts/received_at as UTC timestamps (ms); se
       const s = await exportArchive({
         root: dataDirOf(cmd, o.data), feed: o.feed, dates, out: o.out, format, types: (o.type ?? []).map(checkType), ticker: o.ticker,
         rowGroupRows, overwrite: o.overwrite,
-        onTruncated: (t) => console.error(`warning: ${t.path} is truncated (${t.reason}); its complete lines were exported`),
+        onTruncated: warnTruncated('exported its complete lines'),
       })
+      // A filtered export could write beside the full parts instead (part-0000-<ticker>), but
+      // every reader globs a partition's parts (`type=trade/*.parquet`): the ticker's rows would
+      // be counted twice. It replaces the partition, as asked, and says so.
+      if (o.ticker !== undefined && s.replaced.length > 0) {
+        const n = s.replaced.length
+        console.error(`warning: --overwrite with --ticker ${o.ticker} replaced ${n} partition${n === 1 ? '' : 's'} with that ticker's rows only (the other tickers' rows there are gone): ${s.replaced.join(', ')}`)
+      }
       if (o.json) return void console.log(JSON.stringify(s, null, 2))
       printExportSummary(s)
     })

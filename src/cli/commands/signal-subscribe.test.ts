@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { CLI_MAIN, killIfRunning, killTree, spawnCli, type CliChild } from '../../../test/subprocess.ts'
+import { CLI_MAIN, killIfRunning, killTree, runCli, spawnCli, type CliChild } from '../../../test/subprocess.ts'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { JetStreamFireSink, formatFire, type EmittedFire } from '../../pipeline/signals/index.ts'
 
@@ -98,5 +98,24 @@ describe.skipIf(!nats.ok)(`ssmd signal subscribe (child process, ${nats.reason})
     children.push(sub)
     expect(await sub.exited).toBe(1)
     expect(sub.err).toEqual([`error [STREAM_NOT_FOUND]: fires stream NOPE_${id} does not exist (start a signal runner, or pass --stream)`])
+  }, 30_000)
+
+  test('a --prefix whose subject the stream does not cover is a one-line usage error naming the subject, the stream and its subjects', async () => {
+    const sub = spawnCli(['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--prefix', `other-${id}`, '--stream', stream])
+    children.push(sub)
+    expect(await sub.exited).toBe(2)
+    expect(sub.err).toEqual([
+      `error: fire subject other-${id}.my-sig.fires is not in stream ${stream} (its subjects: ${prefix}.>): pass the --prefix its fires are published under`,
+    ])
+  }, 30_000)
+})
+
+describe('ssmd signal subscribe without a server', () => {
+  test('a NATS url that cannot be reached is an error with its password redacted', async () => {
+    // port 1: nothing listens there, the connection is refused at once
+    const r = await runCli(['signal', 'subscribe', 'my-sig', '--nats-url', 'nats://me:s3cret@127.0.0.1:1'])
+    expect(r.code).toBe(1)
+    expect(r.err).toEqual([expect.stringMatching(/^error \[NATS_CONNECT\]: cannot connect to NATS at nats:\/\/me:\*\*\*@127\.0\.0\.1:1: /)])
+    expect(r.err.join('\n')).not.toContain('s3cret')
   }, 30_000)
 })

@@ -2,20 +2,25 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { jetstream, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
 import { logger } from '../../pipeline/core/log.ts'
+import { redactUrl, redactUrls } from '../../pipeline/core/redact.ts'
 import {
   ConsoleFireSink, FileRecordSource, MemoryFireSink, SIGNALS_STREAM_DEFAULTS, SignalEngine, TeeFireSink,
-  formatFire, listSignalDirs, loadSignal, manifestDates, runSignals, signalDir, startLiveRunner,
+  formatFire, listSignalDirs, loadSignal, runSignals, signalDir, startLiveRunner,
 } from '../../pipeline/signals/index.ts'
 import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
 import { stdoutClosed } from '../stdout.ts'
+import { archiveFilesFor, signalDates, warnMalformed, warnTruncated } from './archive-input.ts'
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
+
+/** JetStream's err_code for a consumer filter outside the stream's subjects (nats.js names no constant for it). */
+const FILTER_NOT_IN_STREAM = 10093
 
 export function signalsDirOf(flag?: string): string {
   return flag ?? process.env.SSMD_SIGNALS_PATH ?? 'signals'
@@ -25,9 +30,13 @@ export function dataDirOf(cmd: Command, flag?: string): string {
   return flag ?? globals(cmd).dataDir ?? process.env.SSMD_DATA_DIR ?? 'data'
 }
 
-/** NATS settings from flags > env config (`--env`) > env vars > defaults. */
+/**
+ * NATS settings from flags > env config (`--env`) > env vars > defaults. The data dir is the
+ * config's, which already puts the global --data-dir (and SSMD_DATA_DIR) before storage.path.
+ */
 export function natsSettings(cmd: Command, o: { env?: string; natsUrl?: string; stream?: string; filter?: string }) {
-  const cfg = o.env ? resolveConfig(o.env, { configDir: globals(cmd).configDir }) : null
+  const { configDir, dataDir } = globals(cmd)
+  const cfg = o.env ? resolveConfig(o.env, { configDir, dataDir }) : null
   return {
     url: o.natsUrl ?? cfg?.transport.url ?? process.env.NATS_URL ?? DEFAULT_NATS_URL,
     stream: o.stream ?? cfg?.env.signals?.stream ?? cfg?.transport.stream ?? process.env.NATS_STREAM ?? 'PROD_KALSHI',
@@ -72,10 +81,19 @@ export function registerSignal(program: Command): void {
     .option('--signals-dir <dir>', 'signals directory; env SSMD_SIGNALS_PATH (default ./signals)')
     .option('--json', 'print JSON')
     .action(async (o: { signalsDir?: string; json?: boolean }) => {
-      const loaded = await Promise.all(listSignalDirs(signalsDirOf(o.signalsDir)).map(loadSignal))
-      const rows = loaded.map((s) => ({ id: s.id, name: s.name, requires: s.requires }))
+      // one broken signal must not hide the others: the good ones are listed, every broken one
+      // is reported (file:line: message), and the exit code says some were broken
+      const loaded = await Promise.allSettled(listSignalDirs(signalsDirOf(o.signalsDir)).map(loadSignal))
+      const rows = loaded.flatMap((r) => (r.status === 'fulfilled' ? [{ id: r.value.id, name: r.value.name, requires: r.value.requires }] : []))
+      const broken = loaded.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
       if (o.json) console.log(JSON.stringify(rows, null, 2))
       else for (const r of rows) console.log(`${r.id.padEnd(24)} ${r.requires.join(',').padEnd(16)} ${r.name}`)
+      for (const e of broken) {
+        // loadSignal reports a broken signal as a UsageError; anything else is a bug, with its stack
+        if (!(e instanceof UsageError)) throw e
+        console.error(`error: ${e.message}`)
+      }
+      if (broken.length > 0) process.exitCode = 1
     })
 
   signal
@@ -89,18 +107,22 @@ export function registerSignal(program: Command): void {
     .option('--date <dates...>', 'dates for --source file (default: backtest.yaml)')
     .option('--data <dir>', 'archive root for --source file')
     .option('--feed <name>', 'feed for --source file', 'kalshi')
-    .option('--console', 'also print fires')
+    .option('--console', 'also print fires (--source nats only: --source file always prints them)')
     .option('--signals-dir <dir>', 'signals directory')
     .action(async (id: string, o: Record<string, string | string[] | boolean | undefined>, cmd: Command) => {
       const s = await loadSignal(signalDir(signalsDirOf(o.signalsDir as string | undefined), id))
       const nats = natsSettings(cmd, o as never)
       if (o.source === 'file') {
-        const dates = (o.date as string[] | undefined) ?? (s.manifest ? manifestDates(s.manifest) : [])
-        if (dates.length === 0) throw new UsageError('no dates: pass --date or add dates to backtest.yaml')
-        const source = new FileRecordSource({ root: (o.data as string | undefined) ?? nats.dataDir ?? dataDirOf(cmd), feed: o.feed as string, dates })
+        // as `backtest run` reads the archive: checked dates, no run over no files, damaged files said
+        const dates = signalDates(s, (o.date as string[] | undefined) ?? null, '--date', 'pass --date or add dates to backtest.yaml')
+        const root = (o.data as string | undefined) ?? nats.dataDir ?? dataDirOf(cmd)
+        const feed = o.feed as string
+        await archiveFilesFor({ root, feed, dates })
+        const source = new FileRecordSource({ root, feed, dates, onTruncated: warnTruncated('ran the signal over its complete lines') })
         const engine = new SignalEngine([s])
         const mem = new MemoryFireSink()
         const r = await runSignals({ engine, source, sink: new TeeFireSink([new ConsoleFireSink(), mem]) })
+        warnMalformed(source.parse.malformed)
         console.log(`records ${r.records}, tickers ${engine.tickerCount}, fires ${r.fires}, errors ${engine.counters[s.id].errors}`)
         return
       }
@@ -127,17 +149,24 @@ export function registerSignal(program: Command): void {
       try {
         nc = await connect({ servers: url, noAsyncTraces: true })
       } catch (e) {
-        throw new ConnectionError(`cannot connect to NATS at ${url}: ${(e as Error).message}`, 'NATS_CONNECT', { cause: e })
+        throw new ConnectionError(`cannot connect to NATS at ${redactUrl(url)}: ${redactUrls((e as Error).message)}`, 'NATS_CONNECT', { cause: e })
       }
       try {
+        const subject = `${o.prefix}.${id}.fires`
         const consumer = await jetstream(nc).consumers.get(o.stream, {
           // one subject as a string: sent as `filter_subject`, which servers before 2.10 accept
           // (an array is `filter_subjects`, 2.10+ only)
-          filter_subjects: `${o.prefix}.${id}.fires`,
+          filter_subjects: subject,
           deliver_policy: o.all ? DeliverPolicy.All : DeliverPolicy.New,
-        }).catch((e: JetStreamApiError) => {
-          if (e?.code !== JetStreamApiCodes.StreamNotFound) throw e
-          throw new ConnectionError(`fires stream ${o.stream} does not exist (start a signal runner, or pass --stream)`, 'STREAM_NOT_FOUND', { cause: e })
+        }).catch(async (e: JetStreamApiError) => {
+          if (e?.code === JetStreamApiCodes.StreamNotFound) {
+            throw new ConnectionError(`fires stream ${o.stream} does not exist (start a signal runner, or pass --stream)`, 'STREAM_NOT_FOUND', { cause: e })
+          }
+          if (e?.code === FILTER_NOT_IN_STREAM) {
+            const subjects = await jetstreamManager(nc).then((m) => m.streams.info(o.stream)).then((i) => i.config.subjects?.join(', ') || 'none', () => 'unknown')
+            throw new UsageError(`fire subject ${subject} is not in stream ${o.stream} (its subjects: ${subjects}): pass the --prefix its fires are published under`, 'FILTER_NOT_IN_STREAM', { cause: e })
+          }
+          throw e
         })
         const messages = await consumer.consume()
         // Ctrl-C, or a reader that went away (`| head`)

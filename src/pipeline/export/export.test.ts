@@ -118,6 +118,27 @@ describe('data export', () => {
     expect(rows).toEqual([{ date: DAY1, n: want.length }, { date: DAY2, n: records.filter((r) => r.type === 'trade' && r.ts >= Date.UTC(2026, 1, 7, 23)).length }])
   })
 
+  test('--overwrite replaces only the partitions it writes rows to: a filter that matches nothing deletes nothing', async () => {
+    const out = join(root, 'overwrite-some')
+    await exportArchive(options(out))
+    const before = tree(out)
+    const day1 = await archiveRecords(data, DAY1)
+    // the smoke test: 0 rows written, and every part of the date was gone
+    const none = await exportArchive(options(out, { dates: [DAY1], ticker: 'NOPE', overwrite: true }))
+    expect(tree(out)).toEqual(before)
+    expect([none.rows, none.files, none.replaced]).toEqual([0, [], []])
+    // a market's rows replace the partitions they go to; the types it has no rows of keep every row
+    const ticker = day1.find((r) => r.type === 'trade')!.ticker
+    const s = await exportArchive(options(out, { dates: [DAY1], ticker, overwrite: true }))
+    const written = TYPES.filter((t) => day1.some((r) => r.type === t && r.ticker === ticker))
+    expect(written.length).toBeLessThan(TYPES.length)
+    expect(s.replaced).toEqual(written.map((t) => join(out, 'kalshi', `date=${DAY1}`, `type=${t}`)))
+    expect(tree(out)).toEqual(before)
+    const n = await duck.rows(`SELECT type, count(*) AS n FROM read_parquet('${out}/kalshi/date=${DAY1}/*/*.parquet', hive_partitioning = true, union_by_name = true) GROUP BY ALL ORDER BY type`)
+    const want = TYPES.map((type) => ({ type, n: day1.filter((r) => r.type === type && (!written.includes(type) || r.ticker === ticker)).length }))
+    expect(n).toEqual(want.filter((x) => x.n > 0).sort((a, b) => a.type.localeCompare(b.type)))
+  })
+
   test('a partition that cannot be written fails naming it, removes the .tmp files of the date and keeps what existed', async () => {
     const out = join(root, 'fail')
     await exportArchive(options(out, { dates: [DAY1], types: ['ticker'] }))

@@ -8,7 +8,7 @@
  * files of the date in progress and leaves every existing file as it was.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { listArchiveFiles, newReadStats, type ArchiveFile, type TruncatedFile } from '../archive/index.ts'
 import { ArchiveError } from '../archive/errors.ts'
 import { UsageError } from '../core/errors.ts'
@@ -32,7 +32,10 @@ export interface ExportOptions {
   ticker?: string
   /** @default DEFAULT_ROW_GROUP_ROWS */
   rowGroupRows?: number
-  /** Replace the part files of this format in the partitions being written. */
+  /**
+   * Replace the part files of this format in the partitions the export writes rows to; a
+   * partition that gets no rows (a filter that matches nothing there) keeps its parts.
+   */
   overwrite?: boolean
   onTruncated?: (t: TruncatedFile) => void
 }
@@ -64,10 +67,18 @@ export interface ExportSummary {
   filtered: number
   /** Archive files that ended early or were corrupt (their complete lines were exported). */
   truncated: number
+  /**
+   * Partition directories whose existing part files (`overwrite`) were replaced by this export's,
+   * by date, then type. With a ticker filter each of them now holds that ticker's rows only.
+   */
+  replaced: string[]
 }
 
 const PART = (format: ExportFormat) => `part-0000.${format}`
 const partitionDir = (outDir: string, date: string, type: RecordType) => join(outDir, `date=${date}`, `type=${type}`)
+
+/** Record-type order (RECORD_TYPES), so output does not depend on which type's record came first. */
+const typeOrder = (t: RecordType) => RECORD_TYPES.indexOf(t)
 
 /** Part files of `format` already in a partition. */
 function existingParts(dir: string, format: ExportFormat): string[] {
@@ -101,7 +112,7 @@ export async function exportArchive(o: ExportOptions): Promise<ExportSummary> {
   const interner = new Interner()
   const summary: ExportSummary = {
     feed: o.feed, format: o.format, dates: found, missingDates, outDir, files: [], rows: 0, rowsByType: {},
-    archiveFiles: 0, lines: 0, malformed: 0, filtered: 0, truncated: 0,
+    archiveFiles: 0, lines: 0, malformed: 0, filtered: 0, truncated: 0, replaced: [],
   }
   for (const date of found) {
     const files = byDate.get(date) ?? []
@@ -146,10 +157,17 @@ export async function exportArchive(o: ExportOptions): Promise<ExportSummary> {
       for (const [type, b] of buffers) spill(type, b)
       const done: ExportFile[] = []
       for (const [type, p] of parts) done.push({ path: p.path, date, type, rows: p.rows, bytes: p.finish() })
-      // commit the date: the old parts of this format in the partitions in scope go, the new ones come
-      if (o.overwrite) for (const t of types) for (const old of existingParts(partitionDir(outDir, date, t), o.format)) unlinkSync(old)
-      for (const [, p] of parts) renameSync(p.tmp, p.path)
-      for (const f of done.sort((a, b) => RECORD_TYPES.indexOf(a.type) - RECORD_TYPES.indexOf(b.type))) {
+      // commit the date, partition by partition, only where rows were written: a filter that
+      // matched nothing in a partition must not empty it. The new part is renamed over the old
+      // one first, so a reader sees the old rows or the new ones, never none.
+      for (const [, p] of [...parts].sort(([a], [b]) => typeOrder(a) - typeOrder(b))) {
+        const dir = dirname(p.path)
+        const old = existingParts(dir, o.format)
+        renameSync(p.tmp, p.path)
+        for (const f of old) if (f !== p.path) unlinkSync(f)
+        if (old.length > 0) summary.replaced.push(dir)
+      }
+      for (const f of done.sort((a, b) => typeOrder(a.type) - typeOrder(b.type))) {
         summary.files.push(f)
         summary.rows += f.rows
         summary.rowsByType[f.type] = (summary.rowsByType[f.type] ?? 0) + f.rows

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import type { ArchiveFile } from '../archive/index.ts'
+import type { ArchiveFile, TruncatedFile } from '../archive/index.ts'
 import type { Logger } from '../core/log.ts'
 import { SignalEngine } from './engine.ts'
 import { FileRecordSource } from './file-source.ts'
@@ -27,6 +27,8 @@ export interface BacktestOptions {
   /** Git sha and dirty flag of the signal (see `gitInfo`). */
   git?: { sha: string; dirty: boolean }
   onProgress?: (p: { files: number; totalFiles: number; records: number }) => void
+  /** Called when a file turns out truncated or corrupt (its complete lines are still read). */
+  onTruncated?: (t: TruncatedFile) => void
   log?: Logger
 }
 
@@ -88,7 +90,7 @@ export async function runBacktest(o: BacktestOptions): Promise<{ result: Backtes
   const t0 = performance.now()
   const s = o.signal
   const source = new FileRecordSource({
-    root: o.root, feed: o.feed, stream: o.stream, dates: o.dates,
+    root: o.root, feed: o.feed, stream: o.stream, dates: o.dates, onTruncated: o.onTruncated,
     onFile: (done, total) => o.onProgress?.({ files: done, totalFiles: total, records }),
   })
   const engine = new SignalEngine([s], { tickers: o.tickers, log: o.log })

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import pkg from '../../package.json' with { type: 'json' }
 import { SsmdError, UsageError } from '../pipeline/core/errors.ts'
+import { logToStderr } from '../pipeline/core/log.ts'
 import { COMMANDS } from './commands/index.ts'
 
 export const VERSION = pkg.version
@@ -37,6 +38,10 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   const loaders = name === null ? Object.values(COMMANDS) : [COMMANDS[name]]
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program)
   program.commands.forEach(exitOverrideDeep)
+  // a command asked for JSON owns stdout: logs go to stderr
+  program.hook('preAction', (_, action) => {
+    if (action.opts().json === true) logToStderr()
+  })
   return program
 }
 

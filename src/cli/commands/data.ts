@@ -15,6 +15,7 @@ import { connectNats, isLiteralSubject } from '../../pipeline/transport/index.ts
 import { warnTruncated } from './archive-input.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
 import { isStdoutClosed, watchStdout } from '../stdout.ts'
+import { logToStderr } from '../../pipeline/core/log.ts'
 
 function feedsIn(root: string): string[] {
   try {
@@ -67,6 +68,7 @@ export function registerData(program: Command): void {
     .option('--limit <n>', 'records to print', '10')
     .option('--raw', 'print the raw lines instead')
     .action(async (o: { date: string; data?: string; feed: string; type?: string; ticker?: string; limit: string; raw?: boolean }, cmd: Command) => {
+      logToStderr() // stdout is the records
       checkDate(o.date)
       const limit = Number(o.limit)
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer (got ${o.limit})`)
@@ -95,6 +97,7 @@ export function registerData(program: Command): void {
     .option('--nats-url <url>', 'NATS url; env NATS_URL')
     .option('--prefix <subject>', 'subject prefix for --to nats', 'replay.kalshi')
     .action(async (o: { date: string; data?: string; feed: string; symbol?: string; speed: string; to: string; natsUrl?: string; prefix: string }, cmd: Command) => {
+      if (o.to === 'stdout') logToStderr() // stdout is the records
       checkDate(o.date)
       const speed = o.speed === 'max' ? Infinity : Number(o.speed)
       if (!(speed > 0)) throw new UsageError(`--speed must be a positive number or max (got ${o.speed})`)

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { createLogger, logger } from '../../pipeline/core/log.ts'
+import { logger } from '../../pipeline/core/log.ts'
 import { openDb, requireMigrated, type Sql } from '../../services/db/index.ts'
 import { KalshiRest } from '../../pipeline/kalshi-rest/index.ts'
 import { MARKET_STATUSES, listMarkets, showMarket, syncSecmaster, type SyncProgress } from '../../services/secmaster/index.ts'
@@ -74,7 +74,7 @@ export function registerSecmaster(program: Command): void {
       const { rest, sql } = await openSource(f, cmd)
       // with --json, stdout holds the JSON object only (`| jq`): PROGRESS lines and logs go to stderr
       const reporter = progressReporter(process.stderr.isTTY === true, f.json ? console.error : console.log)
-      const log = f.json ? createLogger('ssmd', { destination: 2 }) : logger()
+      const log = logger() // on stderr with --json (program.ts)
       try {
         const r = await syncSecmaster(sql, rest, {
           mode: f.activeOnly ? 'incremental' : f.bySeries ? 'by-series' : 'full',

@@ -8,7 +8,7 @@ const REDACT = [
 ]
 
 /**
- * The process logger: JSON lines on stdout, pretty when stdout is a TTY.
+ * The process logger: JSON lines on stdout (`destination`: another fd), pretty when stdout is a TTY.
  * `SSMD_LOG_LEVEL` (default `info`) sets the level; `SSMD_LOG_PRETTY=0|1` forces the format.
  */
 export function createLogger(name = 'ssmd', options: { level?: string; pretty?: boolean; destination?: number } = {}): Logger {
@@ -19,16 +19,28 @@ export function createLogger(name = 'ssmd', options: { level?: string; pretty?: 
   if (pretty) {
     // pino-pretty as a synchronous stream (no worker thread: works inside `bun build --compile`).
     const pinoPretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream
-    return pino(base, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }))
+    return pino(base, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true, destination: options.destination ?? 1 }))
   }
   return pino(base, pino.destination({ fd: options.destination ?? 1, sync: false }))
 }
 
 let root: Logger | undefined
+let rootFd = 1
 /** The shared root logger; roles take children of it (`log.child({ role: 'connector' })`). */
 export function logger(): Logger {
-  root ??= createLogger()
+  root ??= createLogger('ssmd', { destination: rootFd })
   return root
+}
+
+/**
+ * Sends the root logger's lines to stderr: for a command whose stdout is its data (`--json`,
+ * `data replay`, `data sample`), so a log line (a REST retry, say) never lands inside it. Call
+ * before anything logs; loggers already made keep their destination.
+ */
+export function logToStderr(): void {
+  if (rootFd === 2) return
+  rootFd = 2
+  root = undefined
 }
 
 /** A logger that drops everything (tests and library use). */

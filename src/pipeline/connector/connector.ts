@@ -21,7 +21,7 @@ import { WS_PATH } from '../kalshi/protocol.ts'
 import type { Sink } from '../transport/types.ts'
 import { Ingest } from './ingest.ts'
 import { connectorMetrics, installCollectors, type ConnectorMetrics } from './metrics.ts'
-import { fetchOpenMarkets } from './markets.ts'
+import { fetchOpenMarkets, unknownMarkets } from './markets.ts'
 import { PER_MARKET_CHANNELS, planShards } from './plan.ts'
 import { startBridge, type Bridge } from './bridge.ts'
 import { MarketPlacement } from './placement.ts'
@@ -253,6 +253,12 @@ export class Connector {
         if (this.ingest.waiting > 0) this.scheduleOverflow()
       },
       connectionClosed: (connId) => this.ingest.seq.resetConnection(connId),
+      // the shard drops what this names; the placement forgets it, so a later add can place it again
+      unknownMarkets: async (tickers) => {
+        const unknown = await unknownMarkets(this.o.restUrl ?? this.o.config.exchange.restUrl, tickers, this.o.signal)
+        for (const t of unknown) this.placement?.owner.delete(t)
+        return unknown
+      },
       onStateChange: (shard) => {
         const l = { ...this.labels, shard: String(shard.id) }
         this.metrics.connected.set(l, shard.connected ? 1 : 0)

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino'
 import { KalshiError } from '../core/errors.ts'
+import { KALSHI_ERROR } from '../kalshi/protocol.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import type { Channel } from '../config/schema.ts'
 import { KalshiSocket, SOCKET_DEFAULTS } from './socket.ts'
@@ -32,6 +33,11 @@ export interface ShardHost {
   control(kind: string, fields: Record<string, unknown>): void
   /** Seq state of a connection is void after it closes. */
   connectionClosed(connId: string): void
+  /**
+   * The tickers of `tickers` the exchange does not know (REST), asked when a subscribe fails with
+   * Kalshi's "market not found" (16), which names none; rejects when it cannot tell.
+   */
+  unknownMarkets?(tickers: string[]): Promise<string[]>
   onStateChange?(shard: Shard): void
 }
 
@@ -156,6 +162,15 @@ export class Shard {
         const code = e instanceof KalshiError ? e.kalshiCode : 0
         this.host.control('error', { shard: this.id, conn: this.connId, cmd: 'subscribe', channel, code, message: (e as Error).message })
         this.host.log.warn({ shard: this.id, channel, code, err: (e as Error).message }, 'subscribe failed')
+        if (tickers && code === KALSHI_ERROR.MARKET_NOT_FOUND) {
+          const dropped = await this.dropUnknown(tickers, 'subscribe')
+          if (dropped.size > 0) {
+            tickers = tickers.filter((t) => !dropped.has(t))
+            if (tickers.length === 0) return
+            attempt-- // the rest is a new subscribe, not a retry of the refused one
+            continue
+          }
+        }
         if (attempt + 1 >= SHARD_DEFAULTS.SUBSCRIBE_RETRIES) {
           this.host.log.error({ shard: this.id, channel }, 'subscribe keeps failing; reconnecting')
           socket.close(4000, 'subscribe failed')
@@ -179,22 +194,72 @@ export class Shard {
     }
   }
 
-  /** Adds markets: `update_subscription add_markets` on each per-market sid (or a first subscribe). */
+  /**
+   * Adds markets: `update_subscription add_markets` on each per-market sid (or a first subscribe).
+   * Tickers the exchange does not know (error 16) are dropped, each named, and the rest added;
+   * any other failure closes the socket, and the reconnect subscribes the shard's whole list, the
+   * new markets included (an add half done, on one channel and not another, is never left so).
+   */
   addMarkets(tickers: string[]): Promise<void> {
     this.markets = [...this.markets, ...tickers]
     return this.serial(async (socket) => {
       for (const channel of this.channels) {
         if (this.isGlobal(channel)) continue
-        const entry = [...this.sids].find(([, info]) => info.channel === channel)
-        if (entry) {
-          await socket.command('update_subscription', { sids: [entry[0]], market_tickers: tickers, action: 'add_markets' })
-          entry[1].tickers.push(...tickers)
-        } else {
-          const reply = await socket.command('subscribe', { channels: [channel], market_tickers: tickers })
-          this.sids.set(sidOf(reply), { channel, tickers: [...tickers] })
+        for (;;) {
+          if (tickers.length === 0) return
+          try {
+            await this.addOn(socket, channel, tickers)
+            break
+          } catch (e) {
+            if (socket.closed || this.stopping) return
+            const code = e instanceof KalshiError ? e.kalshiCode : 0
+            this.host.control('error', { shard: this.id, conn: this.connId, cmd: 'add_markets', channel, code, message: (e as Error).message })
+            const dropped = code === KALSHI_ERROR.MARKET_NOT_FOUND ? await this.dropUnknown(tickers, 'add_markets') : new Set<string>()
+            if (dropped.size > 0) {
+              tickers = tickers.filter((t) => !dropped.has(t))
+              continue
+            }
+            this.host.log.warn({ shard: this.id, channel, code, err: (e as Error).message, markets: tickers.length }, 'adding markets failed; reconnecting to subscribe the whole list')
+            socket.close(4002, 'add_markets failed')
+            return
+          }
         }
       }
     })
+  }
+
+  private async addOn(socket: KalshiSocket, channel: Channel, tickers: string[]): Promise<void> {
+    const entry = [...this.sids].find(([, info]) => info.channel === channel)
+    if (entry) {
+      await socket.command('update_subscription', { sids: [entry[0]], market_tickers: tickers, action: 'add_markets' })
+      entry[1].tickers.push(...tickers)
+    } else {
+      const reply = await socket.command('subscribe', { channels: [channel], market_tickers: tickers })
+      this.sids.set(sidOf(reply), { channel, tickers: [...tickers] })
+    }
+  }
+
+  /**
+   * After a "market not found": the tickers of `tickers` the exchange does not know, asked over
+   * REST, leave this shard's list (a warning and a control record name them); none when REST
+   * cannot tell (the caller goes on as for any failure).
+   */
+  private async dropUnknown(tickers: string[], cmd: string): Promise<Set<string>> {
+    if (!this.host.unknownMarkets) return new Set()
+    let unknown: string[]
+    try {
+      unknown = await this.host.unknownMarkets(tickers)
+    } catch (e) {
+      this.host.log.warn({ shard: this.id, err: (e as Error).message }, 'market not found, and the market list cannot be checked over REST')
+      return new Set()
+    }
+    const drop = new Set(unknown)
+    if (drop.size === 0) return drop
+    this.markets = this.markets.filter((t) => !drop.has(t))
+    this.host.control('error', { shard: this.id, conn: this.connId, cmd, code: KALSHI_ERROR.MARKET_NOT_FOUND, dropped: unknown })
+    this.host.log.warn({ shard: this.id, dropped: unknown }, `markets the exchange does not know, not subscribed: ${unknown.join(', ')}`)
+    this.host.onStateChange?.(this)
+    return drop
   }
 
   /** Removes markets without disturbing the others on the same sids (`delete_markets`). */

@@ -2,9 +2,10 @@ import type { Command } from 'commander'
 import { CONNECTOR_MODES, parseInteger, PORT_RANGE, resolveConfig, SHARD_SIZE_RANGE, type ResolvedConfig } from '../../pipeline/config/index.ts'
 import { AuthError, StoppedError, UsageError, type SsmdError } from '../../pipeline/core/errors.ts'
 import { gcPacerFromEnv } from '../../pipeline/core/heap-budget.ts'
+import { OPS_PORTS } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { redactUrl } from '../../pipeline/core/redact.ts'
-import { kalshiPrivateKey, startConnector, type Connector } from '../../pipeline/connector/connector.ts'
+import { kalshiPrivateKey, startConnector, transportSummary, type Connector } from '../../pipeline/connector/connector.ts'
 import { unknownMarkets } from '../../pipeline/connector/markets.ts'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sim } from '../../services/sim/index.ts'
@@ -46,7 +47,7 @@ export function registerConnector(program: Command): void {
     .option('--markets <tickers>', 'comma-separated market tickers (implies --mode markets); env SSMD_MARKETS')
     .option('--mode <mode>', `${CONNECTOR_MODES.join(' | ')}; env SSMD_MODE`)
     .option('--shard-size <n>', 'markets per socket (≤ 256); env SSMD_SHARD_SIZE')
-    .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT')
+    .option('--health-port <port>', `/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT (default connector.health_port, else ${OPS_PORTS.connector})`)
     .option('--no-status', 'no live status line')
     .action(async (f: ConnectorFlags, cmd: Command) => {
       const g = globals(cmd)
@@ -133,7 +134,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     pacer?.stop()
   }
   const s = connector.stats()
-  log.info({ frames: s.frames, forwarded: s.forwarded, written: s.out.records, gaps: s.gaps, reconnects: s.reconnects, ...(s.out.deadLettered ? { deadLettered: s.out.deadLettered } : {}) }, 'stopped cleanly; everything flushed')
+  log.info({ frames: s.frames, forwarded: s.forwarded, ...transportSummary(s.out), gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
 }
 
 /**
@@ -154,8 +155,8 @@ async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof
     async follow(connector: Connector) {
       const cdc = config.env.cdc
       if (!cdc?.enabled) return
-      const { connect } = await import('@nats-io/transport-node')
-      nc = await connect({ servers: config.transport.url, noAsyncTraces: true, name: 'ssmd-connector-cdc', maxReconnectAttempts: -1 })
+      const { connectNats } = await import('../../pipeline/transport/connect.ts')
+      nc = await connectNats(config.transport.url, { name: 'ssmd-connector-cdc', maxReconnectAttempts: -1 })
       follower = await followCdc({
         connector, nc, sql, categories, log,
         stream: cdc.stream,
@@ -241,7 +242,7 @@ function startStatusLine(c: Connector): { stop(): void } {
     prevT = now
     const journal = s.out.journalRecords ? `  journal ${s.out.journalRecords}` : ''
     const dead = s.out.deadLettered ? `  dead-lettered ${s.out.deadLettered}` : ''
-    const line = `${Math.round(rate).toLocaleString()} msgs/s  frames ${s.frames.toLocaleString()}  written ${s.out.records.toLocaleString()}  shards ${s.connected}/${s.shards}  markets ${s.markets || 'all'}  gaps ${s.gaps}  reconnects ${s.reconnects}${journal}${dead}`
+    const line = `${Math.round(rate).toLocaleString()} msgs/s  frames ${s.frames.toLocaleString()}  ${s.out.duplicates ? `stored ${(s.out.stored ?? s.out.records).toLocaleString()}  dups ${s.out.duplicates.toLocaleString()}` : `written ${s.out.records.toLocaleString()}`}  shards ${s.connected}/${s.shards}  markets ${s.markets || 'all'}  gaps ${s.gaps}  reconnects ${s.reconnects}${journal}${dead}`
     if (tty) process.stderr.write(`\r\x1b[2K${line}`)
     else console.error(line)
   }, every)

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from '../core/metrics.ts'
+import type { PullStatus } from '../transport/pull.ts'
 
 /** Reference §5.7 names, plus acks, skipped duplicates and the upload counters. */
 export function createArchiverMetrics(registry: Registry) {
@@ -28,3 +29,27 @@ export function createArchiverMetrics(registry: Registry) {
 }
 
 export type ArchiverMetrics = ReturnType<typeof createArchiverMetrics>
+
+type StreamLabels = { feed: string; stream: string }
+
+/** What the pull loop reports besides deliveries (transport/pull.ts), each a `consumerEvents` label. */
+const CONSUMER_EVENTS = Object.keys({
+  heartbeats_missed: 0, request_timeout: 0, consumer_deleted: 0, status: 0, reconnect: 0,
+} satisfies Record<PullStatus['type'], 0>)
+
+/**
+ * Exports a stream's counters at 0 for their known label sets when its task starts: a series that
+ * appears with its first increment has no earlier sample, so `increase()` misses that first event
+ * (a first gap, duplicate, delivery gap). Counters whose labels are open (`message_type`) appear
+ * with their first increment as before.
+ */
+export function zeroStreamCounters(m: ArchiverMetrics, labels: StreamLabels): void {
+  for (const c of [m.bytes, m.filesRotated, m.parseFailures, m.gaps, m.missing, m.deliveryGaps, m.duplicates, m.validated, m.batches]) c.inc(labels, 0)
+  for (const event of CONSUMER_EVENTS) m.consumerEvents.inc({ ...labels, event }, 0)
+}
+
+/** The upload counters of a stream at 0 (see zeroStreamCounters), for every result. */
+export function zeroUploadCounters(m: ArchiverMetrics, labels: StreamLabels): void {
+  m.uploadBytes.inc(labels, 0)
+  for (const result of ['uploaded', 'retry', 'failed']) m.uploads.inc({ ...labels, result }, 0)
+}

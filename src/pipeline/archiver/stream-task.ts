@@ -14,10 +14,10 @@ import { silentLogger, type Logger } from '../core/log.ts'
 import { ArchiveWriter, type ArchiveRecord } from '../archive/index.ts'
 import { consumerGone, subjectCovers, validateConsumerFilter, waitForStream, watchConsumerLag, type ConsumerLag } from '../transport/index.ts'
 import { GapTracker, type Gap } from './gap-tracker.ts'
-import type { ArchiverMetrics } from './metrics.ts'
+import { zeroStreamCounters, type ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
 import { lastDurableSeq } from './resume.ts'
-import { readStreamIdentity, sameSequenceSpace, writeStreamIdentity } from './stream-identity.ts'
+import { readStreamIdentity, sameSequenceSpace, writeStreamIdentity, type StreamIdentity } from './stream-identity.ts'
 import { RateLimitedWarn, Sampler, validateFrame } from './validate.ts'
 
 export interface StreamTaskOptions {
@@ -107,7 +107,7 @@ export class StreamTask {
   constructor(options: StreamTaskOptions) {
     this.o = options
     this.entry = options.entry
-    this.log = (options.log ?? silentLogger()).child({ stream: options.entry.stream, name: options.entry.name })
+    this.log = (options.log ?? silentLogger()).child({ stream: options.entry.stream, archive: options.entry.name })
     this.labels = { feed: options.entry.feed, stream: options.entry.name }
     this.writer = new ArchiveWriter({
       root: options.root, feed: options.entry.feed, stream: options.entry.name, rotation: options.tuning.rotation,
@@ -129,6 +129,7 @@ export class StreamTask {
   /** Reads where the archive ends, attaches the consumer and starts consuming. */
   async start(): Promise<void> {
     const { entry, nc, tuning } = this.o
+    zeroStreamCounters(this.o.metrics, this.labels)
     this.lastWritten = await lastDurableSeq(this.archiveDir)
     const jsm = await jetstreamManager(nc)
     const info = await jsm.streams.info(entry.stream).catch((e: JetStreamApiError) => {
@@ -139,12 +140,18 @@ export class StreamTask {
     })
     // before the consumer is created: the server's refusal of a filter outside the stream is a trace
     validateConsumerFilter(info, entry.filter, '--filter (or the filter of this archiver.streams entry)')
-    await this.adoptStream(info, false)
+    const identity = await this.adoptStream(info, false)
     const subjects = info.config.subjects ?? []
     this.gapBy = subjects.length > 0 && subjects.every((s) => subjectCovers(entry.filter, s)) ? 'stream' : 'consumer'
     this.gaps = new GapTracker(this.gapBy === 'stream' ? this.lastWritten : null)
     const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')
     this.ackAll = ci.config.ack_policy === AckPolicy.All
+    // recorded once the consumer is there, just before consuming (no await between attach and
+    // 'consuming': deliveries before it are dropped): a failed start (the stream not found, a
+    // consumer refused) left it behind, and a stream re-created meanwhile then passed for the
+    // archive's on the next start, its messages up to the archive's last sequence skipped as
+    // duplicates (lost)
+    if (identity !== null) await writeStreamIdentity(this.archiveDir, identity)
     await this.attach(ci)
     this.timer = setInterval(() => {
       this.serial(() => this.writer.tick()).then(() => this.afterWrite(), (e) => this.fail(e))
@@ -258,9 +265,10 @@ export class StreamTask {
    * Compares the stream with the one the archive's sequences come from (stream-identity.ts). A
    * re-created stream numbers its messages from 1 again: the archive's last sequence is then not
    * used to skip any of them, and (mid-run) the open file is closed so that a file's sequences
-   * come from one stream.
+   * come from one stream. Returns the identity the caller records once it consumes (null: the
+   * recorded one stands).
    */
-  private async adoptStream(info: StreamInfo, midRun: boolean): Promise<void> {
+  private async adoptStream(info: StreamInfo, midRun: boolean): Promise<StreamIdentity | null> {
     const now = { stream: this.o.entry.stream, created: String(info.created) }
     const recorded = await readStreamIdentity(this.archiveDir)
     const same = sameSequenceSpace(recorded, now)
@@ -271,7 +279,7 @@ export class StreamTask {
       this.lastWritten = null
       this.gaps = new GapTracker(null)
     }
-    if (recorded === null || !same) await writeStreamIdentity(this.archiveDir, now)
+    return recorded === null || !same ? now : null
   }
 
   /**
@@ -285,7 +293,8 @@ export class StreamTask {
     const jsm = await jetstreamManager(this.o.nc)
     const info = await waitForStream(jsm, this.o.entry.stream, { signal: this.stopping.signal, log: this.log, why, waiting: (w) => (this.waitingForStream = w) })
     if (this.state !== 'consuming' || info === null) return
-    await this.adoptStream(info, true)
+    const identity = await this.adoptStream(info, true)
+    if (identity !== null) await writeStreamIdentity(this.archiveDir, identity)
     const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')
     if (this.state !== 'consuming') return
     if (this.gapBy === 'consumer') this.gaps = new GapTracker(null)

@@ -27,6 +27,10 @@ export interface BridgeStats {
   written?: number
   accepted?: number
   pending?: number
+  /** Records the transport stored (NatsSink, MemorySink): a duplicate id is not stored. */
+  stored?: number
+  /** Records not stored because their Nats-Msg-Id was already stored (see NatsSinkStats). */
+  duplicates?: number
   journalRecords?: number
   journalBytes?: number
   /** Records NATS refused for what they are (transport/dead-letter.ts). */

@@ -66,3 +66,39 @@ export const DATA_TYPES = new Set<string>(KALSHI_DATA_TYPES)
 export function frameType(frame: string): string {
   return /^\{"type":"([a-z_0-9]+)"/.exec(frame)?.[1] ?? ''
 }
+
+/**
+ * The keys that appear twice in one object of a JSON text, read from the text itself (JSON.parse
+ * keeps the last and hides them): a log line's field named like one of pino's own (`name`,
+ * `msg`) is such a key.
+ */
+export function duplicateKeys(json: string): string[] {
+  const dups: string[] = []
+  const objects: (Set<string> | null)[] = [] // null: an array
+  let keyNext = false
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]
+    if (c === '"') {
+      let j = i + 1
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
+      const keys = objects[objects.length - 1]
+      if (keyNext && keys) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string
+        if (keys.has(key)) dups.push(key)
+        keys.add(key)
+      }
+      keyNext = false
+      i = j
+    } else if (c === '{') {
+      objects.push(new Set())
+      keyNext = true
+    } else if (c === '[') {
+      objects.push(null)
+    } else if (c === '}' || c === ']') {
+      objects.pop()
+    } else if (c === ',') {
+      keyNext = objects[objects.length - 1] !== null
+    }
+  }
+  return dups
+}

@@ -3,8 +3,9 @@
  * around one set of counters.)
  * The connector supervisor: shards (one socket each) → the hot path (Ingest) → the SPSC ring →
  * the flusher (a Worker for `nats`/`file`, in-process for `memory`) → the transport.
- * Health: `/health` stale when connected and nothing received for the staleness; `/ready` when
- * every shard is connected and subscribed.
+ * Health: `/health` stale when connected and nothing received for the staleness (disconnected
+ * shards are reported, not failed: they reconnect by themselves); `/ready` when every shard is
+ * connected and subscribed.
  */
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
@@ -16,14 +17,15 @@ import { serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger } from '../core/log.ts'
 import { redactUrl } from '../core/redact.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
+import { ThrottledWarn } from '../core/throttled-warn.ts'
 import { kalshiAuthHeaders, loadPrivateKey, type KalshiPrivateKey } from '../kalshi/auth.ts'
-import { WS_PATH } from '../kalshi/protocol.ts'
+import { DATA_TYPES, WS_PATH } from '../kalshi/protocol.ts'
 import type { Sink } from '../transport/types.ts'
 import { Ingest } from './ingest.ts'
-import { connectorMetrics, installCollectors, type ConnectorMetrics } from './metrics.ts'
+import { connectorMetrics, initSeries, initShardSeries, installCollectors, type ConnectorMetrics } from './metrics.ts'
 import { fetchOpenMarkets, unknownMarkets } from './markets.ts'
 import { PER_MARKET_CHANNELS, planShards } from './plan.ts'
-import { startBridge, type Bridge } from './bridge.ts'
+import { startBridge, type Bridge, type BridgeStats } from './bridge.ts'
 import { MarketPlacement } from './placement.ts'
 import { Shard, type ShardHost } from './shard.ts'
 
@@ -96,6 +98,11 @@ export class Connector {
   private readonly labels: { feed: string; category: string }
   private readonly processLabels: { feed: string }
   private sampled = 0
+  private readonly startedAtMs = Date.now()
+  /** Wall-clock ms since when no shard is connected; 0 while one is. */
+  private allDownSinceMs = 0
+  private readonly gapWarn: ThrottledWarn
+  private readonly invalidWarn: ThrottledWarn
 
   constructor(readonly o: ConnectorOptions) {
     this.log = o.log ?? silentLogger()
@@ -104,6 +111,13 @@ export class Connector {
     const c = o.config
     this.processLabels = { feed: c.feed.name }
     this.labels = { feed: c.feed.name, category: c.connector.mode === 'secmaster' ? (c.env.secmaster?.categories[0] ?? 'all').toLowerCase() : c.connector.mode }
+    this.gapWarn = new ThrottledWarn(this.log, 'sequence gap: frames the exchange numbered never arrived (a gap control record names each; order books are re-snapshotted)')
+    this.invalidWarn = new ThrottledWarn(this.log, 'malformed frame from the exchange: forwarded verbatim in an invalid control record')
+  }
+
+  /** The transport label of ssmd_connector_records_out_total. */
+  private get transport(): string {
+    return this.o.sink ? 'in-process' : this.o.config.transport.type
   }
 
   /**
@@ -146,7 +160,10 @@ export class Connector {
         if (c !== undefined) c.n++
         else this.byType.set(type, { n: 1 })
       },
-      invalid: () => this.counts.invalid++,
+      invalid: (shard, text) => {
+        this.counts.invalid++
+        this.invalidWarn.note({ shard, frame: text.length > 200 ? `${text.slice(0, 200)}…` : text })
+      },
       unknown: (_shard, type) => {
         this.counts.unknown++
         this.metrics.unknownTypes.inc({ feed: this.labels.feed, message_type: type })
@@ -167,8 +184,11 @@ export class Connector {
     }
     const plans = planShards({ mode: c.connector.mode, markets, channels: c.connector.channels, shardSize: c.connector.shardSize })
     const host = (this.host = this.shardHost())
+    initSeries(this.metrics, this.labels, this.transport, DATA_TYPES)
     for (const p of plans) {
-      this.shards.push(new Shard(host, { id: p.id, channels: p.channels, global: p.global, markets: p.markets, stalenessMs: c.connector.stalenessMs }))
+      const shard = new Shard(host, { id: p.id, channels: p.channels, global: p.global, markets: p.markets, stalenessMs: c.connector.stalenessMs })
+      this.shards.push(shard)
+      initShardSeries(this.metrics, this.labels, shard)
     }
     this.placement = new MarketPlacement({ shards: this.shards, shardSize: c.connector.shardSize, openShard: () => this.openShard() })
     this.metrics.shards.set(this.labels, this.shards.length)
@@ -198,6 +218,7 @@ export class Connector {
     const channels = c.connector.channels.filter((ch) => ch !== 'market_lifecycle_v2' && (c.connector.mode !== 'global' || PER_MARKET_CHANNELS.includes(ch)))
     const shard = new Shard(this.host, { id: this.shards.length, channels, global: [], markets: [], stalenessMs: c.connector.stalenessMs })
     this.shards.push(shard)
+    initShardSeries(this.metrics, this.labels, shard)
     this.metrics.shards.set(this.labels, this.shards.length)
     if (this.pausedAt !== 0) shard.pause()
     shard.start()
@@ -263,6 +284,8 @@ export class Connector {
         const l = { ...this.labels, shard: String(shard.id) }
         this.metrics.connected.set(l, shard.connected ? 1 : 0)
         this.metrics.markets.set(l, shard.marketCount)
+        if (this.shards.some((s) => s.connected)) this.allDownSinceMs = 0
+        else if (this.allDownSinceMs === 0) this.allDownSinceMs = Date.now()
       },
     }
   }
@@ -274,6 +297,7 @@ export class Connector {
     this.counts.missing += got - expected
     this.metrics.gaps.inc({ feed: this.labels.feed, shard: String(shardId), channel })
     this.metrics.missing.inc({ feed: this.labels.feed, shard: String(shardId), channel }, got - expected)
+    this.gapWarn.note({ shard: shardId, conn: connId, sid, channel, expected, got }, { missing: got - expected })
     this.ingest.control('gap', { shard: shardId, conn: connId, sid, channel, expected, got, missing: got - expected }, nowUs())
     if (channel === 'orderbook_delta') void shard?.resnapshot(sid)
   }
@@ -331,22 +355,36 @@ export class Connector {
       waiting: () => this.ingest.waiting,
       readPauses: () => this.readPauses,
       readPausedMs: () => this.stats().readPausedMs,
+      recordsOut: () => this.bridge.stats().records,
+      transport: this.transport,
       shards: () => this.shards,
+      startedAtMs: this.startedAtMs,
     })
   }
 
+  /**
+   * Liveness. `last_message_secs_ago` is the time since the last frame, ping or pong received on
+   * any socket (reconnect attempts do not reset it). Stale (503) when a connected shard received
+   * nothing for the staleness (at least 300 s), as the reference. No shard connected is status
+   * `disconnected` with `disconnected_secs`, still 200: the shards reconnect by themselves, and a
+   * liveness probe that restarted the process for an exchange outage would only add restarts
+   * (/ready says 503 meanwhile).
+   */
   health(): { ok: boolean; [k: string]: unknown } {
-    const stale = this.shards.filter((s) => s.connected && Date.now() - (s.socket?.lastActivityMs ?? Date.now()) > Math.max(this.o.config.connector.stalenessMs, 300_000))
-    const last = Math.max(0, ...this.shards.map((s) => s.socket?.lastActivityMs ?? 0))
+    const now = Date.now()
+    const stale = this.shards.filter((s) => s.connected && now - (s.socket?.lastActivityMs ?? now) > Math.max(this.o.config.connector.stalenessMs, 300_000))
+    const last = Math.max(0, ...this.shards.map((s) => s.lastReceivedMs))
+    const downMs = this.allDownSinceMs ? now - this.allDownSinceMs : 0
     // reads paused by a full ring stop the activity clock too: a long pause is the transport
     // not keeping up (or failed), and says so
     const pausedS = this.pausedAt ? Math.round((performance.now() - this.pausedAt) / 1000) : 0
     return {
       ok: stale.length === 0,
-      status: stale.length ? (pausedS > 0 ? 'backpressure' : 'stale') : 'ok',
+      status: stale.length ? (pausedS > 0 ? 'backpressure' : 'stale') : this.allDownSinceMs ? 'disconnected' : 'ok',
       feed: this.labels.feed,
       connected: this.shards.some((s) => s.connected),
-      ...(this.counts.frames ? { last_message_secs_ago: Math.round((Date.now() - last) / 1000) } : {}),
+      ...(this.counts.frames && last > 0 ? { last_message_secs_ago: Math.round((now - last) / 1000) } : {}),
+      ...(this.allDownSinceMs ? { disconnected_secs: Math.round(downMs / 1000) } : {}),
       ...(stale.length ? { stale: true } : {}),
       ...(this.pausedAt ? { reads_paused_secs: pausedS } : {}),
     }
@@ -399,8 +437,28 @@ export class Connector {
       await this.bridge.stop()
     } finally {
       await this.ops?.stop()
-      this.log.info(this.stats(), 'connector stopped')
+      this.gapWarn.flush()
+      this.invalidWarn.flush()
+      const { out, ...s } = this.stats()
+      this.log.info({ ...s, out: transportSummary(out) }, 'connector stopped')
     }
+  }
+}
+
+/**
+ * What the transport did with the `records` the flusher handed it: `stored`, and apart from it
+ * the `duplicates` JetStream did not store (it already held their Nats-Msg-Id), what waits in
+ * the journal and what was dead-lettered. The sink's `written`/`accepted` count a duplicate as
+ * if it were stored, so a stop or status line reports these instead.
+ */
+export function transportSummary(o: BridgeStats): Record<string, number> {
+  return {
+    records: o.records,
+    stored: o.stored ?? o.accepted ?? o.records,
+    ...(o.duplicates !== undefined ? { duplicates: o.duplicates } : {}),
+    ...(o.journalRecords ? { journaled: o.journalRecords } : {}),
+    ...(o.deadLettered ? { deadLettered: o.deadLettered } : {}),
+    ...(o.pending ? { pending: o.pending } : {}),
   }
 }
 

@@ -3,6 +3,7 @@
  * subject, and recovered from, and no frame that reached the connector is lost.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import pino from 'pino'
 import { startWsTap, type WsTap } from '../../../test/ws-tap.ts'
 import { startSim, type Sim, type SimOptions } from '../../services/sim/index.ts'
 import { waitFor } from '../core/wait.ts'
@@ -18,6 +19,8 @@ let tap: WsTap | undefined
 let connector: Connector | undefined
 let env: TestEnv | undefined
 let sink: MemorySink
+let lines: string[] = []
+const warned = (start: string) => lines.map((l) => JSON.parse(l) as { level: number; msg: string; [k: string]: any }).filter((l) => l.level === 40 && l.msg.startsWith(start))
 
 afterEach(async () => {
   await connector?.stop().catch(() => {})
@@ -25,6 +28,7 @@ afterEach(async () => {
   await sim?.stop()
   env?.cleanupLocal()
   sim = tap = connector = env = undefined
+  lines = []
 })
 
 async function start(simOptions: SimOptions, connectorOver: Partial<TestEnv['config']['connector']> = {}, markets = 20) {
@@ -32,7 +36,8 @@ async function start(simOptions: SimOptions, connectorOver: Partial<TestEnv['con
   tap = startWsTap(sim.wsUrl)
   env = testConfig('nats://127.0.0.1:1', { mode: 'markets', channels: ['ticker', 'trade', 'orderbook_delta'], shardSize: 200, ...connectorOver })
   sink = new MemorySink()
-  connector = await startConnector({ config: env.config, wsUrl: tap.url, noAuth: true, sink, markets: sim.universe.markets.slice(0, markets).map((m) => m.ticker), opsPort: false })
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
+  connector = await startConnector({ config: env.config, log, wsUrl: tap.url, noAuth: true, sink, markets: sim.universe.markets.slice(0, markets).map((m) => m.ticker), opsPort: false })
   await waitFor(() => connector!.shards.every((s) => s.subscribed), 'every shard to subscribe')
   return connector
 }
@@ -101,7 +106,7 @@ describe('connector faults', () => {
     expect(control('reconnect')[0]).toMatchObject({ kind: 'reconnect', code: 4002, reason: 'stale' })
   })
 
-  test('a skipped seq is a gap record and a metric, and the order book is re-snapshotted', async () => {
+  test('a skipped seq is a gap record, a metric and a warning, and the order book is re-snapshotted', async () => {
     await start({ rate: 'realistic', framesPerSecond: 400 }, { channels: ['orderbook_delta'] }, 5)
     const sid = [...connector!.shards[0].sids.keys()][0]
     await waitFor(() => dataFrames().length > 10, 'deltas before the skip')
@@ -112,19 +117,24 @@ describe('connector faults', () => {
     expect(connector!.stats().missing).toBe(3)
     await waitFor(() => dataFrames().filter((f) => frameType(f) === 'orderbook_snapshot').length >= snapshotsBefore + 5, 'fresh snapshots after the gap')
     expect(await connector!.registry.getSingleMetricAsString('ssmd_connector_seq_gaps_total')).toContain('channel="orderbook_delta"} 1')
+    expect(warned('sequence gap')).toMatchObject([{ count: 1, missing: 3, samples: [{ shard: 0, sid, channel: 'orderbook_delta', got: expect.any(Number) }] }])
     await expectNothingLost()
   })
 
-  test('a malformed frame is forwarded raw to the control subject and counted; data keeps flowing', async () => {
+  test('a malformed frame is forwarded verbatim in an invalid control record (a JSON object with its stamps), counted and warned; data keeps flowing', async () => {
     await start({ rate: 'realistic', framesPerSecond: 300 })
     await waitFor(() => dataFrames().length > 5, 'data before the bad frame')
     sim!.applyFault({ name: 'malformed_frame', value: 1 })
     await waitFor(() => sink.records(`${env!.prefix}.json.control.invalid`).length === 1, 'the malformed frame on the control subject')
-    const raw = decoder.decode(sink.records(`${env!.prefix}.json.control.invalid`)[0].payload)
+    const payload = decoder.decode(sink.records(`${env!.prefix}.json.control.invalid`)[0].payload)
     const sentBad = [...tap!.frames.values()].flat().filter((f) => !isJson(f))
     expect(sentBad.length).toBe(1)
-    expect(raw).toBe(sentBad[0])
+    const record = JSON.parse(payload)
+    expect(record).toEqual({ type: 'ssmd_control', kind: 'invalid', reason: 'not a JSON object', raw: sentBad[0], _shard_id: 0, _received_at: expect.any(Number) })
+    expect(payload).toEndWith(`,"_shard_id":0,"_received_at":${record._received_at}}`)
+    expect(record._received_at).toBeGreaterThan(1e15)
     expect(connector!.stats().invalid).toBe(1)
+    expect(warned('malformed frame')).toMatchObject([{ count: 1, samples: [{ shard: 0, frame: sentBad[0].slice(0, 200) }] }])
     const before = dataFrames().length
     await waitFor(() => dataFrames().length > before + 5, 'data after the bad frame')
     await expectNothingLost()

@@ -59,7 +59,9 @@ test('unknown types, data frames without a ticker and unparseable frames go to c
     ['t.kalshi.json.control.invalid', KIND_CONTROL],
     ['t.kalshi.json.control.error', KIND_CONTROL],
   ])
-  expect(out.records[2].payload).toBe('{"type":"ticker","msg":{"market_ticker":"A"')
+  // the frame verbatim inside a JSON object, stamped like any frame
+  expect(out.records[2].payload).toBe('{"type":"ssmd_control","kind":"invalid","reason":"not a JSON object","raw":"{\\"type\\":\\"ticker\\",\\"msg\\":{\\"market_ticker\\":\\"A\\"","_shard_id":0,"_received_at":1}')
+  expect(JSON.parse(out.records[2].payload).raw).toBe('{"type":"ticker","msg":{"market_ticker":"A"')
   expect([seen.unknown, seen.invalid]).toEqual([['multivariate', 'ticker:no-ticker'], 1])
 })
 

@@ -2,7 +2,10 @@
  * The connector's hot path, on the socket's thread: scan the envelope (no full JSON.parse),
  * check seq per (connection, sid), pick the subject from a cache, append `_shard_id` and
  * `_received_at` to the raw bytes (no re-serialisation) and push into the SPSC ring. Every
- * frame is forwarded: unparseable frames and unknown types go to control subjects, counted.
+ * frame is forwarded: unknown types go to a control subject as they are, and a frame that is not
+ * a JSON object goes verbatim (a string) inside an `invalid` control record, stamped like any
+ * frame, so every record is a JSON object that carries its stamps (and in the archive, its
+ * sequence); both counted.
  * A full ring is back-pressure: frames wait in an ordered overflow queue (counted), never dropped.
  */
 import { FrameScanner, SCAN_INVALID } from '../../hot/scan.ts'
@@ -29,7 +32,8 @@ export interface IngestHooks {
   /** A seq gap on (connection, sid); the shard re-snapshots orderbook subscriptions. */
   gap(shardId: number, connId: string, sid: number, expected: number, got: number): void
   frame(shardId: number, type: string): void
-  invalid(shardId: number): void
+  /** A frame that is not a JSON object (`text`, the frame as received). */
+  invalid(shardId: number, text: string): void
   unknown(shardId: number, type: string): void
 }
 
@@ -47,6 +51,14 @@ interface Pending {
 }
 
 const decoder = new TextDecoder()
+
+/**
+ * The control record of a frame that is not a JSON object: the frame's text verbatim in `raw`
+ * (JSON.parse(record).raw === the frame), `_shard_id`/`_received_at` appended as to any frame.
+ */
+export function invalidRecord(text: string): string {
+  return `{"type":"ssmd_control","kind":"invalid","reason":"not a JSON object","raw":${JSON.stringify(text)}}`
+}
 
 export class Ingest {
   readonly scanner = new FrameScanner()
@@ -68,8 +80,9 @@ export class Ingest {
   frame(shardId: number, connId: string, text: string, t: number): number {
     const r = this.scanner.scan(text)
     if (r.status === SCAN_INVALID) {
-      this.hooks.invalid(shardId)
-      this.put(this.subjects.controlSubject('invalid'), text, text.length, '', t, KIND_CONTROL)
+      this.hooks.invalid(shardId, text)
+      const body = invalidRecord(text)
+      this.put(this.subjects.controlSubject('invalid'), body, body.length - 1, this.suffix(shardId, t), t, KIND_CONTROL)
       return -1
     }
     const type = r.type ?? ''

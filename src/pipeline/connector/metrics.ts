@@ -33,8 +33,30 @@ export function connectorMetrics(registry: Registry) {
     readPauses: new Counter({ name: 'ssmd_connector_read_pauses_total', help: 'Times the sockets stopped being read because the ring was full (TCP back-pressure)', registers }),
     readPaused: new Counter({ name: 'ssmd_connector_read_paused_seconds_total', help: 'Time the sockets were not read because the ring was full', registers }),
     overflowQueued: new Gauge({ name: 'ssmd_connector_ring_overflow_queued', help: 'Frames held on the main thread while the ring is full', registers }),
-    published: new Counter({ name: 'ssmd_connector_records_out_total', help: 'Records handed to the transport', labelNames: ['transport'], registers }),
+    recordsOut: new Counter({ name: 'ssmd_connector_records_out_total', help: 'Records handed to the transport (data and control; what it stored of them: ssmd_connector_nats_publish_duration_seconds_count, ssmd_connector_nats_duplicates_total)', labelNames: ['transport'], registers }),
   }
+}
+
+/**
+ * Every counter series whose labels are known at start, at 0: an `increase()` alert needs the
+ * series before its first increment. Per shard: initShardSeries, as shards are created.
+ */
+export function initSeries(m: ConnectorMetrics, labels: { feed: string; category: string }, transport: string, messageTypes: readonly string[]): void {
+  for (const type of messageTypes) m.messages.inc({ ...labels, shard: 'all', message_type: type }, 0)
+  m.parseErrors.inc({ feed: labels.feed }, 0)
+  m.recordsOut.inc({ transport }, 0)
+}
+
+/** The series of one shard: its gap, missing and reconnect counters at 0, its gauges set. */
+export function initShardSeries(m: ConnectorMetrics, labels: { feed: string; category: string }, shard: { id: number; channels: readonly string[]; connected: boolean; marketCount: number }): void {
+  const id = String(shard.id)
+  for (const channel of shard.channels) {
+    m.gaps.inc({ feed: labels.feed, shard: id, channel }, 0)
+    m.missing.inc({ feed: labels.feed, shard: id, channel }, 0)
+  }
+  m.reconnects.inc({ feed: labels.feed, shard: id }, 0)
+  m.connected.set({ ...labels, shard: id }, shard.connected ? 1 : 0)
+  m.markets.set({ ...labels, shard: id }, shard.marketCount)
 }
 
 export interface CollectorSources {
@@ -46,7 +68,12 @@ export interface CollectorSources {
   waiting(): number
   readPauses(): number
   readPausedMs(): number
-  shards(): readonly { id: number; socket?: { lastActivityMs: number } }[]
+  /** Records the flusher handed to the transport. */
+  recordsOut(): number
+  transport: string
+  /** `lastReceivedMs` 0: nothing received yet (idle counts from `startedAtMs`). */
+  shards(): readonly { id: number; lastReceivedMs: number }[]
+  startedAtMs: number
 }
 
 type Collectable = { collect?: () => void }
@@ -87,12 +114,19 @@ export function installCollectors(m: ConnectorMetrics, src: CollectorSources): v
   }
   ;(m.ringUsed as unknown as Collectable).collect = () => m.ringUsed.set(src.ringUsed())
   ;(m.overflowQueued as unknown as Collectable).collect = () => m.overflowQueued.set(src.waiting())
+  let outSeen = 0
+  ;(m.recordsOut as unknown as Collectable).collect = () => {
+    const n = src.recordsOut()
+    if (n > outSeen) m.recordsOut.inc({ transport: src.transport }, n - outSeen)
+    outSeen = n
+  }
+  // each gauge sets itself in its own collect: a gauge set in another's collect is serialised
+  // before that runs, and showed the previous scrape's value
   ;(m.idle as unknown as Collectable).collect = () => {
-    for (const s of src.shards()) {
-      const l = { ...src.labels, shard: String(s.id) }
-      const last = s.socket?.lastActivityMs ?? Date.now()
-      m.idle.set(l, (Date.now() - last) / 1000)
-      m.lastActivity.set(l, last / 1000)
-    }
+    const now = Date.now()
+    for (const s of src.shards()) m.idle.set({ ...src.labels, shard: String(s.id) }, (now - (s.lastReceivedMs || src.startedAtMs)) / 1000)
+  }
+  ;(m.lastActivity as unknown as Collectable).collect = () => {
+    for (const s of src.shards()) if (s.lastReceivedMs > 0) m.lastActivity.set({ ...src.labels, shard: String(s.id) }, s.lastReceivedMs / 1000)
   }
 }

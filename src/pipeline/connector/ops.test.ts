@@ -19,6 +19,7 @@ describe.skipIf(!nats.ok)(`connector /health /ready /metrics (${nats.reason})`, 
   })
 
   test('serves health, readiness and the reference metric names plus the transport metrics', async () => {
+    const startedAt = Date.now()
     sim = startSim({ seed: 5, markets: 300, rate: 'realistic', framesPerSecond: 500, pingIntervalMs: 0 })
     env = testConfig(nats.url, { mode: 'markets', channels: ['ticker', 'trade', 'orderbook_delta'], shardSize: 200 })
     connector = await startConnector({ config: env.config, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 250).map((m) => m.ticker), opsPort: 0 })
@@ -54,6 +55,19 @@ describe.skipIf(!nats.ok)(`connector /health /ready /metrics (${nats.reason})`, 
     expect(text).toMatch(/ssmd_connector_websocket_connected\{feed="kalshi",category="markets",shard="1"\} 1/)
     expect(text).toMatch(/ssmd_connector_markets_subscribed\{feed="kalshi",category="markets",shard="0"\} 200/)
     expect(text).toMatch(/ssmd_connector_messages_total\{[^}]*message_type="orderbook_delta"\} [1-9]/)
+    // records leaving for the transport are counted
+    expect(Number(/^ssmd_connector_records_out_total\{transport="nats"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(100)
+    // counters exist at 0 before their first increment (an increase() alert sees the first one)
+    for (const series of [
+      'ssmd_connector_seq_gaps_total{feed="kalshi",shard="0",channel="trade"} 0',
+      'ssmd_connector_seq_missing_total{feed="kalshi",shard="1",channel="orderbook_delta"} 0',
+      'ssmd_connector_reconnects_total{feed="kalshi",shard="1"} 0',
+      'ssmd_connector_parse_errors_total{feed="kalshi"} 0',
+      'ssmd_connector_messages_total{feed="kalshi",category="markets",shard="all",message_type="market_lifecycle_v2"} 0',
+    ]) expect(text.split('\n')).toContain(series)
+    // the last activity of this scrape, not of the one before (this is the first: it has one)
+    const lastActivity = Number(/^ssmd_connector_last_activity_timestamp\{feed="kalshi",category="markets",shard="0"\} (\S+)$/m.exec(text)?.[1])
+    expect([lastActivity > startedAt / 1000, lastActivity <= Date.now() / 1000]).toEqual([true, true])
     // memory: each thread's heap (the flusher's from the Worker's registry) and the process's RSS
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
     const memory = ['ssmd_connector_heap_bytes', 'ssmd_connector_flusher_heap_bytes', 'process_resident_memory_bytes'].map(gauge)

@@ -72,6 +72,11 @@ export class Shard {
   paused = false
   /** Why the last socket closed (code and reason), for start-up errors. */
   lastClose = ''
+  /** Wall-clock ms since when this shard, subscribed before, has been down (0 while up, and before it first was). */
+  downSinceMs = 0
+  private wasUp = false
+  /** The last receive time of the sockets before the current one (see lastReceivedMs). */
+  private earlierReceivedMs = 0
   readonly sids = new Map<number, SidInfo>()
   private attempt = 0
   private stopping = false
@@ -96,6 +101,15 @@ export class Shard {
     return this.markets.length
   }
 
+  /**
+   * Wall-clock ms of the last frame, ping or pong received on any of this shard's sockets; 0
+   * before the first. It does not move while reconnect attempts come and go (each attempt is a
+   * new socket): what /health and the idle metrics report.
+   */
+  get lastReceivedMs(): number {
+    return Math.max(this.earlierReceivedMs, this.socket?.lastReceivedMs ?? 0)
+  }
+
   start(): void {
     this.connect()
     const every = Math.max(50, Math.min(5_000, Math.floor(this.stalenessMs / 3)))
@@ -103,6 +117,7 @@ export class Shard {
   }
 
   private connect(): void {
+    this.earlierReceivedMs = this.lastReceivedMs
     const { url, headers } = this.host.endpoint()
     this.epoch++
     this.connId = `${this.id}.${this.epoch}`
@@ -133,6 +148,12 @@ export class Shard {
     await Promise.all(groups.map((g) => this.subscribeWithRetry(socket, g.channel, g.tickers)))
     if (socket === this.socket && !socket.closed) {
       this.subscribed = true
+      if (this.downSinceMs > 0) {
+        const outageMs = Date.now() - this.downSinceMs
+        this.host.log.info({ shard: this.id, conn: this.connId, attempts: this.attempt, outageMs, markets: this.markets.length }, `shard ${this.id} connected and subscribed again after ${(outageMs / 1000).toFixed(1)} s`)
+      }
+      this.downSinceMs = 0
+      this.wasUp = true
       this.attempt = 0
       this.host.onStateChange?.(this)
     }
@@ -320,6 +341,7 @@ export class Shard {
   private closed(socket: KalshiSocket, code: number, reason: string): void {
     if (socket !== this.socket) return
     const wasConnected = this.connected
+    if (this.wasUp && this.downSinceMs === 0) this.downSinceMs = Date.now()
     this.lastClose = wasConnected ? `closed with ${code}${reason ? ` (${reason})` : ''}` : `connection failed or upgrade refused (code ${code}${reason ? `, ${reason}` : ''})`
     this.connected = false
     this.subscribed = false

@@ -39,12 +39,19 @@ export const SOCKET_DEFAULTS = {
   PING_INTERVAL_MS: 30_000,
 }
 
-/** A live socket; `lastActivity` is the wall-clock ms of the last received frame or pong. */
+/**
+ * A live socket. `lastReceivedMs` is the wall-clock ms of the last frame, ping or pong received
+ * (0 before the first): what health and metrics report. `lastActivityMs`, the liveness clock the
+ * staleness is judged on, also starts at the socket's creation, its open and a resume, so a new
+ * or resumed socket gets its full staleness before it is called dead.
+ */
 export class KalshiSocket {
   readonly transport: SocketTransport
   private readonly ws: WebSocket | undefined
   private readonly raw: RawWebSocket | undefined
-  lastActivityMs = Date.now()
+  lastReceivedMs = 0
+  /** Creation, open or resume time: the liveness clock's start when nothing was received since. */
+  private aliveFromMs = Date.now()
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
   private pingTimer: ReturnType<typeof setInterval> | undefined
@@ -55,12 +62,12 @@ export class KalshiSocket {
   constructor(url: string, headers: Record<string, string>, private readonly events: SocketEvents, private readonly commandTimeoutMs = SOCKET_DEFAULTS.COMMAND_TIMEOUT_MS, pingIntervalMs = SOCKET_DEFAULTS.PING_INTERVAL_MS, now: () => number = nowUs, transport: SocketTransport = socketTransportFromEnv()) {
     this.transport = transport
     const opened = () => {
-      this.lastActivityMs = Date.now()
+      this.aliveFromMs = Date.now()
       this.pingTimer = setInterval(() => this.ping(), pingIntervalMs)
       events.onOpen()
     }
     const alive = () => {
-      this.lastActivityMs = Date.now()
+      this.lastReceivedMs = Date.now()
     }
     if (transport === 'raw') {
       // One clock read per socket read (DESIGN §6): the frames of one read arrived together, and
@@ -70,7 +77,7 @@ export class KalshiSocket {
         onOpen: opened,
         onRead: () => {
           readAtUs = now()
-          this.lastActivityMs = readAtUs / 1000
+          this.lastReceivedMs = readAtUs / 1000
         },
         onText: (buf, start, end) => events.onFrameBytes(buf, start, end, readAtUs),
         onPing: alive,
@@ -86,7 +93,7 @@ export class KalshiSocket {
     ws.addEventListener('open', opened)
     ws.addEventListener('message', (ev: MessageEvent) => {
       const t = now()
-      this.lastActivityMs = t / 1000
+      this.lastReceivedMs = t / 1000
       const text = typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer)
       events.onFrame(text, t)
     })
@@ -97,6 +104,11 @@ export class KalshiSocket {
     ws.addEventListener('error', () => {
       /* a close event always follows */
     })
+  }
+
+  /** The liveness clock: the last thing received, or the creation, open or resume after it. */
+  get lastActivityMs(): number {
+    return Math.max(this.lastReceivedMs, this.aliveFromMs)
   }
 
   private ping(): void {
@@ -135,7 +147,7 @@ export class KalshiSocket {
   resume(): void {
     if (!this.paused) return
     this.paused = false
-    this.lastActivityMs = Date.now()
+    this.aliveFromMs = Date.now()
     if (this.closed) return
     if (this.raw) this.raw.resume()
     else (this.ws as unknown as { resume(): void }).resume()

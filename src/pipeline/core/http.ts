@@ -26,6 +26,19 @@ export interface OpsServer {
   stop(): Promise<void>
 }
 
+/**
+ * Each long-running role's default ops port (`/health /ready /metrics`): all different, so that
+ * several roles run on one host without a flag (README "Ops ports" lists them).
+ */
+export const OPS_PORTS = {
+  connector: 8080,
+  archiver: 8081,
+  'signal-runner': 8082,
+  cdc: 8083,
+  'lifecycle-consumer': 8084,
+  cache: 9090,
+} as const
+
 /** The one small HTTP server every long-running role exposes: `/health`, `/ready`, `/metrics`. */
 export function serveOps(options: OpsServerOptions): OpsServer {
   const health = options.health ?? (() => ({ ok: true, status: 'ok' }))

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { newReadStats, readLineBatches, readTextChunks, type ReadOptions, type ReadStats } from '../archive/index.ts'
 import { Prng } from '../../services/sim/prng.ts'
+import { invalidRecord } from '../connector/ingest.ts'
 import { chunkRecords, parseTextChunk, RECORD_INDEXER } from './chunk-records.ts'
 import { simLines } from './fixture-sim.test.ts'
 import { newParseStats, parseRecord } from './parse.ts'
@@ -24,6 +25,9 @@ function file(bytes: Uint8Array): string {
 }
 
 const gz = (text: string | Buffer) => file(gzipSync(text, { level: 1 }))
+
+/** A malformed frame as the connector forwards it and the archiver writes it (an other record, not malformed). */
+const INVALID_LINE = `${invalidRecord('{"type":"trade","sid":2,"msg":{"market_ticker":"Q","yes_price":').slice(0, -1)},"_shard_id":1,"_received_at":1770480000000001,"_nats_seq":5}`
 
 const show = (r: MarketRecord) => JSON.stringify(Object.entries(r).map(([k, v]) => [k, v === undefined ? '<undef>' : Object.is(v, -0) ? '<-0>' : v]))
 
@@ -65,6 +69,7 @@ describe('records of archive chunks', () => {
       '', '\r', 'not json', '{"type":"ticker","msg":{"market_ticker":"X\\u0041","price":5}}',
       '{"ts":"2025-12-20T10:00:00.5Z","feed":"kalshi","data":{"type":"trade","msg":{"market_ticker":"S","yes_price":3}}}',
       '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":42}}', '{"type": "trade","msg":{"market_ticker":"W"}}',
+      INVALID_LINE,
     ]
     const lines: string[] = []
     for (const l of sim) {
@@ -106,8 +111,8 @@ describe('records of archive chunks', () => {
 
   test('without the worker\'s index (inline gunzip, a plain file, or chunks the worker left unindexed), lines are walked on this thread, the same', async () => {
     const sim = simLines({ seed: 10, count: 6_000, format: 'mixed', orderbook: true }).map((l) => l.line)
-    const odd = ['not json', '{"type":"ticker","msg":{"market_ticker":"X\\u0041","price":5}}', '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":42}}']
-    const text = `${sim.map((l, i) => (i % 97 === 0 ? `${odd[i % 3]}\n${l}` : l)).join('\n')}\n`
+    const odd = ['not json', '{"type":"ticker","msg":{"market_ticker":"X\\u0041","price":5}}', '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":42}}', INVALID_LINE]
+    const text = `${sim.map((l, i) => (i % 97 === 0 ? `${odd[i % odd.length]}\n${l}` : l)).join('\n')}\n`
     const gzPath = gz(text)
     const d = mkdtempSync(join(tmpdir(), 'ssmd-chunk-records-'))
     dirs.push(d)

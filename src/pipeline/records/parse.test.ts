@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { invalidRecord } from '../connector/ingest.ts'
 import { newParseStats, parseRecord } from './parse.ts'
 import type { MarketRecord } from './types.ts'
 import { simLines } from './fixture-sim.test.ts'
@@ -82,6 +83,17 @@ describe('parseRecord', () => {
     const rs = lines.map((l) => parseRecord(l, {}, stats))
     expect(rs.map((r) => (r === null ? null : r.type === 'other' ? `other:${r.frameType}` : r.type))).toEqual(['other:subscribed', 'other:event_lifecycle', null, null, 'ticker'])
     expect(stats).toEqual({ lines: 5, records: 3, malformed: 2, byType: { subscribed: 1, event_lifecycle: 1, ticker: 1 } })
+  })
+
+  test('a malformed frame as the connector forwards it (verbatim in an invalid control record) and archives it is a counted other record with its stamps and sequence, not malformed', () => {
+    const frame = '{"type":"orderbook_delta","sid":3,"msg":{"market_ticker":'
+    const record = invalidRecord(frame)
+    const line = `${record.slice(0, -1)},"_shard_id":2,"_received_at":1770480000123456,"_nats_seq":77}`
+    const stats = newParseStats()
+    const r = parseRecord(line, {}, stats)
+    expect(r).toMatchObject({ type: 'other', frameType: 'ssmd_control', ticker: '', shard: 2, receivedAt: 1770480000123, natsSeq: 77, raw: line })
+    expect(JSON.parse((r as { raw: string }).raw).raw).toBe(frame)
+    expect(stats).toEqual({ lines: 1, records: 1, malformed: 0, byType: { ssmd_control: 1 } })
   })
 
   test('the live message sequence and time override what the line lacks', () => {

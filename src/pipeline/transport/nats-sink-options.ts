@@ -56,6 +56,13 @@ export interface NatsSinkStats extends SinkStats {
   connected: boolean
   inFlight: number
   queued: number
+  /** Records JetStream stored (a PubAck without `duplicate`), live or replayed from the journal. */
+  stored: number
+  /**
+   * Records JetStream did not store because it already held their Nats-Msg-Id within the
+   * duplicate window: counted in `accepted` (acked), never in `stored`. A resend of ours (journal
+   * replay) is one of them when the first send was stored but its PubAck lost.
+   */
   duplicates: number
   retries: number
   journalRecords: number

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
+import pino from 'pino'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
@@ -78,20 +79,25 @@ describe.skipIf(!nats.ok)(`NatsSink (${nats.reason})`, () => {
     }
   })
 
-  test('stores a record sent twice with the same Nats-Msg-Id once and counts the duplicate', async () => {
-    const u = await setup()
+  test('stores a record sent twice with the same Nats-Msg-Id once, counts the duplicates apart from the stored, and warns (rate-limited) naming the ids', async () => {
+    const lines: string[] = []
+    const u = await setup({ log: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) })
+    const [a, b] = makeRecords(u.prefix, 1, 2)
     try {
-      const [a] = makeRecords(u.prefix, 1, 1)
       u.sink.write([a])
       await u.sink.flush()
-      u.sink.write([{ ...a }, { ...a }])
+      u.sink.write([{ ...a }, b, { ...a }])
       await u.sink.flush()
-      expect((await readStream(nc, u.stream)).map((r) => r.msgId)).toEqual([a.msgId])
-      expect(u.sink.stats().duplicates).toBe(2)
+      expect((await readStream(nc, u.stream)).map((r) => r.msgId)).toEqual([a.msgId, b.msgId])
+      expect(u.sink.stats()).toMatchObject({ written: 4, accepted: 4, stored: 2, duplicates: 2 })
     } finally {
       await u.sink.close()
       await u.cleanup!()
     }
+    // the first at once, the second (within the interval) in the line the close flushes
+    const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.msg.startsWith('JetStream did not store records whose Nats-Msg-Id it already held'))
+    expect(warned.map((l) => [l.count, l.live, l.resent, l.samples])).toEqual([[1, 1, 0, [a.msgId]], [1, 1, 0, [a.msgId]]])
+    expect(warned[0].msg).toContain('expected after a journal replay or a reconnect that re-sends; otherwise two sources share ids')
   })
 
   test('fails with NO_STREAM naming the subject when no stream captures it', async () => {

@@ -35,6 +35,7 @@ import { nowUs } from '../../hot/clock.ts'
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions } from '@nats-io/nats-core'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { redactUrl } from '../core/redact.ts'
+import { ThrottledWarn } from '../core/throttled-warn.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import { DeadLetters, RECORD_ERR_CODES, recordRejection } from './dead-letter.ts'
 import { TransportError } from './errors.ts'
@@ -104,7 +105,9 @@ export class NatsSink implements Sink {
   #deadLive = 0
   readonly #dead: DeadLetters
   #journaledLive = 0
+  #stored = 0
   #duplicates = 0
+  readonly #duplicateWarn: ThrottledWarn
   #retries = 0
   #flushWaiters: { target: number; d: Deferred }[] = []
   #bpWaiters: Deferred[] = []
@@ -121,6 +124,7 @@ export class NatsSink implements Sink {
     this.#o = validate(options)
     this.#log = (options.log ?? silentLogger()).child({ component: 'nats-sink' })
     this.#onError = options.onError
+    this.#duplicateWarn = new ThrottledWarn(this.#log, 'JetStream did not store records whose Nats-Msg-Id it already held (expected after a journal replay or a reconnect that re-sends; otherwise two sources share ids, and these records were never stored)')
     this.#journal = Journal.open(this.#o.journalDir, { segmentMaxBytes: options.journalSegmentMaxBytes, log: this.#log })
     this.#dead = new DeadLetters(this.#o.journalDir)
     const dead = this.#dead.existing()
@@ -211,6 +215,7 @@ export class NatsSink implements Sink {
     await this.#nc?.close().catch(() => {})
     this.#journal.close()
     this.#dead.close()
+    this.#duplicateWarn.flush()
     if (this.#journal.records > 0) {
       this.#log.info({ records: this.#journal.records, dir: this.#o.journalDir }, 'closing with records in the journal; they are replayed at the next start')
     }
@@ -227,6 +232,7 @@ export class NatsSink implements Sink {
       connected: this.#connected,
       inFlight: this.#byN.size,
       queued: this.#queue.length - this.#qHead,
+      stored: this.#stored,
       duplicates: this.#duplicates,
       retries: this.#retries,
       journalRecords: this.#journal.records,
@@ -400,7 +406,9 @@ export class NatsSink implements Sink {
     if (duplicate === 1) {
       this.#duplicates++
       this.#metrics?.duplicates.inc()
-    }
+      // a live record is on its first send: its id was stored by someone else (or an earlier run)
+      this.#duplicateWarn.note(e.msgId, e.w >= 0 ? { live: 1, resent: 0 } : { live: 0, resent: 1 })
+    } else if (stored) this.#stored++
     if (this.#metrics && stored) {
       const t = performance.now()
       this.#metrics.publishDuration.observe((t - e.sentAt) / 1000)

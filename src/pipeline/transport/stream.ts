@@ -59,7 +59,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, log:
       discard: DiscardPolicy.Old,
       ...limits,
     })
-    log.info({ stream: spec.name, ...spec }, 'created stream')
+    log.info({ stream: spec.name, subjects: spec.subjects, maxAgeMs: spec.maxAgeMs, maxBytes: spec.maxBytes, duplicateWindowMs: spec.duplicateWindowMs }, 'created stream')
     return info
   }
   if (info.config.storage !== StorageType.File) {

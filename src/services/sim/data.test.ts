@@ -105,6 +105,23 @@ describe('sim data frames', () => {
     expect(a).not.toEqual(other)
   })
 
+  test('trade ids are unique per run: a sim restarted with the same seed repeats none (JetStream would drop those trades as duplicates); an injected clock reproduces them', async () => {
+    const tradeIds = async (o: SimOptions) => {
+      const sim = start({ seed: 7, markets: 20, rate: 'max', countPerSubscription: 50, ...o })
+      const c = await SimClient.connect(sim.wsUrl)
+      c.send('subscribe', { channels: ['trade'] })
+      await c.waitFrames(1 + 50, 'the subscribed reply and 50 trades')
+      c.close()
+      return c.ofType('trade').map((f) => f.msg.trade_id as string)
+    }
+    const [first, restarted] = [await tradeIds({}), await tradeIds({})]
+    expect(first.length).toBe(50)
+    expect(new Set(first).size).toBe(50)
+    expect(first.filter((id) => restarted.includes(id))).toEqual([])
+    for (const id of [...first, ...restarted]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(await tradeIds({ clock: () => T0 })).toEqual(await tradeIds({ clock: () => T0 }))
+  })
+
   test('realistic mode sends Poisson arrivals by the sim clock, and stats match what arrived', async () => {
     let now = T0
     const sim = start({ markets: 60, rate: 'realistic', framesPerSecond: 2000, clock: () => now })

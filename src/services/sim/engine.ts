@@ -20,6 +20,8 @@ export interface EngineOptions {
   framesPerSecond: number
   countTotal: number
   seed: number
+  /** Makes this run's trade ids its own (options.ts `runId`). */
+  runId: string
 }
 
 export class Engine {
@@ -41,7 +43,8 @@ export class Engine {
   ) {
     this.rng = new Prng(`events:${opts.seed}`)
     this.cycleRng = new Prng(`cycles:${opts.seed}`)
-    this.tradeIds = { prefix: `${new Prng(`trades:${opts.seed}`).uuid().slice(0, 24)}`, next: 1 }
+    // UUID-shaped: a per-run prefix (seed and run) and a counter
+    this.tradeIds = { prefix: `${new Prng(`trades:${opts.seed}:${opts.runId}`).uuid().slice(0, 24)}`, next: 1 }
     this.nextArrivalMs = now()
     universe.onChange = (c) => this.lifecycle(c)
   }
@@ -104,7 +107,9 @@ export class Engine {
     const now = this.now()
     const book = this.universe.book(m)
     if (sub.channel === 'orderbook_delta') {
-      const d = book.randomDelta(this.rng)
+      // now and then the quotes near the top are pulled for a few seconds (book.ts): the spread widens
+      for (const p of book.pullLiquidity(now)) this.fanOut('orderbook_delta', m.ticker, (seq) => envelope('orderbook_delta', 0, seq, deltaMsg(this.opts.format, m, p, now)))
+      const d = book.randomDelta(this.rng, now)
       this.fanOut('orderbook_delta', m.ticker, (seq) => envelope('orderbook_delta', 0, seq, deltaMsg(this.opts.format, m, d, now)))
     } else if (sub.channel === 'trade') {
       const q = quoteOf(m, book)

@@ -1,5 +1,5 @@
 /** `startSim` options: one DEFAULTS object, merged once, validated at construction. */
-import type { KeyObject } from 'node:crypto'
+import { randomUUID, type KeyObject } from 'node:crypto'
 import type { WireFormat } from '../../pipeline/config/schema.ts'
 import { WIRE_FORMATS } from '../../pipeline/config/schema.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
@@ -38,6 +38,13 @@ export interface SimOptions {
   /** How often the lifecycle (open/close/settle/roll) is evaluated against the sim clock. @default 1000 */ lifecycleTickMs?: number
   /** REST requests/s before 429; 0 disables. @default 20 */ restRateLimit?: number
   /** The sim clock (ms). @default Date.now */ clock?: () => number
+  /**
+   * Mixed with the seed into the trade ids, which are unique per run as Kalshi's UUIDs are (a sim
+   * restarted with the same seed must not repeat them: JetStream drops a trade whose
+   * `trade:{trade_id}` Nats-Msg-Id it already holds). @default random per run; with an injected
+   * `clock`, its time at start, so a test's run (same seed, same clock) is reproducible
+   */
+  runId?: string
   replay?: { file: string; speed?: number | 'max'; sids?: ReplaySids }
   faults?: FaultSpec[]
   logger?: Logger
@@ -59,6 +66,7 @@ export interface ResolvedSimOptions {
   lifecycleTickMs: number
   restRateLimit: number
   clock: () => number
+  runId: string
   replay: { file: string; speed: number | 'max'; sids: ReplaySids } | null
   faults: FaultSpec[]
   logger: Logger | null
@@ -101,6 +109,7 @@ export function resolveSimOptions(o: SimOptions = {}): ResolvedSimOptions {
     lifecycleTickMs: int('lifecycleTickMs', o.lifecycleTickMs ?? SIM_DEFAULTS.LIFECYCLE_TICK_MS, 1),
     restRateLimit: int('restRateLimit', o.restRateLimit ?? SIM_DEFAULTS.REST_RATE_LIMIT_PER_S, 0),
     clock: o.clock ?? Date.now,
+    runId: o.runId ?? (o.clock ? String(o.clock()) : randomUUID()),
     replay,
     faults: o.faults ?? [],
     logger: o.logger ?? null,

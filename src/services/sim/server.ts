@@ -62,7 +62,7 @@ export function startSim(options: SimOptions = {}): Sim {
   for (const [id, k] of Object.entries(o.publicKeys)) keys.set(id, typeof k === 'string' ? loadPublicKey(k, `public key ${id}`) : k)
   const universe = new Universe(o.seed, o.markets, o.clock())
   const faults = new Faults()
-  const engine = new Engine(universe, faults, { format: o.format, rate: o.rate, framesPerSecond: o.framesPerSecond, countTotal: o.countTotal, seed: o.seed }, o.clock)
+  const engine = new Engine(universe, faults, { format: o.format, rate: o.rate, framesPerSecond: o.framesPerSecond, countTotal: o.countTotal, seed: o.seed, runId: o.runId }, o.clock)
   const rest = new RestApi(universe, o.format, faults, o.restRateLimit, o.clock())
   const replayLines = o.replay ? loadReplay(o.replay.file) : null
   const ctx: CommandContext = {

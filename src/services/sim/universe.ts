@@ -113,9 +113,9 @@ export class Universe {
     return this.marketsByTicker.get(ticker)
   }
 
-  /** The market's book, created on first use from its own seed (so access order does not matter). */
+  /** The market's book, created on first use from its own seed (so access order does not matter), as are its liquidity pulls. */
   book(m: SimMarket): Book {
-    m.book ??= Book.seeded(new Prng(`book:${this.seed}:${m.ticker}`))
+    m.book ??= Book.seeded(new Prng(`book:${this.seed}:${m.ticker}`), new Prng(`pulls:${this.seed}:${m.ticker}`))
     return m.book
   }
 

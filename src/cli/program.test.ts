@@ -1,4 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { OPS_PORTS } from '../pipeline/core/http.ts'
 import { CLI_MAIN, runCli } from '../../test/subprocess.ts'
 import { COMMANDS } from './commands/index.ts'
 import { buildProgram, run, subcommandOf } from './program.ts'
@@ -15,6 +18,21 @@ describe('ssmd program', () => {
       subcommandOf(['help', 'connector']),
       subcommandOf(['conector']),
     ]).toEqual(['connector', 'archiver', 'signal-runner', null, null, null, null, null])
+  })
+
+  test('each long-running role has a default ops port of its own, stated in its help and in the README table (signal-runner and cdc shared 8080 and 8081 with others)', async () => {
+    const program = await buildProgram()
+    const flag: Record<keyof typeof OPS_PORTS, string> = {
+      connector: '--health-port', archiver: '--health-port', 'signal-runner': '--port', cdc: '--health-port', 'lifecycle-consumer': '--health-port', cache: '--health-port',
+    }
+    const stated = Object.fromEntries(Object.entries(flag).map(([role, long]) => {
+      const help = program.commands.find((c) => c.name() === role)?.options.find((o) => o.long === long)?.description ?? ''
+      return [role, Number(/\b(?:default|else) (\d+)\)$/.exec(help)?.[1])]
+    }))
+    const readme = readFileSync(join(import.meta.dir, '..', '..', 'README.md'), 'utf8')
+    const table = Object.fromEntries([...readme.matchAll(/^\| `([a-z-]+)` \| (\d+) \|/gm)].map((m) => [m[1], Number(m[2])]))
+    const expected = { connector: 8080, archiver: 8081, 'signal-runner': 8082, cdc: 8083, 'lifecycle-consumer': 8084, cache: 9090 }
+    expect([stated, table, OPS_PORTS]).toEqual([expected, expected, expected])
   })
 
   test('each loader registers exactly the command of its name', async () => {

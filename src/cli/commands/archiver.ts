@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
+import { OPS_PORTS } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { archiverOptions, startArchiver } from '../../pipeline/archiver/index.ts'
 import { globals } from '../program.ts'
@@ -29,7 +30,7 @@ export function registerArchiver(program: Command): void {
     .option('--filter <subject>', 'consumer filter (default {subject_prefix}.>)')
     .option('--name <dir>', 'directory under {data}/{feed}/ (default the environment name)')
     .option('--rotation <interval>', 'file rotation, e.g. 15m, 1h')
-    .option('--health-port <port>', '/health /ready /metrics port (0 = any)')
+    .option('--health-port <port>', `/health /ready /metrics port (0 = any; default archiver.health_port, else ${OPS_PORTS.archiver})`)
     .option('--no-upload', 'keep closed files on the local disk only')
     .action(async (f: ArchiverCliFlags, cmd: Command) => {
       const g = globals(cmd)

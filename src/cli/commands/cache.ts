@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type Redis from 'ioredis'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { serveOps } from '../../pipeline/core/http.ts'
+import { OPS_PORTS, serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { connectNats } from '../../pipeline/transport/connect.ts'
@@ -41,12 +41,12 @@ export function registerCache(program: Command): void {
     .option('--stream <name>', `CDC stream; env SSMD_CDC_STREAM (default ${CDC_DEFAULTS.stream})`)
     .option('--subject-prefix <prefix>', `CDC subject prefix; env SSMD_CDC_SUBJECT_PREFIX (default ${CDC_DEFAULTS.subjectPrefix})`)
     .option('--consumer <name>', `durable consumer; env SSMD_CACHE_CONSUMER (default ${CACHE_DEFAULTS.consumer})`)
-    .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT (default 9090)')
+    .option('--health-port <port>', `/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT (default ${OPS_PORTS.cache})`)
     .action(async (f: CacheFlags, cmd: Command) => {
       const g = globals(cmd)
       const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, databaseUrl: f.databaseUrl, redisUrl: f.redisUrl })
       const vars = process.env
-      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? 9090)
+      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? OPS_PORTS.cache)
       if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
       const log = logger().child({ role: 'cache', env: config.name })
       const registry = createRegistry({ defaults: true, labels: { role: 'cache' } })

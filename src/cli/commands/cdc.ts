@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Command } from 'commander'
 import { resolveConfig } from '../../pipeline/config/index.ts'
-import { serveOps } from '../../pipeline/core/http.ts'
+import { OPS_PORTS, serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
@@ -40,7 +40,7 @@ export function registerCdc(program: Command): void {
     .option('--tables <list>', `comma-separated tables; env SSMD_CDC_TABLES (default ${CDC_DEFAULTS.tables.join(',')})`)
     .option('--stream <name>', `JetStream stream; env SSMD_CDC_STREAM (default ${CDC_DEFAULTS.stream})`)
     .option('--subject-prefix <prefix>', `subject prefix; env SSMD_CDC_SUBJECT_PREFIX (default ${CDC_DEFAULTS.subjectPrefix})`)
-    .option('--health-port <port>', '/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT', undefined)
+    .option('--health-port <port>', `/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT (default ${OPS_PORTS.cdc})`)
     .option('--batch <n>', `changes per peek (default ${CDC_DEFAULTS.batchChanges})`)
     .option('--drop', 'drop the slot and the publication, then exit (the slot\'s unread changes are lost)')
     .action(async (f: CdcFlags, cmd: Command) => {
@@ -54,7 +54,7 @@ export function registerCdc(program: Command): void {
       const tables = tablesText ? tablesText.split(',').map((t) => t.trim()).filter(Boolean) : (yaml?.tables ?? [...CDC_DEFAULTS.tables])
       const stream = f.stream ?? vars.SSMD_CDC_STREAM ?? yaml?.stream ?? CDC_DEFAULTS.stream
       const subjectPrefix = f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX ?? CDC_DEFAULTS.subjectPrefix
-      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? 8081)
+      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? OPS_PORTS.cdc)
       const batchChanges = f.batch === undefined ? undefined : Number(f.batch)
       if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
       if (batchChanges !== undefined && !(Number.isInteger(batchChanges) && batchChanges > 0)) throw new UsageError(`--batch must be a positive integer (got ${f.batch})`, 'CONFIG_FLAG')

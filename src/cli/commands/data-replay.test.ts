@@ -77,6 +77,36 @@ describe('ssmd data replay (child process)', () => {
     expect(dotted.out).toEqual([FRAMES[5][1]])
   })
 
+  test('--symbol the date does not have (per its manifests) is a usage error naming it and the date\'s tickers nearest to it, before anything is replayed (was 0 records, exit 0)', async () => {
+    const r = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--symbol', 'NOPE'])
+    expect([r.code, r.out, r.err]).toEqual([2, [], [`error: --symbol NOPE is not a ticker of kalshi ${DATE} (its manifests list 3: KXA, KXB, ${DOT})`]])
+    const many = mkdtempSync(join(tmpdir(), 'ssmd-data-replay-many-'))
+    try {
+      let now = Date.UTC(2026, 1, 7, 16, 5)
+      const w = new ArchiveWriter({ root: many, feed: 'kalshi', stream: 'crypto', now: () => now, rotationCheckMs: 0 })
+      const tickers = ['KXA', 'KXB', 'KXBTCD-1', 'KXBTCD-2', 'KXBTCE-1', 'KXETH-1', 'KXETH-2', 'KXZ']
+      await w.append(tickers.map((t, i) => ({ payload: `{"type":"ticker","sid":1,"seq":${i + 1},"msg":{"market_ticker":"${t}","price":50,"ts":1770480000}}`, seq: i + 1 })))
+      now += 1
+      await w.close()
+      const typo = await runCli(['data', 'replay', '--data', many, '--date', DATE, '--symbol', 'KXBTCD-3', '--to', 'nats', '--nats-url', 'nats://127.0.0.1:1'])
+      expect([typo.code, typo.err]).toEqual([2, [`error: --symbol KXBTCD-3 is not a ticker of kalshi ${DATE} (its manifests list 8, e.g. KXBTCD-1, KXBTCD-2, KXBTCE-1, KXB, KXA)`]])
+    } finally {
+      rmSync(many, { recursive: true, force: true })
+    }
+  })
+
+  test('--symbol on a date without manifests (nothing to check it against first) warns when it matched no record', async () => {
+    const big = bigDate(100)
+    try {
+      const r = await runCli(['data', 'replay', '--data', big.dir, '--date', DATE, '--symbol', 'NOPE'])
+      expect([r.code, r.out, r.err]).toEqual([0, [], ['replayed 0 records from 1 files', `warning: no record of kalshi ${DATE} has the ticker NOPE (--symbol)`]])
+      const some = await runCli(['data', 'replay', '--data', big.dir, '--date', DATE, '--symbol', 'KX7'])
+      expect([some.code, some.out.length, some.err]).toEqual([0, 2, ['replayed 2 records from 1 files']])
+    } finally {
+      rmSync(big.dir, { recursive: true, force: true })
+    }
+  })
+
   test('--speed N paces the frames by their receive times divided by N, and still prints them all in order', async () => {
     // the frames' receive times span 1,200 s (16:00:00.1 to 16:20:00): at 1000× about 1.2 s
     const t0 = performance.now()

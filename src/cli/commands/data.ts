@@ -1,8 +1,8 @@
 /** `ssmd data list|sample|replay|export`: look at, replay and export the archive. */
 import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Command } from 'commander'
-import { listArchiveFiles, readArchive, readManifest } from '../../pipeline/archive/index.ts'
+import { listArchiveFiles, readArchive, readManifest, upstreamTotals, type ArchiveFile, type ManifestFile } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
 import {
@@ -30,14 +30,14 @@ export function registerData(program: Command): void {
 
   data
     .command('list')
-    .description('feeds, streams, dates, files and records (from manifests)')
+    .description('feeds, streams, dates, files, records and sizes: on disk (gzip) and uncompressed (from manifests)')
     .option('--data <dir>', 'archive root')
     .option('--feed <name>', 'only this feed')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (bytes_on_disk, bytes_uncompressed; null where no manifest lists the files)')
     .action(async (o: { data?: string; feed?: string; json?: boolean }, cmd: Command) => {
       const root = dataDirOf(cmd, o.data)
       if (!existsSync(root)) throw new UsageError(`no data directory at ${root} (pass --data, --data-dir or SSMD_DATA_DIR)`)
-      const rows: { feed: string; stream: string | null; date: string; files: number; records: number | null; bytes: number }[] = []
+      const rows: ListRow[] = []
       for (const feed of o.feed ? [o.feed] : feedsIn(root)) {
         const files = await listArchiveFiles(root, { feed })
         const groups = new Map<string, typeof files>()
@@ -48,13 +48,26 @@ export function registerData(program: Command): void {
         for (const [k, fs] of groups) {
           const [stream, date] = k.split('\t')
           const m = await readManifest(join(fs[0].path, '..')).catch(() => null)
-          const records = m ? m.files.reduce((s, f) => s + (f.records ?? 0), 0) : null
-          rows.push({ feed, stream: stream || null, date, files: fs.length, records, bytes: fs.reduce((s, f) => s + Bun.file(f.path).size, 0) })
+          // the manifest's entries of the files on disk: records and uncompressed bytes as written
+          const byName = new Map((m?.files ?? []).map((f) => [f.name, f]))
+          const entries = fs.map((f) => byName.get(f.name))
+          const known = entries.every((e) => e !== undefined)
+          rows.push({
+            feed, stream: stream || null, date, files: fs.length,
+            records: known ? entries.reduce((s, e) => s + (e?.records ?? 0), 0) : null,
+            bytes_on_disk: fs.reduce((s, f) => s + Bun.file(f.path).size, 0),
+            bytes_uncompressed: known ? entries.reduce((s, e) => s + (e?.bytes ?? 0), 0) : null,
+            ...upstreamOf(entries),
+          })
         }
       }
       if (o.json) return void console.log(JSON.stringify(rows, null, 2))
       if (rows.length === 0) console.error(`no ${o.feed ?? ''}${o.feed ? ' ' : ''}archives under ${root}`)
-      for (const r of rows) console.log(`${r.feed}\t${r.stream ?? '-'}\t${r.date}\t${r.files} files\t${r.records ?? '?'} records\t${r.bytes} bytes`)
+      for (const r of rows) {
+        const size = `${formatBytes(r.bytes_on_disk)} on disk (${r.bytes_uncompressed === null ? '?' : formatBytes(r.bytes_uncompressed)} uncompressed)`
+        const upstream = r.upstream_gaps === undefined ? '' : `\tnot continuous: upstream gaps ${r.upstream_gaps} (${r.upstream_missing} missing), reconnects ${r.reconnects}`
+        console.log(`${r.feed}\t${r.stream ?? '-'}\t${r.date}\t${r.files} files\t${r.records ?? '?'} records\t${size}${upstream}`)
+      }
     })
 
   data
@@ -109,6 +122,15 @@ export function registerData(program: Command): void {
       const source = new FileRecordSource({ root, feed: o.feed, dates: [o.date], onTruncated })
       const files = await source.listFiles()
       if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
+      if (o.symbol !== undefined) {
+        // a ticker the date does not have replays nothing: said before anything is replayed
+        const tickers = await manifestTickers(files)
+        if (tickers !== null && !tickers.includes(o.symbol)) {
+          const some = nearest(o.symbol, tickers, 5).join(', ')
+          const listed = tickers.length <= 5 ? `${tickers.length}: ${some}` : `${tickers.length}, e.g. ${some}`
+          throw new UsageError(`--symbol ${o.symbol} is not a ticker of ${o.feed} ${o.date} (its manifests list ${listed})`)
+        }
+      }
       const nc = o.to === 'nats' ? await connectNats(o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL) : null
       let first: { ts: number; wall: number } | null = null
       let n = 0
@@ -148,6 +170,8 @@ export function registerData(program: Command): void {
       }
       const malformed = source.parse.malformed
       console.error(`replayed ${n} records from ${files.length} files${malformed > 0 ? ` (${malformed} lines that are not JSON objects skipped)` : ''}`)
+      // no manifest to check --symbol against beforehand (older layouts): said afterwards
+      if (o.symbol !== undefined && n === 0) console.error(`warning: no record of ${o.feed} ${o.date} has the ticker ${o.symbol} (--symbol)`)
     })
 
   data
@@ -195,6 +219,67 @@ Prices in dollars, sizes in contracts, ts/received_at as UTC timestamps (ms); se
       if (o.json) return void console.log(JSON.stringify(s, null, 2))
       printExportSummary(s)
     })
+}
+
+/** One line of `data list`: a stream's date. Records and uncompressed bytes from the manifest (null: not every file is in it). */
+interface ListRow {
+  feed: string
+  stream: string | null
+  date: string
+  files: number
+  records: number | null
+  /** The gzip files' size on disk. */
+  bytes_on_disk: number
+  /** The lines' size before compression (the manifest's `bytes`). */
+  bytes_uncompressed: number | null
+  /** Only when the files' manifest entries count connector gap or reconnect control records (the capture was not continuous). */
+  upstream_gaps?: number
+  upstream_missing?: number
+  reconnects?: number
+}
+
+/** The upstream counts of the files' manifest entries, when they say the capture was not continuous. */
+function upstreamOf(entries: readonly (ManifestFile | undefined)[]): Pick<ListRow, 'upstream_gaps' | 'upstream_missing' | 'reconnects'> {
+  const u = upstreamTotals(entries.filter((e) => e !== undefined))
+  return u.has_upstream_gaps ? { upstream_gaps: u.upstream_gaps, upstream_missing: u.upstream_missing, reconnects: u.reconnects } : {}
+}
+
+/**
+ * The tickers the manifests of `files`' directories list, or null when they cannot say: a
+ * directory without a manifest (older layouts), a file its manifest does not list, no tickers.
+ */
+async function manifestTickers(files: readonly ArchiveFile[]): Promise<string[] | null> {
+  const tickers = new Set<string>()
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) {
+    const m = await readManifest(dir).catch(() => null)
+    const names = new Set(m?.files.map((f) => f.name))
+    if (m === null || m.tickers.length === 0 || files.some((f) => dirname(f.path) === dir && !names.has(f.name))) return null
+    for (const t of m.tickers) tickers.add(t)
+  }
+  return [...tickers].sort()
+}
+
+/** Up to `n` of `tickers` sharing the longest prefix with `symbol` (a typo's neighbours), in order. */
+function nearest(symbol: string, tickers: readonly string[], n: number): string[] {
+  const common = (t: string) => {
+    let i = 0
+    while (i < t.length && i < symbol.length && t[i] === symbol[i]) i++
+    return i
+  }
+  return tickers.map((t) => ({ t, c: common(t) })).sort((a, b) => b.c - a.c || (a.t < b.t ? -1 : 1)).slice(0, n).map((x) => x.t)
+}
+
+/** `n` bytes in decimal units for people: 812 B, 4.1 kB, 1.2 MB, 9.6 GB. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB']
+  let v = n / 1000
+  let u = 0
+  while (v >= 999.95 && u < units.length - 1) {
+    v /= 1000
+    u++
+  }
+  return `${v.toFixed(1)} ${units[u]}`
 }
 
 /** Commander collector for repeatable, comma-separable options. */

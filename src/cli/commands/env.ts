@@ -54,7 +54,7 @@ export function registerEnv(program: Command): void {
     .option('--force', 'overwrite an existing file')
     .description('write a valid environment YAML to <config-dir>/environments/<name>.yaml')
     .action((name: string, o: { feed: string; schema: string; transport: string; exchange: string; force?: boolean }, cmd: Command) => {
-      const dir = configDir(globals(cmd).configDir) ?? resolve('exchanges')
+      const dir = configDir(globals(cmd).configDir, { mustExist: false }) ?? resolve('exchanges')
       const file = join(dir, 'environments', `${name}.yaml`)
       if (existsSync(file) && !o.force) throw new UsageError(`${file} already exists (use --force to overwrite)`)
       const doc = {

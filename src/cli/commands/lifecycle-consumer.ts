@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
+import { OPS_PORTS } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { connectNats } from '../../pipeline/transport/connect.ts'
 import { openDb } from '../../services/db/index.ts'
@@ -29,13 +30,13 @@ export function registerLifecycleConsumer(program: Command): void {
     .option('--filter <subject>', "subject filter (default '{prefix}.json.lifecycle.>')")
     .option('--consumer <name>', `durable consumer name (default: lifecycle.consumer or ${LIFECYCLE_CONSUMER_DEFAULTS.consumer})`)
     .option('--database-url <url>', 'PostgreSQL URL; env DATABASE_URL')
-    .option('--health-port <port>', '/health /ready /metrics port (0 = any)', '8081')
+    .option('--health-port <port>', `/health /ready /metrics port (0 = any; default ${OPS_PORTS['lifecycle-consumer']})`)
     .option('--sweep-interval <ms>', 'initialized → active sweep period (0 = off)', String(LIFECYCLE_CONSUMER_DEFAULTS.sweepIntervalMs))
     .action(async (f: Flags, cmd: Command) => {
       const g = globals(cmd)
       const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, stream: f.stream, databaseUrl: f.databaseUrl })
       const sweepIntervalMs = Number(f.sweepInterval)
-      const opsPort = Number(f.healthPort)
+      const opsPort = Number(f.healthPort ?? OPS_PORTS['lifecycle-consumer'])
       if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs < 0) throw new UsageError(`--sweep-interval must be an integer ≥ 0 (got ${f.sweepInterval})`)
       if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new UsageError(`--health-port must be a port (got ${f.healthPort})`)
       const log = logger().child({ role: 'lifecycle-consumer', env: config.name })

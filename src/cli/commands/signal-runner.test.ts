@@ -3,7 +3,7 @@
  * signals/spread-widening) on a unique input stream, fires into a unique fires stream.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
@@ -155,6 +155,31 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
     expect((await jsm.consumers.info(input, 'signal-volume-1m-1min+spread-widening')).ack_floor.stream_seq).toBe(kxcSeq)
   }, 60_000)
 
+  test('SIGTERM logs "stopping", then "stopped" with what it did: records, fires, errors, stored fires, acks and the last acked sequence (it logged nothing)', async () => {
+    const stream = `STOP_${id}`
+    const stopFires = `F_STOP_${id}`
+    try {
+      await jsm.streams.add({ name: stream, subjects: [`${id}-stop.>`] })
+      const { child, url } = await start(['--port', '0'], {
+        SIGNALS: 'volume-1m-1min', NATS_URL: nats.url, NATS_STREAM: stream, FIRES_STREAM: stopFires, OUTPUT_PREFIX: `${id}-stop-sig`,
+      })
+      // counters at 0 from the start (increase() must see the first fire)
+      const m0 = await (await fetch(`${url}/metrics`)).text()
+      expect(['ssmd_signal_fires_total{signal="volume-1m-1min"}', 'ssmd_signal_errors_total{signal="volume-1m-1min"}', 'ssmd_signal_records_total', 'ssmd_signal_fire_retries_total', 'ssmd_signal_ack_retries_total']
+        .map((n) => metric(m0, n))).toEqual([0, 0, 0, 0, 0])
+      await js.publish(`${id}-stop.kalshi.json.ticker.KXA`, tickerFrame('KXA', 0, { volume: 10, dollar_volume: 100 }))
+      const last = (await js.publish(`${id}-stop.kalshi.json.ticker.KXA`, tickerFrame('KXA', 10, { volume: 2_000_010, dollar_volume: 1_000_100 }))).seq
+      await waitFor(async () => (await jsm.consumers.info(stream, 'signal-volume-1m-1min')).ack_floor.stream_seq === last, 'both records acked')
+      expect(await child.stop('SIGTERM')).toBe(0)
+      const said = child.out.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).startsWith('stop'))
+      expect(said.map((l) => l.msg)).toEqual(['stopping: closing the consumer, finishing fires and acks', 'stopped'])
+      expect(said[1]).toMatchObject({ records: 2, fires: 1, errors: 0, firesStored: 1, fireDuplicates: 0, ackedSeq: last, fireRetries: 0, ackRetries: 0 })
+      expect(said[1].acks).toBeGreaterThanOrEqual(1)
+    } finally {
+      for (const s of [stream, stopFires]) await jsm.streams.delete(s).catch(() => {})
+    }
+  }, 30_000)
+
   test('a bad config or no signals is a usage error (exit 2)', async () => {
     const bad = join(dir, 'bad.yaml')
     writeFileSync(bad, 'signals: []\nfires_stream: "a.b"\n')
@@ -208,6 +233,49 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
       expect(await jsm.streams.info(other).catch(() => null)).toBeNull()
     } finally {
       await jsm.streams.delete(other).catch(() => {})
+    }
+  }, 30_000)
+
+  test('without a stream named, signal-runner and signal run read the dev environment\'s, as the other roles do (was PROD_KALSHI)', async () => {
+    // a config dir whose dev environment names a stream that does not exist: the error names it
+    const configDir = join(dir, 'config-default-stream')
+    const missing = `MISSING_DEV_${id}`
+    mkdirSync(join(configDir, 'environments'), { recursive: true })
+    writeFileSync(join(configDir, 'environments', 'dev.yaml'), [
+      'name: dev', 'feed: kalshi', 'exchange: { type: sim }',
+      `transport: { type: nats, url: "${nats.url}", stream: ${missing}, subject_prefix: dev.kalshi }`,
+    ].join('\n'))
+    // a filter no stream of the old default could hold either: nothing is consumed whatever the default
+    const env = { NATS_FILTER: `nowhere-${id}.>`, FIRES_STREAM: `F_DEFAULT_${id}` }
+    const expected = [1, [expect.stringContaining(`error [STREAM_NOT_FOUND]: stream ${missing} does not exist on ${nats.url}`)]]
+    const runner = await runCli(['--config-dir', configDir, 'signal-runner', '--signals-dir', SIGNALS_DIR, '--port', '0'], { ...env, SIGNALS: 'volume-1m-1min' })
+    expect([runner.code, runner.err]).toEqual(expected)
+    const run = await runCli(['--config-dir', configDir, 'signal', 'run', 'volume-1m-1min', '--signals-dir', SIGNALS_DIR], env)
+    expect([run.code, run.err]).toEqual(expected)
+    expect(await jsm.streams.info(env.FIRES_STREAM).catch(() => null)).toBeNull()
+  }, 30_000)
+
+  test('signal run (live) stores its fires in --fires-stream (it always used SIGNALS); a name JetStream refuses is a usage error', async () => {
+    const stream = `RUN_${id}`
+    const firesStream = `F_RUN_${id}`
+    const prefix = `${id}-run-sig`
+    const children: CliChild[] = []
+    try {
+      await jsm.streams.add({ name: stream, subjects: [`${id}-run.>`] })
+      await js.publish(`${id}-run.kalshi.json.ticker.KXA`, tickerFrame('KXA', 0, { volume: 10, dollar_volume: 100 }))
+      const seq = (await js.publish(`${id}-run.kalshi.json.ticker.KXA`, tickerFrame('KXA', 10, { volume: 2_000_010, dollar_volume: 1_000_100 }))).seq
+      const child = spawnCli(['signal', 'run', 'volume-1m-1min', '--signals-dir', SIGNALS_DIR, '--nats-url', nats.url, '--stream', stream,
+        '--filter', `${id}-run.kalshi.json.>`, '--fires-stream', firesStream], { OUTPUT_PREFIX: prefix })
+      children.push(child)
+      await waitFor(async () => (await jsm.streams.info(firesStream).catch(() => null))?.state.messages === 1, `the fire in ${firesStream}`)
+      const m = await jsm.streams.getMessage(firesStream, { seq: 1 })
+      expect([m!.subject, m!.header!.get('Nats-Msg-Id')]).toEqual([`${prefix}.volume-1m-1min.fires`, `volume-1m-1min:KXA:${(T0 + 10) * 1000}:${seq}`])
+      expect([await child.stop('SIGTERM'), child.err]).toEqual([0, []])
+      const bad = await runCli(['signal', 'run', 'volume-1m-1min', '--signals-dir', SIGNALS_DIR, '--fires-stream', 'a.b'])
+      expect([bad.code, bad.err]).toEqual([2, ['error: --fires-stream must be a stream name of letters, digits, _ and - (got "a.b")']])
+    } finally {
+      for (const c of children) killIfRunning(c)
+      for (const s of [stream, firesStream]) await jsm.streams.delete(s).catch(() => {})
     }
   }, 30_000)
 

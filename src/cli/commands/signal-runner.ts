@@ -2,28 +2,30 @@
  * `ssmd signal-runner`: several signals in one process sharing per-ticker builders, from a YAML
  * config (`signals: [ids]`, `nats: {url, stream, filter}`, `output_prefix`, `fires_stream`,
  * `consumer`, `port`) or env (`SIGNALS=a,b`, `NATS_URL`, `NATS_STREAM`, `NATS_FILTER`,
- * `OUTPUT_PREFIX`, `FIRES_STREAM`), with /health /ready /metrics. Fires go to the JetStream stream
- * `fires_stream` (default `SIGNALS`) on `{output_prefix}.>`.
+ * `OUTPUT_PREFIX`, `FIRES_STREAM`), with /health /ready /metrics. NATS url and stream default to the
+ * `dev` environment's, as for the other roles. Fires go to the JetStream stream `fires_stream`
+ * (default `SIGNALS`) on `{output_prefix}.>`.
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { isNode, LineCounter, parseDocument } from 'yaml'
 import { z } from 'zod'
 import { ConfigError, UsageError, type ConfigProblem } from '../../pipeline/core/errors.ts'
-import { serveOps, type OpsServer } from '../../pipeline/core/http.ts'
+import { OPS_PORTS, serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { loadSignal, signalDir, startLiveRunner, SIGNALS_STREAM_DEFAULTS, type LiveRunner } from '../../pipeline/signals/index.ts'
 import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { onStopSignal } from '../stop-signal.ts'
-import { DEFAULT_NATS_URL, signalsDirOf } from './signal.ts'
+import { parseInteger, PORT_RANGE } from '../../pipeline/config/index.ts'
+import { DEFAULT_ENV, defaultEnvNats, FIRES_STREAM_NAME, firesStreamOf, signalsDirOf } from './signal.ts'
 
 const RunnerConfig = z.strictObject({
   signals: z.array(z.string()).min(1),
   nats: z.strictObject({ url: z.string().optional(), stream: z.string().optional(), filter: z.string().optional() }).default({}),
   output_prefix: z.string().optional(),
   /** The fires stream (created on `{output_prefix}.>` when missing). @default SIGNALS */
-  fires_stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'stream names are letters, digits, _ and -').optional(),
+  fires_stream: z.string().regex(FIRES_STREAM_NAME, 'stream names are letters, digits, _ and -').optional(),
   consumer: z.string().optional(),
   port: z.number().int().min(0).optional(),
 })
@@ -33,10 +35,10 @@ export function registerSignalRunner(program: Command): void {
   program
     .command('signal-runner')
     .description('run several signals in one process (shared per-ticker state) with /health /ready /metrics')
-    .option('--config <file>', 'YAML config; otherwise env SIGNALS, NATS_URL, NATS_STREAM, NATS_FILTER')
-    .option('--port <n>', 'ops port (0 = any free port)', '8080')
+    .option('--config <file>', `YAML config; otherwise env SIGNALS, NATS_URL, NATS_STREAM, NATS_FILTER (url and stream default to the ${DEFAULT_ENV} environment's)`)
+    .option('--port <n>', `/health /ready /metrics port (0 = any free port; default the config's port, else ${OPS_PORTS['signal-runner']})`)
     .option('--signals-dir <dir>', 'signals directory; env SSMD_SIGNALS_PATH')
-    .action(async (o: { config?: string; port: string; signalsDir?: string }) => {
+    .action(async (o: { config?: string; port?: string; signalsDir?: string }, cmd: Command) => {
       const env = process.env
       let cfg: RunnerConfig
       if (o.config) {
@@ -44,8 +46,12 @@ export function registerSignalRunner(program: Command): void {
       } else {
         const ids = (env.SIGNALS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
         if (ids.length === 0) throw new UsageError('no signals: pass --config or set SIGNALS=a,b')
-        cfg = { signals: ids, nats: { url: env.NATS_URL, stream: env.NATS_STREAM, filter: env.NATS_FILTER }, output_prefix: env.OUTPUT_PREFIX, fires_stream: env.FIRES_STREAM }
+        cfg = { signals: ids, nats: { url: env.NATS_URL, stream: env.NATS_STREAM, filter: env.NATS_FILTER }, output_prefix: env.OUTPUT_PREFIX, fires_stream: firesStreamOf() }
       }
+      const port = o.port !== undefined ? parseInteger(o.port, '--port', PORT_RANGE) : cfg.port ?? OPS_PORTS['signal-runner']
+      // what the config does not name: the default environment's (as the archiver, cdc, … read it)
+      let dflt: { url: string; stream: string } | undefined
+      const { url = (dflt ??= defaultEnvNats(cmd)).url, stream = (dflt ??= defaultEnvNats(cmd)).stream } = cfg.nats
       const dir = signalsDirOf(o.signalsDir)
       const signals = await Promise.all(cfg.signals.map((id) => loadSignal(signalDir(dir, id))))
       const log = logger().child({ role: 'signal-runner' })
@@ -56,7 +62,7 @@ export function registerSignalRunner(program: Command): void {
       let ops: OpsServer
       try {
         ops = serveOps({
-          port: cfg.port ?? Number(o.port), registry,
+          port, registry,
           // alive while the runner runs; the lag says whether it keeps up
           health: () => (live ? { ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() } : { ok: false, status: 'starting' }),
           ready: () => (live ? { ok: live.ready(), connected: !live.nc.isClosed() } : { ok: false, status: 'starting' }),
@@ -67,7 +73,7 @@ export function registerSignalRunner(program: Command): void {
       }
       try {
         live = await startLiveRunner({
-          signals, registry, log, natsUrl: cfg.nats.url ?? DEFAULT_NATS_URL, stream: cfg.nats.stream ?? 'PROD_KALSHI',
+          signals, registry, log, natsUrl: url, stream,
           filter: cfg.nats.filter, filterSource: o.config ? `nats.filter in ${o.config}` : 'NATS_FILTER',
           consumer: cfg.consumer, outputPrefix: cfg.output_prefix ?? SIGNALS_STREAM_DEFAULTS.prefix,
           firesStream: cfg.fires_stream ?? SIGNALS_STREAM_DEFAULTS.name,
@@ -83,9 +89,12 @@ export function registerSignalRunner(program: Command): void {
       try {
         await Promise.race([onStopSignal(log).requested, running.done]) // a runner that failed ends the process with its error
       } finally {
+        // as the connector and the archiver: a line when the stop begins, one with the counts when done
+        log.info(running.ended() ? 'stopping: the runner ended' : 'stopping: closing the consumer, finishing fires and acks')
         await running.stop()
         heap?.stop()
         await ops.stop()
+        log.info(running.summary(), 'stopped')
       }
     })
 }

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { listArchiveFiles, readManifest } from '../../pipeline/archive/index.ts'
 import { simLines } from '../../pipeline/records/fixture-sim.test.ts'
 import { archiveLines, writeVolumeSignal } from '../../pipeline/signals/fixture-signals.test.ts'
 import { runInProcess as cli } from '../../../test/console.ts'
 import { runCli } from '../../../test/subprocess.ts'
+import { formatBytes } from './data.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'ssmd-signal-cli-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -17,7 +19,9 @@ describe('ssmd signal / backtest / data', () => {
     const lines = simLines({ seed: 3, count: 3000, format: 'dollars', markets: 4, sizeScale: 50 })
     await archiveLines(data, 'crypto', lines, lines.map((_, i) => i + 1))
     const sigs = join(root, 'signals')
-    expect((await cli(['signal', 'new', 'my-sig', '--signals-dir', sigs])).code).toBe(0)
+    const created = await cli(['signal', 'new', 'my-sig', '--signals-dir', sigs])
+    // the hint runs it as created: from that directory (it said `ssmd backtest run my-sig`, which looked in ./signals)
+    expect([created.code, created.out]).toEqual([0, `created ${sigs}/my-sig/signal.ts and backtest.yaml (run: ssmd backtest run my-sig --signals-dir ${sigs})`])
     const list = await cli(['signal', 'list', '--signals-dir', sigs, '--json'])
     expect(JSON.parse(list.out)).toEqual([{ id: 'my-sig', name: 'my-sig', requires: ['volumeProfile'] }])
     const out = join(root, 'out')
@@ -39,6 +43,68 @@ describe('ssmd signal / backtest / data', () => {
     expect(readdirSync(out).length).toBe(2)
     const noDir = await cli(['data', 'list', '--data', nowhere])
     expect([noDir.code, noDir.err.trim()]).toEqual([2, `error: no data directory at ${nowhere} (pass --data, --data-dir or SSMD_DATA_DIR)`])
+  })
+
+  test('data list says which size is which: on disk (gzip) and uncompressed (the manifest\'s bytes), in text and in JSON', async () => {
+    const data = join(root, 'list-data')
+    const lines = simLines({ seed: 5, count: 2000, format: 'dollars', markets: 3, sizeScale: 50 })
+    await archiveLines(data, 'crypto', lines, lines.map((_, i) => i + 1))
+    const [file] = await listArchiveFiles(data, { feed: 'kalshi' })
+    const disk = Bun.file(file.path).size
+    const raw = (await readManifest(dirname(file.path)))!.files[0].bytes
+    expect(raw).toBeGreaterThan(disk)
+    // a date of the older layout without a manifest: its uncompressed size is not known
+    mkdirSync(join(data, 'kalshi', '2026-02-08'))
+    const old = Bun.gzipSync(Buffer.from(`${lines[0].line}\n`))
+    writeFileSync(join(data, 'kalshi', '2026-02-08', '1600.jsonl.gz'), old)
+    const json = await cli(['data', 'list', '--data', data, '--json'])
+    expect(JSON.parse(json.out)).toEqual([
+      { feed: 'kalshi', stream: 'crypto', date: '2026-02-07', files: 1, records: 2000, bytes_on_disk: disk, bytes_uncompressed: raw },
+      { feed: 'kalshi', stream: null, date: '2026-02-08', files: 1, records: null, bytes_on_disk: old.length, bytes_uncompressed: null },
+    ])
+    const text = await cli(['data', 'list', '--data', data])
+    expect(text.out.split('\n')).toEqual([
+      `kalshi\tcrypto\t2026-02-07\t1 files\t2000 records\t${formatBytes(disk)} on disk (${formatBytes(raw)} uncompressed)`,
+      `kalshi\t-\t2026-02-08\t1 files\t? records\t${old.length} B on disk (? uncompressed)`,
+    ])
+    expect([812, 4_100, 1_237_705, 9_641_463, 999_999, 12_000_000_000].map(formatBytes)).toEqual(['812 B', '4.1 kB', '1.2 MB', '9.6 MB', '1.0 MB', '12.0 GB'])
+  })
+
+  test('signal new scaffolds a self-contained signal.ts: it type-checks outside this repository (it imported ../../src/…)', async () => {
+    const sigs = join(root, 'outside', 'signals')
+    expect((await cli(['signal', 'new', 'alone', '--signals-dir', sigs])).code).toBe(0)
+    const tsc = join(import.meta.dir, '..', '..', '..', 'node_modules', '.bin', 'tsc')
+    const r = Bun.spawnSync([tsc, '--noEmit', '--strict', '--noUnusedLocals', '--target', 'esnext', '--module', 'preserve', join(sigs, 'alone', 'signal.ts')], {
+      cwd: join(root, 'outside'), stdout: 'pipe', stderr: 'pipe',
+    })
+    expect([r.exitCode, `${r.stdout}${r.stderr}`.trim()]).toEqual([0, ''])
+  }, 60_000)
+
+  test('signal new names --allow-dirty in its hint when the new signal is not committed (backtest run refuses it without)', async () => {
+    const repo = join(root, 'repo')
+    mkdirSync(repo)
+    const git = (...args: string[]) => Bun.spawnSync(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, stdout: 'ignore', stderr: 'ignore' }).exitCode
+    expect([git('init', '-q'), git('commit', '-q', '--allow-empty', '-m', 'init')]).toEqual([0, 0])
+    const sigs = join(repo, 'signals')
+    const r = await cli(['signal', 'new', 'fresh', '--signals-dir', sigs])
+    expect([r.code, r.out]).toEqual([0, `created ${sigs}/fresh/signal.ts and backtest.yaml (run: ssmd backtest run fresh --signals-dir ${sigs} --allow-dirty)`])
+  })
+
+  test('signal list: a signals directory that does not exist is an error naming it and how to choose another, exit 2; an empty one says so, exit 0', async () => {
+    const missing = join(root, 'no-signals')
+    const error = `error: no signals directory at ${missing} (pass --signals-dir or set SSMD_SIGNALS_PATH)`
+    const flag = await cli(['signal', 'list', '--signals-dir', missing])
+    expect([flag.code, flag.out, flag.err]).toEqual([2, '', error])
+    const env = await runCli(['signal', 'list'], { SSMD_SIGNALS_PATH: missing })
+    expect([env.code, env.out, env.err]).toEqual([2, [], [error]])
+    const empty = join(root, 'empty-signals')
+    mkdirSync(empty)
+    const none = await cli(['signal', 'list', '--signals-dir', empty])
+    expect([none.code, none.out, none.err]).toEqual([0, '', `no signals in ${empty}`])
+    const json = await cli(['signal', 'list', '--signals-dir', empty, '--json'])
+    expect([json.code, JSON.parse(json.out), json.err]).toEqual([0, [], `no signals in ${empty}`])
+    const run = await cli(['signal', 'run', 'x', '--source', 'file', '--signals-dir', missing])
+    expect([run.code, run.err]).toEqual([2, `error: ${join(missing, 'x', 'signal.ts')}:0:0: no such signal "x": the signals directory ${missing} does not exist`])
   })
 
   test('a broken signal is a usage error naming the file and line; unknown signals list the known ones', async () => {

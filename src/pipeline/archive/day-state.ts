@@ -2,7 +2,7 @@ import { rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../core/log.ts'
 import { DataError } from '../core/errors.ts'
-import { MANIFEST_NAME, mergeManifests, readManifest, writeManifest, type Manifest, type ManifestFile, type ManifestGap } from './manifest.ts'
+import { MANIFEST_NAME, mergeManifests, readManifest, upstreamTotals, writeManifest, type Manifest, type ManifestFile, type ManifestGap } from './manifest.ts'
 
 export type ManifestHeader = Pick<Manifest, 'feed' | 'stream' | 'rotation_interval' | 'seq_field'>
 
@@ -56,6 +56,7 @@ export class DayState {
       files: [...this.files],
       gaps: [...this.gaps],
       has_gaps: this.gaps.length > 0,
+      ...upstreamTotals(this.files),
       tickers: [...this.tickers].sort(),
       message_types: [...this.types].sort(),
     }

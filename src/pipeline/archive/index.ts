@@ -8,8 +8,8 @@ export {
   type ArchiveRecord,
 } from './line.ts'
 export {
-  MANIFEST_NAME, mergeManifests, readManifest, writeManifest,
-  type Manifest, type ManifestFile, type ManifestGap, type UploadState,
+  MANIFEST_NAME, mergeManifests, readManifest, upstreamTotals, writeManifest,
+  type Manifest, type ManifestFile, type ManifestGap, type UploadState, type UpstreamTotals,
 } from './manifest.ts'
 export { listArchiveFiles, listDates, type ArchiveFile, type ListOptions } from './list.ts'
 export {

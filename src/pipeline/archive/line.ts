@@ -159,6 +159,32 @@ function stringAfter(buf: Uint8Array, start: number, end: number, key: Uint8Arra
   return strings.get(buf, a, e) ?? null
 }
 
+/** The `type` of the connector's own control records (gap, reconnect, error…; DESIGN §5). */
+export const CONTROL_TYPE = 'ssmd_control'
+
+/**
+ * The kind of the control record in buf[start, end) and, for a gap, the exchange sequence numbers
+ * it says are missing (`missing`, else `got - expected`; null when it says neither). Reads the
+ * connector's `{"type":"ssmd_control","kind":…}` and the older shape with the fields under `msg`.
+ * Null when the frame is not a JSON object with a kind. Parses the frame: call it for control
+ * records only (they are rare).
+ */
+export function readControl(buf: Uint8Array, start: number, end: number): { kind: string; missing: number | null } | null {
+  let o: Record<string, unknown>
+  try {
+    o = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8'))
+  } catch {
+    return null
+  }
+  if (typeof o !== 'object' || o === null) return null
+  const f = typeof o.kind === 'string' ? o : typeof o.msg === 'object' && o.msg !== null ? (o.msg as Record<string, unknown>) : o
+  if (typeof f.kind !== 'string') return null
+  const missing = typeof f.missing === 'number' ? f.missing
+    : typeof f.got === 'number' && typeof f.expected === 'number' ? f.got - f.expected
+    : null
+  return { kind: f.kind, missing: missing !== null && Number.isFinite(missing) && missing > 0 ? missing : null }
+}
+
 const scanStrings = new ByteTickerCache(10_000, 256)
 
 /** `scanFrameAt` over a view holding exactly one frame (a fresh result). */

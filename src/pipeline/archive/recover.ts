@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import type { Logger } from '../core/log.ts'
 import type { DayState } from './day-state.ts'
 import { GzipFile, type GzipMode } from './gzip-file.ts'
-import { scanFrame } from './line.ts'
-import type { ManifestFile } from './manifest.ts'
+import { CONTROL_TYPE, readControl, scanFrame } from './line.ts'
+import { countControl, type ManifestFile } from './manifest.ts'
 import { newReadStats, readLineBatches } from './reader.ts'
 import { rfc3339 } from './rotation.ts'
 
@@ -36,7 +36,7 @@ export async function recoverOrphans(day: DayState, seqField: string | null, lev
       name,
       start: hhmm ? `${day.date}T${hhmm[1]}:${hhmm[2]}:00.000Z` : rfc3339(statSync(tmpPath).mtimeMs),
       end: rfc3339(statSync(tmpPath).mtimeMs),
-      records: 0, bytes: 0, first_seq: null, last_seq: null, records_by_type: {}, recovered: true,
+      records: 0, bytes: 0, first_seq: null, last_seq: null, records_by_type: {}, upstream_gaps: 0, upstream_missing: 0, reconnects: 0, recovered: true,
     }
     const seqAt = seqField === null ? null : new RegExp(`"${seqField}":(\\d+)\\}$`)
     const byType = new Map<string, number>()
@@ -44,8 +44,13 @@ export async function recoverOrphans(day: DayState, seqField: string | null, lev
     const stats = newReadStats()
     for await (const lines of readLineBatches(tmpPath, { stats, unwrapSeed: false })) {
       for (const line of lines) {
-        const f = scanFrame(Buffer.from(line))
+        const bytes = Buffer.from(line)
+        const f = scanFrame(bytes)
         byType.set(f.type, (byType.get(f.type) ?? 0) + 1)
+        if (f.type === CONTROL_TYPE) {
+          const c = readControl(bytes, 0, bytes.length)
+          if (c !== null) countControl(entry, c)
+        }
         day.types.add(f.type)
         if (f.ticker !== null) day.tickers.add(f.ticker)
         const m = seqAt?.exec(line)

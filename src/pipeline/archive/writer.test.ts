@@ -175,13 +175,102 @@ describe('ArchiveWriter', () => {
           first_seq: 10,
           last_seq: 16,
           records_by_type: { event_lifecycle: 1, ticker: 1, trade: 2 },
+          upstream_gaps: 0,
+          upstream_missing: 0,
+          reconnects: 0,
         },
       ],
       gaps: [{ after_seq: 12, missing_count: 3, detected_at: '2026-02-15T14:21:00.000Z' }],
       has_gaps: true,
+      upstream_gaps: 0,
+      upstream_missing: 0,
+      reconnects: 0,
+      has_upstream_gaps: false,
       tickers: ['KX-A', 'KX-B'],
       message_types: ['event_lifecycle', 'ticker', 'trade'],
     })
+  })
+
+  test('counts the connector\'s gap and reconnect control records per file and per date: the capture was not continuous though the stream sequence has no hole', async () => {
+    const root = tempRoot()
+    const { writer, set } = writerAt(root, '2026-02-15T14:20:00Z')
+    // as the connector publishes them on {prefix}.json.control.{kind} (ingest.ts control())
+    const control = (seq: number, kind: string, fields: Record<string, unknown>): ArchiveRecord =>
+      ({ payload: JSON.stringify({ type: 'ssmd_control', kind, ts_us: 1_771_165_200_000_000 + seq, shard: 0, conn: 'c1', ...fields }), seq })
+    const reconnect = (seq: number, attempt: number) =>
+      control(seq, 'reconnect', { code: 1006, reason: '', was_connected: attempt === 1, retry_in_ms: 4000, attempt })
+    // a 28 s outage: seven reconnect records, then trades again
+    await writer.append([trade(1), ...[1, 2, 3, 4, 5, 6, 7].map((a) => reconnect(1 + a, a)), trade(9)])
+    set('2026-02-15T14:31:00Z')
+    await writer.append([
+      control(10, 'gap', { sid: 2, channel: 'orderbook_delta', expected: 1565, got: 1568, missing: 3 }),
+      control(11, 'error', { cmd: 'subscribe', code: 16 }), // not a continuity problem: not counted
+      // the older shape, fields under msg and no missing: got - expected
+      { payload: '{"type":"ssmd_control","msg":{"kind":"gap","shard":0,"sid":3,"expected":7,"got":9},"_shard_id":0}', seq: 12 },
+      trade(13),
+    ])
+    set('2026-02-15T14:40:00Z')
+    await writer.append([trade(14)])
+    await writer.close()
+    const m = await readManifest(day(root, '2026-02-15'))
+    const upstream = (f: { upstream_gaps?: number; upstream_missing?: number; reconnects?: number }) => [f.upstream_gaps, f.upstream_missing, f.reconnects]
+    expect([
+      m?.files.map((f) => [f.name, ...upstream(f), f.records_by_type.ssmd_control ?? 0]),
+      m && [m.upstream_gaps, m.upstream_missing, m.reconnects, m.has_upstream_gaps],
+      // stream sequence gaps are a separate thing and stay as they were
+      m && [m.gaps, m.has_gaps],
+    ]).toEqual([
+      [['1415.jsonl.gz', 0, 0, 7, 7], ['1430.jsonl.gz', 2, 5, 0, 3]],
+      [2, 5, 7, true],
+      [[], false],
+    ])
+  })
+
+  test('after a restart the upstream counts of the earlier run\'s files stay in the merged manifest, and a recovered .tmp is counted too', async () => {
+    const root = tempRoot()
+    const gap = (seq: number, missing: number): ArchiveRecord =>
+      ({ payload: `{"type":"ssmd_control","kind":"gap","ts_us":1,"shard":0,"conn":"c1","sid":1,"channel":"ticker","expected":10,"got":${10 + missing},"missing":${missing}}`, seq })
+    const reconnect = (seq: number): ArchiveRecord =>
+      ({ payload: '{"type":"ssmd_control","kind":"reconnect","ts_us":1,"shard":1,"conn":"c2","code":1006,"reason":"","was_connected":true,"retry_in_ms":500,"attempt":1}', seq })
+    const first = writerAt(root, '2026-02-15T14:16:00Z')
+    await first.writer.append([trade(1), gap(2, 4), reconnect(3)])
+    await first.writer.close()
+    // a second run crashes with a reconnect record flushed into its .tmp
+    const crashed = writerAt(root, '2026-02-15T14:31:00Z')
+    await crashed.writer.append([trade(4), reconnect(5)])
+    await crashed.writer.flush()
+    const third = writerAt(root, '2026-02-15T14:50:00Z')
+    await third.writer.append([trade(6), gap(7, 1)])
+    await third.writer.close()
+    const m = await readManifest(day(root, '2026-02-15'))
+    expect([
+      m?.files.map((f) => [f.name, f.upstream_gaps, f.upstream_missing, f.reconnects, f.recovered ?? false]),
+      m && [m.upstream_gaps, m.upstream_missing, m.reconnects, m.has_upstream_gaps, m.has_gaps],
+    ]).toEqual([
+      [['1415.jsonl.gz', 1, 4, 1, false], ['1430.jsonl.gz', 0, 0, 1, true], ['1445.jsonl.gz', 1, 1, 0, false]],
+      [2, 5, 2, true, false],
+    ])
+    await crashed.writer.close().catch(() => {}) // its .tmp is gone: only releases the descriptor
+  })
+
+  test('a manifest written before the upstream counts existed reads with totals of 0, and a later run adds its own', async () => {
+    const root = tempRoot()
+    const first = writerAt(root, '2026-02-15T14:16:00Z')
+    await first.writer.append([trade(1)])
+    await first.writer.close()
+    const dir = day(root, '2026-02-15')
+    // strip the new fields, as an older ssmd wrote it
+    const old = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
+    for (const k of ['upstream_gaps', 'upstream_missing', 'reconnects', 'has_upstream_gaps']) delete old[k]
+    for (const f of old.files) for (const k of ['upstream_gaps', 'upstream_missing', 'reconnects']) delete f[k]
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(old))
+    const before = await readManifest(dir)
+    expect(before && [before.upstream_gaps, before.upstream_missing, before.reconnects, before.has_upstream_gaps]).toEqual([0, 0, 0, false])
+    const second = writerAt(root, '2026-02-15T14:40:00Z')
+    await second.writer.append([{ payload: '{"type":"ssmd_control","kind":"reconnect","ts_us":1,"shard":0,"conn":"c1","code":1006,"reason":"","was_connected":true,"retry_in_ms":500,"attempt":1}', seq: 2 }])
+    await second.writer.close()
+    const after = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
+    expect([after.files.map((f: { reconnects?: number }) => f.reconnects ?? null), after.reconnects, after.has_upstream_gaps]).toEqual([[null, 1], 1, true])
   })
 
   test('after a restart in the same slot, uses a suffix and merges the manifest', async () => {

@@ -8,8 +8,8 @@ import { DayState } from './day-state.ts'
 import { ArchiveError } from './errors.ts'
 import { GzipFile, gzipModeFromEnv, isGzipMode, type GzipMode } from './gzip-file.ts'
 import { ByteTickerCache } from '../../hot/ticker-cache.ts'
-import { encodeBatch, scanFrameAt, type ArchiveRecord, type FrameScan } from './line.ts'
-import type { ManifestFile } from './manifest.ts'
+import { CONTROL_TYPE, encodeBatch, readControl, scanFrameAt, type ArchiveRecord, type FrameScan } from './line.ts'
+import { countControl, type ManifestFile } from './manifest.ts'
 import { freeName, recoverOrphans } from './recover.ts'
 import { parseRotation, rfc3339, slotAt, type Slot } from './rotation.ts'
 
@@ -247,6 +247,10 @@ export class ArchiveWriter {
       open.byType.set(f.type, (open.byType.get(f.type) ?? 0) + 1)
       day.types.add(f.type)
       if (f.ticker !== null) day.tickers.add(f.ticker)
+      if (f.type === CONTROL_TYPE) {
+        const c = readControl(b, start, end)
+        if (c !== null) countControl(entry, c)
+      }
     }, (size) => (backing = this.takeSpare(size)))
     if (backing !== null) open.written.push(backing)
     for (const r of records) {
@@ -283,7 +287,7 @@ export class ArchiveWriter {
     const file = new GzipFile(join(day.dir, name), this.o.gzipLevel, '.tmp', this.gzipMode)
     const entry: ManifestFile = {
       name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0,
-      first_seq: null, last_seq: null, records_by_type: {},
+      first_seq: null, last_seq: null, records_by_type: {}, upstream_gaps: 0, upstream_missing: 0, reconnects: 0,
     }
     this.open = { file, slot, entry, byType: new Map(), written: [] }
     this.log.debug({ file: file.tmpPath }, 'archive file opened')

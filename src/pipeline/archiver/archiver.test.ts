@@ -7,8 +7,10 @@ import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/nats-core'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor } from '../core/wait.ts'
-import { ArchiveWriter, listDates, readManifest } from '../archive/index.ts'
+import { ArchiveWriter, listDates, readManifest, type ManifestFile } from '../archive/index.ts'
+import type { SsmdError } from '../core/errors.ts'
 import { SYNC_READY, startArchiver, type Archiver } from './archiver.ts'
+import { STREAM_IDENTITY_FILE } from './stream-identity.ts'
 import { startFakeGcs } from './fake-gcs.fixture.ts'
 import { archivedSeqs, createStream, deleteStream, frame, notExactlyOnce, publishFrames } from './archiver.fixture.ts'
 
@@ -114,6 +116,34 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect(b.stats().streams.main?.duplicates).toBe(0)
   })
 
+  test('a failed start records no stream identity (.stream.json): a stream created again and a start refused in between still archive it from its first message', async () => {
+    const { id, stream, root } = await setup()
+    const identity = join(root, 'kalshi', 'main', STREAM_IDENTITY_FILE)
+    const refuse = async () => {
+      // a consumer of the archiver's name that does not ack: the start is refused after the stream was read
+      await jsm.consumers.add(stream, { durable_name: 'archiver', ack_policy: AckPolicy.None })
+      const e = await start(root, stream, `${id}.>`).catch((err: unknown) => err)
+      await jsm.consumers.delete(stream, 'archiver')
+      return (e as SsmdError).code
+    }
+    expect([await refuse(), existsSync(identity)]).toEqual(['ARCHIVER_CONSUMER', false])
+    await publishFrames(nc, (i) => `${id}.json.trade.A`, 1, 300)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 300, 'the first 300 written')
+    await a.stop()
+    running.splice(0)
+    expect(existsSync(identity)).toBe(true)
+    await jsm.streams.delete(stream)
+    await createStream(jsm, stream, `${id}.>`)
+    await publishFrames(nc, (i) => `${id}.json.trade.B`, 1001, 100)
+    // had the refused start recorded the new stream, the next would take the archive's 300 for its
+    // own and skip its 100 messages as duplicates
+    expect(await refuse()).toBe('ARCHIVER_CONSUMER')
+    const b = await start(root, stream, `${id}.>`)
+    await waitFor(() => b.stats().streams.main?.written === 100, 'the new stream\'s 100 written')
+    expect(b.stats().streams.main?.duplicates).toBe(0)
+  })
+
   test('a restart after a crash between flush and ack skips the redelivered messages the archive already holds', async () => {
     const { id, stream, root } = await setup()
     await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 300)
@@ -140,6 +170,57 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     const m = await readManifest(join(root, 'kalshi', 'main', date as string))
     expect(m?.gaps.map((g) => [g.after_seq, g.missing_count])).toEqual([[4, 2]])
     expect(m?.has_gaps).toBe(true)
+  })
+
+  test('the connector\'s gap and reconnect control records are counted in the manifest (per file and per date), kept across a restart; stream gaps stay none', async () => {
+    const { id, stream, root } = await setup()
+    const js = jetstream(nc)
+    // as the connector publishes them (DESIGN §5: {prefix}.json.control.{kind}; connector/ingest.ts control())
+    const control = (kind: string, fields: Record<string, unknown>) =>
+      js.publish(`${id}.json.control.${kind}`, JSON.stringify({ type: 'ssmd_control', kind, ts_us: Date.now() * 1000, shard: 0, conn: 'c1', ...fields }))
+    const reconnects = async () => {
+      for (let attempt = 1; attempt <= 7; attempt++) await control('reconnect', { code: 1006, reason: '', was_connected: attempt === 1, retry_in_ms: 4000, attempt })
+    }
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 1, 10)
+    await reconnects() // a 28 s outage
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 11, 10)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 27, '27 written')
+    await a.stop()
+    running.splice(0)
+    await control('gap', { sid: 2, channel: 'orderbook_delta', expected: 1565, got: 1568, missing: 3 })
+    await publishFrames(nc, (i) => `${id}.json.trade.X`, 21, 10)
+    const b = await start(root, stream, `${id}.>`)
+    await waitFor(() => b.stats().streams.main?.written === 11, '11 more written')
+    await b.stop()
+    const [date] = await listDates(root, 'kalshi', 'main')
+    const m = await readManifest(join(root, 'kalshi', 'main', date as string))
+    // summed over the files (a slot boundary during the test would split a run's file in two)
+    const sum = (pick: (f: ManifestFile) => number | undefined) => m?.files.reduce((t, f) => t + (pick(f) ?? 0), 0)
+    expect([
+      [m!.files.length >= 2, sum((f) => f.records), sum((f) => f.upstream_gaps), sum((f) => f.upstream_missing), sum((f) => f.reconnects)],
+      m && { upstream_gaps: m.upstream_gaps, upstream_missing: m.upstream_missing, reconnects: m.reconnects, has_upstream_gaps: m.has_upstream_gaps },
+      m && [m.gaps, m.has_gaps],
+    ]).toEqual([
+      [true, 38, 1, 3, 7],
+      { upstream_gaps: 1, upstream_missing: 3, reconnects: 7, has_upstream_gaps: true },
+      [[], false],
+    ])
+  })
+
+  test('a stream task exports its counters at 0 as soon as it starts, before their first increment (increase() saw no first gap)', async () => {
+    const { id, stream, root } = await setup()
+    // uploads on: nothing to upload yet (no file closed), so the endpoint is never called
+    const a = await start(root, stream, `${id}.>`, { gcs: 'http://127.0.0.1:1' })
+    const text = await (await fetch(`${a.ops!.url}/metrics`)).text()
+    const l = 'feed="kalshi",stream="main"'
+    const zero = [
+      'gaps_total', 'gap_messages_total', 'duplicates_skipped_total', 'files_rotated_total', 'parse_failures_total', 'delivery_gaps_total',
+      'bytes_total', 'validated_total', 'batches_total',
+    ].map((n) => `ssmd_archiver_${n}{${l}} 0`)
+      .concat(['heartbeats_missed', 'request_timeout', 'consumer_deleted', 'status', 'reconnect'].map((e) => `ssmd_archiver_consumer_events_total{${l},event="${e}"} 0`))
+      .concat(['uploaded', 'retry', 'failed'].map((r) => `ssmd_archiver_uploads_total{${l},result="${r}"} 0`), `ssmd_archiver_upload_bytes_total{${l}} 0`)
+    expect(zero.filter((line) => !text.split('\n').includes(line))).toEqual([])
   })
 
   test('a filter narrower than the stream does not report the other subjects as gaps', async () => {

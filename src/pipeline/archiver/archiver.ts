@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { NatsConnection } from '@nats-io/nats-core'
-import { serveOps, type OpsServer } from '../core/http.ts'
+import { OPS_PORTS, serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
 import { withTimeout } from '../core/wait.ts'
@@ -30,7 +30,7 @@ export interface ArchiverOptions {
   tuning?: Partial<ArchiverTuning>
   /** Upload closed files; null keeps them on the local disk only. */
   upload?: ArchiverUploadConfig | null
-  /** `/health /ready /metrics` port (0 = any free one); null = no server. */
+  /** `/health /ready /metrics` port (0 = any free one); null = no server. @default 8081 (OPS_PORTS.archiver) */
   opsPort?: number | null
   /** Upper bound on finishing queued uploads at shutdown; the rest resume on the next start. */
   shutdownUploadMs?: number
@@ -74,7 +74,7 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
     const ok = tasks.length > 0 && tasks.every((t) => t.stats().state === 'consuming')
     return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc === null ? 'connecting' : nc.isClosed() ? 'closed' : 'connected' }
   }
-  const ops: OpsServer | null = options.opsPort === null ? null : serveOps({ port: options.opsPort ?? 8080, registry, health: probe, ready: () => {
+  const ops: OpsServer | null = options.opsPort === null ? null : serveOps({ port: options.opsPort ?? OPS_PORTS.archiver, registry, health: probe, ready: () => {
     const p = probe()
     return { ...p, ok: p.ok && nc !== null && !nc.isClosed() && tasks.every((t) => !t.stats().waitingForStream) }
   } })
@@ -103,7 +103,11 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
     tasks.push(task)
   }
   try {
-    await Promise.all(tasks.map((t) => t.start()))
+    // every start settled before any is stopped: one stream failing fast (not found) while another
+    // was still starting left that one to attach its consumer (and record its stream) after the stop
+    const started = await Promise.allSettled(tasks.map((t) => t.start()))
+    const failure = started.find((r) => r.status === 'rejected')
+    if (failure) throw failure.reason
     // pending uploads of earlier runs resume now
     await Promise.all(uploaders.map((u) => u.scan()))
   } catch (e) {

@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.ts'
+import { OPS_PORTS } from '../core/http.ts'
 import type { ResolvedConfig } from '../config/index.ts'
 import type { ArchiverOptions } from './archiver.ts'
 import type { ArchiveStreamEntry } from './options.ts'
@@ -46,6 +47,6 @@ export function archiverOptions(config: ResolvedConfig, flags: ArchiverFlags = {
     upload: enabled
       ? { bucket: config.storage.bucket as string, prefix: config.storage.prefix, endpoint: config.storage.endpoint, maxAttempts: a?.upload?.max_attempts }
       : null,
-    opsPort: flags.healthPort ?? a?.health_port ?? 8081,
+    opsPort: flags.healthPort ?? a?.health_port ?? OPS_PORTS.archiver,
   }
 }

@@ -11,7 +11,7 @@ import { DataError, UsageError } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { backoffMs, delay } from '../core/wait.ts'
 import { readManifest, writeManifest, type UploadState } from '../archive/index.ts'
-import type { ArchiverMetrics } from './metrics.ts'
+import { zeroUploadCounters, type ArchiverMetrics } from './metrics.ts'
 
 export interface UploadTarget {
   /** Local file. */
@@ -123,6 +123,7 @@ export class Uploader {
     if (!opts.bucket) throw new UsageError('options.bucket is required for uploads (storage.bucket)', 'UPLOAD_OPTIONS')
     this.serial = opts.serial ?? ((step) => step())
     this.log = opts.log ?? silentLogger()
+    if (opts.metrics) zeroUploadCounters(opts.metrics, { feed: opts.feed, stream: opts.stream })
   }
 
   /** Queues every not-yet-uploaded file of the newest `dates` date directories (default all). */

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { ConfigError, UsageError } from '../core/errors.ts'
 import { loadEnvironment, listEnvironments, parseInteger, resolveConfig, showConfig } from './index.ts'
 import { run } from '../../cli/program.ts'
+import { runInProcess } from '../../../test/console.ts'
 
 let dir: string
 const FEED = `name: kalshi
@@ -103,6 +104,37 @@ describe('environment validation', () => {
     expect(await run(['--config-dir', dir, 'env', 'create', 'other', '--feed', 'nope'])).toBe(2)
     expect(listEnvironments(dir).map((e) => e.name)).toContain('fresh')
     expect(listEnvironments(dir).map((e) => e.name)).not.toContain('other')
+  })
+})
+
+describe('the config directory', () => {
+  test('a --config-dir or SSMD_CONFIG_DIR that does not exist is an error naming it, exit 2 (env list printed nothing, env show said "known: none")', async () => {
+    const missing = join(dir, 'nowhere')
+    const error = (from: string) =>
+      `error: config directory ${missing} (${from}) does not exist: give the directory holding feeds/ and environments/, or leave ${from} out (./exchanges, else the built-in environments)`
+    for (const argv of [['env', 'list'], ['env', 'show', 'dev'], ['env', 'validate', 'dev']]) {
+      const r = await runInProcess(['--config-dir', missing, ...argv])
+      expect([argv.join(' '), r.code, r.out, r.err]).toEqual([argv.join(' '), 2, '', error('--config-dir')])
+    }
+    const saved = process.env.SSMD_CONFIG_DIR
+    process.env.SSMD_CONFIG_DIR = missing
+    try {
+      const r = await runInProcess(['env', 'list'])
+      expect([r.code, r.out, r.err]).toEqual([2, '', error('SSMD_CONFIG_DIR')])
+    } finally {
+      if (saved === undefined) delete process.env.SSMD_CONFIG_DIR
+      else process.env.SSMD_CONFIG_DIR = saved
+    }
+    const file = join(dir, 'environments', 'good.yaml')
+    const notDir = await runInProcess(['--config-dir', file, 'env', 'list'])
+    expect([notDir.code, notDir.err]).toEqual([2, expect.stringContaining(`error: config directory ${file} (--config-dir) is not a directory: `)])
+  })
+
+  test('env create makes a config directory that does not exist yet', async () => {
+    const fresh = join(dir, 'new-config')
+    const r = await runInProcess(['--config-dir', fresh, 'env', 'create', 'made', '--feed', 'kalshi'])
+    expect([r.code, r.out, r.err]).toEqual([0, `wrote ${join(fresh, 'environments', 'made.yaml')}`, ''])
+    expect(listEnvironments(fresh).map((e) => e.name)).toEqual(['made'])
   })
 })
 

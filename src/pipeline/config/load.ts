@@ -2,11 +2,11 @@
  * Loads feed and environment YAML with line numbers, validates them against the schema and
  * reports every problem at once as `file:line:col: path: message` (ConfigError, exit code 2).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import type { z } from 'zod'
-import { ConfigError, type ConfigProblem } from '../core/errors.ts'
+import { ConfigError, UsageError, type ConfigProblem } from '../core/errors.ts'
 import { EMBEDDED_ENVIRONMENTS, EMBEDDED_FEEDS } from './embedded.ts'
 import { EnvironmentSchema, FeedSchema, type Environment, type Feed } from './schema.ts'
 
@@ -99,12 +99,32 @@ export function parseEnvironment(src: Source): Parsed<Environment> {
 
 /**
  * Where the GitOps metadata lives: `--config-dir` > `SSMD_CONFIG_DIR` > `./exchanges` when it
- * exists > the copies embedded in the binary (so `local` works from any directory).
+ * exists > the copies embedded in the binary (so `local` works from any directory). A directory
+ * given that does not exist is a UsageError naming it and where it came from (it read as "no
+ * environments"); `mustExist: false` for the one caller that creates it (`env create`).
  */
-export function configDir(flag?: string): string | undefined {
+export function configDir(flag?: string, { mustExist = true } = {}): string | undefined {
   const dir = flag ?? process.env.SSMD_CONFIG_DIR
-  if (dir) return resolve(dir)
+  if (dir) {
+    const abs = resolve(dir)
+    if (mustExist && !isDirectory(abs)) {
+      const from = flag !== undefined ? '--config-dir' : 'SSMD_CONFIG_DIR'
+      throw new UsageError(
+        `config directory ${abs} (${from}) ${existsSync(abs) ? 'is not a directory' : 'does not exist'}: give the directory holding feeds/ and environments/, or leave ${from} out (./exchanges, else the built-in environments)`,
+        'CONFIG_DIR',
+      )
+    }
+    return abs
+  }
   return existsSync('exchanges/environments') ? resolve('exchanges') : undefined
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 function listYaml(dir: string): string[] {

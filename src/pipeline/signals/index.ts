@@ -16,4 +16,4 @@ export {
   type BacktestManifest, type EmittedFire, type FireSink, type LoadedSignal, type RecordSource,
   type Signal, type SignalFire, type SignalState, type SourceBatch,
 } from './types.ts'
-export { consumerName, startLiveRunner, type LiveOptions, type LiveRunner } from './live.ts'
+export { consumerName, startLiveRunner, type LiveOptions, type LiveRunner, type LiveSummary } from './live.ts'

@@ -49,7 +49,25 @@ export interface LiveRunner {
   stats(): LiveStats
   /** Settled (resolved or rejected): the runner is no longer running. */
   ended(): boolean
+  /** What it did so far, for the stopped log line (final once `stop()` resolved). */
+  summary(): LiveSummary
   stop(): Promise<void>
+}
+
+export interface LiveSummary {
+  /** Records evaluated. */
+  records: number
+  /** Fires emitted, and exceptions thrown by evaluate/payload, over every signal. */
+  fires: number
+  errors: number
+  /** Fires stored in the fires stream, and those it already held (the same Nats-Msg-Id: a restart re-fired them). */
+  firesStored: number
+  fireDuplicates: number
+  /** Acks the server confirmed, and the stream sequence of the last (a restart resumes after it; null: none). */
+  acks: number
+  ackedSeq: number | null
+  fireRetries: number
+  ackRetries: number
 }
 
 export interface LiveStats {
@@ -102,6 +120,19 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
     ready: () => !nc.isClosed() && !source.waitingForStream && (started || engine.records === 0),
     stats,
     ended: () => settled,
+    summary: () => {
+      let fires = 0
+      let errors = 0
+      for (const c of Object.values(engine.counters)) {
+        fires += c.fires
+        errors += c.errors
+      }
+      const { acks, lastSeq } = source.acked
+      return {
+        records: engine.records, fires, errors, firesStored: js$.published, fireDuplicates: js$.duplicates,
+        acks, ackedSeq: lastSeq, fireRetries: js$.retries, ackRetries: source.ackFailures,
+      }
+    },
     async stop() {
       lag.stop()
       await source.close()

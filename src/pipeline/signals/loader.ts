@@ -96,6 +96,7 @@ export function signalDir(signalsDir: string, id: string): string {
     const path = basename(id) === SIGNAL_FILE ? dirname(id) : id
     if (existsSync(join(path, SIGNAL_FILE))) return path
   }
+  if (!existsSync(signalsDir)) throw new SignalLoadError(join(dir, SIGNAL_FILE), 0, 0, `no such signal "${id}": the signals directory ${resolve(signalsDir)} does not exist`)
   const known = listSignalDirs(signalsDir).map((d) => d.split('/').pop()).join(', ') || 'none'
   throw new SignalLoadError(join(dir, SIGNAL_FILE), 0, 0, `no such signal "${id}" (signals in ${signalsDir}: ${known})`)
 }

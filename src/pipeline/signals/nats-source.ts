@@ -223,6 +223,11 @@ export class NatsRecordSource implements RecordSource {
     return this.acks.failures
   }
 
+  /** Acks the server confirmed, and the stream sequence of the last one (null: none yet). */
+  get acked(): { acks: number; lastSeq: number | null } {
+    return { acks: this.acks.confirmed, lastSeq: this.acks.lastSeq }
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.stopping.abort()
@@ -253,6 +258,10 @@ export class AckCoalescer {
   private readonly log: Logger
   private readonly signal: AbortSignal | undefined
   failures = 0
+  /** Acks the server confirmed (each covers every message up to its own: AckPolicy.All). */
+  confirmed = 0
+  /** Stream sequence of the last confirmed ack: a restart resumes after it. */
+  lastSeq: number | null = null
 
   /** `stale(m)`: `m` came from a consumer that is gone; a failed ack of it is not an error. */
   constructor(private readonly stale: (m: Delivery) => boolean = () => false, o: { log?: Logger; signal?: AbortSignal; retryBaseMs?: number } = {}) {
@@ -279,7 +288,11 @@ export class AckCoalescer {
       const m = this.latest
       this.latest = null
       try {
-        if (!this.stale(m) && !this.signal?.aborted) await m.ackSync()
+        if (!this.stale(m) && !this.signal?.aborted) {
+          await m.ackSync()
+          this.confirmed++
+          this.lastSeq = m.seq
+        }
         attempt = 0
       } catch (e) {
         if (!this.stale(m) && !this.signal?.aborted) {

@@ -1,4 +1,6 @@
 import { expect, test } from 'bun:test'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { freePort } from '../../../test/nats-server.ts'
 import { ConnectionError } from '../core/errors.ts'
 import { connectNats } from './connect.ts'
@@ -10,4 +12,49 @@ test('connectNats: a server that refuses is a ConnectionError NATS_CONNECT namin
   expect([(err as ConnectionError).code, (err as Error).message]).toEqual([
     'NATS_CONNECT', `cannot connect to NATS at nats://ops:***@127.0.0.1:${port}: connection refused`,
   ])
+})
+
+/** A TCP server on a free port that does `onConnection` with each client. */
+async function tcpServer(onConnection: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer(onConnection)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, port: (server.address() as AddressInfo).port }
+}
+
+const FIX = 'point the URL at a NATS client port (4222 by default), not an HTTP or monitoring port'
+
+test('connectNats: an HTTP server is "did not answer as NATS" naming host:port, URL redacted (was "node provided an undefined error")', async () => {
+  // it waits for a request, nats.js for NATS's INFO, until the server drops the idle connection
+  // (node:http after its timeout; Bun.serve would wait 12 s whatever its idleTimeout)
+  const http = createHttpServer((_, res) => res.end('not NATS'))
+  http.setTimeout(300)
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  const port = (http.address() as AddressInfo).port
+  try {
+    const err = await connectNats(`nats://ops:natspw@127.0.0.1:${port}`).catch((e: unknown) => e)
+    expect([(err as ConnectionError).code, (err as Error).message]).toEqual([
+      'NATS_CONNECT',
+      `cannot connect to NATS at nats://ops:***@127.0.0.1:${port}: the server at 127.0.0.1:${port} did not answer as NATS (it closed the connection without NATS's INFO greeting): ${FIX}`,
+    ])
+  } finally {
+    http.close()
+  }
+})
+
+test('connectNats: a server that greets with something else, or says nothing, is named as not answering as NATS', async () => {
+  const banner = await tcpServer((s) => s.write('SSH-2.0-OpenSSH_9.6\r\n'))
+  const silent = await tcpServer(() => {})
+  try {
+    const other = await connectNats(`127.0.0.1:${banner.port}`).catch((e: unknown) => e)
+    expect((other as Error).message).toBe(
+      `cannot connect to NATS at 127.0.0.1:${banner.port}: the server at 127.0.0.1:${banner.port} did not answer as NATS (its first line was not NATS's INFO greeting): ${FIX}`,
+    )
+    const quiet = await connectNats(`nats://tok@127.0.0.1:${silent.port}`, { timeout: 300 }).catch((e: unknown) => e)
+    expect((quiet as Error).message).toBe(
+      `cannot connect to NATS at nats://***@127.0.0.1:${silent.port}: no NATS answer from 127.0.0.1:${silent.port} within 0.3 s (a server that is not NATS, or a firewall dropping the connection)`,
+    )
+  } finally {
+    silent.server.close()
+    banner.server.close()
+  }
 })

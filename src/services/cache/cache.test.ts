@@ -59,6 +59,10 @@ describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into R
       ('M3', 'E2', 'Market three', 'closed', null, null)`
 
     cache = await startCache({ sql: f.sql, nc: f.nc, redis, stream: f.stream, subjectPrefix: f.subjectPrefix, consumer: `cache_${f.id}`, keyPrefix: prefix, now: () => T })
+    // no CDC yet: every table × op counter exported at 0 before its first event (increase() would miss it)
+    const metrics = (await cache.registry.metrics()).split('\n')
+    const zero = ['events', 'markets', 'series', 'series_fees'].flatMap((t) => ['insert', 'update', 'delete'].map((op) => `ssmd_cache_cdc_events_total{table="${t}",op="${op}"} 0`))
+    expect(zero.filter((l) => !metrics.includes(l))).toEqual([])
     expect(await snapshotKeys()).toEqual({
       'cache:warm': -1, // the warm-up's mark (a Redis that comes back without it is warmed again)
       'secmaster:series:S1': -1,

@@ -19,7 +19,7 @@ import { Counter, createRegistry, Gauge, type Registry } from '../../pipeline/co
 import { backoffMs, delay } from '../../pipeline/core/wait.ts'
 import { consumerGone, ensureStream } from '../../pipeline/transport/stream.ts'
 import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
-import { CDC_DEFAULTS, type CdcEvent } from '../cdc/index.ts'
+import { CDC_DEFAULTS, zeroEventCounters, type CdcEvent } from '../cdc/index.ts'
 import { applyEvent } from './apply.ts'
 import { cacheKeys, type CacheKeys } from './keys.ts'
 import { refreshMonitors } from './monitor.ts'
@@ -83,6 +83,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
     writes: new Counter({ name: 'ssmd_cache_redis_writes_total', help: 'Redis commands sent', ...r }),
     last: new Gauge({ name: 'ssmd_cache_cdc_last_event_timestamp', help: 'unix seconds of the last applied CDC event', ...r }),
   }
+  // the tables the CDC publishes by default (the ones applyEvent knows)
+  zeroEventCounters(m.events, CDC_DEFAULTS.tables)
   const { sql, nc, redis } = options
   await requireMigrated(sql, 'cache')
   const keys = cacheKeys(o.keyPrefix)

@@ -21,6 +21,12 @@ describe.skipIf(!pg.ok || !nats.ok)(`cdc to JetStream (${pg.reason}; ${nats.reas
     await f?.cleanup()
   })
 
+  test('before any change, events_total is exported at 0 for every CDC table and op (increase() saw no first event)', async () => {
+    const text = (await cdc.registry.metrics()).split('\n')
+    const zero = ['events', 'markets', 'series', 'series_fees'].flatMap((t) => ['insert', 'update', 'delete'].map((op) => `ssmd_cdc_events_total{table="${t}",op="${op}"} 0`))
+    expect(zero.filter((l) => !text.includes(l))).toEqual([])
+  })
+
   test('publishes one typed event per insert, update and delete, and one per row of a two-table transaction', async () => {
     const { sql } = f
     await sql`insert into series (ticker, title, category, tags, volume) values ('KXBTC', 'Bitcoin', 'Crypto', ${['daily', 'btc price']}, 12)`

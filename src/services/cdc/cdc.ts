@@ -16,7 +16,7 @@ import { ensureStream } from '../../pipeline/transport/stream.ts'
 import { validateStreamSubjects } from '../../pipeline/transport/subjects.ts'
 import { cdcMsgId, cdcPk, cdcSubject, type CdcEvent } from './event.ts'
 import { compareLsn, parseLsn } from './lsn.ts'
-import { cdcMetrics } from './metrics.ts'
+import { cdcMetrics, zeroEventCounters } from './metrics.ts'
 import { PgoutputDecoder } from './pgoutput.ts'
 import { checkLogicalWal, ensurePublication, ensureSlot, slotPosition } from './setup.ts'
 import { requireMigrated } from '../db/migrator.ts'
@@ -81,6 +81,7 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   const log = options.log ?? silentLogger()
   const registry = options.registry ?? createRegistry()
   const m = cdcMetrics(registry)
+  zeroEventCounters(m.events, o.tables)
   const { sql, nc } = options
   const tables = new Set(o.tables)
   // before anything is created: a server without logical WAL would fail at the slot

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from '../../pipeline/core/metrics.ts'
+import { CDC_OPS } from './event.ts'
 
 export interface CdcMetrics {
   events: Counter<'table' | 'op'>
@@ -22,4 +23,13 @@ export function cdcMetrics(registry: Registry): CdcMetrics {
     lagBytes: new Gauge({ name: 'ssmd_cdc_lag_bytes', help: 'pg_current_wal_lsn() minus the slot confirmed_flush_lsn', ...r }),
     lastLsn: new Gauge({ name: 'ssmd_cdc_last_lsn', help: 'slot position (confirmed_flush_lsn) as a number', ...r }),
   }
+}
+
+/**
+ * `events{table, op}` at 0 for every table × op (`schema.table` is labelled `table`, as events
+ * are): a series that appears with its first increment makes `increase()` miss that event.
+ * `skipped{table}` names tables outside the list, unknown beforehand.
+ */
+export function zeroEventCounters(events: Counter<'table' | 'op'>, tables: readonly string[]): void {
+  for (const t of tables) for (const op of CDC_OPS) events.inc({ table: t.slice(t.lastIndexOf('.') + 1), op }, 0)
 }

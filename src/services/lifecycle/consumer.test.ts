@@ -40,6 +40,19 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
     return { db, stream, prefix, publish: async (subject, body) => (await js.publish(`${prefix}.json.${subject}`, body)).seq }
   }
 
+  test('every outcome counter is exported at 0 before the first message (increase() saw no first db_error)', async () => {
+    const { db, stream, prefix } = await setup()
+    await using _db = db
+    const c = await startLifecycleConsumer({ sql: db.sql, nc: js$.nc, stream, filter: `${prefix}.json.>`, consumer: uniqueId('c'), sweepIntervalMs: 0, opsPort: 0 })
+    try {
+      const text = (await (await fetch(`${c.ops!.url}/metrics`)).text()).split('\n')
+      const zero = ['applied', 'duplicate', 'skipped', 'malformed', 'db_error'].map((o) => `ssmd_lifecycle_messages_total{outcome="${o}"} 0`)
+      expect(zero.filter((l) => !text.includes(l))).toEqual([])
+    } finally {
+      await c.stop()
+    }
+  })
+
   test('created/closed/determined/settled frames land once each, discover markets and events, and set statuses', async () => {
     const { db, stream, prefix, publish } = await setup()
     await using _db = db

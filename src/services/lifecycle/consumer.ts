@@ -83,6 +83,8 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   const log = o.logger ?? silentLogger()
   const registry = o.registry ?? createRegistry()
   const messages = new Counter({ name: 'ssmd_lifecycle_messages_total', help: 'lifecycle messages by outcome', labelNames: ['outcome'], registers: [registry] })
+  // every outcome at 0 from the start: a series that appears with its first increment makes increase() miss it
+  for (const outcome of ['applied', 'duplicate', 'skipped', 'malformed', 'db_error']) messages.inc({ outcome }, 0)
   const promotedC = new Counter({ name: 'ssmd_lifecycle_promoted_total', help: 'initialized markets promoted to active by the sweep', registers: [registry] })
   const lastSeqG = new Gauge({ name: 'ssmd_lifecycle_last_seq', help: 'stream sequence of the last message handled', registers: [registry] })
   const stats: LifecycleConsumerStats = { applied: 0, duplicates: 0, skipped: 0, malformed: 0, dbErrors: 0, promoted: 0, sweeps: 0, lastSeq: 0 }

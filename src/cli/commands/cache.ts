@@ -56,7 +56,8 @@ export function registerCache(program: Command): void {
         const { redis, nc, cache } = started
         const s = cache.stats()
         const quiet = Date.now() - s.lastEventAt > QUIET_MS
-        return { ok: redis.status === 'ready' && !nc.isClosed(), applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
+        // warmMark false: the cache's keys were found deleted (FLUSH, eviction); it is warming again
+        return { ok: redis.status === 'ready' && !nc.isClosed() && s.warmMark, applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, warmMark: s.warmMark, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
       }
       // not ready while warming again (the consumer was lost): Redis is being rewritten
       const ready = () => {

@@ -15,7 +15,9 @@ export interface ApplyContext {
 /**
  * Adds the Redis commands for one CDC event to `pipe` (in stream order, so the last write wins).
  * markets/events use the TTL policy; deletes and soft deletes remove the key and monitor field;
- * series_fees re-reads the series' current fee. Returns the number of commands added.
+ * series_fees re-reads the series' current fee. An active market whose event the cache has not
+ * written as active (the warm-up skips an event without an active market) gets its event's key
+ * from PostgreSQL, as the warm-up would write it. Returns the number of commands added.
  */
 export async function applyEvent(pipe: ChainableCommander, e: CdcEvent, c: ApplyContext): Promise<number> {
   const { keys, state } = c
@@ -33,12 +35,16 @@ export async function applyEvent(pipe: ChainableCommander, e: CdcEvent, c: Apply
       const series = e.op === 'delete' ? (state.eventSeries.get(ticker) ?? 'unknown') : String(row.series_ticker)
       if (e.op === 'delete') {
         state.eventSeries.delete(ticker)
+        state.activeEvents.delete(ticker)
         pipe.del(keys.event(series, ticker)).hdel(keys.monitorEvents(series), ticker)
         return 2
       }
       if (oldTicker !== ticker) state.eventSeries.delete(oldTicker)
       state.eventSeries.set(ticker, series)
-      const done = putRow(pipe, keys.event(series, ticker), row, eventExpiry(row, c.nowMs))
+      const expiry = eventExpiry(row, c.nowMs)
+      const done = putRow(pipe, keys.event(series, ticker), row, expiry)
+      if (expiry.kind === 'persist') state.activeEvents.add(ticker)
+      else state.activeEvents.delete(ticker)
       if (done === 'set' && row.status === 'active') {
         const [n] = await c.sql<{ n: number }[]>`select count(*)::int as n from markets where event_ticker = ${ticker} and status = 'active' and deleted_at is null`
         pipe.hset(keys.monitorEvents(series), ticker, JSON.stringify({ title: row.title, status: row.status, strike_date: row.strike_date, market_count: n?.n ?? 0 }))
@@ -63,9 +69,9 @@ export async function applyEvent(pipe: ChainableCommander, e: CdcEvent, c: Apply
       const done = putRow(pipe, keys.market(series, event, ticker), row, marketExpiry(row, c.nowMs))
       if (done === 'set' && row.status === 'active') {
         pipe.hset(keys.monitorMarkets(event), ticker, JSON.stringify({ title: row.title, status: row.status, close_time: row.close_time }))
-      } else {
-        pipe.hdel(keys.monitorMarkets(event), ticker)
+        return state.activeEvents.has(event) ? 2 : 2 + (await ensureEvent(pipe, event, c))
       }
+      pipe.hdel(keys.monitorMarkets(event), ticker)
       return 2
     }
     case 'series_fees': {
@@ -82,6 +88,17 @@ export async function applyEvent(pipe: ChainableCommander, e: CdcEvent, c: Apply
     default:
       return 0
   }
+}
+
+/** Writes the key of `event` when its row is active (and not deleted), as the warm-up writes it. */
+async function ensureEvent(pipe: ChainableCommander, event: string, c: ApplyContext): Promise<number> {
+  const [row] = await selectTyped(c.sql, 'select * from events where event_ticker = $1', [event])
+  if (!row || eventExpiry(row, c.nowMs).kind !== 'persist') return 0
+  const series = String(row.series_ticker)
+  c.state.eventSeries.set(event, series)
+  c.state.activeEvents.add(event)
+  putRow(pipe, c.keys.event(series, event), row, { kind: 'persist' })
+  return 1
 }
 
 async function seriesOf(event: string, c: ApplyContext): Promise<string> {

@@ -6,7 +6,9 @@
  * with its stream) means events it will never see: the cache then does the same again (a new
  * consumer, a new warm-up) and goes on; a pull that fails otherwise (NATS restarting) is retried.
  * A Redis back from a restart without the warm-up's mark (`cache:warm`) lost its data (only what
- * CDC touches since would come back): the cache warms again the same way.
+ * CDC touches since would come back): the cache warms again the same way, and so it does when a
+ * check every few seconds (markCheckMs) finds the mark gone (a FLUSH, an eviction, a mistake).
+ * Fee periods start and end with no CDC event: the fee keys are rewritten at each boundary.
  * See docs/CDC.md.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
@@ -21,6 +23,7 @@ import { consumerGone, ensureStream } from '../../pipeline/transport/stream.ts'
 import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
 import { CDC_DEFAULTS, zeroEventCounters, type CdcEvent } from '../cdc/index.ts'
 import { applyEvent } from './apply.ts'
+import { nextFeeBoundary, refreshFees } from './fees.ts'
 import { cacheKeys, type CacheKeys } from './keys.ts'
 import { refreshMonitors } from './monitor.ts'
 import { alreadyWarm } from './snapshot.ts'
@@ -34,6 +37,8 @@ export const CACHE_DEFAULTS = {
   fetchMax: 500,
   fetchExpiresMs: 1000,
   monitorRefreshMs: 5 * 60_000,
+  /** How often the cache checks that its warm-up mark is still in Redis. */
+  markCheckMs: 5_000,
 } as const
 
 export interface CacheOptions {
@@ -45,6 +50,8 @@ export interface CacheOptions {
   subjectPrefix?: string
   consumer?: string
   keyPrefix?: string
+  /** @default CACHE_DEFAULTS.markCheckMs */
+  markCheckMs?: number
   /** The clock the TTL policy uses. @default Date.now */
   now?: () => number
   log?: Logger
@@ -61,6 +68,8 @@ export interface CacheStats {
   rewarms: number
   /** Warming again: /ready says no until the warm-up is done. */
   warming: boolean
+  /** The warm-up mark was in Redis at the last check (false: the keys are gone, warming again). */
+  warmMark: boolean
 }
 
 export interface Cache {
@@ -126,17 +135,47 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
 
   const first = await attach()
   let consumer = first.consumer
-  const stats: CacheStats = { warm: first.warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now(), rewarms: 0, warming: false }
+  const stats: CacheStats = { warm: first.warm, applied: 0, skipped: 0, commands: 0, lastEventAt: Date.now(), rewarms: 0, warming: false, warmMark: true }
   /** Why the loop must warm again before its next pull (set from outside it), or null. */
   let rewarmWhy: string | null = null
   // Redis back after a restart: without its data (no persistence, as the local default runs it)
   // every key the warm-up wrote is gone and only what CDC touches since would come back
   const onRedisReady = () => {
     redis.exists(keys.warmMark).then((n) => {
-      if (n === 0 && !abort.signal.aborted) rewarmWhy ??= 'Redis came back without the cache (restarted empty)'
+      if (n !== 0 || abort.signal.aborted) return
+      stats.warmMark = false
+      rewarmWhy ??= 'Redis came back without the cache (restarted empty)'
     }, (e) => log.warn({ err: (e as Error).message }, 'checking Redis after it reconnected failed'))
   }
   redis.on('ready', onRedisReady)
+  // keys deleted while connected (FLUSH, eviction, by hand) take the mark with them
+  let checking = false
+  const markTimer = setInterval(() => {
+    if (checking || stats.warming || rewarmWhy !== null) return
+    checking = true
+    redis.exists(keys.warmMark).then((n) => {
+      if (stats.warming || abort.signal.aborted) return
+      stats.warmMark = n === 1
+      if (n === 0) rewarmWhy ??= `the warm-up mark ${keys.warmMark} is gone from Redis (keys deleted: FLUSH, eviction, by hand)`
+    }, (e) => log.warn({ err: (e as Error).message }, 'checking the warm-up mark failed')).finally(() => (checking = false))
+  }, o.markCheckMs)
+
+  /** Fee keys are due for a rewrite (a period started or ended): the loop does it between batches. */
+  let feesDue = false
+  let feeTimer: ReturnType<typeof setTimeout> | undefined
+  /** Arms the fee rewrite at the next period boundary (at least every monitorRefreshMs). */
+  const scheduleFees = async () => {
+    let waitMs = o.monitorRefreshMs
+    try {
+      const next = await nextFeeBoundary(sql, now())
+      if (next !== null) waitMs = Math.max(50, Math.min(waitMs, next - now() + 1))
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'reading the next fee boundary failed')
+    }
+    clearTimeout(feeTimer)
+    if (!abort.signal.aborted) feeTimer = setTimeout(() => (feesDue = true), waitMs)
+  }
+  await scheduleFees()
 
   /** attachAgain, counted (until stopped). */
   const rewarm = async (why: string): Promise<void> => {
@@ -148,6 +187,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
     stats.warm = again.warm
     stats.rewarms++
     stats.warming = false
+    stats.warmMark = true
+    await scheduleFees()
   }
   const monitorTimer = setInterval(() => {
     refreshMonitors(sql, redis, keys).catch((e) => log.warn({ err: e }, 'monitor refresh failed'))
@@ -185,6 +226,15 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
         await rewarm(why)
         continue
       }
+      if (feesDue) {
+        feesDue = false
+        await refreshFees(sql, redis, keys, now()).then((r) => {
+          m.writes.inc(r.written + r.deleted)
+          log.info(r, 'fee keys rewritten at a fee period boundary')
+        }, (e) => log.warn({ err: (e as Error).message }, 'rewriting the fee keys failed'))
+        await scheduleFees()
+        continue
+      }
       const msgs = await pull(failures)
       if (msgs === null) {
         failures++
@@ -195,6 +245,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       const pipe = redis.pipeline()
       const ctx = { sql, keys, state, nowMs: now() }
       let commands = 0
+      let fees = false
       for (const msg of msgs) {
         let e: CdcEvent
         try {
@@ -208,6 +259,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
           m.skipped.inc()
           continue
         }
+        fees ||= e.table === 'series_fees'
         commands += await applyEvent(pipe, e, ctx)
         stats.applied++
         m.events.inc({ table: e.table, op: e.op })
@@ -218,6 +270,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       stats.lastEventAt = Date.now()
       m.writes.inc(commands)
       m.last.set(Math.floor(stats.lastEventAt / 1000))
+      // a fee row changed: its periods may bring the next boundary closer
+      if (fees) await scheduleFees()
     }
   })()
   done.catch(() => {})
@@ -231,6 +285,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       abort.abort()
       redis.off('ready', onRedisReady)
       clearInterval(monitorTimer)
+      clearInterval(markTimer)
+      clearTimeout(feeTimer)
       await done.catch(() => {})
       await nc.flush().catch(() => {})
     },

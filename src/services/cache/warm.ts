@@ -1,6 +1,7 @@
 import type Redis from 'ioredis'
 import type { Sql } from 'postgres'
 import { selectTyped, type Row } from '../cdc/index.ts'
+import { currentFees } from './fees.ts'
 import { deleteStale, scanKeys, type CacheKeys } from './keys.ts'
 import { refreshMonitors } from './monitor.ts'
 import { parseSnapshot, type WarmSnapshot } from './snapshot.ts'
@@ -43,9 +44,7 @@ export async function warmCache(sql: Sql, redis: Redis, keys: CacheKeys, state: 
         where m.status = 'active' and m.deleted_at is null`),
       eventSeries: await q('select event_ticker, series_ticker from events'),
       marketEvent: await q('select ticker, event_ticker from markets'),
-      fees: await q(`select distinct on (series_ticker) * from series_fees
-        where effective_from <= to_timestamp($1::float8 / 1000) and (effective_to is null or effective_to > to_timestamp($1::float8 / 1000))
-        order by series_ticker, effective_from desc`, [nowMs]),
+      fees: await currentFees(tx as unknown as Sql, nowMs),
       feeSeries: await q('select id, series_ticker from series_fees'),
     }
   })
@@ -61,6 +60,7 @@ export async function warmCache(sql: Sql, redis: Redis, keys: CacheKeys, state: 
     writes.push((pipe) => write(pipe, key))
   }
   for (const r of read.series) put(keys.series(String(r.ticker)), (p, k) => p.set(k, JSON.stringify(r)))
+  for (const r of read.events) state.activeEvents.add(String(r.event_ticker))
   for (const r of read.events) put(keys.event(String(r.series_ticker), String(r.event_ticker)), (p, k) => putRow(p, k, r, eventExpiry(r, nowMs)))
   for (const r of read.markets) {
     const { __series, ...row } = r as Row & { __series: string }

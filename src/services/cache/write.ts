@@ -14,13 +14,18 @@ export function putRow(pipe: ChainableCommander, key: string, row: Row, expiry: 
   return 'set'
 }
 
-/** What the cache remembers between events: which series an event or a fee row belongs to. */
+/**
+ * What the cache remembers between events: which series an event or a fee row belongs to, and
+ * which events it wrote as active (their key persists): an active market whose event is not there
+ * makes the cache read and write the event (apply.ts).
+ */
 export interface CacheState {
   eventSeries: Map<string, string>
   marketEvent: Map<string, string>
   feeSeries: Map<string, string>
+  activeEvents: Set<string>
 }
 
 export function newCacheState(): CacheState {
-  return { eventSeries: new Map(), marketEvent: new Map(), feeSeries: new Map() }
+  return { eventSeries: new Map(), marketEvent: new Map(), feeSeries: new Map(), activeEvents: new Set() }
 }

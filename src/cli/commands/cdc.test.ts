@@ -8,6 +8,7 @@ import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts
 import { runCli } from '../../../test/subprocess.ts'
 import { createTestDatabase, type TestDatabase } from '../../services/db/index.ts'
 import { cdcFixture, type CdcFixture } from '../../services/cdc/cdc-fixture.ts'
+import { startCdc } from '../../services/cdc/index.ts'
 
 const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
@@ -48,6 +49,30 @@ describe.skipIf(!pg.ok || !nats.ok)(`ssmd cdc, its health port taken (${pg.reaso
       expect(await f.events().catch((e) => (e as Error).message)).toMatch(/not found/i)
     } finally {
       await held.stop(true)
+    }
+  })
+})
+
+describe.skipIf(!pg.ok || !nats.ok)(`ssmd cdc --drop while a cdc runs on the slot (${pg.reason}; ${nats.reason})`, () => {
+  let f: CdcFixture
+  beforeAll(async () => {
+    f = await cdcFixture(pg.url, nats.url, uniqueId('cdcd'))
+  })
+  afterAll(() => f?.cleanup())
+
+  test('refused, exit 2 naming the slot and the holder, slot and publication kept; --force drops them', async () => {
+    const cdc = await startCdc({ sql: f.sql, nc: f.nc, slot: f.slot, publication: f.publication, stream: f.stream, subjectPrefix: f.subjectPrefix, idleMs: 10 })
+    try {
+      const args = ['cdc', '--drop', '--database-url', f.db.url, '--nats-url', nats.url, '--slot', f.slot, '--publication', f.publication]
+      const r = await runCli(args)
+      expect([r.code, r.err]).toEqual([2, [expect.stringMatching(new RegExp(`^error: cdc: cannot drop it: replication slot ${f.slot} is in use by PID \\d+ from \\S+ \\(ssmd-cdc\\) .*--force`))]])
+      expect((await f.sql`select 1 from pg_replication_slots where slot_name = ${f.slot}`).length).toBe(1)
+      expect((await f.sql`select 1 from pg_publication where pubname = ${f.publication}`).length).toBe(1)
+      const forced = await runCli([...args, '--force'])
+      expect(forced.code).toBe(0)
+      expect((await f.sql`select 1 from pg_replication_slots where slot_name = ${f.slot}`).length).toBe(0)
+    } finally {
+      await cdc.stop()
     }
   })
 })

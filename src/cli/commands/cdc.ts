@@ -6,7 +6,7 @@ import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { connectNats } from '../../pipeline/transport/connect.ts'
-import { CDC_DEFAULTS, dropCdc, openCdcSql, startCdc, type Cdc } from '../../services/cdc/index.ts'
+import { CDC_DEFAULTS, dropCdc, openCdcSql, slotActiveError, slotHolder, startCdc, type Cdc } from '../../services/cdc/index.ts'
 import type { Sql } from '../../services/db/index.ts'
 import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
@@ -23,6 +23,7 @@ interface CdcFlags {
   healthPort?: string
   batch?: string
   drop?: boolean
+  force?: boolean
 }
 
 /** A stale loop (no poll finished for this long) fails /health. */
@@ -42,7 +43,8 @@ export function registerCdc(program: Command): void {
     .option('--subject-prefix <prefix>', `subject prefix; env SSMD_CDC_SUBJECT_PREFIX (default ${CDC_DEFAULTS.subjectPrefix})`)
     .option('--health-port <port>', `/health /ready /metrics port (0 = any); env SSMD_HEALTH_PORT (default ${OPS_PORTS.cdc})`)
     .option('--batch <n>', `changes per peek (default ${CDC_DEFAULTS.batchChanges})`)
-    .option('--drop', 'drop the slot and the publication, then exit (the slot\'s unread changes are lost)')
+    .option('--drop', 'drop the slot and the publication, then exit (the slot\'s unread changes are lost); refused while a cdc holds the slot')
+    .option('--force', 'with --drop: drop even while a cdc holds the slot (it then fails)')
     .action(async (f: CdcFlags, cmd: Command) => {
       const g = globals(cmd)
       const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, databaseUrl: f.databaseUrl })
@@ -53,16 +55,19 @@ export function registerCdc(program: Command): void {
       const tablesText = f.tables ?? vars.SSMD_CDC_TABLES
       const tables = tablesText ? tablesText.split(',').map((t) => t.trim()).filter(Boolean) : (yaml?.tables ?? [...CDC_DEFAULTS.tables])
       const stream = f.stream ?? vars.SSMD_CDC_STREAM ?? yaml?.stream ?? CDC_DEFAULTS.stream
-      const subjectPrefix = f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX ?? CDC_DEFAULTS.subjectPrefix
+      const subjectPrefix = f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX ?? yaml?.subject_prefix ?? CDC_DEFAULTS.subjectPrefix
       const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? OPS_PORTS.cdc)
       const batchChanges = f.batch === undefined ? undefined : Number(f.batch)
       if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
       if (batchChanges !== undefined && !(Number.isInteger(batchChanges) && batchChanges > 0)) throw new UsageError(`--batch must be a positive integer (got ${f.batch})`, 'CONFIG_FLAG')
 
       const log = logger().child({ role: 'cdc', env: config.name })
+      if (f.force && !f.drop) throw new UsageError('--force only goes with --drop', 'CONFIG_FLAG')
       if (f.drop) {
         const sql = await openCdcSql(config.databaseUrl)
         try {
+          const holder = await slotHolder(sql, slot)
+          if (holder && !f.force) throw slotActiveError(slot, holder, 'drop it', ' (stop that cdc first, or add --force)')
           await dropCdc(sql, slot, publication)
         } finally {
           await sql.end({ timeout: 2 })

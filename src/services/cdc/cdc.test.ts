@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { startCdc, type Cdc } from './cdc.ts'
+import { openCdcSql } from './connect.ts'
 import { cdcFixture, type CdcFixture } from './cdc-fixture.ts'
 
 const pg = await needLogicalWal(await needService('postgres'))
@@ -92,5 +93,30 @@ describe.skipIf(!pg.ok || !nats.ok)(`cdc to JetStream (${pg.reason}; ${nats.reas
     await f.sql`insert into series (ticker, title) values ('KXAFTER', 'after a non-CDC change')`
     await waitFor(async () => (await f.events()).length >= 9, 'the series insert')
     expect((await f.events()).map((g) => g.event.table)).not.toContain('settings')
+  })
+
+  test('a second cdc on the same slot is refused at start, naming the slot and the holder; the first keeps publishing', async () => {
+    const other = await openCdcSql(f.db.url)
+    try {
+      const err = await startCdc({ sql: other, nc: f.nc, slot: f.slot, publication: f.publication, stream: f.stream, subjectPrefix: f.subjectPrefix })
+        .then(async (c) => (await c.stop(), null), (e: unknown) => e)
+      expect(err).toMatchObject({ code: 'CDC_SLOT_ACTIVE', message: expect.stringMatching(new RegExp(`replication slot ${f.slot} is in use by PID \\d+ from \\S+ \\(ssmd-cdc\\)`)) })
+    } finally {
+      await other.end({ timeout: 1 })
+    }
+    const before = cdc.stats().published
+    await f.sql`insert into series (ticker, title) values ('KXSECOND', 'after the refused start')`
+    await waitFor(() => cdc.stats().published > before, 'the change, published by the first cdc')
+  })
+
+  test('a deleted stream is created again on the next publish (was: "jetstream is not enabled", then CDC_FAILING)', async () => {
+    const jsm = await jetstreamManager(f.nc)
+    await jsm.streams.delete(f.stream)
+    const failures = cdc.stats().failures
+    await f.sql`insert into series (ticker, title) values ('KXGONE', 'after the stream was deleted')`
+    await waitFor(async () => (await f.events().catch(() => [])).length >= 1, 'the change in the recreated stream')
+    expect((await f.events()).map((g) => g.event.row.ticker)).toEqual(['KXGONE'])
+    expect(cdc.stats().failures).toBe(failures)
+    expect((await jsm.streams.info(f.stream)).config.duplicate_window).toBeGreaterThan(0)
   })
 })

@@ -18,7 +18,7 @@ import { cdcMsgId, cdcPk, cdcSubject, type CdcEvent } from './event.ts'
 import { compareLsn, parseLsn } from './lsn.ts'
 import { cdcMetrics, zeroEventCounters } from './metrics.ts'
 import { PgoutputDecoder } from './pgoutput.ts'
-import { checkLogicalWal, ensurePublication, ensureSlot, slotPosition } from './setup.ts'
+import { checkLogicalWal, ensurePublication, ensureSlot, lockSlot, slotPosition } from './setup.ts'
 import { requireMigrated } from '../db/migrator.ts'
 
 export const CDC_DEFAULTS = {
@@ -87,17 +87,30 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   // before anything is created: a server without logical WAL would fail at the slot
   await checkLogicalWal(sql)
   if (o.tables.join() === CDC_DEFAULTS.tables.join()) await requireMigrated(sql, 'cdc') // its tables are ssmd's
-  const info = await ensureStream(await jetstreamManager(nc), {
+  // one CDC per slot: a second one would fight over it ("slot … is active for PID …")
+  const slotLock = await lockSlot(sql, o.slot)
+  const jsm = await jetstreamManager(nc)
+  const streamSpec = {
     name: o.stream,
     subjects: [`${o.subjectPrefix}.>`],
     maxAgeMs: CDC_DEFAULTS.streamMaxAgeMs,
     maxBytes: CDC_DEFAULTS.streamMaxBytes,
     duplicateWindowMs: o.duplicateWindowMs,
-  }, log)
-  // an existing stream that does not take the prefix would refuse every publish ("no responders")
-  validateStreamSubjects(info, o.subjectPrefix)
-  await ensurePublication(sql, o.publication, [...o.tables], log)
-  await ensureSlot(sql, o.slot, log)
+  }
+  /** Creates or validates the stream: at start, and again when a publish finds it gone. */
+  const ensureOurStream = async () => {
+    const info = await ensureStream(jsm, streamSpec, log)
+    // an existing stream that does not take the prefix would refuse every publish ("no responders")
+    validateStreamSubjects(info, o.subjectPrefix)
+  }
+  try {
+    await ensureOurStream()
+    await ensurePublication(sql, o.publication, [...o.tables], log)
+    await ensureSlot(sql, o.slot, log)
+  } catch (e) {
+    await slotLock.release()
+    throw e
+  }
   const js = jetstream(nc)
   const decoder = new PgoutputDecoder()
   const stats: CdcStats = { published: 0, duplicates: 0, batches: 0, lastLsn: null, lagBytes: 0, failures: 0, lastProgressAt: Date.now() }
@@ -145,7 +158,12 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
         advanceTo = msg.endLsn
       }
     }
-    await publishAll(js, ready, o, m, stats)
+    await publishAll(js, ready, o, m, stats, async (subject) => {
+      log.warn({ stream: o.stream, subject }, `cdc: stream ${o.stream} is missing (publish to ${subject} found no stream); creating it again`)
+      await ensureOurStream().catch((e: unknown) => {
+        throw new ConnectionError(`cdc: stream ${o.stream} is missing (no stream takes ${subject}) and cannot be created again: ${(e as Error).message}`, 'CDC_NO_STREAM', { cause: e })
+      })
+    })
     if (advanceTo) {
       await sql`select pg_replication_slot_advance(${o.slot}, ${advanceTo}::pg_lsn)`
       stats.batches++
@@ -187,7 +205,7 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
         await delay(backoffMs(failures, 200, 5_000), abort.signal)
       }
     }
-  })()
+  })().finally(() => slotLock.release())
   done.catch(() => {})
 
   return {
@@ -201,21 +219,39 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   }
 }
 
+/** A publish answered 503 "no responders": no stream takes the subject (nats.js words it "jetstream is not enabled"). */
+function isNoStream(e: unknown): boolean {
+  const text = `${(e as Error)?.message ?? ''} ${String((e as { cause?: unknown })?.cause ?? '')}`
+  return /no responders|503/i.test(text)
+}
+
 async function publishAll(
   js: JetStreamClient,
   ready: { event: CdcEvent; keys: string[] }[],
-  o: { subjectPrefix: string; publishWindow: number },
+  o: { stream: string; subjectPrefix: string; publishWindow: number },
   m: ReturnType<typeof cdcMetrics>,
   stats: CdcStats,
+  recreateStream: (subject: string) => Promise<void>,
 ): Promise<void> {
   const encoder = new TextEncoder()
+  const send = (window: typeof ready) => Promise.all(window.map(({ event, keys }) =>
+    js.publish(cdcSubject(o.subjectPrefix, event.table, event.op), encoder.encode(JSON.stringify(event)), {
+      msgID: cdcMsgId(event, cdcPk(event, keys)),
+    })))
   for (let i = 0; i < ready.length; i += o.publishWindow) {
     const window = ready.slice(i, i + o.publishWindow)
-    // sent in order on one connection, so stored in order; all acks awaited before the next window
-    const acks = await Promise.all(window.map(({ event, keys }) =>
-      js.publish(cdcSubject(o.subjectPrefix, event.table, event.op), encoder.encode(JSON.stringify(event)), {
-        msgID: cdcMsgId(event, cdcPk(event, keys)),
-      })))
+    const subject = cdcSubject(o.subjectPrefix, window[0]!.event.table, window[0]!.event.op)
+    // sent in order on one connection, so stored in order; all acks awaited before the next window.
+    // A window that found no stream is sent again whole after the stream is back: the Nats-Msg-Id
+    // drops whatever of it was stored.
+    const acks = await send(window).catch(async (e: unknown) => {
+      if (!isNoStream(e)) throw e
+      await recreateStream(subject)
+      return send(window).catch((again: unknown) => {
+        if (!isNoStream(again)) throw again
+        throw new ConnectionError(`cdc: stream ${o.stream} is missing: publish to ${subject} found no stream even after creating it again`, 'CDC_NO_STREAM', { cause: again })
+      })
+    })
     for (let j = 0; j < acks.length; j++) {
       const { event } = window[j]!
       m.events.inc({ table: event.table, op: event.op })

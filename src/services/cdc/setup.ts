@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import type { Logger } from '../../pipeline/core/log.ts'
+import { delay } from '../../pipeline/core/wait.ts'
 
 const NAME = /^[a-z_][a-z0-9_]*$/
 
@@ -78,11 +79,84 @@ export async function ensureSlot(sql: Sql, slot: string, log?: Logger): Promise<
   return 'created'
 }
 
+/** Advisory-lock key (two int4 form) a running CDC holds on its slot for its lifetime: 0x055D1CDC, slot hash. */
+const SLOT_LOCK_CLASS = 0x055d1cdc
+
+export interface SlotHolder {
+  pid: number
+  /** Client address from pg_stat_activity, `local` for a Unix socket, null when not visible. */
+  clientAddr: string | null
+  applicationName: string | null
+}
+
+/**
+ * Who holds `slot`: the backend reading it (pg_replication_slots.active_pid) or a running CDC
+ * (its advisory lock on the slot, held between peeks too); null when nobody does. The caller's
+ * own session never counts.
+ */
+export async function slotHolder(sql: Sql, slot: string): Promise<SlotHolder | null> {
+  const [row] = await sql<{ pid: number | null; addr: string | null; app: string | null }[]>`
+    with h as (
+      select coalesce(
+        (select active_pid from pg_replication_slots where slot_name = ${slot} and active and active_pid <> pg_backend_pid()),
+        (select l.pid from pg_locks l where l.locktype = 'advisory' and l.granted and l.pid <> pg_backend_pid()
+           and l.database = (select oid from pg_database where datname = current_database())
+           and l.classid = ${SLOT_LOCK_CLASS}::int::oid and l.objid = (hashtext(${slot}) & 2147483647)::oid and l.objsubid = 2
+         limit 1)) as pid)
+    select h.pid, case when a.pid is null then null else coalesce(a.client_addr::text, 'local') end as addr, a.application_name as app
+    from h left join pg_stat_activity a on a.pid = h.pid`
+  if (!row || row.pid === null) return null
+  return { pid: row.pid, clientAddr: row.addr, applicationName: row.app || null }
+}
+
+/** The error for an action refused because `slot` is in use by `h`. */
+export function slotActiveError(slot: string, h: SlotHolder | null, action: string, hint = ''): UsageError {
+  const who = h ? `PID ${h.pid}${h.clientAddr ? ` from ${h.clientAddr}` : ''}${h.applicationName ? ` (${h.applicationName})` : ''}` : 'another session'
+  return new UsageError(`cdc: cannot ${action}: replication slot ${slot} is in use by ${who}${hint}`, 'CDC_SLOT_ACTIVE')
+}
+
+/**
+ * Takes the slot's advisory lock on a connection of its own for as long as the CDC runs, so that
+ * a second CDC (or `cdc --drop`) on the same slot is refused at once. Fails with CDC_SLOT_ACTIVE
+ * naming the holder. `release()` unlocks and gives the connection back.
+ */
+export async function lockSlot(sql: Sql, slot: string): Promise<{ release(): Promise<void> }> {
+  checkName('slot', slot)
+  const conn = await sql.reserve()
+  const unlock = async () => {
+    await conn`select pg_advisory_unlock(${SLOT_LOCK_CLASS}::int, hashtext(${slot}) & 2147483647)`.catch(() => {})
+    conn.release()
+  }
+  // a grace of ~1 s: the session of a CDC killed just before (a restart) may not have ended yet
+  let ok = false
+  let holder: SlotHolder | null = null
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await delay(250)
+    if (!ok) [{ ok }] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${SLOT_LOCK_CLASS}::int, hashtext(${slot}) & 2147483647) as ok`
+    holder = await slotHolder(conn, slot)
+    if (ok && !holder) break
+  }
+  if (!ok || holder) {
+    await (ok ? unlock() : Promise.resolve(conn.release()))
+    throw slotActiveError(slot, holder, 'start', ' (another cdc runs on it; stop it or use another --slot)')
+  }
+  return { release: unlock }
+}
+
 /** Drops the slot (if any) and the publication (if any): for tests and `ssmd cdc --drop`. */
 export async function dropCdc(sql: Sql, slot: string, publication: string): Promise<void> {
   checkName('slot', slot)
   checkName('publication', publication)
-  await sql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${slot}`
+  // the slot is active only while a peek runs: a drop that meets one (`cdc --drop --force`) tries again
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${slot}`
+      break
+    } catch (e) {
+      if (attempt >= 20 || !/is active/.test((e as Error).message)) throw e
+      await delay(100)
+    }
+  }
   await sql.unsafe(`drop publication if exists "${publication}"`)
 }
 

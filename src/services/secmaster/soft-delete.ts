@@ -18,9 +18,13 @@ class Rollback {
 /**
  * Marks live events and markets not in `seenEvents` / `seenMarkets` as deleted, in one
  * transaction. An empty set deletes nothing for its table (an empty answer is never "everything
- * is gone"). `dryRun` counts and rolls back.
+ * is gone"). Rows created or updated at or after `since` (the database time the sync's listing
+ * began) are left alone: something else (the lifecycle consumer) wrote them while the sync paged.
+ * `dryRun` counts and rolls back.
  */
-export async function softDeleteUnseen(sql: Sql, seenEvents: Set<string>, seenMarkets: Set<string>, dryRun = false): Promise<SoftDeleteResult> {
+export async function softDeleteUnseen(sql: Sql, seenEvents: Set<string>, seenMarkets: Set<string>, options: { dryRun?: boolean; since?: Date } = {}): Promise<SoftDeleteResult> {
+  const dryRun = options.dryRun === true
+  const since = options.since ?? null
   try {
     return await sql.begin(async (tx) => {
       const result = { events: 0, markets: 0 }
@@ -33,7 +37,9 @@ export async function softDeleteUnseen(sql: Sql, seenEvents: Set<string>, seenMa
         }
         await tx.unsafe(`analyze seen_${table}`)
         const r = await tx.unsafe(
-          `update ${table} t set deleted_at = now() where t.deleted_at is null and not exists (select 1 from seen_${table} s where s.k = t.${pk})`,
+          `update ${table} t set deleted_at = now() where t.deleted_at is null and not exists (select 1 from seen_${table} s where s.k = t.${pk})
+             and ($1::timestamptz is null or (t.created_at < $1 and t.updated_at < $1))`,
+          [since],
         )
         result[table] = r.count
       }

@@ -81,9 +81,42 @@ describe.skipIf(!pg.ok)(`secmaster sync (${pg.reason})`, () => {
 
   test('dry run writes nothing but counts what a sync would do', async () => {
     await using db = await createTestDatabase(pg.url, { migrated: true })
-    const r = await syncSecmaster(db.sql, client(sim(90)), { dryRun: true })
+    const s = sim(90)
+    const r = await syncSecmaster(db.sql, client(s), { dryRun: true })
     expect([r.markets, r.dryRun, r.deleted]).toEqual([90, true, { events: 0, markets: 0 }])
+    expect([r.changedEvents, r.changedMarkets]).toEqual([s.universe.events.length, 90])
     expect(await counts(db.sql)).toEqual({ e: 0, m: 0, de: 0, dm: 0 })
+    await syncSecmaster(db.sql, client(s))
+    const changed = s.universe.markets.slice(0, 3).map((m) => m.ticker)
+    await db.sql`update markets set volume = volume + 1 where ticker = any(${changed}::text[])`
+    await db.sql`update markets set deleted_at = now() where ticker = ${s.universe.markets[3].ticker}`
+    const dry = await syncSecmaster(db.sql, client(s), { dryRun: true })
+    const real = await syncSecmaster(db.sql, client(s))
+    expect([dry.changedEvents, dry.changedMarkets]).toEqual([0, 4])
+    expect([real.changedEvents, real.changedMarkets]).toEqual([0, 4])
+  })
+
+  test('the soft delete spares rows written while the sync paged, and an event whose markets it saw', async () => {
+    await using db = await createTestDatabase(pg.url, { migrated: true })
+    const s = sim(80)
+    let inserted = false
+    // the lifecycle consumer's `created`: a placeholder event and its market, written mid-sync
+    const lifecycleCreated = async () => {
+      await db.sql`insert into events (event_ticker, title, series_ticker) values ('LC-NEW', 'placeholder', 'LC')`
+      await db.sql`insert into markets (ticker, event_ticker, title, status) values ('LC-NEW-M1', 'LC-NEW', 'placeholder', 'active')`
+    }
+    const rest = new KalshiRest({
+      baseUrl: s.restUrl,
+      ratePerSecond: 10_000,
+      fetch: (async (u: URL, init?: RequestInit) => {
+        if (!inserted && String(u).includes('/markets')) await lifecycleCreated().then(() => (inserted = true))
+        return fetch(u, init)
+      }) as typeof fetch,
+    })
+    const r = await syncSecmaster(db.sql, rest)
+    expect(inserted).toBe(true)
+    expect(r.deleted).toEqual({ events: 0, markets: 0 })
+    expect(await counts(db.sql)).toEqual({ e: s.universe.events.length + 1, m: 81, de: 0, dm: 0 })
   })
 
   test('429s from a low rate limit are waited out and the sync completes', async () => {

@@ -99,13 +99,15 @@ export async function syncSecmaster(sql: Sql, rest: KalshiRest, options: SyncOpt
 
   let deleted: SoftDeleteResult | null = null
   const startMs = now()
+  // the database's clock, as created_at / updated_at are: the soft delete spares rows written after it
+  const [{ listedAt }] = await sql<{ listedAt: Date }[]>`select clock_timestamp() as "listedAt"`
   const sec = (ms: number) => Math.floor(ms / 1000)
   if (mode === 'full') {
     await eventPages('events', { limit: o.eventsPageSize })
     await marketPages('markets', {})
     if (!options.noDelete) {
       progress('delete', 0, 'soft delete')
-      deleted = await softDeleteUnseen(sql, w.seenEvents, w.seenMarkets, w.dryRun)
+      deleted = await softDeleteUnseen(sql, w.seenEvents, w.seenMarkets, { dryRun: w.dryRun, since: listedAt })
     }
   } else if (mode === 'incremental') {
     const anchors = await readAnchors(sql, startMs)

@@ -5,6 +5,7 @@ import { createTestDatabase } from '../db/index.ts'
 import { KalshiRest } from '../../pipeline/kalshi-rest/index.ts'
 import { startSim } from '../sim/index.ts'
 import { MARKET_COLUMNS, marketRow } from './mapping.ts'
+import { softDeleteUnseen } from './soft-delete.ts'
 import { batchSize, upsertEvents, upsertMarkets } from './upsert.ts'
 import { SyncWriter } from './writer.ts'
 
@@ -35,5 +36,15 @@ describe.skipIf(!pg.ok)(`secmaster upserts (${pg.reason})`, () => {
     expect([w.totals.fetchedEvents, w.totals.orphans, w.totals.orphanTickers]).toEqual([1, 1, ['NOPE-1-X (event NOPE-1)']])
     const stored = await db.sql`select ticker from markets union all select event_ticker from events`
     expect(stored.map((r) => r.ticker).sort()).toEqual([real.eventTicker, real.ticker].sort())
+  })
+
+  test('an event already stored whose market a sync writes counts as seen by the soft delete', async () => {
+    await using db = await createTestDatabase(pg.url, { migrated: true })
+    const real = sim.universe.markets[0]
+    await upsertEvents(db.sql, [{ event_ticker: real.eventTicker, title: 'placeholder', category: '', series_ticker: 'S', strike_date: null, mutually_exclusive: false, status: 'active' }])
+    const w = new SyncWriter(db.sql, new KalshiRest({ baseUrl: sim.restUrl }), silentLogger(), false)
+    await w.write([], [marketRow({ ticker: real.ticker, event_ticker: real.eventTicker, status: 'open' })])
+    expect([w.totals.fetchedEvents, w.seenEvents.has(real.eventTicker)]).toEqual([0, true])
+    expect(await softDeleteUnseen(db.sql, w.seenEvents, w.seenMarkets)).toEqual({ events: 0, markets: 0 })
   })
 })

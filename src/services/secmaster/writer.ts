@@ -7,7 +7,7 @@ import type { Sql } from 'postgres'
 import type { Logger } from '../../pipeline/core/log.ts'
 import { KalshiRestError, type KalshiRest, type RestEvent } from '../../pipeline/kalshi-rest/index.ts'
 import { eventRow, type EventRow, type MarketRow } from './mapping.ts'
-import { missingEvents, upsertEvents, upsertMarkets } from './upsert.ts'
+import { changedEvents, changedMarkets, missingEvents, upsertEvents, upsertMarkets } from './upsert.ts'
 
 export const ORPHANS_LISTED = 20
 
@@ -28,6 +28,8 @@ export class SyncWriter {
   readonly seenMarkets = new Set<string>()
   readonly totals: WriterTotals = { events: 0, markets: 0, changedEvents: 0, changedMarkets: 0, orphans: 0, orphanTickers: [], fetchedEvents: 0, unknownStatuses: {} }
   readonly #notFound = new Set<string>()
+  /** Dry run: the keys already counted as changed (a row on two pages counts once). */
+  readonly #wouldChange = { events: new Set<string>(), markets: new Set<string>() }
 
   constructor(
     private readonly sql: Sql,
@@ -61,10 +63,19 @@ export class SyncWriter {
       }
       keep.push(m)
       this.seenMarkets.add(m.ticker)
+      // the sync saw a live market of this event, so the event is live too
+      this.seenEvents.add(m.event_ticker)
     }
     this.totals.events += allEvents.length
     this.totals.markets += keep.length
-    if (this.dryRun) return
+    if (this.dryRun) {
+      const before = { events: this.#wouldChange.events.size, markets: this.#wouldChange.markets.size }
+      for (const k of await changedEvents(this.sql, allEvents)) this.#wouldChange.events.add(k)
+      for (const k of await changedMarkets(this.sql, keep)) this.#wouldChange.markets.add(k)
+      this.totals.changedEvents += this.#wouldChange.events.size - before.events
+      this.totals.changedMarkets += this.#wouldChange.markets.size - before.markets
+      return
+    }
     await this.sql.begin(async (tx) => {
       this.totals.changedEvents += await upsertEvents(tx, allEvents)
       this.totals.changedMarkets += await upsertMarkets(tx, keep)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,9 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { waitFor, withTimeout } from '../../pipeline/core/wait.ts'
 import { startSim, type Sim } from '../../services/sim/index.ts'
+import { createTestDatabase } from '../../services/db/index.ts'
+import { KalshiRest } from '../../pipeline/kalshi-rest/index.ts'
+import { syncSecmaster } from '../../services/secmaster/index.ts'
 
 setDefaultTimeout(60_000) // real processes on a shared machine
 
@@ -21,6 +24,7 @@ const children: CliChild[] = []
 const dirs: string[] = []
 const servers: { stop(force?: boolean): unknown }[] = []
 const nats = await needService('nats')
+const pg = await needService('postgres')
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL')
   for (const s of servers.splice(0)) await s.stop(true)
@@ -250,5 +254,82 @@ describe('ssmd connector on a standalone simulator (subprocess)', () => {
     expect(await some.stop()).toBe(0)
     expect(msgs(some.out)).toContain('unknown markets, not subscribed: NOPE-1')
     expect(msgs(some.out)).not.toContain('subscribe failed')
+  })
+})
+
+/** An environment file in a temporary directory (removed in afterEach). */
+function envFile(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ssmd-connector-env-'))
+  dirs.push(dir)
+  const file = join(dir, 'env.yaml')
+  writeFileSync(file, yaml)
+  return file
+}
+
+describe('ssmd connector with exchange.url in the YAML (subprocess)', () => {
+  let sim: Sim | undefined
+  afterEach(async () => {
+    await sim?.stop()
+    sim = undefined
+  })
+
+  test('exchange.type sim with exchange.url: connects to that URL (REST derived from it), no embedded simulator', async () => {
+    sim = startSim({ seed: 7, markets: 20, pingIntervalMs: 0 })
+    const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+    dirs.push(data)
+    const file = envFile(`name: yamlurl\nfeed: kalshi\nexchange: { type: sim, url: "${sim.wsUrl}" }\ntransport: { type: file }\n`)
+    const t1 = sim.universe.active()[0].ticker
+    const c = spawnCli(['connector', '--env', file, '--markets', t1, '--no-auth', '--no-status', '--health-port', '0'], { KALSHI_REST_URL: '', KALSHI_WS_URL: '', SSMD_DATA_DIR: data, SSMD_LOG_LEVEL: 'info' })
+    children.push(c)
+    await c.waitOut(1, 'the capture to start', (l) => l.includes('capturing to'), 20_000)
+    await waitFor(() => sim!.stats().connections.length > 0, 'the connector to connect to the YAML URL')
+    expect(await c.stop()).toBe(0)
+    const started = c.out.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; url?: string }).find((l) => l.msg === 'connector started')
+    // the market list checked over REST at the URL derived from exchange.url
+    expect({ url: started?.url, rest: sim.stats().rest.requests > 0, embedded: msgs(c.out).includes('embedded simulator started') }).toEqual({ url: sim.wsUrl, rest: true, embedded: false })
+  })
+})
+
+describe.skipIf(!pg.ok || !nats.ok)(`ssmd connector following CDC (subprocess; ${pg.reason}; ${nats.reason})`, () => {
+  test('the CDC subject prefix comes from SSMD_CDC_SUBJECT_PREFIX or cdc.subject_prefix; one the stream does not carry is a one-line error and the process exits at once', async () => {
+    const sim = startSim({ seed: 8, markets: 20, pingIntervalMs: 0 })
+    const db = await createTestDatabase(pg.url, { migrated: true })
+    const id = uniqueId('cdcpfx')
+    const stream = `CDC_${id}`.toUpperCase()
+    const prefix = `cdc_${id}`
+    const nc = await connect({ servers: nats.url })
+    const jsm = await jetstreamManager(nc)
+    try {
+      await syncSecmaster(db.sql, new KalshiRest({ baseUrl: sim.restUrl }), { mode: 'full' })
+      await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`] })
+      const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+      dirs.push(data)
+      const yaml = (cdc: string) => envFile(
+        `name: cdcpfx\nfeed: kalshi\nexchange: { type: sim }\ntransport: { type: file, url: "${nats.url}" }\n` +
+        `connector: { mode: secmaster }\nsecmaster: { database_url: "${db.url}" }\ncdc: { enabled: true, stream: ${stream}${cdc} }\n`)
+      const vars = { KALSHI_REST_URL: '', KALSHI_WS_URL: '', KALSHI_API_KEY: '', KALSHI_PRIVATE_KEY: '', KALSHI_PRIVATE_KEY_PATH: '', SSMD_DATA_DIR: data, SSMD_LOG_LEVEL: 'info', NATS_URL: '', DATABASE_URL: '' }
+      const args = (file: string) => ['connector', '--env', file, '--no-status', '--health-port', '0']
+
+      const ok = spawnCli(args(yaml('')), { ...vars, SSMD_CDC_SUBJECT_PREFIX: prefix })
+      children.push(ok)
+      await ok.waitOut(1, 'the follower to start', (l) => l.includes('following CDC for dynamic subscriptions'), 30_000)
+      expect(await ok.stop()).toBe(0)
+
+      const wrong = spawnCli(args(yaml(', subject_prefix: other')), { ...vars, SSMD_CDC_SUBJECT_PREFIX: '' })
+      children.push(wrong)
+      await wrong.waitOut(1, 'the connector to start', (l) => l.includes('connector started'), 30_000)
+      const t0 = performance.now()
+      const code = await withTimeout(wrong.exited, 20_000, 'ssmd connector to exit after its failed start')
+      expect({ code, quick: performance.now() - t0 < 4_000, err: wrong.err.filter((l) => !l.startsWith('{')) }).toEqual({
+        code: 1,
+        quick: true,
+        err: [`error [FILTER_NOT_IN_STREAM]: consumer filter other.markets.> is outside stream ${stream}, whose subjects are [${prefix}.>]: change cdc.subject_prefix in the environment (or SSMD_CDC_SUBJECT_PREFIX) to a subject inside them, or read another stream`],
+      })
+    } finally {
+      await jsm.streams.delete(stream).catch(() => {})
+      await nc.close()
+      await db.drop()
+      await sim.stop()
+    }
   })
 })

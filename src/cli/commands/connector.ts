@@ -65,7 +65,8 @@ export function registerConnector(program: Command): void {
         shardSize: f.shardSize === undefined ? undefined : parseInteger(f.shardSize, '--shard-size', SHARD_SIZE_RANGE),
         healthPort: f.healthPort === undefined ? undefined : parseInteger(f.healthPort, '--health-port', PORT_RANGE),
       })
-      const explicitUrl = f.url !== undefined || config.sources['exchange.url'] === 'env'
+      // a URL from the flag, the variable or the YAML is as explicit as any: connect to it, no embedded simulator
+      const explicitUrl = config.sources['exchange.url'] !== 'default'
       await runConnector(config, { explicitUrl, noAuth: !f.auth, status: f.status !== false })
     })
 }
@@ -94,7 +95,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     restUrl = sim.restUrl
     log.info({ ws: sim.wsUrl, markets: s.markets, rate: s.rate }, 'embedded simulator started')
   }
-  let connector: Connector
+  let connector: Connector | undefined
   let secmaster: Awaited<ReturnType<typeof startSecmasterMode>> | undefined
   try {
     // credentials first: a missing or unreadable key is the error, not the database that came first
@@ -105,9 +106,17 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     connector = await startConnector({ config, log, wsUrl, restUrl, noAuth, markets, opsPort: await freePortOr(config.connector.healthPort, log), signal: stop.signal })
     await secmaster?.follow(connector)
   } catch (e) {
+    // stop whatever had started (the follower, the connector, the simulator): a failed start
+    // returns at once with its error, no handle left open
     pacer?.stop()
-    await secmaster?.close()
-    await sim?.stop()
+    try {
+      await secmaster?.close()
+      await connector?.stop()
+    } catch (cleanup) {
+      log.warn({ err: (cleanup as Error).message }, 'stopping after a failed start')
+    } finally {
+      await sim?.stop()
+    }
     if (e instanceof StoppedError) {
       log.info('stopped during start-up')
       return
@@ -160,11 +169,13 @@ async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof
       follower = await followCdc({
         connector, nc, sql, categories, log,
         stream: cdc.stream,
+        subjectPrefix: config.cdc.subjectPrefix,
+        subjectPrefixSource: config.sources['cdc.subject_prefix'] === 'env' ? 'SSMD_CDC_SUBJECT_PREFIX' : 'cdc.subject_prefix in the environment (or SSMD_CDC_SUBJECT_PREFIX)',
         consumer: cdc.consumer ?? `${config.name}-${(categories[0] ?? 'all').toLowerCase()}-cdc`,
         snapshotLsn: markets.snapshotLsn,
         snapshotTime: markets.snapshotTime,
       })
-      log.info({ stream: cdc.stream }, 'following CDC for dynamic subscriptions')
+      log.info({ stream: cdc.stream, subjectPrefix: config.cdc.subjectPrefix }, 'following CDC for dynamic subscriptions')
     },
     async close() {
       await follower?.stop()

@@ -139,6 +139,15 @@ describe('the config directory', () => {
 })
 
 describe('config resolution', () => {
+  test('the CDC subject prefix the connector follows: SSMD_CDC_SUBJECT_PREFIX > cdc.subject_prefix > cdc', () => {
+    env('cdcprefix', 'name: cdcprefix\nfeed: kalshi\nexchange: { type: sim }\ntransport: { type: file }\ncdc: { enabled: true, subject_prefix: yaml_cdc }\n')
+    const at = (name: string, vars: Record<string, string>) => {
+      const c = resolveConfig(name, { configDir: dir }, vars)
+      return [c.cdc.subjectPrefix, c.sources['cdc.subject_prefix']]
+    }
+    expect([at('cdcprefix', {}), at('cdcprefix', { SSMD_CDC_SUBJECT_PREFIX: 'env_cdc' }), at('good', {})]).toEqual([['yaml_cdc', 'yaml'], ['env_cdc', 'env'], ['cdc', 'default']])
+  })
+
   test('a flag beats an environment variable, which beats the YAML, which beats the default', () => {
     const vars = { NATS_URL: 'nats://from-env:4222', SSMD_STREAM: 'ENV_STREAM' }
     const c = resolveConfig('good', { configDir: dir, stream: 'FLAG_STREAM' }, vars)

@@ -81,6 +81,8 @@ export interface ResolvedConfig {
     healthPort: number
     ringBytes: number
   }
+  /** What the connector's secmaster mode follows: the subject prefix `ssmd cdc` publishes under. */
+  cdc: { subjectPrefix: string }
   databaseUrl: string
   redisUrl: string
   env: Environment
@@ -178,6 +180,7 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
       healthPort: pick('connector.health_port', flags.healthPort, 'SSMD_HEALTH_PORT', env.connector?.health_port, 8080, (s, name) => parseInteger(s, name, PORT_RANGE)),
       ringBytes: env.connector?.ring_bytes ?? 1 << 24,
     },
+    cdc: { subjectPrefix: pick('cdc.subject_prefix', undefined, 'SSMD_CDC_SUBJECT_PREFIX', env.cdc?.subject_prefix, 'cdc') },
     databaseUrl: pick('secmaster.database_url', flags.databaseUrl, 'DATABASE_URL', env.secmaster?.database_url, 'postgres://postgres@127.0.0.1:5432/postgres'),
     redisUrl: pick('cache.url', flags.redisUrl, 'REDIS_URL', env.cache?.url, 'redis://127.0.0.1:6379'),
     env,

@@ -133,6 +133,8 @@ export const CdcSchema = z.strictObject({
   enabled: z.boolean().default(false),
   stream: z.string().default('SECMASTER_CDC'),
   consumer: z.string().optional(),
+  /** The prefix `ssmd cdc` publishes under (its --subject-prefix); the connector follows `{prefix}.markets.>`. Also `SSMD_CDC_SUBJECT_PREFIX`. */
+  subject_prefix: z.string().optional(),
   slot: z.string().default('ssmd_cdc'),
   publication: z.string().default('ssmd_cdc_pub'),
   tables: z.array(z.string()).optional(),

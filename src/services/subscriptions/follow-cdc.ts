@@ -12,12 +12,13 @@
  * long-running connector); on a stream created again, from its start. Adds and removes are
  * idempotent either way.
  */
-import { AckPolicy, DeliverPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstreamManager, type JetStreamApiError, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Sql } from 'postgres'
 import { DataError } from '../../pipeline/core/errors.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { consumeLasting, ResumePoint } from '../../pipeline/transport/lasting-consume.ts'
+import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
 import { compareLsn, type CdcEvent } from '../cdc/index.ts'
 
 export const FOLLOW_DEFAULTS = {
@@ -41,7 +42,10 @@ export interface FollowOptions {
   sql: Sql
   stream: string
   consumer: string
+  /** The prefix `ssmd cdc` publishes under (default `cdc`). */
   subjectPrefix?: string
+  /** The setting that gave subjectPrefix, named when the stream does not carry it. */
+  subjectPrefixSource?: string
   snapshotLsn: string
   snapshotTime: Date
   categories?: string[]
@@ -65,7 +69,14 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
   const categories = new Set(o.categories ?? [])
   const categoryOf = new Map<string, string>()
   const counts = { added: 0, removed: 0, skipped: 0, retried: 0 }
+  const filter = `${prefix}.markets.>`
   const jsm = await jetstreamManager(o.nc)
+  // a prefix the stream does not carry: our error naming both, not the server's refusal of the consumer
+  const info = await jsm.streams.info(o.stream).catch((e: JetStreamApiError) => {
+    if (e?.code === JetStreamApiCodes.StreamNotFound) return null // consumeLasting waits for it
+    throw e
+  })
+  if (info) validateConsumerFilter(info, filter, o.subjectPrefixSource ?? 'the CDC subject prefix')
   /** Where a consumer created again starts: the first message not acked yet, or the next one. */
   const resume = new ResumePoint()
   const ack = (m: JsMsg) => {
@@ -77,7 +88,7 @@ export async function followCdc(o: FollowOptions): Promise<Follower> {
     return jsm.consumers.add(o.stream, {
       durable_name: o.consumer,
       ack_policy: AckPolicy.Explicit,
-      filter_subject: `${prefix}.markets.>`,
+      filter_subject: filter,
       ...(again === undefined || from === null
         // a new durable starts just before the snapshot; an existing one resumes from its ack floor
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.snapshotTime.getTime() - 120_000).toISOString() }

@@ -1,16 +1,17 @@
-/** `ssmd lifecycle-consumer` as a child process when its start fails: one line, nothing consumed. */
+/** `ssmd lifecycle-consumer` as a child process: a failed start is one line with nothing consumed; a clean stop is logged. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { jetstream } from '@nats-io/jetstream'
 import { useJetStream } from '../../../test/jetstream.ts'
 import { freePort } from '../../../test/nats-server.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { runCli } from '../../../test/subprocess.ts'
+import { runCli, spawnCli } from '../../../test/subprocess.ts'
+import { waitFor } from '../../pipeline/core/wait.ts'
 import { createTestDatabase, type TestDatabase } from '../../services/db/index.ts'
 
 const pg = await needService('postgres')
 const nats = await needService('nats')
 
-describe.skipIf(!pg.ok || !nats.ok)(`ssmd lifecycle-consumer, a failed start (${pg.reason}; ${nats.reason})`, () => {
+describe.skipIf(!pg.ok || !nats.ok)(`ssmd lifecycle-consumer, child process (${pg.reason}; ${nats.reason})`, () => {
   const ctx = useJetStream(nats)
   const id = uniqueId('lcc')
   let db: TestDatabase
@@ -56,6 +57,22 @@ describe.skipIf(!pg.ok || !nats.ok)(`ssmd lifecycle-consumer, a failed start (${
       expect((await db.sql<{ n: number }[]>`select count(*)::int as n from markets`)[0].n).toBe(0)
     } finally {
       await held.stop(true)
+    }
+  })
+
+  test('a clean stop (SIGINT) is logged, with what it applied: stopping, then stopped with the counts (exit 0)', async () => {
+    const name = `LC_S_${id}`
+    await stream(name, `${id}-s`)
+    const c = spawnCli(['lifecycle-consumer', '--database-url', db.url, '--nats-url', nats.url, '--stream', name, '--filter', `${id}-s.json.lifecycle.>`,
+      '--consumer', `s-${id}`, '--health-port', '0'], { SSMD_LOG_LEVEL: 'info' })
+    try {
+      await waitFor(async () => (await db.sql<{ n: number }[]>`select count(*)::int as n from markets where ticker = 'KXA'`)[0].n === 1, 'the created event applied')
+      expect(await c.stop('SIGINT')).toBe(0)
+      const lines = c.out.map((l) => JSON.parse(l) as { msg: string; applied?: number })
+      expect(lines.map((l) => l.msg).slice(-2)).toEqual(['stopping: finishing the batch in hand', 'stopped'])
+      expect(lines.at(-1)!.applied).toBe(1)
+    } finally {
+      if (c.proc.exitCode === null) c.proc.kill('SIGKILL')
     }
   })
 })

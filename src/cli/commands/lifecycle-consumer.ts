@@ -59,7 +59,9 @@ export function registerLifecycleConsumer(program: Command): void {
         })
         if (c.ops) log.info({ url: c.ops.url }, 'health and metrics')
         await onStopSignal(log).requested
+        log.info('stopping: finishing the batch in hand')
         await c.stop()
+        log.info({ ...c.stats }, 'stopped')
       } finally {
         await nc.drain().catch(() => {})
         await sql.end()

@@ -75,7 +75,7 @@ export function registerCache(program: Command): void {
           sql, nc, redis, log, registry,
           keyPrefix: f.keyPrefix ?? vars.SSMD_CACHE_KEY_PREFIX ?? config.env.cache?.key_prefix,
           stream: f.stream ?? vars.SSMD_CDC_STREAM ?? config.env.cdc?.stream,
-          subjectPrefix: f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX,
+          subjectPrefix: f.subjectPrefix ?? config.cdc.subjectPrefix, // SSMD_CDC_SUBJECT_PREFIX > cdc.subject_prefix > cdc, as the connector and cdc
           consumer: f.consumer ?? vars.SSMD_CACHE_CONSUMER ?? config.env.cdc?.consumer,
         })
         started = { sql, nc, redis, cache }

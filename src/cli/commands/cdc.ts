@@ -55,7 +55,7 @@ export function registerCdc(program: Command): void {
       const tablesText = f.tables ?? vars.SSMD_CDC_TABLES
       const tables = tablesText ? tablesText.split(',').map((t) => t.trim()).filter(Boolean) : (yaml?.tables ?? [...CDC_DEFAULTS.tables])
       const stream = f.stream ?? vars.SSMD_CDC_STREAM ?? yaml?.stream ?? CDC_DEFAULTS.stream
-      const subjectPrefix = f.subjectPrefix ?? vars.SSMD_CDC_SUBJECT_PREFIX ?? yaml?.subject_prefix ?? CDC_DEFAULTS.subjectPrefix
+      const subjectPrefix = f.subjectPrefix ?? config.cdc.subjectPrefix // SSMD_CDC_SUBJECT_PREFIX > cdc.subject_prefix > cdc, as the connector
       const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? OPS_PORTS.cdc)
       const batchChanges = f.batch === undefined ? undefined : Number(f.batch)
       if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')

@@ -42,6 +42,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'feeds', 'kalshi.yaml'), FEED)
   env('good', 'name: good\nfeed: kalshi\nexchange: { type: sim }\ntransport:\n  type: nats\n  stream: GOOD_KALSHI\n  subject_prefix: good.kalshi\nconnector: { shard_size: 100 }\n')
   env('globalmode', 'name: globalmode\nfeed: kalshi\nexchange: { type: kalshi }\ntransport: { type: file }\nconnector: { mode: global, markets: [Y-1] }\n')
+  env('resty', 'name: resty\nfeed: kalshi\nexchange: { type: kalshi, rest_url: "https://prod.example/trade-api/v2" }\ntransport: { type: file }\n')
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -201,6 +202,12 @@ describe('config resolution', () => {
     expect(rest({ url: 'ws://127.0.0.1:9/trade-api/ws/v2', restUrl: 'http://flag/trade-api/v2' })).toEqual(['http://flag/trade-api/v2', 'flag'])
     expect(rest({ url: 'ws://127.0.0.1:9/trade-api/ws/v2' }, { KALSHI_REST_URL: 'http://env/trade-api/v2' })).toEqual(['http://env/trade-api/v2', 'env'])
     expect(rest({})).toEqual(['https://example.test/trade-api/v2', 'default'])
+    // a URL given more explicitly than the YAML's rest_url: REST follows it (a sim run against a
+    // production environment file must not list production's markets); the YAML's own pair stays
+    const resty = (flags: { url?: string }, vars: Record<string, string> = {}) => resolveConfig('resty', { configDir: dir, ...flags }, vars).exchange.restUrl
+    expect(resty({ url: 'ws://127.0.0.1:9/trade-api/ws/v2' })).toBe('http://127.0.0.1:9/trade-api/v2')
+    expect(resty({}, { KALSHI_WS_URL: 'ws://127.0.0.1:8/trade-api/ws/v2' })).toBe('http://127.0.0.1:8/trade-api/v2')
+    expect(resty({})).toBe('https://prod.example/trade-api/v2')
   })
 
   test('a market list from a flag or variable is markets mode, whatever the YAML says; --mode beats both', () => {
@@ -213,6 +220,9 @@ describe('config resolution', () => {
     expect(mode({}, { SSMD_MARKETS: 'T3' })).toEqual(['markets', 'env', ['T3']])
     expect(mode({ markets: ['T1'], mode: 'lifecycle' })).toEqual(['lifecycle', 'flag', ['T1']])
     expect(mode({}, { SSMD_MODE: 'lifecycle' })).toEqual(['lifecycle', 'env', ['Y-1']])
+    // a list from a flag outranks SSMD_MODE (flag over variable); SSMD_MODE beats SSMD_MARKETS' implied mode
+    expect(mode({ markets: ['T1'] }, { SSMD_MODE: 'secmaster' })).toEqual(['markets', 'flag', ['T1']])
+    expect(mode({}, { SSMD_MARKETS: 'T3', SSMD_MODE: 'lifecycle' })).toEqual(['lifecycle', 'env', ['T3']])
     expect(() => mode({ mode: 'everything' })).toThrow('--mode must be one of global, markets, secmaster, lifecycle (got "everything")')
     expect(() => mode({}, { SSMD_MODE: 'x' })).toThrow('SSMD_MODE must be one of')
   })

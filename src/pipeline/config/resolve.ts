@@ -128,9 +128,12 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
   const demo = pick('exchange.demo', undefined, 'KALSHI_USE_DEMO', env.exchange.demo, false, bool)
   const wsUrl = pick('exchange.url', flags.url, 'KALSHI_WS_URL', env.exchange.url, demo && version.demo_endpoint ? version.demo_endpoint : version.endpoint)
   let restUrl = pick('exchange.rest_url', flags.restUrl, 'KALSHI_REST_URL', env.exchange.rest_url, (demo ? version.demo_rest_endpoint : version.rest_endpoint) ?? '')
-  // a WebSocket URL given without a REST URL (a simulator, a proxy): REST on the same host, not
-  // the feed's production endpoint
-  const derived = sources['exchange.url'] !== 'default' && sources['exchange.rest_url'] === 'default' ? restUrlOf(wsUrl) : undefined
+  // a WebSocket URL given more explicitly than the REST URL (a simulator, a proxy: `--url` over a
+  // YAML or default rest_url): REST on the same host, not the feed's production endpoint
+  const rank = (source: string | undefined) => ({ flag: 3, env: 2, yaml: 1 } as Record<string, number>)[source ?? ''] ?? 0
+  // (a REST URL the operator set, by flag or variable, is kept)
+  const restRank = rank(sources['exchange.rest_url'])
+  const derived = restRank <= 1 && rank(sources['exchange.url']) > restRank ? restUrlOf(wsUrl) : undefined
   if (derived !== undefined) {
     restUrl = derived
     sources['exchange.rest_url'] = 'derived'
@@ -146,7 +149,9 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
   // a market list given as a flag or variable is markets mode, whatever mode the YAML names
   const listGiven = sources['connector.markets'] === 'flag' || sources['connector.markets'] === 'env'
   const yamlMode = listGiven ? 'markets' : env.connector?.mode
-  const mode = pick<string>('connector.mode', flags.mode, 'SSMD_MODE', yamlMode, markets.length ? 'markets' : 'global')
+  // a list given as a flag outranks SSMD_MODE as any flag outranks a variable; only --mode beats it
+  const flagMode = flags.mode ?? (sources['connector.markets'] === 'flag' ? 'markets' : undefined)
+  const mode = pick<string>('connector.mode', flagMode, 'SSMD_MODE', yamlMode, markets.length ? 'markets' : 'global')
   if (!isMode(mode)) {
     const flag = sources['connector.mode'] === 'flag'
     throw new UsageError(`${flag ? '--mode' : 'SSMD_MODE'} must be one of ${CONNECTOR_MODES.join(', ')} (got "${mode}")`, flag ? 'CONFIG_FLAG' : 'CONFIG_ENV')

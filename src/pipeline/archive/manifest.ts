@@ -34,6 +34,13 @@ export interface ManifestFile {
   upstream_gaps?: number
   upstream_missing?: number
   reconnects?: number
+  /**
+   * The creation time of the JetStream stream whose sequences `first_seq`/`last_seq` are (the
+   * archiver's `.stream.json` identity), once a stream was re-created under this archive: a
+   * restart resumes after the current stream's files only, not after an older stream's higher
+   * sequences. Absent in entries written before, and by writers of one sequence space.
+   */
+  stream_created?: string
   /** Rebuilt at start-up from a crashed writer's `.tmp` (start is the slot start, end its mtime). */
   recovered?: boolean
   upload?: UploadState

@@ -24,7 +24,7 @@ export function freeName(day: DayState, base: string): string {
  * name, adds a `recovered` manifest entry, and removes the `.tmp`. Without this, flushed (and so
  * acked) records would only exist in a file readers skip by default.
  */
-export async function recoverOrphans(day: DayState, seqField: string | null, level: number, log: Logger, mode?: GzipMode): Promise<number> {
+export async function recoverOrphans(day: DayState, seqField: string | null, level: number, log: Logger, mode?: GzipMode, streamCreated?: string): Promise<number> {
   const orphans = (await readdir(day.dir)).filter((n) => n.endsWith('.jsonl.gz.tmp')).sort()
   for (const tmp of orphans) {
     const tmpPath = join(day.dir, tmp)
@@ -37,6 +37,7 @@ export async function recoverOrphans(day: DayState, seqField: string | null, lev
       start: hhmm ? `${day.date}T${hhmm[1]}:${hhmm[2]}:00.000Z` : rfc3339(statSync(tmpPath).mtimeMs),
       end: rfc3339(statSync(tmpPath).mtimeMs),
       records: 0, bytes: 0, first_seq: null, last_seq: null, records_by_type: {}, upstream_gaps: 0, upstream_missing: 0, reconnects: 0, recovered: true,
+      ...(streamCreated !== undefined ? { stream_created: streamCreated } : {}),
     }
     const seqAt = seqField === null ? null : new RegExp(`"${seqField}":(\\d+)\\}$`)
     const byType = new Map<string, number>()

@@ -96,6 +96,17 @@ export class ArchiveWriter {
   private readonly feed: string
   private readonly stream: string
   private readonly gzipMode: GzipMode
+  /**
+   * The sequence space of what is written from now on (the archiver's stream identity, once a
+   * stream was re-created under this directory): recorded in each file entry as `stream_created`.
+   * Set before the first write of that stream (mid-run, after `cut()`).
+   */
+  streamCreated: string | undefined = undefined
+  /**
+   * The sequence space a crashed writer's `.tmp` files were written in (what the archiver's
+   * identity said before this run adopted a stream), recorded in their recovered entries.
+   */
+  orphanStreamCreated: string | undefined = undefined
   private chain: Promise<unknown> = Promise.resolve()
   private day: DayState | null = null
   private open: OpenFile | null = null
@@ -275,7 +286,7 @@ export class ArchiveWriter {
       feed: this.feed, stream: this.stream, rotation_interval: this.o.rotation, seq_field: this.o.seqField,
     }
     const day = await DayState.load(date, dir, header, this.log)
-    if ((await recoverOrphans(day, this.o.seqField, this.o.gzipLevel, this.log, this.gzipMode)) > 0) await day.save()
+    if ((await recoverOrphans(day, this.o.seqField, this.o.gzipLevel, this.log, this.gzipMode, this.orphanStreamCreated)) > 0) await day.save()
     this.day = day
     return day
   }
@@ -288,6 +299,7 @@ export class ArchiveWriter {
     const entry: ManifestFile = {
       name, start: rfc3339(now), end: rfc3339(now), records: 0, bytes: 0,
       first_seq: null, last_seq: null, records_by_type: {}, upstream_gaps: 0, upstream_missing: 0, reconnects: 0,
+      ...(this.streamCreated !== undefined ? { stream_created: this.streamCreated } : {}),
     }
     this.open = { file, slot, entry, byType: new Map(), written: [] }
     this.log.debug({ file: file.tmpPath }, 'archive file opened')

@@ -116,6 +116,31 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect(b.stats().streams.main?.duplicates).toBe(0)
   })
 
+  test('restarted after a re-created stream was partly archived, it resumes after the new stream\'s files, not after the old stream\'s higher sequences', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, (i) => `${id}.json.trade.A`, 1, 300)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 300, 'the old stream\'s 300 written')
+    await a.stop()
+    running.splice(0)
+    await jsm.streams.delete(stream)
+    await createStream(jsm, stream, `${id}.>`)
+    await publishFrames(nc, (i) => `${id}.json.trade.B`, 1001, 50)
+    const b = await start(root, stream, `${id}.>`)
+    await waitFor(() => b.stats().streams.main?.written === 50, 'the new stream\'s first 50 written')
+    await b.stop()
+    running.splice(0)
+    // the new stream goes on, still below the old stream's last sequence (300), then past it
+    await publishFrames(nc, (i) => `${id}.json.trade.C`, 2001, 400)
+    const c = await start(root, stream, `${id}.>`)
+    await waitFor(() => c.stats().streams.main?.written === 400, 'the new stream\'s next 400 written (the old code skipped 250 of them, 51…300, as already archived)', 15_000)
+    expect(c.stats().streams.main?.duplicates).toBe(0)
+    await c.stop()
+    const [date] = await listDates(root, 'kalshi', 'main')
+    const m = await readManifest(join(root, 'kalshi', 'main', date as string))
+    expect(m?.files.map((f) => [f.first_seq, f.last_seq, f.stream_created === undefined])).toEqual([[1, 300, true], [1, 50, false], [51, 450, false]])
+  })
+
   test('a failed start records no stream identity (.stream.json): a stream created again and a start refused in between still archive it from its first message', async () => {
     const { id, stream, root } = await setup()
     const identity = join(root, 'kalshi', 'main', STREAM_IDENTITY_FILE)

@@ -21,7 +21,7 @@ async function names(dir: string): Promise<string[]> {
  * Stops at the newest date that has any sequence. This is what makes a restart skip redelivered
  * messages it already holds: "resume after the last sequence durably written".
  */
-export async function lastDurableSeq(dir: string, seqField = '_nats_seq'): Promise<number | null> {
+export async function lastDurableSeq(dir: string, seqField = '_nats_seq', streamCreated?: string): Promise<number | null> {
   const dates = (await names(dir)).filter((d) => DATE.test(d)).sort().reverse()
   const seqAt = new RegExp(`"${seqField}":(\\d+)\\}$`)
   for (const date of dates) {
@@ -30,7 +30,10 @@ export async function lastDurableSeq(dir: string, seqField = '_nats_seq'): Promi
     const bump = (n: number | null | undefined) => {
       if (typeof n === 'number' && (best === null || n > best)) best = n
     }
-    for (const f of (await readManifest(dateDir))?.files ?? []) bump(f.last_seq)
+    // with `streamCreated`, only the files of that stream (an older stream's may hold higher
+    // sequences); a `.tmp` is always the current stream's (a mid-run change of stream cuts the
+    // open file first)
+    for (const f of (await readManifest(dateDir))?.files ?? []) if (streamCreated === undefined || f.stream_created === streamCreated) bump(f.last_seq)
     for (const tmp of (await names(dateDir)).filter((n) => n.endsWith('.jsonl.gz.tmp'))) {
       const stats = newReadStats()
       for await (const lines of readLineBatches(join(dateDir, tmp), { stats, unwrapSeed: false })) {

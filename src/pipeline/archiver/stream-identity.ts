@@ -14,13 +14,19 @@ export const STREAM_IDENTITY_FILE = '.stream.json'
 export interface StreamIdentity {
   stream: string
   created: string
+  /**
+   * Set when this identity replaced another (the stream was re-created): the archive's files of
+   * this stream carry `stream_created` in their manifest entries, and only they say where the
+   * archive of this stream ends (older files may hold the old stream's higher sequences).
+   */
+  tagged?: boolean
 }
 
 /** The identity recorded in `dir`, or null (none yet, or unreadable: older archives have none). */
 export async function readStreamIdentity(dir: string): Promise<StreamIdentity | null> {
   try {
     const v = JSON.parse(await readFile(join(dir, STREAM_IDENTITY_FILE), 'utf8')) as Partial<StreamIdentity>
-    return typeof v.stream === 'string' && typeof v.created === 'string' ? { stream: v.stream, created: v.created } : null
+    return typeof v.stream === 'string' && typeof v.created === 'string' ? { stream: v.stream, created: v.created, ...(v.tagged === true ? { tagged: true } : {}) } : null
   } catch {
     return null
   }

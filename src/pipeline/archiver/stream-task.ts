@@ -130,7 +130,10 @@ export class StreamTask {
   async start(): Promise<void> {
     const { entry, nc, tuning } = this.o
     zeroStreamCounters(this.o.metrics, this.labels)
-    this.lastWritten = await lastDurableSeq(this.archiveDir)
+    // where the archive of the recorded stream ends: after a re-created stream, its own files only
+    const recorded = await readStreamIdentity(this.archiveDir)
+    this.lastWritten = await lastDurableSeq(this.archiveDir, '_nats_seq', recorded?.tagged ? recorded.created : undefined)
+    if (recorded?.tagged) this.writer.streamCreated = this.writer.orphanStreamCreated = recorded.created
     const jsm = await jetstreamManager(nc)
     const info = await jsm.streams.info(entry.stream).catch((e: JetStreamApiError) => {
       if (e?.code === JetStreamApiCodes.StreamNotFound) {
@@ -278,8 +281,12 @@ export class StreamTask {
       if (midRun) await this.serial(() => this.writer.cut())
       this.lastWritten = null
       this.gaps = new GapTracker(null)
+      // the new stream's files say so, and a restart resumes after them only (the old stream's
+      // files hold higher sequences of another stream)
+      this.writer.streamCreated = now.created
+      return { ...now, tagged: true }
     }
-    return recorded === null || !same ? now : null
+    return recorded === null ? now : null
   }
 
   /**

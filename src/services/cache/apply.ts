@@ -10,6 +10,46 @@ export interface ApplyContext {
   keys: CacheKeys
   state: CacheState
   nowMs: number
+  /**
+   * Event rows read for this batch (null: no such event), so a batch of many markets of one
+   * event that is not active (or not there yet) reads it once. Filled by applyEvents' prefetch
+   * and by lookups it missed; make a new context (or map) per batch.
+   */
+  eventRows?: Map<string, (Row & { __market_count?: number }) | null>
+}
+
+/**
+ * Applies a batch of CDC events in order (see applyEvent), after reading in one query every event
+ * the batch's markets need and the cache does not know. Returns the number of commands added.
+ */
+export async function applyEvents(pipe: ChainableCommander, events: CdcEvent[], c: ApplyContext): Promise<number> {
+  c.eventRows ??= new Map()
+  const wanted = new Set<string>()
+  for (const e of events) {
+    if (e.table !== 'markets' || e.op === 'delete' || e.row.event_ticker == null) continue
+    const event = String(e.row.event_ticker)
+    if (c.eventRows.has(event)) continue
+    if (!c.state.eventSeries.has(event) || (e.row.status === 'active' && !c.state.activeEvents.has(event))) wanted.add(event)
+  }
+  if (wanted.size) await readEvents(c, [...wanted])
+  let commands = 0
+  for (const e of events) commands += await applyEvent(pipe, e, c)
+  return commands
+}
+
+/** Reads `tickers` into c.eventRows in one query, with each one's count of active markets; null for those not found. */
+async function readEvents(c: ApplyContext, tickers: string[]): Promise<void> {
+  const rows = c.eventRows ??= new Map()
+  const found = await selectTyped(c.sql, `select e.*, (select count(*)::int from markets m where m.event_ticker = e.event_ticker
+      and m.status = 'active' and m.deleted_at is null) as __market_count
+    from events e where e.event_ticker = any($1::text[])`, [tickers as unknown as string])
+  for (const t of tickers) rows.set(t, null)
+  for (const r of found) rows.set(String(r.event_ticker), r)
+}
+
+async function eventRow(c: ApplyContext, event: string): Promise<(Row & { __market_count?: number }) | null> {
+  if (!c.eventRows?.has(event)) await readEvents(c, [event])
+  return c.eventRows!.get(event) ?? null
 }
 
 /**
@@ -90,22 +130,27 @@ export async function applyEvent(pipe: ChainableCommander, e: CdcEvent, c: Apply
   }
 }
 
-/** Writes the key of `event` when its row is active (and not deleted), as the warm-up writes it. */
+/**
+ * Writes the key of `event` and its monitor entry when its row is active (and not deleted), as the
+ * warm-up writes them. The row is read once per batch (found or not: see ApplyContext.eventRows).
+ */
 async function ensureEvent(pipe: ChainableCommander, event: string, c: ApplyContext): Promise<number> {
-  const [row] = await selectTyped(c.sql, 'select * from events where event_ticker = $1', [event])
-  if (!row || eventExpiry(row, c.nowMs).kind !== 'persist') return 0
+  const found = await eventRow(c, event)
+  if (!found || eventExpiry(found, c.nowMs).kind !== 'persist') return 0
+  const { __market_count: count, ...row } = found
   const series = String(row.series_ticker)
   c.state.eventSeries.set(event, series)
   c.state.activeEvents.add(event)
   putRow(pipe, c.keys.event(series, event), row, { kind: 'persist' })
-  return 1
+  pipe.hset(c.keys.monitorEvents(series), event, JSON.stringify({ title: row.title, status: row.status, strike_date: row.strike_date, market_count: count ?? 0 }))
+  return 2
 }
 
 async function seriesOf(event: string, c: ApplyContext): Promise<string> {
   const known = c.state.eventSeries.get(event)
   if (known) return known
-  const [r] = await c.sql<{ series_ticker: string }[]>`select series_ticker from events where event_ticker = ${event}`
-  const series = r?.series_ticker ?? 'unknown'
+  const r = await eventRow(c, event)
+  const series = r ? String(r.series_ticker) : 'unknown'
   if (r) c.state.eventSeries.set(event, series)
   return series
 }

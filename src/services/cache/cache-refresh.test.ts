@@ -4,8 +4,12 @@ import { waitFor } from '../../pipeline/core/wait.ts'
 import { needLogicalWal, needService, uniqueId } from '../../../test/services.ts'
 import { startCdc, type Cdc } from '../cdc/cdc.ts'
 import { cdcFixture, type CdcFixture } from '../cdc/cdc-fixture.ts'
+import type { Sql } from 'postgres'
+import type { CdcEvent } from '../cdc/index.ts'
+import { applyEvents } from './apply.ts'
 import { startCache, type Cache } from './cache.ts'
 import { cacheKeys } from './keys.ts'
+import { newCacheState } from './write.ts'
 
 const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
@@ -55,6 +59,35 @@ describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache keys that change wit
     await cache.stop()
     cache = await start()
     expect(JSON.parse((await redis.get(k.event('S1', 'E1')))!)).toEqual(warmed)
+  })
+
+  test('a batch of many active markets of an event that is not active (or not there) reads the events once', async () => {
+    const { sql } = f
+    await sql`insert into events (event_ticker, title, series_ticker, status) values ('EIN', 'Inactive', 'S1', 'closed'), ('EON', 'On', 'S1', 'active')`
+    let queries = 0
+    const counted = new Proxy(sql, {
+      apply: (t, self, args) => (queries++, Reflect.apply(t, self, args)),
+      get: (t, p) => (p === 'unsafe' ? (...a: unknown[]) => (queries++, (t.unsafe as (...x: unknown[]) => unknown)(...a)) : Reflect.get(t, p)),
+    }) as Sql
+    const market = (ticker: string, event: string): CdcEvent => ({
+      lsn: '0/1', commit_lsn: '0/1', table: 'markets', op: 'insert', old_keys: null, commit_time: '', xid: 1,
+      row: { ticker, event_ticker: event, title: ticker, status: 'active', close_time: null },
+    })
+    const events = [
+      ...Array.from({ length: 40 }, (_, i) => market(`MIN${i}`, 'EIN')),
+      ...Array.from({ length: 10 }, (_, i) => market(`MNO${i}`, 'ENOTYET')),
+      ...Array.from({ length: 5 }, (_, i) => market(`MON${i}`, 'EON')),
+    ]
+    const k = cacheKeys(`${prefix}batch:`)
+    const pipe = redis.pipeline()
+    await applyEvents(pipe, events, { sql: counted, keys: k, state: newCacheState(), nowMs: Date.now() })
+    expect(queries).toBe(1)
+    await pipe.exec()
+    expect(await redis.exists(k.event('S1', 'EIN'))).toBe(0)
+    expect(await redis.exists(k.event('S1', 'EON'))).toBe(1)
+    // the monitor entry, as the warm-up writes it (no active market of EON in PostgreSQL)
+    expect(JSON.parse((await redis.hget(k.monitorEvents('S1'), 'EON'))!)).toEqual({ title: 'On', status: 'active', strike_date: null, market_count: 0 })
+    expect(JSON.parse((await redis.get(k.event('S1', 'EON')))!)).not.toHaveProperty('__market_count')
   })
 
   test('a scheduled fee change takes effect in Redis at its boundary, with no CDC event then', async () => {

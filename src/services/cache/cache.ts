@@ -22,7 +22,7 @@ import { backoffMs, delay } from '../../pipeline/core/wait.ts'
 import { consumerGone, ensureStream } from '../../pipeline/transport/stream.ts'
 import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
 import { CDC_DEFAULTS, zeroEventCounters, type CdcEvent } from '../cdc/index.ts'
-import { applyEvent } from './apply.ts'
+import { applyEvents } from './apply.ts'
 import { nextFeeBoundary, refreshFees } from './fees.ts'
 import { cacheKeys, type CacheKeys } from './keys.ts'
 import { refreshMonitors } from './monitor.ts'
@@ -244,8 +244,8 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       if (msgs.length === 0) continue
       const pipe = redis.pipeline()
       const ctx = { sql, keys, state, nowMs: now() }
-      let commands = 0
       let fees = false
+      const batch: CdcEvent[] = []
       for (const msg of msgs) {
         let e: CdcEvent
         try {
@@ -260,7 +260,10 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
           continue
         }
         fees ||= e.table === 'series_fees'
-        commands += await applyEvent(pipe, e, ctx)
+        batch.push(e)
+      }
+      const commands = await applyEvents(pipe, batch, ctx)
+      for (const e of batch) {
         stats.applied++
         m.events.inc({ table: e.table, op: e.op })
       }

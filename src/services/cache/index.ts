@@ -1,6 +1,6 @@
 /** ssmd-cache: PostgreSQL warm-up + CDC events → Redis (seed 003 key scheme and TTL policy). */
 export { CACHE_DEFAULTS, startCache, type Cache, type CacheOptions, type CacheStats } from './cache.ts'
-export { applyEvent, type ApplyContext } from './apply.ts'
+export { applyEvent, applyEvents, type ApplyContext } from './apply.ts'
 export { cacheKeys, type CacheKeys } from './keys.ts'
 export { openRedis, redisAddress } from './redis.ts'
 export { refreshMonitors } from './monitor.ts'

@@ -1,8 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Command } from 'commander'
 import type Redis from 'ioredis'
-import { resolveConfig } from '../../pipeline/config/index.ts'
-import { UsageError } from '../../pipeline/core/errors.ts'
+import { healthPortOf, resolveConfig } from '../../pipeline/config/index.ts'
 import { OPS_PORTS, serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
@@ -46,8 +45,7 @@ export function registerCache(program: Command): void {
       const g = globals(cmd)
       const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, databaseUrl: f.databaseUrl, redisUrl: f.redisUrl })
       const vars = process.env
-      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? OPS_PORTS.cache)
-      if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
+      const healthPort = healthPortOf(f.healthPort, vars.SSMD_HEALTH_PORT, OPS_PORTS.cache)
       const log = logger().child({ role: 'cache', env: config.name })
       const registry = createRegistry({ defaults: true, labels: { role: 'cache' } })
       let started: { sql: Sql; nc: NatsConnection; redis: Redis; cache: Cache } | null = null

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Command } from 'commander'
-import { resolveConfig } from '../../pipeline/config/index.ts'
+import { healthPortOf, resolveConfig } from '../../pipeline/config/index.ts'
 import { OPS_PORTS, serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
@@ -56,9 +56,8 @@ export function registerCdc(program: Command): void {
       const tables = tablesText ? tablesText.split(',').map((t) => t.trim()).filter(Boolean) : (yaml?.tables ?? [...CDC_DEFAULTS.tables])
       const stream = f.stream ?? vars.SSMD_CDC_STREAM ?? yaml?.stream ?? CDC_DEFAULTS.stream
       const subjectPrefix = f.subjectPrefix ?? config.cdc.subjectPrefix // SSMD_CDC_SUBJECT_PREFIX > cdc.subject_prefix > cdc, as the connector
-      const healthPort = Number(f.healthPort ?? vars.SSMD_HEALTH_PORT ?? OPS_PORTS.cdc)
+      const healthPort = healthPortOf(f.healthPort, vars.SSMD_HEALTH_PORT, OPS_PORTS.cdc)
       const batchChanges = f.batch === undefined ? undefined : Number(f.batch)
-      if (!Number.isInteger(healthPort) || healthPort < 0) throw new UsageError(`--health-port must be a port number (got ${f.healthPort})`, 'CONFIG_FLAG')
       if (batchChanges !== undefined && !(Number.isInteger(batchChanges) && batchChanges > 0)) throw new UsageError(`--batch must be a positive integer (got ${f.batch})`, 'CONFIG_FLAG')
 
       const log = logger().child({ role: 'cdc', env: config.name })

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { resolveConfig } from '../../pipeline/config/index.ts'
+import { healthPortOf, resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { OPS_PORTS } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
@@ -36,9 +36,8 @@ export function registerLifecycleConsumer(program: Command): void {
       const g = globals(cmd)
       const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, stream: f.stream, databaseUrl: f.databaseUrl })
       const sweepIntervalMs = Number(f.sweepInterval)
-      const opsPort = Number(f.healthPort ?? OPS_PORTS['lifecycle-consumer'])
+      const opsPort = healthPortOf(f.healthPort, undefined, OPS_PORTS['lifecycle-consumer'])
       if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs < 0) throw new UsageError(`--sweep-interval must be an integer ≥ 0 (got ${f.sweepInterval})`)
-      if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new UsageError(`--health-port must be a port (got ${f.healthPort})`)
       const log = logger().child({ role: 'lifecycle-consumer', env: config.name })
       const sql = await openDb(config.databaseUrl)
       let nc

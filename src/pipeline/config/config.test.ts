@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, UsageError } from '../core/errors.ts'
-import { loadEnvironment, listEnvironments, parseInteger, resolveConfig, showConfig } from './index.ts'
+import { healthPortOf, loadEnvironment, listEnvironments, parseInteger, resolveConfig, showConfig } from './index.ts'
 import { run } from '../../cli/program.ts'
 import { runInProcess } from '../../../test/console.ts'
 
@@ -225,6 +225,12 @@ describe('config resolution', () => {
     expect(mode({}, { SSMD_MARKETS: 'T3', SSMD_MODE: 'lifecycle' })).toEqual(['lifecycle', 'env', ['T3']])
     expect(() => mode({ mode: 'everything' })).toThrow('--mode must be one of global, markets, secmaster, lifecycle (got "everything")')
     expect(() => mode({}, { SSMD_MODE: 'x' })).toThrow('SSMD_MODE must be one of')
+  })
+
+  test('a role\'s ops port: its flag, else SSMD_HEALTH_PORT, else its default, checked as every port is', () => {
+    expect([healthPortOf('0', '9', 8083), healthPortOf(undefined, '9', 8083), healthPortOf(undefined, undefined, 8083), healthPortOf(undefined, '', 8083)]).toEqual([0, 9, 8083, 8083])
+    expect(() => healthPortOf('abc', undefined, 8083)).toThrow('--health-port must be an integer from 0 to 65535 (got "abc")')
+    expect(() => healthPortOf(undefined, '99999', 8083)).toThrow('SSMD_HEALTH_PORT must be an integer from 0 to 65535 (got "99999")')
   })
 
   test('integer settings from flags and variables are checked against their range, naming the setting and the value', () => {

@@ -1,3 +1,3 @@
 export { configDir, feedVersion, listEnvironments, loadEnvironment, parseEnvironment, parseFeed, type Loaded, type Source } from './load.ts'
-export { parseInteger, resolveConfig, resolveSecrets, restUrlOf, Secrets, showConfig, type ConfigFlags, type Origin, type ResolvedConfig } from './resolve.ts'
+export { healthPortOf, parseInteger, resolveConfig, resolveSecrets, restUrlOf, Secrets, showConfig, type ConfigFlags, type Origin, type ResolvedConfig } from './resolve.ts'
 export * from './schema.ts'

@@ -3,6 +3,7 @@
  * Every resolved value records where it came from (`sources`), which `ssmd env show` prints.
  * Secrets are read from environment variables only and never logged or printed.
  */
+import { OPS_PORTS } from '../core/http.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import { AuthError, UsageError } from '../core/errors.ts'
@@ -182,7 +183,7 @@ export function resolveConfig(envNameOrPath: string, flags: ConfigFlags = {}, va
       channels: env.connector?.channels ?? ['ticker', 'trade'],
       shardSize: pick('connector.shard_size', flags.shardSize, ['SSMD_SHARD_SIZE', 'SHARD_SIZE'], env.connector?.shard_size, 200, (s, name) => parseInteger(s, name, SHARD_SIZE_RANGE)),
       stalenessMs: pick('connector.staleness', undefined, ['SSMD_STALENESS', 'RECV_STALENESS_SECS'], env.connector?.staleness ? durationMs(env.connector.staleness) : undefined, 90_000, dur),
-      healthPort: pick('connector.health_port', flags.healthPort, 'SSMD_HEALTH_PORT', env.connector?.health_port, 8080, (s, name) => parseInteger(s, name, PORT_RANGE)),
+      healthPort: pick('connector.health_port', flags.healthPort, 'SSMD_HEALTH_PORT', env.connector?.health_port, OPS_PORTS.connector, (s, name) => parseInteger(s, name, PORT_RANGE)),
       ringBytes: env.connector?.ring_bytes ?? 1 << 24,
     },
     cdc: { subjectPrefix: pick('cdc.subject_prefix', undefined, 'SSMD_CDC_SUBJECT_PREFIX', env.cdc?.subject_prefix, 'cdc') },
@@ -220,6 +221,16 @@ export function parseInteger(text: string, name: string, range: { min: number; m
  * without `/ws/vN` at its end gets `/trade-api/v2`. Undefined for what is not a ws:// or wss://
  * URL (the connector reports that URL when it connects).
  */
+/**
+ * An ops port from its flag, else its environment variable, else the role's default: checked as
+ * every port setting is (PORT_RANGE), naming where a bad value came from.
+ */
+export function healthPortOf(flag: string | undefined, envValue: string | undefined, dflt: number): number {
+  if (flag !== undefined) return parseInteger(flag, '--health-port', PORT_RANGE)
+  if (envValue !== undefined && envValue !== '') return parseInteger(envValue, 'SSMD_HEALTH_PORT', PORT_RANGE)
+  return dflt
+}
+
 export function restUrlOf(wsUrl: string): string | undefined {
   const u = URL.canParse(wsUrl) ? new URL(wsUrl) : undefined
   const scheme = u && { 'ws:': 'http:', 'wss:': 'https:' }[u.protocol]

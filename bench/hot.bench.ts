@@ -25,6 +25,8 @@ import {
   KIND_EVENT_LIFECYCLE,
   kindOfType,
   nowUs,
+  plainToken,
+  TOKEN_BYTE,
   Ring,
   SeqTracker,
   SubjectCache,
@@ -83,7 +85,8 @@ function startConsumer(ring: Ring): Promise<{ count: number }> {
 // receive → ring. (The drain runs in the Worker, as the flusher's does: drained on this thread,
 // the consumer's subject cache shares code with the scanner's ticker cache and skews both.)
 const RING_BYTES = 1 << 24
-const hot = { scanner: new FrameScanner(), seqs: new SeqTracker(), subjects: new SubjectCache('bench.kalshi') }
+// the connector's scanner (Ingest): ticker byte ranges, strings only when a subject needs the cache
+const hot = { scanner: new FrameScanner({ tickerStrings: false }), seqs: new SeqTracker(), subjects: new SubjectCache('bench.kalshi') }
 
 /** Frames from(…n] through `push` (false = ring full): returns the first frame not pushed. */
 type Steps = (from: number, n: number, ring: Ring) => number
@@ -134,7 +137,11 @@ function stringSteps(from: number, n: number, ring: Ring): number {
 const FRAMES_PER_READ = 64
 let readTs = 0
 
-/** (a') bytes: scanBytes + seq + subject bytes + pushFrame, one clock read per socket read. */
+/**
+ * (a') bytes, as Ingest.frameBytes: scanBytes + seq + pushFrameTicker (the subject written from
+ * the frame's own ticker bytes) or, for a ticker plainToken refuses, the subject bytes from the
+ * cache + pushFrame; one clock read per socket read.
+ */
 function byteSteps(from: number, n: number, ring: Ring): number {
   const { scanner, seqs, subjects } = hot
   const { chunk, start, end } = packed
@@ -147,8 +154,15 @@ function byteSteps(from: number, n: number, ring: Ring): number {
     const r = scanner.scanBytes(chunk, start[j], end[j])
     if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
     const kind = kindOfType(r.type)
-    const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
-    const subject = subjects.dataBytesFor(kind, ticker as string, kind === KIND_EVENT_LIFECYCLE ? r.eventTickerId : r.marketTickerId)
+    const ev = kind === KIND_EVENT_LIFECYCLE
+    const ts = ev ? r.eventTickerStart : r.marketTickerStart
+    const te = ev ? r.eventTickerEnd : r.marketTickerEnd
+    if (plainToken(chunk, ts, te)) {
+      if (!ring.pushFrameTicker(subjects.headBytes(kind), chunk, ts, te, TOKEN_BYTE, start[j], r.lastBrace, 0, readTs, kind)) return i
+      continue
+    }
+    const ticker = scanner.tickerAt(r, chunk, ev)
+    const subject = subjects.dataBytesFor(kind, ticker as string, ev ? r.eventTickerId : r.marketTickerId)
     if (!ring.pushFrame(subject, chunk, start[j], r.lastBrace, 0, readTs, kind)) return i
   }
   return n
@@ -167,8 +181,15 @@ function withoutRing(stage: 1 | 2 | 3, from: number, n: number): number {
     if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
     if (stage === 2) continue
     const kind = kindOfType(r.type)
-    const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
-    x += subjects.dataBytesFor(kind, ticker as string, kind === KIND_EVENT_LIFECYCLE ? r.eventTickerId : r.marketTickerId).length
+    const ev = kind === KIND_EVENT_LIFECYCLE
+    const ts = ev ? r.eventTickerStart : r.marketTickerStart
+    const te = ev ? r.eventTickerEnd : r.marketTickerEnd
+    if (plainToken(chunk, ts, te)) {
+      x += subjects.headBytes(kind).length + te - ts
+      continue
+    }
+    const ticker = scanner.tickerAt(r, chunk, ev)
+    x += subjects.dataBytesFor(kind, ticker as string, ev ? r.eventTickerId : r.marketTickerId).length
   }
   do_not_optimize(x)
   return n

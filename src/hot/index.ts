@@ -15,7 +15,9 @@ export {
   KIND_TICKER,
   KIND_TRADE,
   kindOfType,
+  plainToken,
   SubjectCache,
+  TOKEN_BYTE,
 } from './subject.ts'
 export type { DataKind, SubjectCacheOptions } from './subject.ts'
 export { hashString, ShardedMap } from './sharded-map.ts'

@@ -84,8 +84,16 @@ function twinRings(capacity: number): { parts: Ring; frame: Ring; writePos: () =
 }
 
 describe('Ring.pushFrame', () => {
-  test('writes byte-identical rings to pushParts over random records, cuts, numbers, laps and drains', () => {
+  test('writes byte-identical rings to pushParts over random records, cuts, numbers, laps and drains (pushFrame and pushFrameTicker)', () => {
     const r = new Prng(SEED)
+    // pushFrameTicker's byte table: a random permutation (map) and its inverse
+    const map = Uint8Array.from({ length: 256 }, (_, i) => i)
+    for (let i = 255; i > 0; i--) {
+      const j = r.int(0, i)
+      ;[map[i], map[j]] = [map[j], map[i]]
+    }
+    const inv = new Uint8Array(256)
+    for (let i = 0; i < 256; i++) inv[map[i]] = i
     let pushed = 0
     let refused = 0
     for (let round = 0; round < 12; round++) {
@@ -99,12 +107,20 @@ describe('Ring.pushFrame', () => {
           // the frame's bytes inside a bigger chunk, as a socket delivers them
           const before = r.int(0, 5)
           const body = enc.encode(x.text)
-          const chunk = new Uint8Array(before + body.length + r.int(0, 5)).fill(0x7d)
+          // pushFrameTicker: the subject's tail is in the chunk after the frame, as the bytes the
+          // map translates into it
+          const sb = enc.encode(x.subject)
+          const k = r.int(0, sb.length)
+          const tail = Array.from(sb.subarray(k), (c) => inv[c])
+          const chunk = new Uint8Array(before + body.length + r.int(0, 5) + tail.length).fill(0x7d)
           chunk.set(body, before)
+          chunk.set(tail, chunk.length - tail.length)
           const end = before + enc.encode(x.text.slice(0, x.cut)).length
           const w0 = writePos()
           const okParts = parts.pushParts(x.subject, x.text, x.cut, suffix, x.ts, x.kind)
-          const okFrame = frame.pushFrame(enc.encode(x.subject), chunk, before, end, x.shardId, x.ts, x.kind)
+          const okFrame = r.chance(0.5)
+            ? frame.pushFrame(sb, chunk, before, end, x.shardId, x.ts, x.kind)
+            : frame.pushFrameTicker(sb.subarray(0, k), chunk, chunk.length - tail.length, chunk.length, map, before, end, x.shardId, x.ts, x.kind)
           if (okParts !== okFrame || !same(w0)) {
             throw new Error(`seed ${SEED} round ${round}: rings differ after ${JSON.stringify(x)} (pushParts ${okParts}, pushFrame ${okFrame})`)
           }
@@ -170,6 +186,7 @@ describe('Ring.pushFrame', () => {
     }
     expect(HotError.is(err, 'RING_RECORD_TOO_LARGE')).toBe(true)
     expect(() => ring.pushFrame(subject, big, 10, 301, 0, 5, 2)).toThrow('frame range [10, 301) is not inside a buffer of 300 bytes')
+    expect(() => ring.pushFrameTicker(subject, big, 290, 301, new Uint8Array(256), 0, 10, 0, 5, 2)).toThrow('token range [290, 301) is not inside a buffer of 300 bytes')
   })
 
   test('writes receivedAtUs and shardId as ${n} would, for every digit count and odd values', () => {

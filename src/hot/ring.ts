@@ -286,6 +286,25 @@ export class Ring {
    * receivedAtUs and shardId are written as `${n}` would (digits for integers).
    */
   pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
+    return this.pushBytes(subject, frame, 0, 0, EMPTY_BYTES, start, end, shardId, receivedAtUs, kind)
+  }
+
+  /**
+   * `pushFrame` whose subject is `head` followed by the frame's own bytes
+   * `frame[tokenStart, tokenEnd)`, each written as `map[byte]` (a 256-entry byte table): for a
+   * ticker whose subject token is its bytes with a one-for-one translation (subject.ts
+   * `plainToken`, `TOKEN_BYTE`), the subject is written from the frame itself (in cache), with no
+   * per-ticker subject kept or read. `head` is SubjectCache.headBytes(kind).
+   */
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
+    if (!(tokenStart >= 0 && tokenStart <= tokenEnd && tokenEnd <= frame.length)) {
+      throw new HotError('RING_RANGE_INVALID', `token range [${tokenStart}, ${tokenEnd}) is not inside a buffer of ${frame.length} bytes`)
+    }
+    return this.pushBytes(head, frame, tokenStart, tokenEnd, map, start, end, shardId, receivedAtUs, kind)
+  }
+
+  /** pushFrame / pushFrameTicker: subject `subject` + map[frame[ts, te)], payload frame[start, end) + suffix. */
+  private pushBytes(subject: Uint8Array, frame: Uint8Array, ts: number, te: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
     if (!(start >= 0 && start <= end && end <= frame.length)) {
       throw new HotError('RING_RANGE_INVALID', `frame range [${start}, ${end}) is not inside a buffer of ${frame.length} bytes`)
     }
@@ -299,7 +318,7 @@ export class Ring {
     // the suffix bytes are the same for every frame of one socket read (one stamp per read)
     if (receivedAtUs !== this.suffixTs || shardId !== this.suffixShard) this.setSuffix(shardId, receivedAtUs)
     const suffix = this.suffix
-    const sb = subject.length
+    const sb = subject.length + te - ts
     const pb = end - start + suffix.length
     const size = RING_RECORD_HEADER_BYTES + sb + pb
     const exact = align8(size)
@@ -313,6 +332,7 @@ export class Ring {
     const u8 = this.u8
     let p = off + RING_RECORD_HEADER_BYTES
     u8.set(subject, p)
+    for (let i = ts, q = p + subject.length; i < te; i++, q++) u8[q] = map[frame[i]]
     p += sb
     copyBytes.call(frame, u8, p, start, end)
     u8.set(suffix, p + end - start)

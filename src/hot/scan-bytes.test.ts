@@ -42,6 +42,25 @@ function embed(r: Prng, frame: Uint8Array, after?: Uint8Array): { buf: Uint8Arra
 interface Pair {
   bytes: FrameScanner
   text: FrameScanner
+  /** Same options, tickerStrings off (the connector's): ranges, strings only through tickerAt. */
+  lazy: FrameScanner
+}
+
+/**
+ * The ticker byte ranges of `r` (scanned from `buf`) hold exactly the tickers `want` names (the
+ * decoded bytes), and the lazy scanner, its tickers read through tickerAt, answers as `got`.
+ */
+function checkRanges(p: Pair, buf: Uint8Array, start: number, end: number, got: Answer, fail: (what: string, other: Answer) => never): void {
+  const r = p.bytes.result
+  if (got.valid) {
+    if (r.marketTickerStart >= 0 && dec.decode(buf.subarray(r.marketTickerStart, r.marketTickerEnd)) !== got.marketTicker) fail('its market ticker range', got)
+    if (r.eventTickerStart >= 0 && dec.decode(buf.subarray(r.eventTickerStart, r.eventTickerEnd)) !== got.eventTicker) fail('its event ticker range', got)
+  }
+  const l = p.lazy.scanBytes(buf, start, end)
+  p.lazy.tickerAt(l, buf, false)
+  p.lazy.tickerAt(l, buf, true)
+  const lazy = answer(l)
+  if (!Bun.deepEquals(lazy, got)) fail('tickerStrings: false + tickerAt', lazy)
 }
 
 /**
@@ -59,10 +78,11 @@ function check(p: Pair, r: Prng, frame: Uint8Array, seed: number, exact: boolean
   const text = viaText(p.text, dec.decode(frame), start)
   // broken UTF-8 does not round-trip (U+FFFD is 3 bytes): lastBrace is then checked against JSON.parse only
   if (text.valid && !Bun.deepEquals(enc.encode(dec.decode(frame)), frame)) text.lastBrace = got.lastBrace
-  const fail = (what: string, other: Answer) => {
+  const fail = (what: string, other: Answer): never => {
     throw new Error(`seed ${seed}: scanBytes disagrees with ${what} on ${JSON.stringify(dec.decode(frame))} at ${start}\n` +
       `got ${JSON.stringify(got)}\nwant ${JSON.stringify(other)}`)
   }
+  checkRanges(p, buf, start, end, got, fail)
   if ((exact || want.valid) && !Bun.deepEquals(got, want)) fail('JSON.parse', want)
   if (exact && !Bun.deepEquals(got, text)) fail('scan(text)', text)
   if (!Bun.deepEquals(buf, copy)) throw new Error(`seed ${seed}: scanBytes changed the buffer`)
@@ -72,6 +92,7 @@ function check(p: Pair, r: Prng, frame: Uint8Array, seed: number, exact: boolean
 const pair = (options: ConstructorParameters<typeof FrameScanner>[0] = {}): Pair => ({
   bytes: new FrameScanner(options),
   text: new FrameScanner(options),
+  lazy: new FrameScanner({ ...options, tickerStrings: false }),
 })
 
 describe('FrameScanner.scanBytes', () => {

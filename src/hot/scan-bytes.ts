@@ -91,7 +91,7 @@ let pos = 0
  * Fills `out` from a frame in Kalshi's data layout and returns true, or returns false (out
  * partly written) to send the frame to the checked walk. See the header for what it trusts.
  */
-export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: ScanResult, tickers: ByteTickerCache): boolean {
+export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: ScanResult, tickers: ByteTickerCache | null): boolean {
   // {"type":"   and the frame ends in }} (msg's and the envelope's)
   if (n - s < 22 || b[s] !== LBRACE || b[s + 1] !== QUOTE || b[s + 2] !== LOWER_T || b[s + 3] !== 121 ||
     b[s + 4] !== 112 || b[s + 5] !== LOWER_E || b[s + 6] !== QUOTE || b[s + 7] !== COLON || b[s + 8] !== QUOTE ||
@@ -137,6 +137,10 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   tEvent = null
   tMarketId = -1
   tEventId = -1
+  tMarketStart = -1
+  tMarketEnd = -1
+  tEventStart = -1
+  tEventEnd = -1
   tSeen = 0
   let from = i
   if (isKey(b, i, KEY_MARKET_Q, m)) {
@@ -163,6 +167,10 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   out.eventTicker = tEvent
   out.marketTickerId = tMarketId
   out.eventTickerId = tEventId
+  out.marketTickerStart = tMarketStart
+  out.marketTickerEnd = tMarketEnd
+  out.eventTickerStart = tEventStart
+  out.eventTickerEnd = tEventEnd
   out.lastBrace = n - 1
   return true
 }
@@ -172,6 +180,10 @@ let tMarket: string | null = null
 let tEvent: string | null = null
 let tMarketId = -1
 let tEventId = -1
+let tMarketStart = -1
+let tMarketEnd = -1
+let tEventStart = -1
+let tEventEnd = -1
 let tSeen = 0
 
 /**
@@ -198,7 +210,7 @@ function isKey(b: Uint8Array, p: number, key: Uint8Array, m: number): boolean {
  * the `k` search goes on, or -1 to decline (whitespace around the colon, a duplicate key, a
  * ticker with a control character).
  */
-function readTicker(b: Uint8Array, v: number, bit: number, m: number, tickers: ByteTickerCache): number {
+function readTicker(b: Uint8Array, v: number, bit: number, m: number, tickers: ByteTickerCache | null): number {
   let c = b[v]
   if (c !== COLON) return c === COMMA || c === RBRACE || c === RBRACK ? v : -1
   if ((tSeen & bit) !== 0) return -1
@@ -206,16 +218,27 @@ function readTicker(b: Uint8Array, v: number, bit: number, m: number, tickers: B
   c = b[++v]
   if (c !== QUOTE) return c > SPACE ? v : -1
   let e = v + 1
-  while (e < m && b[e] !== QUOTE) e++
+  // (msg holds no backslash; a control character in a ticker → the checked walk decides)
+  for (; e < m; e++) {
+    c = b[e]
+    if (c === QUOTE) break
+    if (c < SPACE) return -1
+  }
   if (e >= m) return -1
-  const t = tickers.get(b, v + 1, e)
+  // tickers null: the byte range only (FrameScannerOptions.tickerStrings)
+  const t = tickers === null ? null : tickers.get(b, v + 1, e)
   if (t === undefined) return -1
+  const id = tickers === null ? -1 : tickers.lastId
   if (bit === SEEN_MARKET) {
     tMarket = t
-    tMarketId = tickers.lastId
+    tMarketId = id
+    tMarketStart = v + 1
+    tMarketEnd = e
   } else {
     tEvent = t
-    tEventId = tickers.lastId
+    tEventId = id
+    tEventStart = v + 1
+    tEventEnd = e
   }
   return e + 1
 }
@@ -371,9 +394,13 @@ function checkedMsg(b: Uint8Array, i: number, n: number, out: ScanResult, ticker
       if (bit === SEEN_MARKET) {
         out.marketTicker = t
         out.marketTickerId = tickers.lastId
+        out.marketTickerStart = i + 1
+        out.marketTickerEnd = e
       } else {
         out.eventTicker = t
         out.eventTickerId = tickers.lastId
+        out.eventTickerStart = i + 1
+        out.eventTickerEnd = e
       }
       i = e + 1
     } else {

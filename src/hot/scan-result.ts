@@ -39,6 +39,16 @@ export class ScanResult {
    */
   marketTickerId = -1
   eventTickerId = -1
+  /**
+   * From `scanBytes` only: the byte range [start, end) in the scanned buffer of the ticker
+   * string's contents (between its quotes), when the string holds no escape (so those bytes are
+   * the ticker's UTF-8); else -1 (not scanned from bytes, no ticker, answered by JSON.parse). For
+   * writing the ticker from the frame itself (Ring.pushFrameTicker).
+   */
+  marketTickerStart = -1
+  marketTickerEnd = -1
+  eventTickerStart = -1
+  eventTickerEnd = -1
   /** Index of the top-level object's closing `}`; -1 when SCAN_INVALID. */
   lastBrace = -1
 
@@ -52,6 +62,10 @@ export class ScanResult {
     this.eventTicker = null
     this.marketTickerId = -1
     this.eventTickerId = -1
+    this.marketTickerStart = -1
+    this.marketTickerEnd = -1
+    this.eventTickerStart = -1
+    this.eventTickerEnd = -1
     this.lastBrace = -1
   }
 }

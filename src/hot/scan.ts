@@ -48,6 +48,14 @@ export interface FrameScannerOptions {
    * or decoded). @default 65536 (env SSMD_HOT_TICKER_CACHE=0: off)
    */
   tickerCacheSize?: number
+  /**
+   * scanBytes reads ticker strings. False: where the trusting envelope walk answers, only the
+   * tickers' byte ranges (ScanResult.marketTickerStart…; the strings stay null, no ticker-cache
+   * lookup), for a caller that writes the ticker from the frame's bytes and asks `tickerAt` for
+   * a string only when it needs one (the connector's hot path). The checked walk and JSON.parse
+   * still give strings. @default true
+   */
+  tickerStrings?: boolean
 }
 
 const MAX_DEPTH = 64
@@ -87,6 +95,7 @@ export class FrameScanner {
   invalid = 0
   private readonly forceJson: boolean
   private readonly envelope: boolean
+  private readonly tickerStrings: boolean
   /** Frames answered by the envelope scan. */
   envelopeHits = 0
   /** Position after the last number read by readUint (avoids returning a pair). */
@@ -104,6 +113,28 @@ export class FrameScanner {
     if (!Number.isInteger(size) || size < 0) invalidOption('tickerCacheSize', 'a non-negative integer', size)
     this.textTickers = new TextTickerCache(size)
     this.byteTickers = new ByteTickerCache(size)
+    this.tickerStrings = options.tickerStrings ?? true
+  }
+
+  /**
+   * The ticker string of the last `scanBytes(buf, …)` into `r`: market (`event` false) or
+   * event ticker. When `tickerStrings` is off and the string was left null, it is read from
+   * its byte range through the ticker cache and kept in `r` with its id
+   * (marketTicker/marketTickerId or eventTicker/eventTickerId). Null when the frame has none.
+   */
+  tickerAt(r: ScanResult, buf: Uint8Array, event: boolean): string | null {
+    const t = event ? r.eventTicker : r.marketTicker
+    const a = event ? r.eventTickerStart : r.marketTickerStart
+    if (t !== null || a < 0) return t
+    const s = this.byteTickers.get(buf, a, event ? r.eventTickerEnd : r.marketTickerEnd) ?? null
+    if (event) {
+      r.eventTicker = s
+      r.eventTickerId = this.byteTickers.lastId
+    } else {
+      r.marketTicker = s
+      r.marketTickerId = this.byteTickers.lastId
+    }
+    return s
   }
 
   /** Scans `frame` into `out` (the scanner's own result by default) and returns it. */
@@ -138,7 +169,7 @@ export class FrameScanner {
     }
     this.scanned++
     out.reset()
-    if (this.envelope && !this.forceJson && scanEnvelopeBytes(buf, start, end, out, this.byteTickers)) {
+    if (this.envelope && !this.forceJson && scanEnvelopeBytes(buf, start, end, out, this.tickerStrings ? this.byteTickers : null)) {
       this.envelopeHits++
       return out
     }

@@ -9,7 +9,9 @@ import {
   KIND_TICKER,
   KIND_TRADE,
   kindOfType,
+  plainToken,
   SubjectCache,
+  TOKEN_BYTE,
 } from './subject.ts'
 import { Prng, testSeed } from './fixture-prng.ts'
 
@@ -102,6 +104,28 @@ describe('SubjectCache', () => {
       expect(c.dataBytes(kind, t)).toBe(got)
     }
     expect(c.hits).toBeGreaterThanOrEqual(3000)
+  })
+
+  test('plainToken + headBytes + TOKEN_BYTE give dataBytes exactly, for every ticker plainToken admits', () => {
+    const r = new Prng(SEED + 3)
+    const c = new SubjectCache('prod.kalshi')
+    const enc = new TextEncoder()
+    const chars = [...'AZaz09-._*>% $~\\"\u0000\u007féÉ中😀']
+    let plain = 0
+    for (let i = 0; i < 5000; i++) {
+      const t = i % 2 === 0 ? `KXBTCD-26JAN23-T${r.int(1, 99)}${r.pick(['', '.99', '.5'])}` : Array.from({ length: r.int(0, 12) }, () => r.pick(chars)).join('')
+      const kind = r.int(KIND_TICKER, KIND_EVENT_LIFECYCLE)
+      const b = enc.encode(`xx${t}yy`)
+      const ok = plainToken(b, 2, b.length - 2)
+      // admitted exactly when every character is printable ASCII other than _ * > % (a dot is mapped)
+      expect(ok).toBe(/^[!-~]+$/.test(t) && !/[_*>%]/.test(t))
+      if (!ok) continue
+      plain++
+      const got = Uint8Array.from([...c.headBytes(kind), ...Array.from(b.subarray(2, b.length - 2), (x) => TOKEN_BYTE[x])])
+      if (!Bun.deepEquals(got, c.dataBytes(kind, t))) throw new Error(`seed ${SEED + 3}: ${JSON.stringify(t)} kind ${kind}`)
+    }
+    expect(plain).toBeGreaterThan(2500)
+    expect(() => c.headBytes(5)).toThrow('options.kind must be a data kind code 0..4 (got 5)')
   })
 
   test('dataBytes shares the bound with the strings, and builds afresh with the cache off', () => {

@@ -70,6 +70,24 @@ function plain(c: number): boolean {
   return c > 32 && c < 127 && c !== 46 && c !== 95 && c !== 42 && c !== 62 && c !== 37
 }
 
+/**
+ * True when the UTF-8 bytes `b[a, e)` are a ticker whose subject token is the same bytes with
+ * each `.` made `_` (every byte printable ASCII that `encodeTickerToken` passes through, or a
+ * `.`): the subject is then `headBytes(kind)` followed by `TOKEN_BYTE[byte]` of each (as
+ * Ring.pushFrameTicker writes it). False for an empty range.
+ */
+export function plainToken(b: Uint8Array, a: number, e: number): boolean {
+  if (e <= a) return false
+  let bad = 0
+  for (let i = a; i < e; i++) bad |= NOT_PLAIN[b[i]]
+  return bad === 0
+}
+
+/** 1 for a byte that plainToken refuses (see plain; `.` is admitted), by byte value. */
+const NOT_PLAIN = Uint8Array.from({ length: 256 }, (_, c) => (c === 46 || (c < 128 && plain(c)) ? 0 : 1))
+/** A plain ticker byte's token byte: `.` → `_`, the others unchanged (see the header). */
+export const TOKEN_BYTE = Uint8Array.from({ length: 256 }, (_, c) => (c === 46 ? 95 : c))
+
 /** The subject token for a ticker (see the header for the rule). */
 export function encodeTickerToken(ticker: string): string {
   let i = 0
@@ -141,6 +159,7 @@ export class SubjectCache {
   private size = 0
   private readonly maxEntries: number
   private readonly heads: string[]
+  private readonly headBytesByKind: Uint8Array[]
   private readonly maps: Map<string, string>[]
   private readonly byteMaps: Map<string, Uint8Array>[]
   private readonly control = new Map<string, string>()
@@ -158,6 +177,7 @@ export class SubjectCache {
     this.prefix = prefix
     this.maxEntries = max
     this.heads = DATA_KINDS.map((k) => `${prefix}.json.${k}.`)
+    this.headBytesByKind = this.heads.map((h) => utf8.encode(h))
     this.maps = DATA_KINDS.map(() => new Map<string, string>())
     this.byteMaps = DATA_KINDS.map(() => new Map<string, Uint8Array>())
   }
@@ -201,6 +221,16 @@ export class SubjectCache {
     this.idTickers[at] = ticker
     this.idBytes[at] = subject
     return subject
+  }
+
+  /**
+   * `{prefix}.json.{kind}.` as UTF-8 bytes, for a data kind code: with a ticker's token after it
+   * (plainToken), the data subject. The array is the cache's own: read it, never write to it.
+   */
+  headBytes(kind: number): Uint8Array {
+    const h = this.headBytesByKind[kind]
+    if (h === undefined) invalidOption('kind', `a data kind code 0..${DATA_KINDS.length - 1}`, kind)
+    return h
   }
 
   /** The cached subject of (kind, ticker) in `maps`, made by `make` from the subject text on a miss. */

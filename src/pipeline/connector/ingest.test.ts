@@ -17,6 +17,9 @@ class ListOut implements RecordOut {
     this.records.push({ subject: td.decode(subject), payload: `${td.decode(frame.subarray(start, end))},"_shard_id":${shardId},"_received_at":${t}}`, kind })
     return true
   }
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, a: number, e: number, map: Uint8Array, start: number, end: number, shardId: number, t: number, kind: number): boolean {
+    return this.pushFrame(Uint8Array.from([...head, ...Array.from(frame.subarray(a, e), (b) => map[b])]), frame, start, end, shardId, t, kind)
+  }
 }
 
 function make() {
@@ -97,6 +100,11 @@ test('frames as bytes (the raw WebSocket path) give exactly the records, gaps an
     'not json',
     '{"type":"ticker","sid":1,"seq":6,"msg":{"market_ticker":"K\\u00c9-\\"X"}}',
     '{"type":"trade","sid":2,"seq":9,"msg":{"market_ticker":"KXÉTÉ-1","trade_id":"t"}}',
+    '{"type":"trade","sid":2,"seq":10,"msg":{"market_ticker":"A_B%C*D>E.F G","trade_id":"t"}}',
+    '{"type":"ticker","sid":1,"seq":7,"msg":{"market_ticker":""}}',
+    '{"type":"ticker","sid":1,"seq":8,"msg":{"market_ticker":"KX.A.B-1.5"}}',
+    '{"type":"event_lifecycle","sid":4,"seq":1,"msg":{"event_ticker":"KXEV.1-26","title":"t"}}',
+    '{"type":"event_lifecycle","sid":4,"seq":2,"msg":{"event_ticker":"KX_EV","title":"t"}}',
   ]
   const frames = [...corpus.slice(0, 1500), ...odd, ...corpus.slice(1500)]
   const text = make()
@@ -117,7 +125,7 @@ test('frames as bytes (the raw WebSocket path) give exactly the records, gaps an
 test('bytes that find the ring full wait (copied) in order with text frames, never dropped', () => {
   const { ingest, out } = make()
   const enc = new TextEncoder()
-  const f = (i: number) => `{"type":"ticker","sid":1,"msg":{"market_ticker":"M${i}"}}`
+  const f = (i: number) => `{"type":"ticker","sid":1,"msg":{"market_ticker":"M${i}.5${i === 3 ? '_x' : ''}"}}`
   out.full = true
   const buf = enc.encode(f(1))
   ingest.frameBytes(0, 'c1', buf, 0, buf.length, 1)
@@ -128,4 +136,5 @@ test('bytes that find the ring full wait (copied) in order with text frames, nev
   out.full = false
   expect(ingest.drainOverflow()).toBe(0)
   expect(out.records.map((r) => r.payload)).toEqual([1, 2, 3].map((i) => `${f(i).slice(0, -1)},"_shard_id":0,"_received_at":1}`))
+  expect(out.records.map((r) => r.subject)).toEqual(['t.kalshi.json.ticker.M1_5', 't.kalshi.json.ticker.M2_5', 't.kalshi.json.ticker.M3_5%5Fx'])
 })

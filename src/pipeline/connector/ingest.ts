@@ -9,7 +9,7 @@
  * A full ring is back-pressure: frames wait in an ordered overflow queue (counted), never dropped.
  */
 import { FrameScanner, SCAN_INVALID } from '../../hot/scan.ts'
-import { KIND_NONE, kindOfType, SubjectCache } from '../../hot/subject.ts'
+import { KIND_EVENT_LIFECYCLE, KIND_NONE, kindOfType, plainToken, SubjectCache, TOKEN_BYTE } from '../../hot/subject.ts'
 import { SEQ_GAP, SeqTracker } from '../../hot/seq-tracker.ts'
 
 /** Record kinds in the ring's flags field (data kinds 0..4 come from src/hot/subject.ts). */
@@ -24,6 +24,11 @@ export interface RecordOut {
    * bytes (the raw WebSocket path). Returns false when full.
    */
   pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean
+  /**
+   * pushFrame whose subject is `head` followed by `map[b]` of each byte b of
+   * `frame[tokenStart, tokenEnd)` (Ring.pushFrameTicker). Returns false when full.
+   */
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean
   /** Resolves when the consumer has freed space since the last refused push (or after a safety timeout). */
   waitWritable?(): Promise<void>
 }
@@ -61,7 +66,8 @@ export function invalidRecord(text: string): string {
 }
 
 export class Ingest {
-  readonly scanner = new FrameScanner()
+  /** Ticker strings only on request (tickerAt): a plain ticker's subject is written from the frame's bytes. */
+  readonly scanner = new FrameScanner({ tickerStrings: false })
   readonly subjects: SubjectCache
   readonly seq = new SeqTracker()
   /** Frames that found the ring full, in arrival order. */
@@ -118,26 +124,47 @@ export class Ingest {
   /**
    * `frame` for a frame received as UTF-8 bytes, `buf[start, end)` (valid only during the call:
    * copied into the ring, or into the overflow). Data frames take the byte path (scanBytes,
-   * subject bytes, pushFrame: no string per frame); control replies, unknown types and odd
-   * frames are decoded and take the text path (rare).
+   * pushFrameTicker: the subject from the frame's own ticker bytes, no string and no per-market
+   * lookup; a ticker whose token needs more than `.` → `_` takes its subject bytes from the
+   * cache and pushFrame); control replies, unknown types and odd frames are decoded and take the
+   * text path (rare).
    */
   frameBytes(shardId: number, connId: string, buf: Uint8Array, start: number, end: number, t: number): number {
     const r = this.scanner.scanBytes(buf, start, end)
     const kind = r.status === SCAN_INVALID ? KIND_NONE : kindOfType(r.type)
-    const ticker = kind === 4 ? r.eventTicker : r.marketTicker
-    if (kind === KIND_NONE || ticker === null || ticker === '') return this.frame(shardId, connId, decoder.decode(buf.subarray(start, end)), t)
+    if (kind === KIND_NONE) return this.frame(shardId, connId, decoder.decode(buf.subarray(start, end)), t)
+    const ev = kind === KIND_EVENT_LIFECYCLE
+    const a = ev ? r.eventTickerStart : r.marketTickerStart
+    const e = ev ? r.eventTickerEnd : r.marketTickerEnd
+    const plain = plainToken(buf, a, e)
+    if (!plain) {
+      const ticker = this.scanner.tickerAt(r, buf, ev)
+      if (ticker === null || ticker === '') return this.frame(shardId, connId, decoder.decode(buf.subarray(start, end)), t)
+    }
     this.hooks.frame(shardId, r.type as string)
     if (r.sid >= 0 && r.seq >= 0) {
       if (this.seq.check(connId, r.sid, r.seq) === SEQ_GAP) this.hooks.gap(shardId, connId, r.sid, this.seq.expected, r.seq)
     }
-    const subject = this.subjects.dataBytesFor(kind, ticker, kind === 4 ? r.eventTickerId : r.marketTickerId)
-    if (this.overflow.length === 0 && this.out.pushFrame(subject, buf, start, r.lastBrace, shardId, t, kind)) {
-      this.forwarded++
-      return -1
+    if (this.overflow.length === 0) {
+      const ok = plain
+        ? this.out.pushFrameTicker(this.subjects.headBytes(kind), buf, a, e, TOKEN_BYTE, start, r.lastBrace, shardId, t, kind)
+        : this.out.pushFrame(this.subjectBytes(kind, ev, buf), buf, start, r.lastBrace, shardId, t, kind)
+      if (ok) {
+        this.forwarded++
+        return -1
+      }
     }
     this.backpressureEvents++
+    const subject = this.subjectBytes(kind, ev, buf)
     this.overflow.push({ subject: '', frame: '', end: r.lastBrace - start, suffix: '', t, kind, subjectBytes: subject, bytes: buf.slice(start, end), shardId })
     return -1
+  }
+
+  /** The subject bytes of the last scanBytes' ticker (read through the ticker cache when left as a range). */
+  private subjectBytes(kind: number, ev: boolean, buf: Uint8Array): Uint8Array {
+    const r = this.scanner.result
+    const ticker = this.scanner.tickerAt(r, buf, ev)
+    return this.subjects.dataBytesFor(kind, ticker as string, ev ? r.eventTickerId : r.marketTickerId)
   }
 
   /** `,"_shard_id":N,"_received_at":T}` replacing the frame's final `}`. */

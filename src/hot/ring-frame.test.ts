@@ -187,6 +187,10 @@ describe('Ring.pushFrame', () => {
     expect(HotError.is(err, 'RING_RECORD_TOO_LARGE')).toBe(true)
     expect(() => ring.pushFrame(subject, big, 10, 301, 0, 5, 2)).toThrow('frame range [10, 301) is not inside a buffer of 300 bytes')
     expect(() => ring.pushFrameTicker(subject, big, 290, 301, new Uint8Array(256), 0, 10, 0, 5, 2)).toThrow('token range [290, 301) is not inside a buffer of 300 bytes')
+    const dot = Uint8Array.from({ length: 256 }, (_, c) => (c === 46 ? 95 : c))
+    const named = new Uint8Array(320).fill(0x61)
+    named.set(new TextEncoder().encode('K.X'), 310)
+    expect(() => ring.pushFrameTicker(new TextEncoder().encode('p.'), named, 310, 313, dot, 0, 299, 0, 5, 2)).toThrow('(subject p.K_X)')
   })
 
   test('writes receivedAtUs and shardId as ${n} would, for every digit count and odd values', () => {

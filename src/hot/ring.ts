@@ -324,7 +324,7 @@ export class Ring {
     const exact = align8(size)
     if (exact > tail || exact > free || (off >= this.earlyWrapAt && free === cap)) {
       if (exact > cap) {
-        throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${decoder.decode(subject)})`)
+        throw new HotError('RING_RECORD_TOO_LARGE', `record of ${exact} bytes exceeds ring capacity ${cap} (subject ${decoder.decode(subject)}${decoder.decode(Uint8Array.from(frame.subarray(ts, te), (b) => map[b]))})`)
       }
       off = this.room(exact, w, read, free, off, tail)
       if (off < 0) return false

@@ -89,7 +89,6 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
   if (o.tables.join() === CDC_DEFAULTS.tables.join()) await requireMigrated(sql, 'cdc') // its tables are ssmd's
   // one CDC per slot: a second one would fight over it ("slot … is active for PID …")
   const slotLock = await lockSlot(sql, o.slot)
-  const jsm = await jetstreamManager(nc)
   const streamSpec = {
     name: o.stream,
     subjects: [`${o.subjectPrefix}.>`],
@@ -97,8 +96,10 @@ export async function startCdc(options: CdcOptions): Promise<Cdc> {
     maxBytes: CDC_DEFAULTS.streamMaxBytes,
     duplicateWindowMs: o.duplicateWindowMs,
   }
-  /** Creates or validates the stream: at start, and again when a publish finds it gone. */
+  let jsm: Awaited<ReturnType<typeof jetstreamManager>> | undefined
+  /** Creates or validates the stream: at start, and again when a publish finds it gone (inside the try below: a failure releases the slot's lock). */
   const ensureOurStream = async () => {
+    jsm ??= await jetstreamManager(nc)
     const info = await ensureStream(jsm, streamSpec, log)
     // an existing stream that does not take the prefix would refuse every publish ("no responders")
     validateStreamSubjects(info, o.subjectPrefix)

@@ -143,7 +143,14 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     pacer?.stop()
   }
   const s = connector.stats()
-  log.info({ frames: s.frames, forwarded: s.forwarded, ...transportSummary(s.out), gaps: s.gaps, reconnects: s.reconnects }, 'stopped cleanly; everything flushed')
+  const summary = { frames: s.frames, forwarded: s.forwarded, ...transportSummary(s.out), gaps: s.gaps, reconnects: s.reconnects }
+  // every record put in the ring must have reached the transport: say so when it did not
+  const unwritten = s.forwarded - s.out.records
+  if (unwritten === 0) log.info(summary, 'stopped cleanly; everything flushed')
+  else {
+    log.error({ ...summary, unwritten }, `stopped, but ${unwritten} of the ${s.forwarded} records received were not handed to the transport`)
+    process.exitCode = 1
+  }
 }
 
 /**

@@ -357,13 +357,27 @@ export class Shard {
     })
   }
 
+  /**
+   * Closes the socket and resolves once it has finished closing: the frames the exchange sent
+   * before it saw our close are still delivered (and ingested) until then, so the connector
+   * closes its ring after them. Bounded by the close handshake's own timeout (RawWebSocket
+   * gives the server 1 s), with a margin.
+   */
   async stop(): Promise<void> {
     this.stopping = true
     this.abort.abort()
     clearInterval(this.watchdog)
-    this.socket?.close(1000, 'shutdown')
+    const socket = this.socket
+    if (socket === undefined) return
+    socket.close(1000, 'shutdown')
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([socket.finished, new Promise<void>((r) => (timer = setTimeout(r, SHARD_STOP_WAIT_MS)))])
+    clearTimeout(timer)
   }
 }
+
+/** Longest wait for a socket's close handshake at stop (RawWebSocket's close timeout, 1 s, and a margin). */
+const SHARD_STOP_WAIT_MS = 1_500
 
 /** The sid of a `subscribed` reply (`msg.sid`; older replies and `ok` carry it at the top). */
 function sidOf(reply: Record<string, unknown>): number {

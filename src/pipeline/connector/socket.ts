@@ -56,6 +56,14 @@ export class KalshiSocket {
   private readonly pending = new Map<number, Pending>()
   private pingTimer: ReturnType<typeof setInterval> | undefined
   closed = false
+  private markFinished: () => void = () => {}
+  /**
+   * Resolves once the transport itself has closed (the server answered our close frame, the
+   * close timed out, or the socket ended): no frame is delivered after it. `close()` makes the
+   * local state final at once, but the exchange's frames sent before it saw our close still
+   * arrive until then (tens of ms of a busy feed), and are delivered.
+   */
+  readonly finished = new Promise<void>((resolve) => (this.markFinished = resolve))
   /** Reading is paused (back-pressure); see pause(). */
   paused = false
 
@@ -82,7 +90,10 @@ export class KalshiSocket {
         onText: (buf, start, end) => events.onFrameBytes(buf, start, end, readAtUs),
         onPing: alive,
         onPong: alive,
-        onClose: (code, reason) => this.handleClose(code, reason),
+        onClose: (code, reason) => {
+          this.handleClose(code, reason)
+          this.markFinished()
+        },
       })
       return
     }
@@ -100,7 +111,10 @@ export class KalshiSocket {
     // Bun emits 'pong' on the client WebSocket; a pong proves the socket, like a data frame.
     ;(ws as unknown as { addEventListener(t: string, f: () => void): void }).addEventListener('pong', alive)
     ;(ws as unknown as { addEventListener(t: string, f: () => void): void }).addEventListener('ping', alive)
-    ws.addEventListener('close', (ev: CloseEvent) => this.handleClose(ev.code, ev.reason))
+    ws.addEventListener('close', (ev: CloseEvent) => {
+      this.handleClose(ev.code, ev.reason)
+      this.markFinished()
+    })
     ws.addEventListener('error', () => {
       /* a close event always follows */
     })

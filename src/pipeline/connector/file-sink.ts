@@ -1,11 +1,18 @@
 /**
  * The `file` transport: the connector writes the archive format (DESIGN §7) itself, no NATS.
  * Each line carries the connector's own monotonic `"_seq":N`; `{stream}` is the environment.
- * A batch is accepted once the archive writer has pushed it to the OS (flush).
+ * `_seq` goes on from the highest one already written under `{root}/{feed}/{stream}` (manifests
+ * and a crashed writer's `.tmp`), so it stays unique and increasing across restarts, as
+ * `_nats_seq` is (before, every start began again at 1: a date held the same `_seq` several
+ * times). A batch is accepted once the archive writer has pushed it to the OS (flush).
  */
+import { join } from 'node:path'
 import { ArchiveWriter, type ArchiveWriterOptions } from '../archive/index.ts'
+import { lastDurableSeq } from '../archiver/resume.ts'
 import type { OutRecord, Sink, SinkStats } from '../transport/types.ts'
 import { TransportError } from '../transport/errors.ts'
+
+export type FileSinkOptions = Omit<ArchiveWriterOptions, 'seqField'>
 
 export class FileSink implements Sink {
   readonly writer: ArchiveWriter
@@ -13,14 +20,21 @@ export class FileSink implements Sink {
   private accepted = 0
   private closed = false
 
-  constructor(options: Omit<ArchiveWriterOptions, 'seqField'>) {
+  /** A sink whose `_seq` goes on after the highest one already in its archive directory. */
+  static async open(options: FileSinkOptions): Promise<FileSink> {
+    const last = await lastDurableSeq(join(options.root, options.feed, options.stream), '_seq')
+    return new FileSink(options, last ?? 0)
+  }
+
+  /** `lastSeq`: the `_seq` before the first line this sink writes (FileSink.open reads it from disk). */
+  constructor(options: FileSinkOptions, private lastSeq = 0) {
     this.writer = new ArchiveWriter({ ...options, seqField: '_seq' })
   }
 
   async write(records: OutRecord[]): Promise<void> {
     if (this.closed) throw new TransportError('SINK_CLOSED', 'file sink is closed')
     this.written += records.length
-    await this.writer.append(records.map((r) => ({ payload: r.payload, seq: r.seq })))
+    await this.writer.append(records.map((r) => ({ payload: r.payload, seq: ++this.lastSeq })))
     await this.writer.flush()
     this.accepted += records.length
   }

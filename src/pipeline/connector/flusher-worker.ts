@@ -52,7 +52,7 @@ self.onmessage = async (ev: MessageEvent) => {
         sink = await NatsSink.open({ servers: msg.nats!.url, journalDir: msg.nats!.journalDir, registry, log, name: `ssmd-connector-${msg.instanceId}` })
       } else {
         const { FileSink } = await import('./file-sink.ts')
-        sink = new FileSink({ ...msg.file!, log })
+        sink = await FileSink.open({ ...msg.file!, log })
       }
       flusher = new Flusher(ring, sink, msg.instanceId, (e) => post({ type: 'failed', ...describe(e) }))
       flusher.start().catch((e) => post({ type: 'error', ...describe(e) }))

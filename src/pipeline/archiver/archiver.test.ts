@@ -275,6 +275,28 @@ describe.skipIf(!nats.ok)(`archiver against JetStream (${nats.reason})`, () => {
     expect((await readManifest(join(root, 'kalshi', 'main', date as string)))?.files.length).toBe(2)
   })
 
+  test('a second archiver on the same consumer is refused, naming the first; the first goes on archiving', async () => {
+    const { id, stream, root } = await setup()
+    await publishFrames(nc, () => `${id}.json.trade.X`, 1, 300)
+    const a = await start(root, stream, `${id}.>`)
+    await waitFor(() => a.stats().streams.main?.written === 300, '300 written')
+    // another replica, its own volume (as a Deployment with replicas: 2 would run it)
+    const other = mkdtempSync(join(tmpdir(), 'ssmd-archiver-'))
+    dirs.push(other)
+    const err = await start(other, stream, `${id}.>`).then(() => null, (e: unknown) => e as { code: string; message: string })
+    expect(err?.code).toBe('CONSUMER_IN_USE')
+    expect(err?.message).toContain(`archiver: consumer archiver of stream ${stream} is in use by PID ${process.pid}`)
+    await publishFrames(nc, () => `${id}.json.trade.X`, 301, 200)
+    await waitFor(() => a.stats().streams.main?.written === 500, '200 more written by the first')
+    await a.stop()
+    running.splice(0)
+    expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 500)).toEqual([])
+    // the first one stopped: a new one may take the consumer
+    const b = await start(other, stream, `${id}.>`)
+    await publishFrames(nc, () => `${id}.json.trade.X`, 501, 10)
+    await waitFor(() => b.stats().streams.main?.written === 10, 'the next archiver takes over')
+  })
+
   /** Archive seqs `from..to` as a crashed writer would have left them (flushed `.tmp`). */
   async function archived(root: string, from: number, to: number): Promise<void> {
     const w = new ArchiveWriter({ root, feed: 'kalshi', stream: 'main', rotationCheckMs: 0 })

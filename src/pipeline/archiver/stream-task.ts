@@ -16,6 +16,7 @@ import { consumerGone, subjectCovers, validateConsumerFilter, waitForStream, wat
 import { GapTracker, type Gap } from './gap-tracker.ts'
 import { zeroStreamCounters, type ArchiverMetrics } from './metrics.ts'
 import type { ArchiverTuning, ArchiveStreamEntry } from './options.ts'
+import { claimConsumer, type ConsumerClaim } from '../transport/claim.ts'
 import { lastDurableSeq } from './resume.ts'
 import { readStreamIdentity, sameSequenceSpace, writeStreamIdentity, type StreamIdentity } from './stream-identity.ts'
 import { RateLimitedWarn, Sampler, validateFrame } from './validate.ts'
@@ -98,6 +99,7 @@ export class StreamTask {
   private rotatedSeen = 0
   private bytesSeen = 0
   private fallbacksSeen = 0
+  private claim: ConsumerClaim | undefined
   private settle!: { resolve: () => void; reject: (e: unknown) => void }
   private readonly counts = { written: 0, duplicates: 0, batches: 0, gaps: 0, deliveryGaps: 0, lastMessageMs: null as number | null }
   private gapBy: 'stream' | 'consumer' = 'stream'
@@ -147,6 +149,8 @@ export class StreamTask {
     const subjects = info.config.subjects ?? []
     this.gapBy = subjects.length > 0 && subjects.every((s) => subjectCovers(entry.filter, s)) ? 'stream' : 'consumer'
     this.gaps = new GapTracker(this.gapBy === 'stream' ? this.lastWritten : null)
+    // one archiver per consumer: a second one would split its messages and re-create it under the first
+    this.claim = await claimConsumer(nc, 'archiver', entry.stream, entry.consumer, '--consumer (or the consumer of this archiver.streams entry)', this.log)
     const ci = await this.ensureConsumer(jsm, this.gapBy === 'stream')
     this.ackAll = ci.config.ack_policy === AckPolicy.All
     // recorded once the consumer is there, just before consuming (no await between attach and
@@ -193,6 +197,7 @@ export class StreamTask {
       this.settle.reject(e)
     }
     if (wasConsuming) this.o.metrics.activeStreams.dec()
+    this.claim?.release()
     await this.done.catch(() => {})
   }
 
@@ -564,6 +569,7 @@ export class StreamTask {
     if (wasConsuming) this.o.metrics.activeStreams.dec()
     this.log.error({ err: e }, 'archive task failed')
     this.messages?.stop()
+    this.claim?.release()
     this.settle.reject(e)
   }
 }

@@ -194,12 +194,15 @@ export class Connector {
     this.metrics.shards.set(this.labels, this.shards.length)
     this.metrics.ringCapacity.set(this.bridge.capacityBytes)
     this.installCollectors()
-    for (const s of this.shards) s.start()
-    await this.awaitFirstConnect()
+    // the ops server before the first connection: while the exchange does not answer (an outage,
+    // DNS) /health answers (a liveness probe must not restart the pod for it) and /ready says
+    // not connected; a taken port fails the start at once
     const port = this.o.opsPort ?? c.connector.healthPort
     if (port !== false) {
       this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
     }
+    for (const s of this.shards) s.start()
+    await this.awaitFirstConnect()
     this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: redactUrl(this.o.wsUrl ?? c.exchange.wsUrl) }, 'connector started')
   }
 
@@ -380,7 +383,7 @@ export class Connector {
     const pausedS = this.pausedAt ? Math.round((performance.now() - this.pausedAt) / 1000) : 0
     return {
       ok: stale.length === 0,
-      status: stale.length ? (pausedS > 0 ? 'backpressure' : 'stale') : this.allDownSinceMs ? 'disconnected' : 'ok',
+      status: stale.length ? (pausedS > 0 ? 'backpressure' : 'stale') : !this.shards.some((s) => s.wasUp) ? 'connecting' : this.allDownSinceMs ? 'disconnected' : 'ok',
       feed: this.labels.feed,
       connected: this.shards.some((s) => s.connected),
       ...(this.counts.frames && last > 0 ? { last_message_secs_ago: Math.round((now - last) / 1000) } : {}),

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { needService } from '../../../test/services.ts'
 import { startSim, type Sim } from '../../services/sim/index.ts'
 import { waitFor } from '../core/wait.ts'
-import { startConnector, type Connector } from './connector.ts'
+import { Connector, startConnector } from './connector.ts'
 import { testConfig, type TestEnv } from './connector.fixtures.ts'
 
 const nats = await needService('nats')
@@ -16,6 +16,23 @@ describe.skipIf(!nats.ok)(`connector /health /ready /metrics (${nats.reason})`, 
     await sim?.stop()
     await env?.cleanup()
     sim = connector = env = undefined
+  })
+
+  test('answers /health (200, connecting) and /ready (503) while the exchange does not answer at start, before the start gives up', async () => {
+    // a port that refuses connections: the shards retry with backoff until connectTimeoutMs
+    const closed = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const port = closed.port
+    closed.stop(true)
+    env = testConfig(nats.url, { mode: 'markets', channels: ['ticker'] })
+    const c = new Connector({ config: env.config, wsUrl: `ws://127.0.0.1:${port}/trade-api/ws/v2`, noAuth: true, markets: ['KXNOBODY-1'], opsPort: 0, connectTimeoutMs: 3_000 })
+    const started = c.start().then(() => null, (e: unknown) => e as { code: string })
+    const base = await waitFor(() => c.ops?.url, 'the ops server during the start')
+    const health = await fetch(`${base}/health`)
+    expect([health.status, ((await health.json()) as { status: string }).status]).toEqual([200, 'connecting'])
+    const ready = await fetch(`${base}/ready`)
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([503, 'not_connected'])
+    expect((await started)?.code).toBe('WS_CONNECT')
+    expect(await fetch(`${base}/health`).then(() => 'up', () => 'down')).toBe('down') // the failed start stopped it
   })
 
   test('serves health, readiness and the reference metric names plus the transport metrics', async () => {

@@ -74,7 +74,8 @@ export class Shard {
   lastClose = ''
   /** Wall-clock ms since when this shard, subscribed before, has been down (0 while up, and before it first was). */
   downSinceMs = 0
-  private wasUp = false
+  /** True once the shard has been connected and subscribed (its first connection succeeded). */
+  wasUp = false
   /** The last receive time of the sockets before the current one (see lastReceivedMs). */
   private earlierReceivedMs = 0
   readonly sids = new Map<number, SidInfo>()

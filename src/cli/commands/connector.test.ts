@@ -172,6 +172,17 @@ describe('ssmd connector flags (subprocess)', () => {
     ])
   })
 
+  test('a taken ops port is the error (exit 1), before the market list is fetched; it used to move quietly to a free port', async () => {
+    const taken = Bun.serve({ port: 0, hostname: '0.0.0.0', fetch: () => new Response('busy') })
+    servers.push(taken)
+    const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
+    dirs.push(data)
+    // a REST address nobody answers: the start would retry it for seconds before the fix
+    const r = await exitOf(['connector', '--url', `ws://127.0.0.1:${await freePort()}/trade-api/ws/v2`, '--no-auth', '--no-status', '--health-port', String(taken.port)], { SSMD_DATA_DIR: data })
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(`error [EADDRINUSE]: Failed to start server. Is port ${taken.port} in use?`)
+  })
+
   test('its logs hold no NATS password, and no line names a key twice (the embedded simulator\'s "role")', async () => {
     const data = mkdtempSync(join(tmpdir(), 'ssmd-connector-cli-'))
     dirs.push(data)

@@ -103,7 +103,7 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     if (!noAuth) checkCredentials(config)
     const start = config.connector.mode === 'secmaster' ? (secmaster = await startSecmasterMode(config, log)) : undefined
     const markets = config.connector.mode === 'markets' ? await knownMarkets(config.connector.markets, restUrl ?? config.exchange.restUrl, log, stop.signal) : start?.markets.tickers
-    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth, markets, opsPort: await freePortOr(config.connector.healthPort, log), signal: stop.signal })
+    connector = await startConnector({ config, log, wsUrl, restUrl, noAuth, markets, opsPort: await opsPortFor(config, log), signal: stop.signal })
     await secmaster?.follow(connector)
   } catch (e) {
     // stop whatever had started (the follower, the connector, the simulator): a failed start
@@ -234,8 +234,16 @@ function checkCredentials(config: ResolvedConfig): void {
   }
 }
 
-async function freePortOr(port: number, log: ReturnType<typeof logger>): Promise<number> {
-  if (port === 0) return 0
+/**
+ * The ops port: the configured one. Only the embedded default (`bun run connector`: environment
+ * `local` on the default port) takes a free port when that one is taken, so a second local run
+ * still starts; anywhere else a taken port is the error (a Kubernetes probe points at the port the
+ * operator set: a connector quietly on another one failed its probes for an unrelated-looking
+ * reason), as in every other role.
+ */
+async function opsPortFor(config: ResolvedConfig, log: ReturnType<typeof logger>): Promise<number> {
+  const port = config.connector.healthPort
+  if (port === 0 || config.name !== 'local' || port !== OPS_PORTS.connector) return port
   try {
     const probe = Bun.serve({ port, hostname: '0.0.0.0', fetch: () => new Response() })
     await probe.stop(true)

@@ -152,6 +152,13 @@ export class Connector {
     this.checkStopped()
     this.bridge = await startBridge({ config: c, sink: this.o.sink, instanceId, log: this.log })
     this.checkStopped()
+    // the ops server before the market list and the first connection: while the exchange does
+    // not answer (an outage, DNS) /health answers (a liveness probe must not restart the pod for
+    // it) and /ready says not connected; a taken port fails the start at once
+    const port = this.o.opsPort ?? c.connector.healthPort
+    if (port !== false) {
+      this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
+    }
     this.ingest = new Ingest(c.transport.subjectPrefix, this.bridge.out, {
       gap: (shardId, connId, sid, expected, got) => this.onGap(shardId, connId, sid, expected, got),
       frame: (_shard, type) => {
@@ -194,13 +201,6 @@ export class Connector {
     this.metrics.shards.set(this.labels, this.shards.length)
     this.metrics.ringCapacity.set(this.bridge.capacityBytes)
     this.installCollectors()
-    // the ops server before the first connection: while the exchange does not answer (an outage,
-    // DNS) /health answers (a liveness probe must not restart the pod for it) and /ready says
-    // not connected; a taken port fails the start at once
-    const port = this.o.opsPort ?? c.connector.healthPort
-    if (port !== false) {
-      this.ops = serveOps({ port, registry: this.registry, health: () => this.health(), ready: () => this.ready(), extraMetrics: () => this.bridge.metricsText() })
-    }
     for (const s of this.shards) s.start()
     await this.awaitFirstConnect()
     this.log.info({ shards: this.shards.length, mode: c.connector.mode, transport: c.transport.type, url: redactUrl(this.o.wsUrl ?? c.exchange.wsUrl) }, 'connector started')
@@ -396,7 +396,8 @@ export class Connector {
   ready(): { ok: boolean; [k: string]: unknown } {
     const down = this.shards.filter((s) => !s.connected || !s.subscribed).map((s) => s.id)
     const h = this.health()
-    return { ok: down.length === 0 && h.ok, status: down.length ? 'not_connected' : h.ok ? 'ready' : h.status, shards_down: down }
+    // no shard yet: the market list is still being fetched
+    return { ok: this.shards.length > 0 && down.length === 0 && h.ok, status: down.length || this.shards.length === 0 ? 'not_connected' : h.ok ? 'ready' : h.status, shards_down: down }
   }
 
   stats(): ConnectorStats {

@@ -10,9 +10,10 @@ const root = mkdtempSync(join(tmpdir(), 'ssmd-signal-loader-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 let n = 0
+/** A fresh directory holding `source`, named after the id it declares (as a signal's must be). */
 function signalDir(source: string, manifest?: string): string {
-  const dir = join(root, `s${n++}`)
-  mkdirSync(dir)
+  const dir = join(root, `s${n++}`, /\bid:\s*["'`]([^"'`]+)/.exec(source)?.[1] ?? 'no-id')
+  mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'signal.ts'), source)
   if (manifest !== undefined) writeFileSync(join(dir, 'backtest.yaml'), manifest)
   return dir
@@ -110,6 +111,22 @@ describe('loadSignal', () => {
     expect(e2.message).toContain('needs dates or date_range')
     const e3 = await loadError(signalDir(ok, 'feed: kalshi\ndates: [2026-02-07]\nstate:\n  volumeProfiles: {}\n'))
     expect(e3.message).toMatch(/backtest\.yaml:4:\d+: state: unknown key\(s\) volumeProfiles/)
+  })
+})
+
+describe('a signal whose id differs from its directory name', () => {
+  const sigs = join(root, 'mismatch')
+  const dir = join(sigs, 'idmismatch')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'signal.ts'), "export const signal = {\n  name: 'x',\n  id: 'other-id',\n  requires: [],\n  evaluate: () => true,\n}\n")
+
+  test('is refused when loaded (signal list, signal run, backtest run, signal-runner all load through loadSignal), naming the id line', async () => {
+    const e = await loadError(signalDirOf(sigs, 'idmismatch'))
+    expect([e.code, e.message]).toEqual(['SIGNAL_INVALID', `${join(dir, 'signal.ts')}:3:1: signal.id "other-id" differs from its directory "idmismatch": a signal's directory must be named after its id (rename the directory to other-id, or set id: 'idmismatch')`])
+  })
+
+  test('looked up by its id, says which directory declares it and why it is not found', () => {
+    expect(() => signalDirOf(sigs, 'other-id')).toThrow(`no signal directory "other-id": ${join(dir, 'signal.ts')} declares id "other-id" but its directory is "idmismatch" (a signal's directory must be named after its id: rename the directory to other-id)`)
   })
 })
 

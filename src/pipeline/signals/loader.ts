@@ -3,6 +3,11 @@
  * written for the original system load unchanged (they export `const signal` and import nothing
  * or only types). Every failure is a SignalLoadError (or ConfigError for the manifest) naming the
  * file and line: syntax errors carry Bun's build position.
+ *
+ * A signal's directory is named after its id (`signals/<id>/`): commands find a signal by its
+ * directory, and it fires under its id (`signals.<id>.fires`, consumer `signal-<id>`), so a
+ * directory whose signal.ts declares another id is refused, by every command alike (`signal list`,
+ * `signal run`, `backtest run`, `signal-runner`), rather than running under a name no command finds.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve, sep } from 'node:path'
@@ -70,6 +75,10 @@ export async function loadSignal(dir: string): Promise<LoadedSignal> {
   }
   if (typeof sig.evaluate !== 'function') bad(/\bevaluate\b/, 'signal.evaluate must be a function (state) => boolean')
   if (sig.payload !== undefined && typeof sig.payload !== 'function') bad(/\bpayload\b/, 'signal.payload must be a function (state) => object')
+  const dirName = basename(abs)
+  if (sig.id !== dirName) {
+    bad(/\bid\s*:/, `signal.id "${sig.id as string}" differs from its directory "${dirName}": a signal's directory must be named after its id (rename the directory to ${sig.id as string}, or set id: '${dirName}')`)
+  }
   const manifestFile = join(abs, MANIFEST_FILE)
   const manifest = existsSync(manifestFile) ? parseBacktestManifest(manifestFile, readFileSync(manifestFile, 'utf8')) : null
   return {
@@ -97,8 +106,23 @@ export function signalDir(signalsDir: string, id: string): string {
     if (existsSync(join(path, SIGNAL_FILE))) return path
   }
   if (!existsSync(signalsDir)) throw new SignalLoadError(join(dir, SIGNAL_FILE), 0, 0, `no such signal "${id}": the signals directory ${resolve(signalsDir)} does not exist`)
-  const known = listSignalDirs(signalsDir).map((d) => d.split('/').pop()).join(', ') || 'none'
+  const dirs = listSignalDirs(signalsDir)
+  const declaring = dirs.find((d) => declaresId(join(d, SIGNAL_FILE), id))
+  if (declaring !== undefined) {
+    throw new SignalLoadError(join(dir, SIGNAL_FILE), 0, 0, `no signal directory "${id}": ${join(declaring, SIGNAL_FILE)} declares id "${id}" but its directory is "${basename(declaring)}" (a signal's directory must be named after its id: rename the directory to ${id})`)
+  }
+  const known = dirs.map((d) => basename(d)).join(', ') || 'none'
   throw new SignalLoadError(join(dir, SIGNAL_FILE), 0, 0, `no such signal "${id}" (signals in ${signalsDir}: ${known})`)
+}
+
+/** Whether the text of `file` declares `id: '<id>'` (read, not imported: only for the error message). */
+function declaresId(file: string, id: string): boolean {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) return false
+  try {
+    return new RegExp(`\\bid\\s*:\\s*(['"\`])${id}\\1`).test(readFileSync(file, 'utf8'))
+  } catch {
+    return false
+  }
 }
 
 /** Directories under `signalsDir` that hold a signal.ts, sorted. */

@@ -4,14 +4,16 @@ import type { BuilderConfigs } from '../state/registry.ts'
 
 /**
  * What `signals/<id>/signal.ts` exports as `signal`. `state` holds one entry per required builder
- * (`state.volumeProfile` …) plus `ticker` and `memory`: a mutable object private to this signal
- * and this ticker (for edge-triggering without module-level state).
+ * (`state.volumeProfile` …, frozen: shared by the signals of a runner) plus `ticker` and `memory`:
+ * a mutable object private to this signal and this ticker (for edge-triggering without
+ * module-level state). `evaluate` fires on a truthy return (as the original did) and must be
+ * synchronous; `payload` must return JSON-serialisable data.
  */
 export interface Signal {
   id: string
   name?: string
   requires: string[]
-  evaluate(state: SignalState): boolean
+  evaluate(state: SignalState): unknown
   payload?(state: SignalState): unknown
 }
 
@@ -40,7 +42,11 @@ export interface LoadedSignal {
   manifest: BacktestManifest | null
 }
 
-/** A fire as published (`signals.{id}.fires`): ts is the triggering record's exchange time in ms. */
+/**
+ * A fire as published (`signals.{id}.fires`): ts is the triggering record's exchange time in ms.
+ * From the engine, `payload` is plain JSON data (the signal's payload serialised once and parsed
+ * back), so writing it cannot fail.
+ */
 export interface SignalFire {
   signalId: string
   ts: number

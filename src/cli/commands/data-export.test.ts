@@ -67,7 +67,7 @@ describe('ssmd data export', () => {
     expect((await cli(['data', 'export', '--data', data, '--date', DAY1, '--type', 'trade,market_lifecycle_v2', '--out', out])).code).toBe(0)
     const part = (t: string) => join(out, 'kalshi', `date=${DAY1}`, `type=${t}`, 'part-0000.parquet')
     const none = await cli(['data', 'export', '--data', data, '--date', DAY1, '--ticker', 'NOPE', '--overwrite', '--out', out])
-    expect([none.code, none.err, existsSync(part('trade')), existsSync(part('market_lifecycle_v2'))]).toEqual([0, '', true, true])
+    expect([none.code, none.err, existsSync(part('trade')), existsSync(part('market_lifecycle_v2'))]).toEqual([2, expect.stringContaining('--ticker NOPE is not a ticker of kalshi'), true, true])
     // a market with trades but no lifecycle frames: its trades replace the trade partition, the lifecycle one stays
     const lifecycle = new Set(day1.filter((r) => r.type === 'market_lifecycle_v2').map((r) => r.ticker))
     const ticker = day1.find((r) => r.type === 'trade' && !lifecycle.has(r.ticker))!.ticker
@@ -75,6 +75,19 @@ describe('ssmd data export', () => {
     expect(r.code).toBe(0)
     expect(r.err).toBe(`warning: --overwrite with --ticker ${ticker} replaced 1 partition with that ticker's rows only (the other tickers' rows there are gone): ${join(out, 'kalshi', `date=${DAY1}`, 'type=trade')}`)
     expect(existsSync(part('market_lifecycle_v2'))).toBe(true)
+  })
+
+  test('a --ticker or --type that matches nothing for the date is a usage error (exit 2), and writes nothing (finding 10: was "exported 0 rows", exit 0)', async () => {
+    const out = join(root, 'nothing')
+    const ticker = await cli(['data', 'export', '--data', data, '--date', DAY1, '--ticker', 'NOPE', '--out', out])
+    expect([ticker.code, ticker.out, ticker.err]).toEqual([2, '', expect.stringMatching(new RegExp(`^error: --ticker NOPE is not a ticker of kalshi ${DAY1} \\(its manifests list \\d+(:|, e\\.g\\.) `))])
+    // a ticker and a type the date each has, never together: found out by reading
+    const tickers = [...new Set(day1.map((r) => r.ticker).filter((t) => t !== ''))]
+    const types = [...new Set(day1.map((r) => r.type))].filter((t) => t !== 'other')
+    const [t, ty] = tickers.flatMap((t) => types.map((ty) => [t, ty])).find(([t, ty]) => !day1.some((r) => r.ticker === t && r.type === ty))!
+    const both = await cli(['data', 'export', '--data', data, '--date', DAY1, '--ticker', t, '--type', ty, '--out', out])
+    expect([both.code, both.err]).toEqual([2, `error: no record of kalshi ${DAY1} matches --ticker ${t} --type ${ty}; nothing exported`])
+    expect(existsSync(out)).toBe(false)
   })
 
   test('bad input exits 2 with a message and writes nothing (subprocess: no date, unknown format)', () => {

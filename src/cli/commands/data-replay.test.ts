@@ -15,9 +15,12 @@ const root = mkdtempSync(join(tmpdir(), 'ssmd-data-replay-'))
 const DATE = '2026-02-07'
 const DOT = 'KXBTCD-26FEB07-T97499.99'
 
-/** [payload as archived (connector fields included), the frame replay must print, subject kind, ticker token]. */
+/**
+ * [payload as the connector published it (its fields included; the archive appends `_nats_seq`),
+ * the frame replay must print, DESIGN §5 subject kind, ticker token].
+ */
 const FRAMES: [string, string, string, string][] = [
-  ['{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":1}}', '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":1}}', 'control', 'none'],
+  ['{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":1}}', '{"type":"subscribed","id":1,"msg":{"channel":"ticker","sid":1}}', 'control', 'unknown'],
   ['{"type":"ticker","sid":1,"seq":1,"msg":{"market_ticker":"KXA","price":50,"yes_bid":49,"yes_ask":51,"volume":10,"ts":1770480000},"_shard_id":0,"_received_at":1770480000100000}',
     '{"type":"ticker","sid":1,"seq":1,"msg":{"market_ticker":"KXA","price":50,"yes_bid":49,"yes_ask":51,"volume":10,"ts":1770480000}}', 'ticker', 'KXA'],
   ['{"type":"trade","sid":2,"seq":1,"msg":{"market_ticker":"KXB","trade_id":"t1","yes_price_dollars":"0.4200","count_fp":"3.00","taker_side":"no","ts":1770480001},"_shard_id":0,"_received_at":1770480001000000}',
@@ -26,11 +29,11 @@ const FRAMES: [string, string, string, string][] = [
     '{"type":"trade","sid":2,"seq":2,"msg":{"market_ticker":"KXA","trade_id":"t2","yes_price":51,"count":2,"taker_side":"yes","ts":1770480002}}', 'trade', 'KXA'],
   // second file (the next 15-minute slot)
   ['{"type":"orderbook_delta","sid":3,"seq":1,"msg":{"market_ticker":"KXA","price":49,"delta":-5,"side":"yes","ts":"2026-02-07T16:20:00Z"},"_shard_id":1,"_received_at":1770481200000000}',
-    '{"type":"orderbook_delta","sid":3,"seq":1,"msg":{"market_ticker":"KXA","price":49,"delta":-5,"side":"yes","ts":"2026-02-07T16:20:00Z"}}', 'orderbook_delta', 'KXA'],
+    '{"type":"orderbook_delta","sid":3,"seq":1,"msg":{"market_ticker":"KXA","price":49,"delta":-5,"side":"yes","ts":"2026-02-07T16:20:00Z"}}', 'orderbook', 'KXA'],
   [`{"type":"ticker","sid":1,"seq":2,"msg":{"market_ticker":"${DOT}","price":7,"ts":1770481201}}`,
     `{"type":"ticker","sid":1,"seq":2,"msg":{"market_ticker":"${DOT}","price":7,"ts":1770481201}}`, 'ticker', 'KXBTCD-26FEB07-T97499_99'],
   ['{"type":"market_lifecycle_v2","sid":4,"seq":1,"msg":{"market_ticker":"KXA","event_type":"determined","result":"yes","determination_ts":1770481202}}',
-    '{"type":"market_lifecycle_v2","sid":4,"seq":1,"msg":{"market_ticker":"KXA","event_type":"determined","result":"yes","determination_ts":1770481202}}', 'market_lifecycle_v2', 'KXA'],
+    '{"type":"market_lifecycle_v2","sid":4,"seq":1,"msg":{"market_ticker":"KXA","event_type":"determined","result":"yes","determination_ts":1770481202}}', 'lifecycle', 'KXA'],
 ]
 
 beforeAll(async () => {
@@ -205,29 +208,75 @@ describe('ssmd data replay (child process)', () => {
       await nc?.close()
     })
 
-    test('publishes each frame to {prefix}.json.{kind}.{ticker} in archive order', async () => {
+    /** [subject, payload, Nats-Msg-Id] of the stream's messages from `from` (1-based), `n` of them. */
+    async function messages(from: number, n: number): Promise<[string, string, string | undefined][]> {
+      const got: [string, string, string | undefined][] = []
+      for (let seq = from; seq < from + n; seq++) {
+        const m = await jsm.streams.getMessage(stream, { seq })
+        got.push([m!.subject, m!.string(), m!.header?.get('Nats-Msg-Id')])
+      }
+      return got
+    }
+
+    test('publishes each record as the connector did (finding 3): DESIGN §5 subject, payload with _shard_id/_received_at and without _nats_seq, its Nats-Msg-Id; a second replay stores nothing', async () => {
       const r = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--to', 'nats', '--nats-url', nats.url, '--prefix', `${id}.kalshi`])
       expect([r.code, r.out, r.err]).toEqual([0, [], ['replayed 7 records from 2 files']])
       await waitFor(async () => (await jsm.streams.info(stream)).state.messages === FRAMES.length, `${FRAMES.length} replayed messages in ${stream}`)
-      const got: [string, string][] = []
-      for (let seq = 1; seq <= FRAMES.length; seq++) {
-        const m = await jsm.streams.getMessage(stream, { seq })
-        got.push([m!.subject, m!.string()])
+      const got = await messages(1, FRAMES.length)
+      expect(got.map(([subject, payload]) => [subject, payload])).toEqual(FRAMES.map(([archived, , kind, token]) => [`${id}.kalshi.json.${kind}.${token}`, archived]))
+      // trades by trade id, the others by the replayed archive date and the record's position in it
+      const ids = got.map(([, , msgId]) => msgId ?? '')
+      expect([ids[2], ids[3]]).toEqual(['trade:t1', 'trade:t2'])
+      const instance = /^(replay-kalshi-crypto-2026-02-07-\w+):1$/.exec(ids[0])?.[1]
+      expect(ids).toEqual([1, 2, 0, 0, 5, 6, 7].map((n, i) => (n === 0 ? ids[i] : `${instance}:${n}`)))
+
+      const again = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--to', 'nats', '--nats-url', nats.url, '--prefix', `${id}.kalshi`])
+      const symbol = await runCli(['data', 'replay', '--data', root, '--date', DATE, '--symbol', 'KXA', '--to', 'nats', '--nats-url', nats.url, '--prefix', `${id}.kalshi`])
+      expect([again.code, symbol.code]).toEqual([0, 0])
+      const info = await jsm.streams.info(stream)
+      expect([info.state.messages, info.state.last_seq]).toEqual([FRAMES.length, FRAMES.length])
+      await jsm.streams.purge(stream)
+    })
+
+    test('event_lifecycle, control records, odd tickers, unknown types and file-transport lines go where the connector sends them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ssmd-data-replay-kinds-'))
+      const prefix = `${id}.kinds`
+      // [line as archived by the file transport (`_seq`), subject after the prefix]
+      const lines: [string, string][] = [
+        ['{"type":"event_lifecycle","sid":5,"seq":1,"msg":{"event_ticker":"KXEV-26","title":"t"},"_shard_id":2,"_received_at":1770480000000001,"_seq":1}', 'json.event_lifecycle.KXEV-26'],
+        ['{"type":"ssmd_control","kind":"gap","ts_us":1770480000000002,"shard":0,"sid":3,"expected":7,"got":9,"_seq":2}', 'json.control.gap'],
+        ['{"type":"ssmd_control","kind":"invalid","reason":"not a JSON object","raw":"x","_shard_id":0,"_received_at":1770480000000003,"_seq":3}', 'json.control.invalid'],
+        ['{"type":"ticker","sid":1,"seq":3,"msg":{"market_ticker":"KX_A*B >C%.D","price":1},"_shard_id":0,"_received_at":1770480000000004,"_seq":4}', 'json.ticker.KX%5FA%2AB%20%3EC%25_D'],
+        ['{"type":"mystery","sid":9,"msg":{"market_ticker":"KXA"},"_shard_id":0,"_received_at":1770480000000005,"_seq":5}', 'json.control.unknown'],
+        ['{"type":"trade","sid":2,"seq":9,"msg":{"yes_price":5},"_shard_id":0,"_received_at":1770480000000006,"_seq":6}', 'json.control.unknown'],
+        ['{"type":"orderbook_snapshot","sid":3,"seq":1,"msg":{"market_ticker":"KXA","yes":[[1,2]]},"_shard_id":1,"_received_at":1770480000000007,"_seq":7}', 'json.orderbook.KXA'],
+      ]
+      try {
+        const day = join(dir, 'kalshi', 'local', DATE)
+        mkdirSync(day, { recursive: true })
+        writeFileSync(join(day, '1600.jsonl.gz'), Bun.gzipSync(Buffer.from(`${lines.map(([l]) => l).join('\n')}\n`)))
+        const before = (await jsm.streams.info(stream)).state.last_seq
+        const r = await runCli(['data', 'replay', '--data', dir, '--date', DATE, '--to', 'nats', '--nats-url', nats.url, '--prefix', prefix])
+        expect([r.code, r.err]).toEqual([0, [`replayed ${lines.length} records from 1 files`]])
+        await waitFor(async () => (await jsm.streams.info(stream)).state.last_seq === before + lines.length, `${lines.length} more messages in ${stream}`)
+        const got = await messages(before + 1, lines.length)
+        expect(got.map(([subject, payload]) => [subject, payload])).toEqual(lines.map(([line, subject]) => [`${prefix}.${subject}`, line.replace(/,"_seq":\d+\}$/, '}')]))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
       }
-      expect(got).toEqual(FRAMES.map(([, frame, kind, token]) => [`${id}.kalshi.json.${kind}.${token}`, frame]))
     })
 
     test('a date larger than the flush interval arrives whole and in order', async () => {
       const big = bigDate(60_000)
       const prefix = `${id}.big`
       try {
+        const before = (await jsm.streams.info(stream)).state.last_seq
         const r = await runCli(['data', 'replay', '--data', big.dir, '--date', DATE, '--to', 'nats', '--nats-url', nats.url, '--prefix', prefix])
         expect([r.code, r.err]).toEqual([0, ['replayed 60000 records from 1 files']])
-        const before = FRAMES.length
-        await waitFor(async () => (await jsm.streams.info(stream)).state.messages === before + big.frames.length, `${big.frames.length} more messages in ${stream}`)
+        await waitFor(async () => (await jsm.streams.info(stream)).state.last_seq === before + big.frames.length, `${big.frames.length} more messages in ${stream}`)
         for (const i of [0, 1, 29_999, 50_000, 59_999]) {
           const m = await jsm.streams.getMessage(stream, { seq: before + 1 + i })
-          expect([m!.subject, m!.string()]).toEqual([`${prefix}.json.ticker.KX${i % 50}`, big.frames[i]])
+          expect([m!.subject, m!.string()]).toEqual([`${prefix}.json.ticker.KX${i % 50}`, `${big.frames[i].slice(0, -1)},"_shard_id":0,"_received_at":${1770480000000000 + i * 10}}`])
         }
       } finally {
         rmSync(big.dir, { recursive: true, force: true })

@@ -1,8 +1,8 @@
 /** `ssmd data list|sample|replay|export`: look at, replay and export the archive. */
 import { existsSync, readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { Command } from 'commander'
-import { listArchiveFiles, readArchive, readManifest, upstreamTotals, type ArchiveFile, type ManifestFile } from '../../pipeline/archive/index.ts'
+import { listArchiveFiles, readArchive, readManifest, upstreamTotals, type ManifestFile } from '../../pipeline/archive/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { parseRecord, stripRaw } from '../../pipeline/records/index.ts'
 import {
@@ -12,7 +12,10 @@ import {
 import { stripInjected } from '../../pipeline/archive/index.ts'
 import { FileRecordSource } from '../../pipeline/signals/index.ts'
 import { connectNats, isLiteralSubject } from '../../pipeline/transport/index.ts'
+import { headers } from '@nats-io/transport-node'
 import { warnTruncated } from './archive-input.ts'
+import { checkListed, manifestContents, streamFiles } from './data-input.ts'
+import { ReplayPublisher, replayInstanceId } from './data-publish.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
 import { isStdoutClosed, watchStdout } from '../stdout.ts'
 import { logToStderr } from '../../pipeline/core/log.ts'
@@ -76,17 +79,26 @@ export function registerData(program: Command): void {
     .requiredOption('--date <date>', 'YYYY-MM-DD')
     .option('--data <dir>', 'archive root')
     .option('--feed <name>', 'feed', 'kalshi')
+    .option('--stream <name>', STREAM_HELP)
     .option('--type <type>', 'only this record type (ticker, trade, orderbook_delta, …)')
     .option('--ticker <ticker>', 'only this ticker')
     .option('--limit <n>', 'records to print', '10')
     .option('--raw', 'print the raw lines instead')
-    .action(async (o: { date: string; data?: string; feed: string; type?: string; ticker?: string; limit: string; raw?: boolean }, cmd: Command) => {
+    .action(async (o: { date: string; data?: string; feed: string; stream?: string; type?: string; ticker?: string; limit: string; raw?: boolean }, cmd: Command) => {
       logToStderr() // stdout is the records
       checkDate(o.date)
       const limit = Number(o.limit)
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer (got ${o.limit})`)
-      const files = await listArchiveFiles(dataDirOf(cmd, o.data), { feed: o.feed, dates: [o.date] })
-      if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${dataDirOf(cmd, o.data)}`)
+      const root = dataDirOf(cmd, o.data)
+      const { files } = await streamFiles({ root, feed: o.feed, stream: o.stream, dates: [o.date] })
+      if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
+      const where = `${o.feed}${o.stream ? `/${o.stream}` : ''} ${o.date}`
+      // a filter the date cannot match prints nothing: said before anything is read
+      if (o.ticker !== undefined || o.type !== undefined) {
+        const listed = await manifestContents(files)
+        if (o.ticker !== undefined) checkListed('--ticker', o.ticker, 'a ticker', listed.tickers, where)
+        if (o.type !== undefined) checkListed('--type', o.type, 'a record type', listed.types, where)
+      }
       let n = 0
       const lines = readArchive(files)
       for await (const line of lines) {
@@ -96,6 +108,8 @@ export function registerData(program: Command): void {
         if (++n >= limit) break
       }
       await lines.return?.()
+      // no manifest to check against beforehand (older layouts), or filters that each match but not together
+      if (n === 0 && (o.ticker !== undefined || o.type !== undefined)) throw new UsageError(`no record of ${where} matches ${filterText(o)}`)
     })
 
   data
@@ -104,12 +118,13 @@ export function registerData(program: Command): void {
     .requiredOption('--date <date>', 'YYYY-MM-DD')
     .option('--data <dir>', 'archive root')
     .option('--feed <name>', 'feed', 'kalshi')
+    .option('--stream <name>', STREAM_HELP)
     .option('--symbol <ticker>', 'only this ticker')
     .option('--speed <n|max>', 'replay speed multiple, or max', 'max')
     .option('--to <sink>', 'stdout or nats', 'stdout')
     .option('--nats-url <url>', 'NATS url; env NATS_URL')
     .option('--prefix <subject>', 'subject prefix for --to nats', 'replay.kalshi')
-    .action(async (o: { date: string; data?: string; feed: string; symbol?: string; speed: string; to: string; natsUrl?: string; prefix: string }, cmd: Command) => {
+    .action(async (o: { date: string; data?: string; feed: string; stream?: string; symbol?: string; speed: string; to: string; natsUrl?: string; prefix: string }, cmd: Command) => {
       if (o.to === 'stdout') logToStderr() // stdout is the records
       checkDate(o.date)
       const speed = o.speed === 'max' ? Infinity : Number(o.speed)
@@ -118,22 +133,21 @@ export function registerData(program: Command): void {
       if (o.to === 'nats' && !isLiteralSubject(o.prefix)) throw new UsageError(`--prefix must be a NATS subject without wildcards, spaces or empty tokens, e.g. replay.kalshi (got "${o.prefix}")`)
       const root = dataDirOf(cmd, o.data)
       const onTruncated = warnTruncated('replayed its complete lines')
+      const chosen = await streamFiles({ root, feed: o.feed, stream: o.stream, dates: [o.date] })
       // records as a backtest reads them (the gunzip worker walks the lines); each keeps its line as `raw`
-      const source = new FileRecordSource({ root, feed: o.feed, dates: [o.date], onTruncated })
+      const source = new FileRecordSource({ root, feed: o.feed, stream: o.stream, dates: [o.date], onTruncated })
       const files = await source.listFiles()
       if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
       if (o.symbol !== undefined) {
         // a ticker the date does not have replays nothing: said before anything is replayed
-        const tickers = await manifestTickers(files)
-        if (tickers !== null && !tickers.includes(o.symbol)) {
-          const some = nearest(o.symbol, tickers, 5).join(', ')
-          const listed = tickers.length <= 5 ? `${tickers.length}: ${some}` : `${tickers.length}, e.g. ${some}`
-          throw new UsageError(`--symbol ${o.symbol} is not a ticker of ${o.feed} ${o.date} (its manifests list ${listed})`)
-        }
+        checkListed('--symbol', o.symbol, 'a ticker', (await manifestContents(files)).tickers, `${o.feed} ${o.date}`)
       }
       const nc = o.to === 'nats' ? await connectNats(o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL) : null
+      const publisher = nc ? new ReplayPublisher(o.prefix, replayInstanceId(root, o.feed, chosen.stream, o.date)) : null
       let first: { ts: number; wall: number } | null = null
       let n = 0
+      // the record's position in the date (before --symbol): its Nats-Msg-Id
+      let position = 0
       let flushedAt = 0
       // a batch of records is replayed without an await between them (unless --speed makes it
       // wait): nats.js then sends the batch's publishes in one write, and stdout gets one write
@@ -142,6 +156,7 @@ export function registerData(program: Command): void {
       try {
         replay: for await (const { records } of source.batches()) {
           for (const r of records) {
+            position++
             if (o.symbol && r.ticker !== o.symbol) continue
             const at = r.receivedAt || r.ts
             if (speed !== Infinity && at > 0) {
@@ -152,9 +167,12 @@ export function registerData(program: Command): void {
                 await Bun.sleep(wait)
               }
             }
-            const frame = stripInjected(r.raw)
-            if (nc) nc.publish(`${o.prefix}.json.${r.type === 'other' ? 'control' : r.type}.${r.ticker.replace(/\./g, '_') || 'none'}`, frame)
-            else out.push(frame)
+            if (nc && publisher) {
+              const rec = publisher.record(r.raw, position, r.receivedAt * 1000)
+              const h = headers()
+              h.set('Nats-Msg-Id', rec.msgId)
+              nc.publish(rec.subject, rec.payload, { headers: h })
+            } else out.push(stripInjected(r.raw))
             n++
           }
           if (!(await out.flush())) break
@@ -183,6 +201,7 @@ export function registerData(program: Command): void {
     .option('--format <format>', 'parquet or csv', 'parquet')
     .option('--data <dir>', 'archive root')
     .option('--feed <name>', 'feed', 'kalshi')
+    .option('--stream <name>', STREAM_HELP)
     .option('--out <dir>', 'output root', 'export')
     .option('--type <type>', 'only these record types (repeatable, or comma-separated)', collect)
     .option('--ticker <ticker>', 'only this ticker')
@@ -195,7 +214,7 @@ Prices in dollars, sizes in contracts, ts/received_at as UTC timestamps (ms); se
 
   duckdb -c "SELECT ticker, count(*) FROM read_parquet('export/kalshi/*/type=trade/*.parquet', hive_partitioning = true) GROUP BY ALL"`)
     .action(async (o: {
-      date?: string[]; from?: string; to?: string; format: string; data?: string; feed: string; out: string
+      date?: string[]; from?: string; to?: string; format: string; data?: string; feed: string; stream?: string; out: string
       type?: string[]; ticker?: string; rowGroup: string; overwrite?: boolean; json?: boolean
     }, cmd: Command) => {
       const format = checkFormat(o.format)
@@ -204,11 +223,26 @@ Prices in dollars, sizes in contracts, ts/received_at as UTC timestamps (ms); se
       if (dates.length === 0) throw new UsageError('give --date YYYY-MM-DD (repeatable) or --from and --to')
       const rowGroupRows = Number(o.rowGroup)
       if (!Number.isInteger(rowGroupRows) || rowGroupRows <= 0) throw new UsageError(`--row-group must be a positive integer (got ${o.rowGroup})`)
+      const types = (o.type ?? []).map(checkType)
+      const root = dataDirOf(cmd, o.data)
+      const { files } = await streamFiles({ root, feed: o.feed, stream: o.stream, dates })
+      const where = `${o.feed}${o.stream ? `/${o.stream}` : ''} ${[...new Set(files.map((f) => f.date))].join(', ')}`
+      // a filter the dates cannot match exports nothing: said before anything is read
+      if (files.length > 0 && (o.ticker !== undefined || types.length > 0)) {
+        const listed = await manifestContents(files)
+        if (o.ticker !== undefined) checkListed('--ticker', o.ticker, 'a ticker', listed.tickers, where)
+        const missing = listed.types === null ? [] : types.filter((t) => !listed.types?.includes(t))
+        if (missing.length === types.length && missing.length > 0) checkListed('--type', missing.join(','), 'a record type', listed.types, where)
+      }
       const s = await exportArchive({
-        root: dataDirOf(cmd, o.data), feed: o.feed, dates, out: o.out, format, types: (o.type ?? []).map(checkType), ticker: o.ticker,
+        root, feed: o.feed, stream: o.stream, dates, out: o.out, format, types, ticker: o.ticker,
         rowGroupRows, overwrite: o.overwrite,
         onTruncated: warnTruncated('exported its complete lines'),
       })
+      // no manifest to check against beforehand (older layouts), or filters that each match but not together
+      if (s.rows === 0 && (o.ticker !== undefined || types.length > 0)) {
+        throw new UsageError(`no record of ${where} matches ${filterText({ ticker: o.ticker, type: types.join(',') || undefined })}; nothing exported`)
+      }
       // A filtered export could write beside the full parts instead (part-0000-<ticker>), but
       // every reader globs a partition's parts (`type=trade/*.parquet`): the ticker's rows would
       // be counted twice. It replaces the partition, as asked, and says so.
@@ -244,29 +278,9 @@ function upstreamOf(entries: readonly (ManifestFile | undefined)[]): Pick<ListRo
   return u.has_upstream_gaps ? { upstream_gaps: u.upstream_gaps, upstream_missing: u.upstream_missing, reconnects: u.reconnects } : {}
 }
 
-/**
- * The tickers the manifests of `files`' directories list, or null when they cannot say: a
- * directory without a manifest (older layouts), a file its manifest does not list, no tickers.
- */
-async function manifestTickers(files: readonly ArchiveFile[]): Promise<string[] | null> {
-  const tickers = new Set<string>()
-  for (const dir of new Set(files.map((f) => dirname(f.path)))) {
-    const m = await readManifest(dir).catch(() => null)
-    const names = new Set(m?.files.map((f) => f.name))
-    if (m === null || m.tickers.length === 0 || files.some((f) => dirname(f.path) === dir && !names.has(f.name))) return null
-    for (const t of m.tickers) tickers.add(t)
-  }
-  return [...tickers].sort()
-}
-
-/** Up to `n` of `tickers` sharing the longest prefix with `symbol` (a typo's neighbours), in order. */
-function nearest(symbol: string, tickers: readonly string[], n: number): string[] {
-  const common = (t: string) => {
-    let i = 0
-    while (i < t.length && i < symbol.length && t[i] === symbol[i]) i++
-    return i
-  }
-  return tickers.map((t) => ({ t, c: common(t) })).sort((a, b) => b.c - a.c || (a.t < b.t ? -1 : 1)).slice(0, n).map((x) => x.t)
+/** The filters of a command, as given: `--ticker X --type T`. */
+function filterText(o: { ticker?: string; type?: string }): string {
+  return [o.ticker !== undefined ? `--ticker ${o.ticker}` : '', o.type !== undefined ? `--type ${o.type}` : ''].filter((x) => x !== '').join(' ')
 }
 
 /** `n` bytes in decimal units for people: 812 B, 4.1 kB, 1.2 MB, 9.6 GB. */
@@ -294,6 +308,8 @@ function printExportSummary(s: ExportSummary): void {
   console.log(`read ${s.archiveFiles} archive files, ${s.lines} lines (${s.malformed} malformed skipped, ${s.filtered} filtered out)`)
   for (const d of s.missingDates) console.error(`note: no ${s.feed} archive files for ${d}`)
 }
+
+const STREAM_HELP = 'only this stream (as data list shows them); needed when the date holds several'
 
 /** `data replay --to nats`: records published between two round trips to the server. */
 const REPLAY_FLUSH_EVERY = 50_000

@@ -22,6 +22,8 @@ export interface ExportOptions {
   /** Archive root (the data directory). */
   root: string
   feed: string
+  /** Only this stream's files (current layout); default every file of the dates. */
+  stream?: string
   dates: readonly string[]
   /** Output root; partitions go under `{out}/{feed}/`. */
   out: string
@@ -95,12 +97,12 @@ export async function exportArchive(o: ExportOptions): Promise<ExportSummary> {
   const outDir = join(o.out, o.feed)
 
   const byDate = new Map<string, ArchiveFile[]>()
-  for (const f of await listArchiveFiles(o.root, { feed: o.feed, dates })) {
+  for (const f of await listArchiveFiles(o.root, { feed: o.feed, stream: o.stream, dates })) {
     byDate.set(f.date, [...(byDate.get(f.date) ?? []), f])
   }
   const found = dates.filter((d) => byDate.has(d))
   const missingDates = dates.filter((d) => !byDate.has(d))
-  if (found.length === 0) throw new UsageError(`no ${o.feed} archive files for ${dates.join(', ')} under ${o.root}`)
+  if (found.length === 0) throw new UsageError(`no ${o.feed}${o.stream ? `/${o.stream}` : ''} archive files for ${dates.join(', ')} under ${o.root}`)
   if (!o.overwrite) {
     const clash = found.flatMap((d) => types.flatMap((t) => existingParts(partitionDir(outDir, d, t), o.format)))
     if (clash.length > 0) {

@@ -21,6 +21,15 @@ test('ssmd archiver never prints the password of the NATS URL', async () => {
   expect([r.code, r.err]).toEqual([1, [expect.stringMatching(new RegExp(`^error \\[NATS_CONNECT\\]: cannot connect to NATS at nats://ops:\\*\\*\\*@127\\.0\\.0\\.1:${port}: `))]])
 })
 
+test('ssmd archiver --health-port 99999, or SSMD_LOG_LEVEL=bogus: the one-line usage error, exit 2 (finding 9: was a RangeError / pino stack, exit 1)', async () => {
+  const port = await runCli(['archiver', '--health-port', '99999', '--no-upload'])
+  const level = await runCli(['archiver', '--health-port', '0', '--no-upload'], { SSMD_LOG_LEVEL: 'bogus' })
+  expect([port.code, port.err, level.code, level.err]).toEqual([
+    2, ['error: --health-port must be an integer from 0 to 65535 (got "99999")'],
+    2, ['error: SSMD_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent (got "bogus")'],
+  ])
+})
+
 const nats = await needService('nats')
 
 describe.skipIf(!nats.ok)(`ssmd archiver against a stream (${nats.reason})`, () => {

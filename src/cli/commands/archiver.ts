@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { resolveConfig } from '../../pipeline/config/index.ts'
+import { parseInteger, PORT_RANGE, resolveConfig } from '../../pipeline/config/index.ts'
 import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
 import { OPS_PORTS } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
@@ -37,7 +37,7 @@ export function registerArchiver(program: Command): void {
       const config = resolveConfig(f.env, { configDir: g.configDir, dataDir: g.dataDir, natsUrl: f.natsUrl, stream: f.stream })
       const options = archiverOptions(config, {
         stream: f.stream, consumer: f.consumer, filter: f.filter, name: f.name, rotation: f.rotation,
-        healthPort: f.healthPort === undefined ? undefined : Number(f.healthPort), upload: f.upload,
+        healthPort: f.healthPort === undefined ? undefined : parseInteger(f.healthPort, '--health-port', PORT_RANGE), upload: f.upload,
       })
       const log = logger().child({ role: 'archiver', env: config.name })
       const heap = heapBudgetFromEnv()

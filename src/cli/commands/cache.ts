@@ -5,7 +5,8 @@ import { healthPortOf, resolveConfig } from '../../pipeline/config/index.ts'
 import { OPS_PORTS, serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
-import { connectNats } from '../../pipeline/transport/connect.ts'
+import { natsState } from '../../pipeline/core/nats-link.ts'
+import { closeNats, connectRoleNats, natsStartError } from '../../pipeline/transport/connect.ts'
 import { CACHE_DEFAULTS, startCache, type Cache } from '../../services/cache/index.ts'
 import { openRedis } from '../../services/cache/redis.ts'
 import { CDC_DEFAULTS, openCdcSql } from '../../services/cdc/index.ts'
@@ -49,25 +50,29 @@ export function registerCache(program: Command): void {
       const log = logger().child({ role: 'cache', env: config.name })
       const registry = createRegistry({ defaults: true, labels: { role: 'cache' } })
       let started: { sql: Sql; nc: NatsConnection; redis: Redis; cache: Cache } | null = null
-      const probe = () => {
-        if (!started) return { ok: false, status: 'starting' }
-        const { redis, nc, cache } = started
+      const fields = () => {
+        const { redis, nc, cache } = started!
         const s = cache.stats()
         const quiet = Date.now() - s.lastEventAt > QUIET_MS
         // warmMark false: the cache's keys were found deleted (FLUSH, eviction); it is warming again
-        return { ok: redis.status === 'ready' && !nc.isClosed() && s.warmMark, applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, warmMark: s.warmMark, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
+        return { redis: redis.status, nats: natsState(nc), applied: s.applied, skipped: s.skipped, rewarms: s.rewarms, warming: s.warming, warmMark: s.warmMark, snapshot: s.warm.snapshot.lsn, ...(quiet ? { warning: 'no CDC event for over 1 h' } : {}) }
       }
-      // not ready while warming again (the consumer was lost): Redis is being rewritten
+      // liveness: Redis or NATS away, the keys deleted are all ridden out (reconnect, warm again),
+      // so a restart would not help; only readiness says no meanwhile
+      const health = () => (started ? { ok: true, status: 'ok', ...fields() } : { ok: false, status: 'starting' })
+      // not ready while Redis or NATS is away, or while warming again (Redis is being rewritten)
       const ready = () => {
-        const p = probe()
-        return { ...p, ok: p.ok && !started?.cache.stats().warming }
+        if (!started) return { ok: false, status: 'starting' }
+        const f = fields()
+        const ok = f.redis === 'ready' && f.nats === 'connected' && f.warmMark && !f.warming
+        return { ok, status: ok ? 'ok' : 'degraded', ...f }
       }
       // the ops port first: a port in use fails the start before anything is opened or consumed
-      const ops = serveOps({ port: healthPort, registry, health: probe, ready })
+      const ops = serveOps({ port: healthPort, registry, health, ready })
       const opened: { sql?: Sql; nc?: NatsConnection; redis?: Redis } = {}
       try {
         const sql = (opened.sql = await openCdcSql(config.databaseUrl))
-        const nc = (opened.nc = await connectNats(config.transport.url, { maxReconnectAttempts: -1 }))
+        const nc = (opened.nc = await connectRoleNats(config.transport.url, 'ssmd-cache', log))
         const redis = (opened.redis = await openRedis(config.redisUrl, log))
         const cache = await startCache({
           sql, nc, redis, log, registry,
@@ -83,7 +88,7 @@ export function registerCache(program: Command): void {
         await opened.nc?.close().catch(() => {})
         await opened.sql?.end({ timeout: 2 })
         await ops.stop()
-        throw e
+        throw natsStartError(e, config.transport.url, 'the JetStream set-up and warm-up (stream, consumer)')
       }
       const { sql, nc, redis, cache } = started
       log.info({ ops: ops.url, keyPrefix: cache.keys.prefix }, 'cache running')
@@ -93,7 +98,7 @@ export function registerCache(program: Command): void {
       } finally {
         await cache.stop()
         await ops.stop()
-        await nc.drain().catch(() => {})
+        await closeNats(nc)
         redis.disconnect()
         await sql.end({ timeout: 2 })
         log.info(cache.stats(), 'cache stopped')

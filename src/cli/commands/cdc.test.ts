@@ -9,6 +9,7 @@ import { runCli } from '../../../test/subprocess.ts'
 import { createTestDatabase, type TestDatabase } from '../../services/db/index.ts'
 import { cdcFixture, type CdcFixture } from '../../services/cdc/cdc-fixture.ts'
 import { startCdc } from '../../services/cdc/index.ts'
+import { startMuteNats } from '../../pipeline/transport/mute-nats.fixture.ts'
 
 const pg = await needLogicalWal(await needService('postgres'))
 const nats = await needService('nats')
@@ -51,6 +52,21 @@ describe.skipIf(!pg.ok || !nats.ok)(`ssmd cdc, its health port taken (${pg.reaso
       await held.stop(true)
     }
   })
+
+  test('NATS that stops answering during start-up (finding 4): one line NATS_UNAVAILABLE naming the server, exit 1, at once (was a raw TimeoutError stack, then 5 s for a handle left open)', async () => {
+    const mute = await startMuteNats()
+    try {
+      const t0 = performance.now()
+      const r = await runCli(['cdc', '--database-url', f.db.url, '--nats-url', mute.url, '--slot', f.slot, '--publication', f.publication,
+        '--stream', f.stream, '--subject-prefix', f.subjectPrefix, '--health-port', '0'])
+      expect([r.code, r.err]).toEqual([1, [
+        `error [NATS_UNAVAILABLE]: NATS at ${mute.url.slice('nats://'.length)} stopped answering during the JetStream set-up (stream) (timeout): it is down or restarting; start again once it is back`,
+      ]])
+      expect(performance.now() - t0).toBeLessThan(15_000)
+    } finally {
+      await mute.close()
+    }
+  }, 30_000)
 })
 
 describe.skipIf(!pg.ok || !nats.ok)(`ssmd cdc --drop while a cdc runs on the slot (${pg.reason}; ${nats.reason})`, () => {

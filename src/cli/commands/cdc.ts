@@ -5,7 +5,8 @@ import { OPS_PORTS, serveOps } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
-import { connectNats } from '../../pipeline/transport/connect.ts'
+import { natsState } from '../../pipeline/core/nats-link.ts'
+import { closeNats, connectRoleNats, natsStartError } from '../../pipeline/transport/connect.ts'
 import { CDC_DEFAULTS, dropCdc, openCdcSql, slotActiveError, slotHolder, startCdc, type Cdc } from '../../services/cdc/index.ts'
 import type { Sql } from '../../services/db/index.ts'
 import { globals } from '../program.ts'
@@ -88,20 +89,23 @@ export function registerCdc(program: Command): void {
         ready: () => {
           if (!started) return { ok: false, status: 'starting' }
           const s = started.cdc.stats()
-          return { ok: Date.now() - s.lastProgressAt < STALE_MS && started.nc.isClosed() === false, lastLsn: s.lastLsn, failures: s.failures }
+          // a NATS outage: not ready (its publishes fail and are retried), still alive
+          const nats = natsState(started.nc)
+          const ok = Date.now() - s.lastProgressAt < STALE_MS && nats === 'connected'
+          return { ok, status: ok ? 'ok' : 'degraded', nats, lastLsn: s.lastLsn, failures: s.failures }
         },
       })
       const opened: { sql?: Sql; nc?: NatsConnection } = {}
       try {
         const sql = (opened.sql = await openCdcSql(config.databaseUrl))
-        const nc = (opened.nc = await connectNats(config.transport.url, { maxReconnectAttempts: -1 }))
+        const nc = (opened.nc = await connectRoleNats(config.transport.url, 'ssmd-cdc', log))
         started = { sql, nc, cdc: await startCdc({ sql, nc, slot, publication, tables, stream, subjectPrefix, batchChanges, log, registry }) }
       } catch (e) {
         // a start that failed leaves nothing open (the process would otherwise linger after its error)
         await opened.nc?.close().catch(() => {})
         await opened.sql?.end({ timeout: 2 })
         await ops.stop()
-        throw e
+        throw natsStartError(e, config.transport.url, 'the JetStream set-up (stream)')
       }
       const { sql, nc, cdc } = started
       log.info({ slot, publication, tables, stream, subjectPrefix, ops: ops.url }, 'cdc running')
@@ -111,7 +115,7 @@ export function registerCdc(program: Command): void {
       } finally {
         await cdc.stop()
         await ops.stop()
-        await nc.drain().catch(() => {})
+        await closeNats(nc)
         await sql.end({ timeout: 2 })
         const s = cdc.stats()
         log.info({ published: s.published, duplicates: s.duplicates, lastLsn: s.lastLsn }, 'cdc stopped')

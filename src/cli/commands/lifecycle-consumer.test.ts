@@ -1,10 +1,15 @@
 /** `ssmd lifecycle-consumer` as a child process: a failed start is one line with nothing consumed; a clean stop is logged. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { jetstream } from '@nats-io/jetstream'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
 import { useJetStream } from '../../../test/jetstream.ts'
-import { freePort } from '../../../test/nats-server.ts'
+import { freePort, haveNatsServer, startOwnedNatsServer, stopNatsServer } from '../../../test/nats-server.ts'
+import { startMuteNats } from '../../pipeline/transport/mute-nats.fixture.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { runCli, spawnCli } from '../../../test/subprocess.ts'
+import { killIfRunning, runCli, spawnCli } from '../../../test/subprocess.ts'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { createTestDatabase, type TestDatabase } from '../../services/db/index.ts'
 
@@ -75,4 +80,67 @@ describe.skipIf(!pg.ok || !nats.ok)(`ssmd lifecycle-consumer, child process (${p
       if (c.proc.exitCode === null) c.proc.kill('SIGKILL')
     }
   })
+})
+
+describe.skipIf(!pg.ok || !haveNatsServer)(`ssmd lifecycle-consumer across NATS outages (${pg.reason}; a nats-server of its own)`, () => {
+  let db: TestDatabase
+  const cleanups: (() => Promise<void> | void)[] = []
+  beforeAll(async () => {
+    db = await createTestDatabase(pg.url, { migrated: true })
+  })
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c()
+    cleanups.length = 0
+  })
+  afterAll(() => db?.drop())
+
+  const event = (ticker: string) => JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: ticker, event_type: 'created', open_ts: 1770480000, close_ts: 1770490000 } })
+  const count = async (ticker: string) => (await db.sql<{ n: number }[]>`select count(*)::int as n from markets where ticker = ${ticker}`)[0].n
+
+  test('NATS stopped while running (finding 3, 5, 7): logged once, /ready 503 "reconnecting" while /health stays 200, back and applying once NATS returns (it used to say connected, then give up for good after ~20 s)', async () => {
+    const port = await freePort()
+    const store = mkdtempSync(join(tmpdir(), 'ssmd-lcc-outage-'))
+    cleanups.push(() => rmSync(store, { recursive: true, force: true }))
+    let server = await startOwnedNatsServer(port, store, cleanups)
+    const url = `nats://127.0.0.1:${port}`
+    const nc = await connect({ servers: url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+    cleanups.push(() => nc.close().catch(() => {}))
+    await (await jetstreamManager(nc)).streams.add({ name: 'LCO', subjects: ['lco.>'] })
+    await jetstream(nc).publish('lco.json.lifecycle.KXO1', event('KXO1'))
+    const c = spawnCli(['lifecycle-consumer', '--database-url', db.url, '--nats-url', url, '--stream', 'LCO', '--filter', 'lco.json.lifecycle.>',
+      '--consumer', 'lco', '--health-port', '0'], { SSMD_LOG_LEVEL: 'info' })
+    cleanups.push(() => killIfRunning(c))
+    const [opsLine] = await c.waitOut(1, 'the ops url', (l) => l.includes('"health and metrics"'))
+    const ops = (JSON.parse(opsLine) as { url: string }).url
+    const probe = async (path: string) => {
+      const r = await fetch(`${ops}${path}`)
+      return { status: r.status, nats: ((await r.json()) as { nats: string }).nats }
+    }
+    await waitFor(async () => (await count('KXO1')) === 1, 'the first event applied')
+    expect([await probe('/health'), await probe('/ready')]).toEqual([{ status: 200, nats: 'connected' }, { status: 200, nats: 'connected' }])
+
+    await stopNatsServer(server)
+    await waitFor(async () => (await probe('/ready')).status === 503, '/ready 503 while NATS is away')
+    expect([await probe('/health'), await probe('/ready')]).toEqual([{ status: 200, nats: 'reconnecting' }, { status: 503, nats: 'reconnecting' }])
+    await c.waitOut(1, 'the "lost" line', (l) => l.includes('NATS connection lost'))
+
+    server = await startOwnedNatsServer(port, store, cleanups)
+    await waitFor(async () => (await probe('/ready')).status === 200, '/ready 200 once NATS is back', 20_000)
+    await c.waitOut(1, 'the "back" line', (l) => l.includes('"NATS connection back"'))
+    await jetstream(nc).publish('lco.json.lifecycle.KXO2', event('KXO2'))
+    await waitFor(async () => (await count('KXO2')) === 1, 'an event published after the outage applied', 20_000)
+    expect(await c.stop('SIGTERM')).toBe(0)
+    expect(c.out.filter((l) => l.includes('NATS connection')).length).toBe(2)
+  }, 60_000)
+
+  test('NATS that stops answering during start-up (finding 4): one line NATS_UNAVAILABLE naming the server, exit 1, nothing left open (was a raw TimeoutError stack)', async () => {
+    const mute = await startMuteNats()
+    cleanups.push(() => mute.close())
+    const t0 = performance.now()
+    const r = await runCli(['lifecycle-consumer', '--database-url', db.url, '--nats-url', mute.url, '--stream', 'LCM', '--filter', 'lcm.json.lifecycle.>', '--health-port', '0'])
+    expect([r.code, r.err]).toEqual([1, [
+      `error [NATS_UNAVAILABLE]: NATS at ${mute.url.slice('nats://'.length)} stopped answering during the JetStream set-up (stream and consumer) (timeout): it is down or restarting; start again once it is back`,
+    ]])
+    expect(performance.now() - t0).toBeLessThan(15_000) // not the 5 s wait for a handle left open on top
+  }, 30_000)
 })

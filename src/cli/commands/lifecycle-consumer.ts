@@ -3,7 +3,7 @@ import { healthPortOf, resolveConfig } from '../../pipeline/config/index.ts'
 import { UsageError } from '../../pipeline/core/errors.ts'
 import { OPS_PORTS } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
-import { connectNats } from '../../pipeline/transport/connect.ts'
+import { closeNats, connectRoleNats, natsStartError } from '../../pipeline/transport/connect.ts'
 import { openDb } from '../../services/db/index.ts'
 import { LIFECYCLE_CONSUMER_DEFAULTS, startLifecycleConsumer } from '../../services/lifecycle/index.ts'
 import { globals } from '../program.ts'
@@ -42,28 +42,33 @@ export function registerLifecycleConsumer(program: Command): void {
       const sql = await openDb(config.databaseUrl)
       let nc
       try {
-        nc = await connectNats(config.transport.url, { name: 'ssmd-lifecycle-consumer' })
+        nc = await connectRoleNats(config.transport.url, 'ssmd-lifecycle-consumer', log)
       } catch (e) {
         await sql.end()
         throw e
       }
       try {
-        const c = await startLifecycleConsumer({
-          sql, nc,
-          stream: config.transport.stream,
-          filter: f.filter ?? config.env.lifecycle?.filter ?? `${config.transport.subjectPrefix}.json.lifecycle.>`,
-          filterSource: 'the filter (--filter, or lifecycle.filter in the environment)',
-          consumer: f.consumer ?? config.env.lifecycle?.consumer,
-          sweepIntervalMs, opsPort, logger: log,
-        })
+        let c
+        try {
+          c = await startLifecycleConsumer({
+            sql, nc,
+            stream: config.transport.stream,
+            filter: f.filter ?? config.env.lifecycle?.filter ?? `${config.transport.subjectPrefix}.json.lifecycle.>`,
+            filterSource: 'the filter (--filter, or lifecycle.filter in the environment)',
+            consumer: f.consumer ?? config.env.lifecycle?.consumer,
+            sweepIntervalMs, opsPort, logger: log,
+          })
+        } catch (e) {
+          throw natsStartError(e, config.transport.url, 'the JetStream set-up (stream and consumer)')
+        }
         if (c.ops) log.info({ url: c.ops.url }, 'health and metrics')
         await onStopSignal(log).requested
         log.info('stopping: finishing the batch in hand')
         await c.stop()
         log.info({ ...c.stats }, 'stopped')
       } finally {
-        await nc.drain().catch(() => {})
-        await sql.end()
+        await closeNats(nc)
+        await sql.end({ timeout: 2 })
       }
     })
 }

@@ -120,7 +120,7 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
     // the consumer's lag, as last read (every 5 s): caught up once read after the acks
     expect([Number.isInteger(h.pending) && h.pending >= -1, Number.isInteger(h.ackPending) && h.ackPending >= -1]).toEqual([true, true])
     const ready = await fetch(`${first.url}/ready`)
-    expect([ready.status, await ready.json()]).toEqual([200, { connected: true }])
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ok', connected: true, nats: 'connected' }])
     const m1 = await (await fetch(`${first.url}/metrics`)).text()
     expect([
       metric(m1, 'ssmd_signal_records_total'), metric(m1, 'ssmd_signal_tickers'),

@@ -13,6 +13,7 @@ import { z } from 'zod'
 import { ConfigError, UsageError, type ConfigProblem } from '../../pipeline/core/errors.ts'
 import { OPS_PORTS, serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { logger } from '../../pipeline/core/log.ts'
+import { natsState } from '../../pipeline/core/nats-link.ts'
 import { createRegistry } from '../../pipeline/core/metrics.ts'
 import { loadSignal, signalDir, startLiveRunner, SIGNALS_STREAM_DEFAULTS, type LiveRunner } from '../../pipeline/signals/index.ts'
 import { heapBudgetFromEnv } from '../../pipeline/core/heap-budget.ts'
@@ -65,7 +66,13 @@ export function registerSignalRunner(program: Command): void {
           port, registry,
           // alive while the runner runs; the lag says whether it keeps up
           health: () => (live ? { ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() } : { ok: false, status: 'starting' }),
-          ready: () => (live ? { ok: live.ready(), connected: !live.nc.isClosed() } : { ok: false, status: 'starting' }),
+          // the connection's real state: isClosed() (what live.ready() reads) is false while reconnecting
+          ready: () => {
+            if (!live) return { ok: false, status: 'starting' }
+            const nats = natsState(live.nc)
+            const ok = live.ready() && nats === 'connected'
+            return { ok, status: ok ? 'ok' : 'degraded', connected: nats === 'connected', nats }
+          },
         })
       } catch (e) {
         heap?.stop()

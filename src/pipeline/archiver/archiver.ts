@@ -5,7 +5,8 @@ import { OPS_PORTS, serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
 import { withTimeout } from '../core/wait.ts'
-import { connectNats } from '../transport/connect.ts'
+import { connectNats, ROLE_NATS_OPTIONS } from '../transport/connect.ts'
+import { natsState } from '../core/nats-link.ts'
 import { createArchiverMetrics, type ArchiverMetrics } from './metrics.ts'
 import { resolveTuning, validateEntries, type ArchiverTuning, type ArchiveStreamEntry } from './options.ts'
 import { StreamTask, type StreamTaskStats } from './stream-task.ts'
@@ -72,14 +73,15 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
   const probe = () => {
     const streams = Object.fromEntries(tasks.map((t) => [t.entry.name, t.stats()]))
     const ok = tasks.length > 0 && tasks.every((t) => t.stats().state === 'consuming')
-    return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc === null ? 'connecting' : nc.isClosed() ? 'closed' : 'connected' }
+    return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc === null ? 'connecting' : natsState(nc) }
   }
   const ops: OpsServer | null = options.opsPort === null ? null : serveOps({ port: options.opsPort ?? OPS_PORTS.archiver, registry, health: probe, ready: () => {
     const p = probe()
-    return { ...p, ok: p.ok && nc !== null && !nc.isClosed() && tasks.every((t) => !t.stats().waitingForStream) }
+    // the real state (isClosed() says false while the client reconnects through an outage)
+    return { ...p, ok: p.ok && nc !== null && natsState(nc) === 'connected' && tasks.every((t) => !t.stats().waitingForStream) }
   } })
   try {
-    nc = await connectNats(options.natsUrl, { name: 'ssmd-archiver', maxReconnectAttempts: -1 })
+    nc = await connectNats(options.natsUrl, { ...ROLE_NATS_OPTIONS, name: 'ssmd-archiver', log })
   } catch (e) {
     await ops?.stop()
     throw e

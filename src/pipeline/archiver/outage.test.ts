@@ -48,7 +48,7 @@ describe.skipIf(!haveNatsServer)(`archiver through a NATS restart (${haveNatsSer
       await publishFrames(pub, (i) => `${id}.json.trade.T${i % 5}`, 1, 2000)
 
       const archiver = await startArchiver({
-        natsUrl: url, root, opsPort: null,
+        natsUrl: url, root, opsPort: 0,
         streams: [{ name: 'main', stream, consumer: 'archiver', filter: `${id}.>`, feed: 'kalshi' }],
       })
       cleanups.push(() => archiver.stop().catch(() => {}))
@@ -56,6 +56,12 @@ describe.skipIf(!haveNatsServer)(`archiver through a NATS restart (${haveNatsSer
 
       // the outage: stop the server by its PID, start it again on the same port and store
       await stopNatsServer(proc)
+      // /ready says so while NATS is away (it asked isClosed(), false through the whole outage)
+      const ready = async () => {
+        const r = await fetch(`${archiver.ops!.url}/ready`)
+        return `${r.status} ${((await r.json()) as { nats: string }).nats}`
+      }
+      await waitFor(async () => (await ready()) === '503 reconnecting', '/ready 503 while NATS is away')
       proc = await server(port, storeDir)
       await waitFor(async () => {
         try {
@@ -66,6 +72,7 @@ describe.skipIf(!haveNatsServer)(`archiver through a NATS restart (${haveNatsSer
         }
       }, 'publishing after the restart')
       await waitFor(() => archiver.stats().streams.main!.written >= 3000, 'the 1000 published after the restart', 30_000)
+      await waitFor(async () => (await ready()) === '200 connected', '/ready 200 once NATS is back')
       await archiver.stop()
       expect(notExactlyOnce(await archivedSeqs(root, 'kalshi', 'main'), 3000)).toEqual([])
     })

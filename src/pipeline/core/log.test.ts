@@ -21,3 +21,19 @@ describe('logger destination', () => {
     expect(JSON.parse(r.err)).toMatchObject({ msg: 'retrying', role: 'x' })
   })
 })
+
+describe('log level', () => {
+  test('a level pino does not know is a UsageError naming SSMD_LOG_LEVEL and the levels (was pino\'s trace)', async () => {
+    const { createLogger } = await import('./log.ts')
+    const before = process.env.SSMD_LOG_LEVEL
+    process.env.SSMD_LOG_LEVEL = 'bogus'
+    try {
+      expect(() => createLogger('x', { pretty: false })).toThrow('SSMD_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent (got "bogus")')
+    } finally {
+      if (before === undefined) delete process.env.SSMD_LOG_LEVEL
+      else process.env.SSMD_LOG_LEVEL = before
+    }
+    expect(() => createLogger('x', { level: 'loud', pretty: false })).toThrow('the log level must be one of')
+    expect(createLogger('x', { level: 'warn', pretty: false }).level).toBe('warn')
+  })
+})

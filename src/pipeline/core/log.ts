@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino'
+import { UsageError } from './errors.ts'
 
 export type { Logger }
 
@@ -7,12 +8,19 @@ const REDACT = [
   '*.privateKey', '*.private_key', '*.password', '*.secret', 'keys.*.values',
 ]
 
+/** The levels `SSMD_LOG_LEVEL` takes (pino's), most verbose first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
 /**
  * The process logger: JSON lines on stdout (`destination`: another fd), pretty when stdout is a TTY.
  * `SSMD_LOG_LEVEL` (default `info`) sets the level; `SSMD_LOG_PRETTY=0|1` forces the format.
  */
 export function createLogger(name = 'ssmd', options: { level?: string; pretty?: boolean; destination?: number } = {}): Logger {
   const level = options.level ?? process.env.SSMD_LOG_LEVEL ?? 'info'
+  // a usage error (exit 2), not pino's "default level:… must be included in custom levels" trace
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`${options.level === undefined ? 'SSMD_LOG_LEVEL' : 'the log level'} must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`, 'CONFIG_ENV')
+  }
   const prettyEnv = process.env.SSMD_LOG_PRETTY
   const pretty = options.pretty ?? (prettyEnv !== undefined ? prettyEnv === '1' : process.stdout.isTTY === true)
   const base = { name, level, redact: { paths: REDACT, censor: '[redacted]' } }

@@ -1,9 +1,15 @@
 import { expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { freePort } from '../../../test/nats-server.ts'
-import { ConnectionError } from '../core/errors.ts'
-import { connectNats } from './connect.ts'
+import { freePort, haveNatsServer, startOwnedNatsServer, stopNatsServer } from '../../../test/nats-server.ts'
+import { ConnectionError, TimeoutError as OurTimeoutError } from '../core/errors.ts'
+import { silentLogger } from '../core/log.ts'
+import { natsState } from '../core/nats-link.ts'
+import { waitFor, withTimeout } from '../core/wait.ts'
+import { closeNats, connectNats, connectRoleNats, natsStartError } from './connect.ts'
 
 test('connectNats: a server that refuses is a ConnectionError NATS_CONNECT naming it without its password', async () => {
   const port = await freePort()
@@ -57,4 +63,43 @@ test('connectNats: a server that greets with something else, or says nothing, is
     silent.server.close()
     banner.server.close()
   }
+})
+
+test.skipIf(!haveNatsServer)('connectRoleNats: a role\'s connection reconnects for ever (nats.js gives up after 10 attempts, closed for good), and closeNats does not wait for a server that is away', async () => {
+  const port = await freePort()
+  const store = mkdtempSync(join(tmpdir(), 'ssmd-connect-'))
+  const cleanups: (() => Promise<void> | void)[] = []
+  try {
+    let server = await startOwnedNatsServer(port, store, cleanups)
+    const nc = await connectRoleNats(`nats://127.0.0.1:${port}`, 'ssmd-test', silentLogger(), { reconnectTimeWait: 10 })
+    cleanups.push(() => nc.close().catch(() => {}))
+    let attempts = 0
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnecting') attempts++
+    })()
+    await stopNatsServer(server)
+    await waitFor(() => attempts > 20 || nc.isClosed(), 'more than 20 reconnect attempts')
+    expect(natsState(nc)).toBe('reconnecting')
+    server = await startOwnedNatsServer(port, store, cleanups)
+    await waitFor(() => natsState(nc) === 'connected', 'the connection back')
+
+    await stopNatsServer(server)
+    await waitFor(() => natsState(nc) === 'reconnecting', 'the server away again')
+    await withTimeout(closeNats(nc), 2_000, 'closeNats while the server is away')
+    expect(natsState(nc)).toBe('closed')
+  } finally {
+    for (const c of cleanups.reverse()) await c()
+    rmSync(store, { recursive: true, force: true })
+  }
+})
+
+test('natsStartError: a NATS request that timed out or lost its connection at start is one NATS_UNAVAILABLE naming the server and the step; other errors pass as they are', () => {
+  const timeout = Object.assign(new Error('timeout'), { name: 'TimeoutError' })
+  const e = natsStartError(timeout, 'nats://ops:pw@127.0.0.1:4333', 'the JetStream set-up') as ConnectionError
+  expect([e instanceof ConnectionError, e.code, e.message, e.cause]).toEqual([
+    true, 'NATS_UNAVAILABLE', 'NATS at 127.0.0.1:4333 stopped answering during the JetStream set-up (timeout): it is down or restarting; start again once it is back', timeout,
+  ])
+  const ours = new OurTimeoutError('timed out after 5 ms: x')
+  const other = new RangeError('no')
+  expect([natsStartError(ours, 'nats://h', 's'), natsStartError(other, 'nats://h', 's')]).toEqual([ours, other])
 })

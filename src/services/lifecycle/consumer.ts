@@ -13,6 +13,7 @@ import type { Sql } from 'postgres'
 import { DataError, UsageError } from '../../pipeline/core/errors.ts'
 import { serveOps, type OpsServer } from '../../pipeline/core/http.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
+import { natsState } from '../../pipeline/core/nats-link.ts'
 import { consumeLasting, ResumePoint } from '../../pipeline/transport/lasting-consume.ts'
 import { validateConsumerFilter } from '../../pipeline/transport/subjects.ts'
 import { Counter, Gauge, createRegistry, type Registry } from '../../pipeline/core/metrics.ts'
@@ -89,9 +90,16 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   const lastSeqG = new Gauge({ name: 'ssmd_lifecycle_last_seq', help: 'stream sequence of the last message handled', registers: [registry] })
   const stats: LifecycleConsumerStats = { applied: 0, duplicates: 0, skipped: 0, malformed: 0, dbErrors: 0, promoted: 0, sweeps: 0, lastSeq: 0 }
   let dbOk = true
-  const probe = () => ({ ok: !o.nc.isClosed() && dbOk, nats: !o.nc.isClosed(), database: dbOk, ...stats })
+  // liveness: a NATS or database outage is ridden out (NATS reconnects, the message is redelivered),
+  // so only readiness says no meanwhile; a restart would not bring either back sooner
+  const health = () => ({ ok: true, status: 'ok', nats: natsState(o.nc), database: dbOk, ...stats })
+  const ready = () => {
+    const nats = natsState(o.nc)
+    const ok = nats === 'connected' && dbOk
+    return { ok, status: ok ? 'ok' : 'degraded', nats, database: dbOk, ...stats }
+  }
   // the ops port first: a port in use fails the start before anything is consumed
-  const ops = o.opsPort === undefined ? null : serveOps({ port: o.opsPort, registry, health: probe, ready: probe })
+  const ops = o.opsPort === undefined ? null : serveOps({ port: o.opsPort, registry, health, ready })
   const resume = new ResumePoint()
   let consumption: Awaited<ReturnType<typeof consumeLasting>>
   try {

@@ -315,6 +315,28 @@ export class SignalEngine {
     this.log.warn({ signal: signal.id, error: text }, 'signal error')
   }
 
+  /**
+   * Rebuilds state from records evaluated before (a live runner's warm-up after a restart):
+   * `records` go through the builders and the signals as in `process` (so builders and each
+   * signal's memory end as an uninterrupted run left them), but their fires are dropped and the
+   * counters are left as they were. Returns the records fed.
+   */
+  warm(records: Iterable<{ record: MarketRecord; seq: number }>): number {
+    const saved = this.bound.map((b) => ({ ...b.counters, firstErrors: [...b.counters.firstErrors] }))
+    const { records: before, skipped } = this
+    const out: EmittedFire[] = []
+    let n = 0
+    for (const { record, seq } of records) {
+      this.process(record, seq, out)
+      out.length = 0
+      n++
+    }
+    this.bound.forEach((b, i) => Object.assign(b.counters, saved[i]))
+    this.records = before
+    this.skipped = skipped
+    return n
+  }
+
   /** Forgets every ticker's state (e.g. between independent backtests). */
   reset(): void {
     this.tickers.clear()

@@ -18,6 +18,7 @@ import type { FireSink, LoadedSignal } from './types.ts'
 import { connectNats } from '../transport/connect.ts'
 import { watchConsumerLag } from '../transport/stream.ts'
 import { validateConsumerFilter } from '../transport/subjects.ts'
+import { warmUp } from './warm-up.ts'
 
 export interface LiveOptions {
   signals: LoadedSignal[]
@@ -103,6 +104,9 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
   await js$.start()
   const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$
+  // the state of the previous run (builders, signal memory), rebuilt before consuming after it
+  const warmed = await warmUp({ nc, jsm, stream: o.stream, filter: o.filter, consumer, engine, log })
+  if (warmed !== null) log.info(warmed, `state rebuilt from ${warmed.records} messages of the stream (${warmed.from} up to sequence ${warmed.upToSeq}, the last one evaluated; no fires)`)
   const lag = watchConsumerLag(jsm, o.stream, consumer)
   const stats = (): LiveStats => ({ fireRetries: js$.retries, ackRetries: source.ackFailures, ...lag.lag })
   if (o.registry) registerMetrics(o.registry, engine, stats)

@@ -19,6 +19,7 @@ import { connectNats } from '../transport/connect.ts'
 import { watchConsumerLag } from '../transport/stream.ts'
 import { validateConsumerFilter } from '../transport/subjects.ts'
 import { warmUp } from './warm-up.ts'
+import { claimConsumer } from '../transport/claim.ts'
 
 export interface LiveOptions {
   signals: LoadedSignal[]
@@ -100,6 +101,12 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   }
   const engine = new SignalEngine(o.signals, { log })
   const consumer = o.consumer ?? consumerName(o.signals)
+  // one runner per consumer: two split the stream between them, each evaluating half of every
+  // ticker's updates (wrong state, fires missed or spurious), without a word
+  const claim = await claimConsumer(nc, 'signal-runner', o.stream, consumer, '--consumer', log).catch(async (e: unknown) => {
+    await nc.close()
+    throw e
+  })
   const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer, log })
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
   await js$.start()
@@ -142,6 +149,7 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
       await source.close()
       await js$.close() // fires still failing to publish give up: their records come again at the next start
       await done.catch(() => undefined)
+      claim.release()
       await nc.drain().catch(() => undefined)
     },
   }

@@ -158,6 +158,17 @@ describe.skipIf(!pg.ok || !nats.ok || !redisGate.ok)(`cache warm-up + CDC into R
     }
   })
 
+  test('a second cache on the same consumer is refused naming the first (it re-created the consumer under the first)', async () => {
+    cache ??= await start()
+    const jsm = await jetstreamManager(f.nc)
+    const before = (await jsm.consumers.info(f.stream, `cache_${f.id}`)).created
+    const err = await start().then(async (c) => (await c.stop(), null), (e: unknown) => e as { code: string; message: string })
+    expect(err?.code).toBe('CONSUMER_IN_USE')
+    expect(err?.message).toContain(`cache: consumer cache_${f.id} of stream ${f.stream} is in use by PID ${process.pid}`)
+    // the first one's consumer was left alone (the second deleted and re-created it)
+    expect((await jsm.consumers.info(f.stream, `cache_${f.id}`)).created).toBe(before)
+  })
+
   test('globLiteral: a prefix with glob characters matches only itself', () => {
     expect(globLiteral('a*b?[c]\\d')).toBe('a\\*b\\?\\[c\\]\\\\d')
     expect(cacheKeys('x*:').secmasterPatterns).toEqual(['x\\*:secmaster:series:*', 'x\\*:secmaster:fee:*'])

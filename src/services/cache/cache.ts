@@ -16,6 +16,7 @@ import type { NatsConnection } from '@nats-io/nats-core'
 import type Redis from 'ioredis'
 import type { Sql } from 'postgres'
 import { DataError } from '../../pipeline/core/errors.ts'
+import { claimConsumer } from '../../pipeline/transport/claim.ts'
 import { silentLogger, type Logger } from '../../pipeline/core/log.ts'
 import { Counter, createRegistry, Gauge, type Registry } from '../../pipeline/core/metrics.ts'
 import { backoffMs, delay } from '../../pipeline/core/wait.ts'
@@ -98,6 +99,9 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
   await requireMigrated(sql, 'cache')
   const keys = cacheKeys(o.keyPrefix)
   const jsm = await jetstreamManager(nc)
+  // one cache per consumer: a second one re-created the consumer under the first (each then
+  // applied part of the events, in any order)
+  const claim = await claimConsumer(nc, 'cache', o.stream, o.consumer, '--consumer (SSMD_CACHE_CONSUMER)', log)
   const abort = new AbortController()
   let state = newCacheState()
 
@@ -291,6 +295,7 @@ export async function startCache(options: CacheOptions): Promise<Cache> {
       clearInterval(markTimer)
       clearTimeout(feeTimer)
       await done.catch(() => {})
+      claim.release()
       await nc.flush().catch(() => {})
     },
   }

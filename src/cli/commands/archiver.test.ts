@@ -6,7 +6,7 @@ import { jetstream } from '@nats-io/jetstream'
 import { useJetStream } from '../../../test/jetstream.ts'
 import { freePort } from '../../../test/nats-server.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { runCli } from '../../../test/subprocess.ts'
+import { runCli, spawnCli } from '../../../test/subprocess.ts'
 
 test('ssmd archiver with NATS unreachable exits 1 naming the server and why', async () => {
   const url = `nats://127.0.0.1:${await freePort()}`
@@ -54,6 +54,23 @@ describe.skipIf(!nats.ok)(`ssmd archiver against a stream (${nats.reason})`, () 
       `error [FILTER_NOT_IN_STREAM]: consumer filter dev.kalshi.> is outside stream ${name}, whose subjects are [${id}-f.>]: change --filter (or the filter of this archiver.streams entry) to a subject inside them, or read another stream`,
     ]])
     expect(await ctx.jsm.consumers.info(name, `c-${id}`).catch(() => null)).toBeNull()
+  })
+
+  test('its directory locked by another archiver: exit 1 with ARCHIVE_LOCKED at once, nothing left open (it held the process 5 s on its NATS connection)', async () => {
+    const name = `ARC_L_${id}`
+    await stream(name, `${id}-l`)
+    const dir = join(data, 'locked')
+    const args = ['--data-dir', dir, 'archiver', '--nats-url', nats.url, '--stream', name, '--filter', `${id}-l.>`, '--name', 'held', '--health-port', '0', '--no-upload']
+    const first = spawnCli([...args, '--consumer', `c1-${id}`], { SSMD_LOG_LEVEL: 'info' })
+    try {
+      await first.waitOut(1, 'the first archiver to archive', (l) => l.includes('"archiving"') || l.includes('archiving'))
+      const t0 = performance.now()
+      const r = await runCli([...args, '--consumer', `c2-${id}`])
+      expect([r.code, r.err.filter((l) => !l.startsWith('{'))]).toEqual([1, [expect.stringMatching(/^error \[ARCHIVE_LOCKED\]: archive directory .* is in use by pid \d+/)]])
+      expect(performance.now() - t0).toBeLessThan(4_000)
+    } finally {
+      await first.stop('SIGTERM')
+    }
   })
 
   test('its health port taken: exit 1 with EADDRINUSE before the consumer exists (it used to attach and consume first)', async () => {

@@ -88,23 +88,25 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
   }
   const conn = nc
   const upload = options.upload ? options.upload.upload ?? gcsUpload({ endpoint: options.upload.endpoint }) : null
-  for (const entry of options.streams) {
-    let uploader: Uploader | null = null
-    const task: StreamTask = new StreamTask({
-      nc: conn, entry, root: options.root, tuning, metrics, log,
-      onFileClosed: () => void uploader?.scan(2).catch((e) => log.error({ err: e }, 'upload scan failed')),
-    })
-    if (upload && options.upload) {
-      const { bucket, prefix, maxAttempts, retryBaseMs, retryCapMs } = options.upload
-      uploader = new Uploader({
-        dir: join(options.root, entry.feed, entry.name), feed: entry.feed, stream: entry.name, bucket, prefix,
-        upload, serial: (step) => task.serial(step), metrics, log, maxAttempts, retryBaseMs, retryCapMs,
-      })
-      uploaders.push(uploader)
-    }
-    tasks.push(task)
-  }
   try {
+    // inside the try: a writer that cannot take its directory (ARCHIVE_LOCKED) closes what was
+    // opened (the NATS connection, the ops server) instead of leaving them to hold the process
+    for (const entry of options.streams) {
+      let uploader: Uploader | null = null
+      const task: StreamTask = new StreamTask({
+        nc: conn, entry, root: options.root, tuning, metrics, log,
+        onFileClosed: () => void uploader?.scan(2).catch((e) => log.error({ err: e }, 'upload scan failed')),
+      })
+      if (upload && options.upload) {
+        const { bucket, prefix, maxAttempts, retryBaseMs, retryCapMs } = options.upload
+        uploader = new Uploader({
+          dir: join(options.root, entry.feed, entry.name), feed: entry.feed, stream: entry.name, bucket, prefix,
+          upload, serial: (step) => task.serial(step), metrics, log, maxAttempts, retryBaseMs, retryCapMs,
+        })
+        uploaders.push(uploader)
+      }
+      tasks.push(task)
+    }
     // every start settled before any is stopped: one stream failing fast (not found) while another
     // was still starting left that one to attach its consumer (and record its stream) after the stop
     const started = await Promise.allSettled(tasks.map((t) => t.start()))

@@ -93,11 +93,26 @@ describe.skipIf(!nats.ok)(`ssmd signal subscribe (child process, ${nats.reason})
     }
   }, 30_000)
 
-  test('a missing stream is an error naming it (exit 1), not a hang', async () => {
-    const sub = spawnCli(['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--prefix', prefix, '--stream', `NOPE_${id}`])
+  test('started before the runner, it waits for the fires stream (one line saying so), then prints its fires; Ctrl-C while waiting ends it with 0', async () => {
+    // it exited with STREAM_NOT_FOUND before, unlike the runner, which waits for its input
+    const late = `L_${id}`
+    const sub = spawnCli(['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--prefix', `${id}-late`, '--stream', late], { SSMD_LOG_LEVEL: 'info' })
     children.push(sub)
-    expect(await sub.exited).toBe(1)
-    expect(sub.err).toEqual([`error [STREAM_NOT_FOUND]: fires stream NOPE_${id} does not exist (start a signal runner, or pass --stream)`])
+    try {
+      await waitFor(() => sub.err.some((l) => l.includes(`fires stream ${late} does not exist yet: waiting for a signal runner to create it`)), 'the waiting line')
+      const lateSink = new JetStreamFireSink(jetstream(nc), jsm, { name: late, prefix: `${id}-late` })
+      await lateSink.start()
+      await waitFor(async () => (await jsm.streams.info(late)).state.consumer_count > 0, 'the subscriber to attach once the stream exists')
+      await lateSink.publish(fire('my-sig', 7))
+      expect(await sub.waitOut(1, 'the fire printed')).toEqual([formatFire(fire('my-sig', 7))])
+      expect(await sub.stop('SIGINT')).toBe(0)
+    } finally {
+      await jsm.streams.delete(late).catch(() => {})
+    }
+    const waiting = spawnCli(['signal', 'subscribe', 'my-sig', '--nats-url', nats.url, '--stream', `NOPE_${id}`], { SSMD_LOG_LEVEL: 'info' })
+    children.push(waiting)
+    await waitFor(() => waiting.err.length > 0, 'the waiting line')
+    expect(await waiting.stop('SIGINT')).toBe(0)
   }, 30_000)
 
   test('a --prefix whose subject the stream does not cover is a one-line usage error naming the subject, the stream and its subjects', async () => {

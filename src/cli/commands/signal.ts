@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { jetstream, jetstreamManager, DeliverPolicy, JetStreamApiCodes, type JetStreamApiError } from '@nats-io/jetstream'
 import { resolveConfig } from '../../pipeline/config/index.ts'
 import { ConnectionError, UsageError } from '../../pipeline/core/errors.ts'
-import { logger } from '../../pipeline/core/log.ts'
+import { logger, logToStderr } from '../../pipeline/core/log.ts'
 import {
   ConsoleFireSink, FileRecordSource, MemoryFireSink, SIGNALS_STREAM_DEFAULTS, SignalEngine, TeeFireSink,
   formatFire, gitInfo, listSignalDirs, loadSignal, runSignals, signalDir, startLiveRunner,
@@ -14,6 +14,8 @@ import { globals } from '../program.ts'
 import { onStopSignal } from '../stop-signal.ts'
 import { stdoutClosed } from '../stdout.ts'
 import { connectNats } from '../../pipeline/transport/connect.ts'
+import { backoffMs, delay } from '../../pipeline/core/wait.ts'
+import type { NatsConnection } from '@nats-io/nats-core'
 import { archiveFilesFor, signalDates, warnMalformed, warnTruncated } from './archive-input.ts'
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
@@ -198,10 +200,15 @@ export function registerSignal(program: Command): void {
     .option('--stream <name>', 'fires stream', SIGNALS_STREAM_DEFAULTS.name)
     .option('--all', 'start from the oldest stored fire (default: new fires only)')
     .action(async (id: string, o: { natsUrl?: string; prefix: string; stream: string; all?: boolean }) => {
+      logToStderr() // stdout is the fires
       const url = o.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL
       const nc = await connectNats(url)
+      const stop = onStopSignal()
       try {
         const subject = `${o.prefix}.${id}.fires`
+        // a subscriber started before the runner waits for the runner to create the fires stream
+        // (it exited with STREAM_NOT_FOUND), as the runner waits for its input
+        if (!(await fires(nc, o.stream, stop.signal))) return
         const consumer = await jetstream(nc).consumers.get(o.stream, {
           // one subject as a string: sent as `filter_subject`, which servers before 2.10 accept
           // (an array is `filter_subjects`, 2.10+ only)
@@ -219,7 +226,7 @@ export function registerSignal(program: Command): void {
         })
         const messages = await consumer.consume()
         // Ctrl-C, or a reader that went away (`| head`)
-        void Promise.race([onStopSignal().requested, stdoutClosed]).then(() => messages.close())
+        void Promise.race([stop.requested, stdoutClosed]).then(() => messages.close())
         for await (const m of messages) process.stdout.write(`${formatFire(m.json())}\n`)
       } finally {
         // also on errors: an open connection would keep the process alive after the error
@@ -247,4 +254,22 @@ export function registerSignal(program: Command): void {
       ]
       console.log(`created ${dir}/signal.ts and backtest.yaml (run: ssmd backtest run ${[id, ...flags].join(' ')})`)
     })
+}
+
+/**
+ * True once stream `name` exists (waiting for it, with one line on stderr, while it does not);
+ * false when `signal` aborts first (Ctrl-C while waiting).
+ */
+async function fires(nc: NatsConnection, name: string, signal: AbortSignal): Promise<boolean> {
+  const jsm = await jetstreamManager(nc)
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    const found = await jsm.streams.info(name).then(() => true, (e: JetStreamApiError) => {
+      if (e?.code !== JetStreamApiCodes.StreamNotFound) throw e
+      return false
+    })
+    if (found) return true
+    if (attempt === 0) logger().info({ stream: name }, `fires stream ${name} does not exist yet: waiting for a signal runner to create it (or pass --stream)`)
+    await delay(backoffMs(attempt, 250, 2_000), signal).catch(() => {})
+  }
+  return false
 }

@@ -35,3 +35,24 @@ test('data list says when a date\'s capture was not continuous: the connector\'s
     ['2026-02-08', '1 files', '2 records'],
   ])
 })
+
+test('data list shows the unfinished .tmp files of a date, also a date with nothing else (after a crash it said "no archives")', async () => {
+  const crashed = mkdtempSync(join(tmpdir(), 'ssmd-data-list-tmp-'))
+  try {
+    // a writer that flushed and never closed: its file is still .tmp (the process was killed)
+    const w = new ArchiveWriter({ root: crashed, feed: 'kalshi', stream: 'local', now: () => Date.parse('2026-02-09T09:00:00Z'), rotationCheckMs: 0 })
+    await w.append([trade(1), trade(2), trade(3)])
+    await w.flush()
+    const json = await cli(['data', 'list', '--data', crashed, '--json'])
+    expect(JSON.parse(json.out).map((r: Record<string, unknown>) => [r.stream, r.date, r.files, r.records, r.open_files])).toEqual([['local', '2026-02-09', 0, null, 1]])
+    const text = await cli(['data', 'list', '--data', crashed])
+    expect(text.err).toBe('')
+    expect(text.out).toContain('2026-02-09\t0 files\t? records')
+    expect(text.out).toContain('+ 1 unfinished (.tmp: being written, or left by a crash')
+    await w.close()
+    const after = await cli(['data', 'list', '--data', crashed, '--json'])
+    expect(JSON.parse(after.out).map((r: Record<string, unknown>) => [r.files, r.records, r.open_files])).toEqual([[1, 3, undefined]])
+  } finally {
+    rmSync(crashed, { recursive: true, force: true })
+  }
+})

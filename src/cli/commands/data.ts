@@ -42,14 +42,22 @@ export function registerData(program: Command): void {
       if (!existsSync(root)) throw new UsageError(`no data directory at ${root} (pass --data, --data-dir or SSMD_DATA_DIR)`)
       const rows: ListRow[] = []
       for (const feed of o.feed ? [o.feed] : feedsIn(root)) {
-        const files = await listArchiveFiles(root, { feed })
-        const groups = new Map<string, typeof files>()
-        for (const f of files) {
+        // `.tmp` files too: the slot being written, or a crashed writer's (readable only once a
+        // writer's next start recovers it): a date holding only those said "no archives"
+        const all = await listArchiveFiles(root, { feed, includeOpen: true })
+        const groups = new Map<string, typeof all>()
+        for (const f of all) {
           const k = `${f.stream ?? ''}\t${f.date}`
           groups.set(k, [...(groups.get(k) ?? []), f])
         }
-        for (const [k, fs] of groups) {
+        for (const [k, both] of groups) {
           const [stream, date] = k.split('\t')
+          const fs = both.filter((f) => !f.open)
+          const open = both.length - fs.length
+          if (fs.length === 0) {
+            rows.push({ feed, stream: stream || null, date, files: 0, records: null, bytes_on_disk: 0, bytes_uncompressed: null, open_files: open })
+            continue
+          }
           const m = await readManifest(join(fs[0].path, '..')).catch(() => null)
           // the manifest's entries of the files on disk: records and uncompressed bytes as written
           const byName = new Map((m?.files ?? []).map((f) => [f.name, f]))
@@ -61,6 +69,7 @@ export function registerData(program: Command): void {
             bytes_on_disk: fs.reduce((s, f) => s + Bun.file(f.path).size, 0),
             bytes_uncompressed: known ? entries.reduce((s, e) => s + (e?.bytes ?? 0), 0) : null,
             ...upstreamOf(entries),
+            ...(open > 0 ? { open_files: open } : {}),
           })
         }
       }
@@ -69,7 +78,8 @@ export function registerData(program: Command): void {
       for (const r of rows) {
         const size = `${formatBytes(r.bytes_on_disk)} on disk (${r.bytes_uncompressed === null ? '?' : formatBytes(r.bytes_uncompressed)} uncompressed)`
         const upstream = r.upstream_gaps === undefined ? '' : `\tnot continuous: upstream gaps ${r.upstream_gaps} (${r.upstream_missing} missing), reconnects ${r.reconnects}`
-        console.log(`${r.feed}\t${r.stream ?? '-'}\t${r.date}\t${r.files} files\t${r.records ?? '?'} records\t${size}${upstream}`)
+        const open = r.open_files ? `\t+ ${r.open_files} unfinished (.tmp: being written, or left by a crash until the writer's next start recovers it; not read by sample/replay/export)` : ''
+        console.log(`${r.feed}\t${r.stream ?? '-'}\t${r.date}\t${r.files} files\t${r.records ?? '?'} records\t${size}${upstream}${open}`)
       }
     })
 
@@ -270,6 +280,8 @@ interface ListRow {
   upstream_gaps?: number
   upstream_missing?: number
   reconnects?: number
+  /** `.tmp` files of the date (not read by sample, replay or export). */
+  open_files?: number
 }
 
 /** The upstream counts of the files' manifest entries, when they say the capture was not continuous. */

@@ -255,7 +255,7 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
     expect(await jsm.streams.info(env.FIRES_STREAM).catch(() => null)).toBeNull()
   }, 30_000)
 
-  test('signal run (live) stores its fires in --fires-stream (it always used SIGNALS); a name JetStream refuses is a usage error', async () => {
+  test('signal run (live) stores its fires in --fires-stream (it always used SIGNALS) under --prefix (it had none); a name JetStream refuses is a usage error', async () => {
     const stream = `RUN_${id}`
     const firesStream = `F_RUN_${id}`
     const prefix = `${id}-run-sig`
@@ -265,7 +265,7 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
       await js.publish(`${id}-run.kalshi.json.ticker.KXA`, tickerFrame('KXA', 0, { volume: 10, dollar_volume: 100 }))
       const seq = (await js.publish(`${id}-run.kalshi.json.ticker.KXA`, tickerFrame('KXA', 10, { volume: 2_000_010, dollar_volume: 1_000_100 }))).seq
       const child = spawnCli(['signal', 'run', 'volume-1m-1min', '--signals-dir', SIGNALS_DIR, '--nats-url', nats.url, '--stream', stream,
-        '--filter', `${id}-run.kalshi.json.>`, '--fires-stream', firesStream], { OUTPUT_PREFIX: prefix })
+        '--filter', `${id}-run.kalshi.json.>`, '--fires-stream', firesStream, '--prefix', prefix], { OUTPUT_PREFIX: 'not-this-one' }) // the flag wins over the env
       children.push(child)
       await waitFor(async () => (await jsm.streams.info(firesStream).catch(() => null))?.state.messages === 1, `the fire in ${firesStream}`)
       const m = await jsm.streams.getMessage(firesStream, { seq: 1 })

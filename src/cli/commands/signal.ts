@@ -156,6 +156,7 @@ export function registerSignal(program: Command): void {
     .option('--stream <name>', `JetStream stream; env NATS_STREAM (default: the ${DEFAULT_ENV} environment's)`)
     .option('--filter <subject>', 'subject filter; env NATS_FILTER')
     .option('--fires-stream <name>', `stream the fires are stored in (--source nats); env FIRES_STREAM (default ${SIGNALS_STREAM_DEFAULTS.name})`)
+    .option('--prefix <p>', `fire subject prefix, as signal subscribe's (--source nats); env OUTPUT_PREFIX (default ${SIGNALS_STREAM_DEFAULTS.prefix})`)
     .option('--date <dates...>', 'dates for --source file (default: backtest.yaml)')
     .option('--data <dir>', 'archive root for --source file')
     .option('--feed <name>', 'feed for --source file', 'kalshi')
@@ -181,7 +182,7 @@ export function registerSignal(program: Command): void {
       const firesStream = firesStreamOf(o.firesStream as string | undefined)
       const nats = natsSettings(cmd, o as never)
       const live = await startLiveRunner({
-        signals: [s], natsUrl: nats.url, stream: nats.stream, filter: nats.filter, outputPrefix: nats.outputPrefix, firesStream,
+        signals: [s], natsUrl: nats.url, stream: nats.stream, filter: nats.filter, outputPrefix: (o.prefix as string | undefined) ?? nats.outputPrefix, firesStream,
         console: o.console === true, log: logger(),
       })
       logger().info({ signal: s.id, stream: nats.stream, filter: nats.filter }, 'signal running')

@@ -1,11 +1,13 @@
 /**
  * The typed columns of each record type, from the one record parser's units (records/types.ts):
- * prices in dollars, sizes in contracts, times epoch ms (UTC timestamps in the files). Every type
+ * prices in dollars, sizes in contracts, times epoch ms (UTC timestamps in the files; `received_at`
+ * in µs, as the archive holds it). Every type
  * starts with ticker, ts, received_at and ends with the sequences, so a union by name lines up.
  */
 import type { MarketRecord, RecordType } from '../records/index.ts'
 
-export type ColumnKind = 'string' | 'double' | 'int64' | 'int32' | 'timestamp'
+/** `timestamp`: epoch ms; `timestamp_us`: epoch µs (the receive stamp keeps the archive's precision). */
+export type ColumnKind = 'string' | 'double' | 'int64' | 'int32' | 'timestamp' | 'timestamp_us'
 export type CellValue = string | number | null
 
 export interface Column {
@@ -25,7 +27,7 @@ const levels = (ls: readonly (readonly [number, number])[]) => JSON.stringify(ls
 const HEAD: Column[] = [
   col('ticker', 'string', (r) => r.ticker || null),
   col('ts', 'timestamp', (r) => r.ts || null),
-  col('received_at', 'timestamp', (r) => r.receivedAt || null),
+  col('received_at', 'timestamp_us', (r) => receivedAtUs(r.raw) ?? (r.receivedAt ? r.receivedAt * 1000 : null)),
 ]
 const TAIL: Column[] = [
   col('seq', 'int64', (r) => r.seq),
@@ -36,6 +38,29 @@ const TAIL: Column[] = [
 ]
 
 const framed = (body: Column[]): readonly Column[] => [...HEAD, ...body, ...TAIL]
+
+const RECEIVED_AT = '"_received_at":'
+
+/**
+ * The connector's `_received_at` (epoch µs) of an archive line, read from its end, where the
+ * connector appended it (before the archive's `_nats_seq`/`_seq`); null when the line has none.
+ * The parsed record keeps it in ms (records/types.ts), which threw the µs away: one socket read's
+ * frames share a stamp, and sub-millisecond ordering and latency need the rest.
+ */
+export function receivedAtUs(raw: string): number | null {
+  const at = raw.lastIndexOf(RECEIVED_AT, raw.length - 1)
+  if (at < 0 || raw.length - at > 80) return null
+  let v = 0
+  let i = at + RECEIVED_AT.length
+  const start = i
+  for (; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c < 48 || c > 57) break
+    v = v * 10 + (c - 48)
+  }
+  const end = raw.charCodeAt(i)
+  return i > start && i - start <= 16 && (end === 125 || end === 44) && Number.isSafeInteger(v) ? v : null
+}
 
 /** The columns of each record type, in file order. */
 export const COLUMNS: Record<RecordType, readonly Column[]> = {

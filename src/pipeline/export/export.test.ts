@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { MarketRecord, RecordType } from '../records/index.ts'
 import { DAY1, DAY2, archiveRecords, openDuck, writeExportArchive, type Duck } from './export.fixture.ts'
 import { checkFormat, checkType, dateRange, exportArchive, openPart, type ExportOptions } from './index.ts'
+import { receivedAtUs } from './columns.ts'
 
 setDefaultTimeout(60_000) // DuckDB and file I/O on a shared machine (bun ignores bunfig's test timeout)
 
@@ -84,6 +85,19 @@ describe('data export', () => {
     expect(groups).toEqual(Array.from({ length: Math.ceil(tickers / 50) }, (_, id) => ({ id, n: Math.min(50, tickers - id * 50) })))
   })
 
+  test('received_at keeps the archive\'s microseconds: parquet TIMESTAMP_MICROS, csv with 6 fraction digits (both were cut to ms)', async () => {
+    const pq = join(root, 'us-parquet')
+    const csv = join(root, 'us-csv')
+    await exportArchive(options(pq, { types: ['trade'] }))
+    await exportArchive(options(csv, { format: 'csv', types: ['trade'] }))
+    const want = records.filter((r) => r.type === 'trade').map((r) => receivedAtUs(r.raw))
+    expect(want.filter((us) => us !== null && us % 1000 !== 0).length).toBeGreaterThan(10) // sub-ms stamps to keep
+    const got = await duck.rows(`SELECT epoch_us(received_at) AS us FROM read_parquet('${pq}/kalshi/*/type=trade/*.parquet', hive_partitioning = true, file_row_number = true) ORDER BY date, file_row_number`)
+    expect(got.map((r) => r.us)).toEqual(want)
+    const fromCsv = await duck.rows(`SELECT epoch_us(CAST(received_at AS TIMESTAMPTZ)) AS us FROM read_csv('${csv}/kalshi/*/type=trade/*.csv', header = true, all_varchar = true, filename = true)`)
+    expect(fromCsv.map((r) => r.us)).toEqual(want)
+  })
+
   test('csv holds the same values as parquet (RFC 4180 quoting, ISO times, typed by the parquet schema)', async () => {
     const pq = join(root, 'same-parquet')
     const csv = join(root, 'same-csv')
@@ -99,7 +113,7 @@ describe('data export', () => {
     const other = await Bun.file(join(csv, 'kalshi', `date=${DAY1}`, 'type=other', 'part-0000.csv')).text()
     expect(other.split('\n')[0]).toBe('ticker,ts,received_at,frame_type,raw,seq,sid,shard_id,nats_seq,file_seq')
     expect(other).toContain(',,,subscribed,"{""type"":""subscribed"",""id"":1,""msg"":{""channel"":""ticker"",""sid"":1},""_nats_seq"":1}",,,,1,\n')
-    expect(other).toContain(',2026-02-07T16:20:04.000Z,2026-02-07T16:20:04.000Z,ssmd_control,')
+    expect(other).toContain(',2026-02-07T16:20:04.000Z,2026-02-07T16:20:04.000000Z,ssmd_control,')
   })
 
   test('existing parts are refused; --overwrite replaces the partitions in scope only, leaving no .tmp', async () => {

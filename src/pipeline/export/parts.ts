@@ -83,6 +83,12 @@ function csvCell(kind: ColumnKind, v: CellValue): string {
       return Number.isInteger(v) ? `${v}.0` : String(v)
     case 'timestamp':
       return new Date(v as number).toISOString()
+    case 'timestamp_us': {
+      // the ISO form with 6 fraction digits (DuckDB and pandas read it as microseconds)
+      const us = v as number
+      const ms = Math.floor(us / 1000)
+      return `${new Date(ms).toISOString().slice(0, 23)}${String(us - ms * 1000).padStart(3, '0')}Z`
+    }
     default:
       return String(v)
   }
@@ -135,6 +141,7 @@ const ELEMENT: Record<ColumnKind, Partial<SchemaElement>> = {
   int64: { type: 'INT64' },
   int32: { type: 'INT32' },
   timestamp: TIMESTAMP_MS,
+  timestamp_us: { type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' } },
 }
 
 function schemaOf(columns: readonly Column[]): SchemaElement[] {
@@ -181,7 +188,7 @@ class ParquetPart implements PartWriter {
     if (n === 0) return
     const columnData = this.columns.map((c, i) => ({
       name: c.name,
-      data: c.kind === 'int64' || c.kind === 'timestamp' ? values[i].map((v) => (v === null ? null : BigInt(v as number))) : values[i],
+      data: c.kind === 'int64' || c.kind === 'timestamp' || c.kind === 'timestamp_us' ? values[i].map((v) => (v === null ? null : BigInt(v as number))) : values[i],
     }))
     this.writer.write({ columnData, rowGroupSize: n })
     this.rows += n

@@ -48,6 +48,8 @@ export function registerBacktest(program: Command): void {
       const tty = process.stderr.isTTY === true && !o.json
       const bar = tty ? new SingleBar({ format: 'backtest {bar} {value}/{total} files | {records} records', stream: process.stderr }, Presets.shades_classic) : null
       let started = false
+      let lineAt = 0
+      let lastFiles = -1
       const r = await runBacktest({
         signal: s, root, feed, stream, dates, git,
         tickers: s.manifest?.tickers, sampleLimit: s.manifest?.sample_limit,
@@ -57,7 +59,12 @@ export function registerBacktest(program: Command): void {
             if (!started) bar.start(p.totalFiles, 0, { records: 0 })
             started = true
             bar.update(p.files, { records: p.records })
-          } else if (!o.json) console.error(`progress: ${p.files}/${p.totalFiles} files, ${p.records} records`)
+          } else if (!o.json && (p.files !== lastFiles || performance.now() - lineAt >= 5_000)) {
+            // a line per file, and every 5 s within one (a log, not a terminal)
+            lastFiles = p.files
+            lineAt = performance.now()
+            console.error(`progress: ${p.files}/${p.totalFiles} files, ${p.records} records`)
+          }
         },
       })
       bar?.stop()

@@ -32,6 +32,18 @@ describe('backtest', () => {
     expect(a.timings.run_id).toBe(a.result.run_id)
   })
 
+  test('a slow signal over one file reports progress within the file, not only when it ends (it looked hung)', async () => {
+    const data = join(root, 'data-slow')
+    await archiveLines(data, 'crypto', lines, lines.map((_, i) => i + 1))
+    // ~0.2 ms per record: over a second for the file
+    const slow = await loadSignal(writeVolumeSignal(join(root, 'signals'), 'slow', 3000, 60_000, 'const until = performance.now() + 0.2; while (performance.now() < until) {}'))
+    const seen: { files: number; records: number }[] = []
+    await runBacktest({ signal: slow, root: data, feed: 'kalshi', dates: ['2026-02-07'], git: { sha: 'x', dirty: false }, onProgress: (p) => seen.push({ files: p.files, records: p.records }) })
+    const within = seen.filter((p) => p.files === 0 && p.records > 0)
+    expect(within.length).toBeGreaterThan(0)
+    expect(seen.at(-1)).toEqual({ files: 1, records: lines.length })
+  })
+
   test('a throwing signal is counted with its file and line and does not stop the others', async () => {
     const bad = await loadSignal(writeVolumeSignal(join(root, 'signals'), 'throws', 3000, 60_000, "if (state.ticker.length % 2 === 0) throw new RangeError('even ticker')"))
     const good = await loadSignal(writeVolumeSignal(join(root, 'signals'), 'good', 3000, 60_000))

@@ -85,13 +85,28 @@ export function gitInfo(dir: string): { sha: string; dirty: boolean } {
   }
 }
 
+/** Progress within a file, at most this often (ms). */
+const PROGRESS_EVERY_MS = 500
+
 export async function runBacktest(o: BacktestOptions): Promise<{ result: BacktestResult; timings: BacktestTimings }> {
   const started = Date.now()
   const t0 = performance.now()
   const s = o.signal
+  // progress at each file and, within a big file (or behind a slow signal), every half second
+  let filesDone = 0
+  let totalFiles = 0
+  let said = performance.now()
+  const progress = () => {
+    said = performance.now()
+    o.onProgress?.({ files: filesDone, totalFiles, records })
+  }
   const source = new FileRecordSource({
     root: o.root, feed: o.feed, stream: o.stream, dates: o.dates, onTruncated: o.onTruncated,
-    onFile: (done, total) => o.onProgress?.({ files: done, totalFiles: total, records }),
+    onFile: (done, total) => {
+      filesDone = done
+      totalFiles = total
+      progress()
+    },
   })
   const engine = new SignalEngine([s], { tickers: o.tickers, log: o.log })
   const sink = new MemoryFireSink()
@@ -102,6 +117,10 @@ export async function runBacktest(o: BacktestOptions): Promise<{ result: Backtes
     onBatch: (n) => {
       records += n
       if (o.sampleLimit !== undefined && records >= o.sampleLimit) stop.abort()
+      if (performance.now() - said >= PROGRESS_EVERY_MS) {
+        totalFiles ||= source.files.length // known once the source listed them (before the first batch)
+        progress()
+      }
     },
   })
   const { files, fingerprint } = dataFingerprint(o.root, source.files)

@@ -102,6 +102,9 @@ describe('ssmd connector on the embedded default (subprocess)', () => {
     const lines = written.reduce((n, f) => n + gunzipSync(readFileSync(join(data, f))).toString().split('\n').filter(Boolean).length, 0)
     expect({ code, tmp: files().filter((f) => f.endsWith('.tmp')), finished: written.length > 0, lines: lines > 0 }).toEqual({ code: 0, tmp: [], finished: true, lines: true })
     expect(msgs(c.out)).toContain('already stopping: finishing files and flushing records (SIGKILL ends it at once, losing what is not flushed)')
+    // the stop line says what the embedded simulator sent: every frame of it archived, once
+    const stop = c.out.map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.msg === 'stopped cleanly; everything flushed')
+    expect({ sent: stop?.sim_frames_sent, forwarded: stop?.forwarded, stored: stop?.stored }).toEqual({ sent: lines, forwarded: lines, stored: lines })
   })
 })
 

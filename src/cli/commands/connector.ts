@@ -143,7 +143,9 @@ export async function runConnector(config: ResolvedConfig, o: { explicitUrl: boo
     pacer?.stop()
   }
   const s = connector.stats()
-  const summary = { frames: s.frames, forwarded: s.forwarded, ...transportSummary(s.out), gaps: s.gaps, reconnects: s.reconnects }
+  // with the embedded simulator, what it sent: every one of its data frames is forwarded once (with
+  // the connector's own control records, gap and reconnect, beside them)
+  const summary = { frames: s.frames, forwarded: s.forwarded, ...transportSummary(s.out), gaps: s.gaps, reconnects: s.reconnects, ...(sim ? { sim_frames_sent: sim.stats().frames_sent } : {}) }
   // every record put in the ring must have reached the transport: say so when it did not
   const unwritten = s.forwarded - s.out.records
   if (unwritten === 0) log.info(summary, 'stopped cleanly; everything flushed')

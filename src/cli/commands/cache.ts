@@ -59,7 +59,13 @@ export function registerCache(program: Command): void {
       }
       // liveness: Redis or NATS away, the keys deleted are all ridden out (reconnect, warm again),
       // so a restart would not help; only readiness says no meanwhile
-      const health = () => (started ? { ok: true, status: 'ok', ...fields() } : { ok: false, status: 'starting' })
+      // (a client closed for good, e.g. after repeated authorization errors, is not ridden out: a
+      // restart is what helps then); starting (the warm-up can take a while) is alive, not ready
+      const health = () => {
+        if (!started) return { ok: true, status: 'starting' }
+        const f = fields()
+        return { ok: f.nats !== 'closed', status: f.nats === 'closed' ? 'nats_closed' : 'ok', ...f }
+      }
       // not ready while Redis or NATS is away, or while warming again (Redis is being rewritten)
       const ready = () => {
         if (!started) return { ok: false, status: 'starting' }

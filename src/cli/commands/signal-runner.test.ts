@@ -10,6 +10,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
 import { killIfRunning, runCli, spawnCli, type CliChild } from '../../../test/subprocess.ts'
+import { freePort } from '../../../test/nats-server.ts'
+import { startMuteNats } from '../../pipeline/transport/mute-nats.fixture.ts'
 import { waitFor } from '../../pipeline/core/wait.ts'
 
 const nats = await needService('nats')
@@ -296,3 +298,23 @@ describe.skipIf(!nats.ok)(`ssmd signal-runner (child process, ${nats.reason})`, 
     expect([m.code, m.err]).toEqual([2, [`error: cannot read the signal-runner config ${missing}: no such file`]])
   }, 30_000)
 })
+
+// It answered /health 503 'starting' until its start was done, which now includes rebuilding the
+// day's state: a liveness probe restarted it mid-way, for ever.
+test('while it starts (here: a NATS that never answers), /health is 200 "starting" and /ready 503', async () => {
+  const mute = await startMuteNats()
+  const port = await freePort()
+  const child = spawnCli(['signal-runner', '--signals-dir', SIGNALS_DIR, '--port', String(port)], { SIGNALS: 'volume-1m-1min', NATS_URL: mute.url, NATS_STREAM: 'ANY' })
+  try {
+    const get = async (path: string) => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`)
+      return [r.status, ((await r.json()) as { status: string }).status]
+    }
+    await waitFor(() => get('/health').catch(() => null), 'the ops server')
+    expect(await get('/health')).toEqual([200, 'starting'])
+    expect(await get('/ready')).toEqual([503, 'starting'])
+  } finally {
+    killIfRunning(child)
+    await mute.close()
+  }
+}, 30_000)

@@ -65,7 +65,9 @@ export function registerSignalRunner(program: Command): void {
         ops = serveOps({
           port, registry,
           // alive while the runner runs; the lag says whether it keeps up
-          health: () => (live ? { ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() } : { ok: false, status: 'starting' }),
+          // starting (the state rebuilt from the day's messages can take a while): alive, not ready,
+          // or a liveness probe would restart it mid-way, for ever
+          health: () => (live ? { ok: !live.ended(), records: live.engine.records, signals: cfg.signals, ...live.stats() } : { ok: true, status: 'starting' }),
           // the connection's real state: isClosed() (what live.ready() reads) is false while reconnecting
           ready: () => {
             if (!live) return { ok: false, status: 'starting' }

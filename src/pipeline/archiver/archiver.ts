@@ -72,7 +72,8 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
   let nc: NatsConnection | null = null
   const probe = () => {
     const streams = Object.fromEntries(tasks.map((t) => [t.entry.name, t.stats()]))
-    const ok = tasks.length > 0 && tasks.every((t) => t.stats().state === 'consuming')
+    // a NATS client closed for good (not reconnecting: repeated authorization errors) needs a restart
+    const ok = tasks.length > 0 && tasks.every((t) => t.stats().state === 'consuming') && (nc === null || natsState(nc) !== 'closed')
     return { ok, status: ok ? 'ok' : 'degraded', streams, nats: nc === null ? 'connecting' : natsState(nc) }
   }
   const ops: OpsServer | null = options.opsPort === null ? null : serveOps({ port: options.opsPort ?? OPS_PORTS.archiver, registry, health: probe, ready: () => {

@@ -126,10 +126,12 @@ export class Shard {
     this.subscribed = false
     const socket = new KalshiSocket(url, headers, {
       onFrame: (text, t) => {
+        if (this.stopped) return this.lateFrame()
         const id = this.host.ingest(this, text, t)
         if (id >= 0) socket.reply(id, JSON.parse(text))
       },
       onFrameBytes: (buf, start, end, t) => {
+        if (this.stopped) return this.lateFrame()
         const id = this.host.ingestBytes(this, buf, start, end, t)
         if (id >= 0) socket.reply(id, JSON.parse(utf8.decode(buf.subarray(start, end))))
       },
@@ -374,6 +376,17 @@ export class Shard {
     let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([socket.finished, new Promise<void>((r) => (timer = setTimeout(r, SHARD_STOP_WAIT_MS)))])
     clearTimeout(timer)
+    // past this the connector closes its ring: a frame after it could not be written (it would be
+    // counted as forwarded and lost), so it is dropped and said
+    this.stopped = true
+  }
+
+  /** Frames delivered after stop() returned (a socket that did not finish closing in time). */
+  lateFrames = 0
+  private stopped = false
+
+  private lateFrame(): void {
+    if (this.lateFrames++ === 0) this.host.log.warn({ shard: this.id }, `the socket did not finish closing within ${SHARD_STOP_WAIT_MS} ms of the stop: frames it still delivers are dropped (counted in lateFrames)`)
   }
 }
 

@@ -47,3 +47,4 @@ test('a stop writes every frame the exchange sent until it answered the close (i
   const sent = server.sent
   expect({ forwarded: s.forwarded, written: s.out.records, archived: archiveLines(dir) }).toEqual({ forwarded: sent, written: sent, archived: sent })
 }, 30_000)
+

@@ -135,6 +135,8 @@ export class SignalEngine {
   records = 0
   /** Records without a ticker (control frames, event lifecycle) or filtered out. */
   skipped = 0
+  /** While warming (warm): errors are not logged again. */
+  private quiet = false
   private readonly slots: Slot[] = []
   private readonly bound: Bound[] = []
   private readonly tickers = new Map<string, TickerState>()
@@ -312,7 +314,7 @@ export class SignalEngine {
     if (c.firstErrors.length >= this.maxErrorLogs) return
     const text = `${where}: ${message} (ticker ${r.ticker})`
     c.firstErrors.push(text)
-    this.log.warn({ signal: signal.id, error: text }, 'signal error')
+    if (!this.quiet) this.log.warn({ signal: signal.id, error: text }, 'signal error')
   }
 
   /**
@@ -326,10 +328,16 @@ export class SignalEngine {
     const { records: before, skipped } = this
     const out: EmittedFire[] = []
     let n = 0
-    for (const { record, seq } of records) {
-      this.process(record, seq, out)
-      out.length = 0
-      n++
+    // the previous run logged these records' errors already
+    this.quiet = true
+    try {
+      for (const { record, seq } of records) {
+        this.process(record, seq, out)
+        out.length = 0
+        n++
+      }
+    } finally {
+      this.quiet = false
     }
     this.bound.forEach((b, i) => Object.assign(b.counters, saved[i]))
     this.records = before

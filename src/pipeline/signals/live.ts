@@ -15,10 +15,10 @@ import { NatsRecordSource } from './nats-source.ts'
 import { runSignals, type RunResult } from './runner.ts'
 import { ConsoleFireSink, TeeFireSink } from './sinks.ts'
 import type { FireSink, LoadedSignal } from './types.ts'
-import { connectNats } from '../transport/connect.ts'
+import { connectRoleNats } from '../transport/connect.ts'
 import { watchConsumerLag } from '../transport/stream.ts'
 import { validateConsumerFilter } from '../transport/subjects.ts'
-import { warmUp } from './warm-up.ts'
+import { resumeAtAckFloor, warmUp } from './warm-up.ts'
 import { claimConsumer } from '../transport/claim.ts'
 
 export interface LiveOptions {
@@ -87,7 +87,7 @@ export function consumerName(signals: readonly LoadedSignal[]): string {
 
 export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   const log = o.log ?? silentLogger()
-  const nc = await connectNats(o.natsUrl, { maxReconnectAttempts: -1, name: consumerName(o.signals) })
+  const nc = await connectRoleNats(o.natsUrl, consumerName(o.signals), log)
   const js = jetstream(nc)
   const jsm = await jetstreamManager(nc)
   // the stream to read must exist, and take the filter, before anything is created (the fires stream, a consumer)
@@ -109,11 +109,20 @@ export async function startLiveRunner(o: LiveOptions): Promise<LiveRunner> {
   })
   const source = new NatsRecordSource(nc, jsm, { stream: o.stream, filter: o.filter, consumer, log })
   const js$ = new JetStreamFireSink(js, jsm, { prefix: o.outputPrefix, name: o.firesStream, log })
-  await js$.start()
+  try {
+    await js$.start()
+    // after the last message the previous run acked, in order; its state (builders, signal
+    // memory) rebuilt before consuming
+    const upTo = await resumeAtAckFloor({ jsm, stream: o.stream, consumer, filter: o.filter, log })
+    const warmed = await warmUp({ nc, jsm, stream: o.stream, filter: o.filter, consumer, engine, log, upTo })
+    if (warmed !== null) log.info(warmed, `state rebuilt from ${warmed.records} messages of the stream (${warmed.from} up to sequence ${warmed.upToSeq}, the last one evaluated; no fires)`)
+  } catch (e) {
+    // nothing left answering for the consumer, nothing holding the process
+    claim.release()
+    await nc.close().catch(() => {})
+    throw e
+  }
   const sink: FireSink = o.console ? new TeeFireSink([new ConsoleFireSink(), js$]) : js$
-  // the state of the previous run (builders, signal memory), rebuilt before consuming after it
-  const warmed = await warmUp({ nc, jsm, stream: o.stream, filter: o.filter, consumer, engine, log })
-  if (warmed !== null) log.info(warmed, `state rebuilt from ${warmed.records} messages of the stream (${warmed.from} up to sequence ${warmed.upToSeq}, the last one evaluated; no fires)`)
   const lag = watchConsumerLag(jsm, o.stream, consumer)
   const stats = (): LiveStats => ({ fireRetries: js$.retries, ackRetries: source.ackFailures, ...lag.lag })
   if (o.registry) registerMetrics(o.registry, engine, stats)

@@ -15,8 +15,11 @@ import type { Logger } from '../core/log.ts'
 import { parseRecord } from '../records/parse.ts'
 import type { MarketRecord } from '../records/types.ts'
 import type { SignalEngine } from './engine.ts'
+import { ensureSignalConsumer } from './nats-source.ts'
 
 const BATCH = 1_000
+/** A progress line at most this often while rebuilding (ms). */
+const PROGRESS_EVERY_MS = 5_000
 const decoder = new TextDecoder()
 
 export interface WarmUpResult {
@@ -39,18 +42,40 @@ export interface WarmUpOptions {
   env?: Record<string, string | undefined>
 }
 
-/** Rebuilds the engine's state up to the consumer's ack floor (see the header); null when there is nothing to rebuild. */
-export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult | null> {
-  if ((o.env ?? process.env).SSMD_SIGNAL_WARMUP === '0') return null
-  let upTo: number
+/**
+ * A consumer the previous run left with messages delivered but never acked (it pulls ahead of what
+ * it evaluates; a stop drops that queue, a crash too) is created again right after its ack floor:
+ * otherwise the server sends the newer messages first and those come back only as redeliveries
+ * after ack_wait, by when the runner has moved past them and skips them as already evaluated (they
+ * never were). Only this process uses the consumer (transport/claim.ts). Returns its ack floor
+ * (0: nothing acked, or no consumer yet).
+ */
+export async function resumeAtAckFloor(o: { jsm: JetStreamManager; stream: string; consumer: string; filter?: string; log: Logger }): Promise<number> {
+  let ci
   try {
-    upTo = (await o.jsm.consumers.info(o.stream, o.consumer)).ack_floor.stream_seq
+    ci = await o.jsm.consumers.info(o.stream, o.consumer)
   } catch (e) {
-    if ((e as JetStreamApiError | undefined)?.code === JetStreamApiCodes.ConsumerNotFound) return null
+    if ((e as JetStreamApiError | undefined)?.code === JetStreamApiCodes.ConsumerNotFound) return 0
     throw e
   }
+  const floor = ci.ack_floor.stream_seq
+  if (ci.delivered.stream_seq > floor && floor > 0) {
+    o.log.info({ consumer: o.consumer, ackFloor: floor, delivered: ci.delivered.stream_seq }, 'messages delivered to the last run but never acked: the consumer is created again after its ack floor, so they are evaluated in order')
+    await o.jsm.consumers.delete(o.stream, o.consumer)
+    await ensureSignalConsumer(o.jsm, { stream: o.stream, consumer: o.consumer, filter: o.filter }, floor + 1)
+  }
+  return floor
+}
+
+/** Rebuilds the engine's state up to the consumer's ack floor `upTo` (see the header); null when there is nothing to rebuild. */
+export async function warmUp(o: WarmUpOptions & { upTo: number }): Promise<WarmUpResult | null> {
+  if ((o.env ?? process.env).SSMD_SIGNAL_WARMUP === '0') return null
+  const upTo = o.upTo
   if (upTo === 0) return null
-  const last = await o.jsm.streams.getMessage(o.stream, { seq: upTo }).catch(() => null)
+  const last = await o.jsm.streams.getMessage(o.stream, { seq: upTo }).catch((e: JetStreamApiError) => {
+    if (e?.code === JetStreamApiCodes.NoMessageFound) return null
+    throw e
+  })
   if (last === null) {
     o.log.warn({ stream: o.stream, seq: upTo }, 'the last message evaluated is no longer in the stream: state starts empty (no warm-up)')
     return null
@@ -77,6 +102,7 @@ async function feed(o: WarmUpOptions, name: string, upTo: number): Promise<numbe
   const messages = await (await jetstream(o.nc).consumers.get(o.stream, name)).consume({ max_messages: BATCH })
   let batch: { record: MarketRecord; seq: number }[] = []
   let records = 0
+  let said = performance.now()
   try {
     for await (const m of messages) {
       if (m.seq > upTo) break
@@ -85,6 +111,10 @@ async function feed(o: WarmUpOptions, name: string, upTo: number): Promise<numbe
       if (batch.length >= BATCH) {
         records += o.engine.warm(batch)
         batch = []
+        if (performance.now() - said >= PROGRESS_EVERY_MS) {
+          said = performance.now()
+          o.log.info({ records, seq: m.seq, upTo }, 'rebuilding state')
+        }
       }
       if (m.seq >= upTo || m.info.pending === 0) break
     }

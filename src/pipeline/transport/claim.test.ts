@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { needService, uniqueId } from '../../../test/services.ts'
-import { claimConsumer } from './claim.ts'
+import { claimConsumer, claimSubject } from './claim.ts'
 
 const nats = await needService('nats')
 
@@ -36,5 +36,23 @@ describe.skipIf(!nats.ok)(`one instance per consumer (${nats.reason})`, () => {
     const c = await open()
     ;(await claimConsumer(c, 'archiver', stream, 'arch')).release()
     second.release()
+  })
+
+  test('a holder that answers late once (its event loop busy for 1.5 s) still refuses the newcomer: a timeout is asked again', async () => {
+    const stream = uniqueId('S').toUpperCase()
+    const a = await open()
+    let calls = 0
+    a.subscribe(claimSubject('archiver', stream, 'arch'), {
+      callback: (_e, m) => {
+        const reply = () => m.respond(JSON.stringify({ host: 'busy-host', pid: 4242, since: '2026-12-05T00:00:00.000Z' }))
+        if (calls++ === 0) setTimeout(reply, 1_500)
+        else reply()
+      },
+    })
+    await a.flush()
+    const b = await open()
+    const err = await claimConsumer(b, 'archiver', stream, 'arch').catch((e: unknown) => e as { code: string; message: string })
+    expect(err).toMatchObject({ code: 'CONSUMER_IN_USE' })
+    expect(calls).toBe(2)
   })
 })

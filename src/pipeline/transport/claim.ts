@@ -19,6 +19,9 @@ export interface ConsumerClaim {
   release(): void
 }
 
+/** Requests of a claim before a newcomer that got no answer (only timeouts) goes on. */
+const CLAIM_ATTEMPTS = 3
+
 interface Holder {
   host: string
   pid: number
@@ -36,14 +39,23 @@ export function claimSubject(role: string, stream: string, consumer: string): st
  */
 export async function claimConsumer(nc: NatsConnection, role: string, stream: string, consumer: string, flag = '--consumer', log: Logger = silentLogger()): Promise<ConsumerClaim> {
   const subject = claimSubject(role, stream, consumer)
-  const holder = await nc.request(subject, '', { timeout: 1_000 }).then(
-    (m) => m.json<Holder>(),
-    (e: unknown) => {
-      // no responders: nobody holds it; a timeout (a server without no-responder replies): go on
-      if (!/no responders|503/i.test(String((e as Error)?.message ?? e))) log.warn({ err: e, subject }, `${role}: could not ask whether consumer ${consumer} is in use; going on`)
-      return null
-    },
-  )
+  let holder: Holder | null = null
+  // no responders: nobody holds it. A timeout (a holder whose event loop is busy, a slow link) is
+  // asked again before going on: a holder that answers late must still refuse the newcomer.
+  for (let attempt = 1; ; attempt++) {
+    const answer = await nc.request(subject, '', { timeout: 1_000 }).then(
+      (m) => m.json<Holder>(),
+      (e: unknown) => (/no responders|503/i.test(String((e as Error)?.message ?? e)) ? null : e),
+    )
+    if (answer === null || (answer as Holder).pid !== undefined) {
+      holder = answer as Holder | null
+      break
+    }
+    if (attempt >= CLAIM_ATTEMPTS) {
+      log.warn({ err: answer, subject }, `${role}: could not ask whether consumer ${consumer} is in use (${CLAIM_ATTEMPTS} tries); going on`)
+      break
+    }
+  }
   if (holder !== null) {
     throw new UsageError(
       `${role}: consumer ${consumer} of stream ${stream} is in use by PID ${holder.pid} on ${holder.host} (running since ${holder.since}): ` +

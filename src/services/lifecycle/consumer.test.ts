@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { jetstream } from '@nats-io/jetstream'
 import { useJetStream } from '../../../test/jetstream.ts'
 import { needService, uniqueId } from '../../../test/services.ts'
+import { connect } from '@nats-io/transport-node'
 import { waitFor } from '../../pipeline/core/wait.ts'
 import { ensureStream } from '../../pipeline/transport/stream.ts'
 import { createTestDatabase, type TestDatabase } from '../db/index.ts'
@@ -50,6 +51,25 @@ describe.skipIf(!pg.ok || !nats.ok)(`lifecycle consumer (${pg.reason}; ${nats.re
       expect(zero.filter((l) => !text.includes(l))).toEqual([])
     } finally {
       await c.stop()
+    }
+  })
+
+  test('/health stays 200 while NATS reconnects but is 503 once the client is closed for good (a restart is what helps then)', async () => {
+    const { db, stream, prefix } = await setup()
+    await using _db = db
+    const own = await connect({ servers: nats.url })
+    const c = await startLifecycleConsumer({ sql: db.sql, nc: own, stream, filter: `${prefix}.json.>`, consumer: uniqueId('c'), sweepIntervalMs: 0, opsPort: 0 })
+    try {
+      const health = async () => {
+        const r = await fetch(`${c.ops!.url}/health`)
+        const b = (await r.json()) as { status: string; nats: string }
+        return [r.status, b.status, b.nats]
+      }
+      expect(await health()).toEqual([200, 'ok', 'connected'])
+      await own.close()
+      expect(await health()).toEqual([503, 'nats_closed', 'closed'])
+    } finally {
+      await c.stop().catch(() => {})
     }
   })
 

@@ -92,7 +92,11 @@ export async function startLifecycleConsumer(options: LifecycleConsumerOptions):
   let dbOk = true
   // liveness: a NATS or database outage is ridden out (NATS reconnects, the message is redelivered),
   // so only readiness says no meanwhile; a restart would not bring either back sooner
-  const health = () => ({ ok: true, status: 'ok', nats: natsState(o.nc), database: dbOk, ...stats })
+  // (a client closed for good, e.g. after repeated authorization errors, is not: a restart helps)
+  const health = () => {
+    const nats = natsState(o.nc)
+    return { ok: nats !== 'closed', status: nats === 'closed' ? 'nats_closed' : 'ok', nats, database: dbOk, ...stats }
+  }
   const ready = () => {
     const nats = natsState(o.nc)
     const ok = nats === 'connected' && dbOk

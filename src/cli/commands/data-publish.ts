@@ -8,7 +8,7 @@
  * Nats-Msg-Id from the connector's OutRecordFactory: `trade:{trade_id}` for trades, else
  * `{instance}:{n}`, where the instance names the replayed archive date and `n` is the
  * record's position in it (counted before any filter), so a replay sent twice, whole or by
- * ticker, stores nothing twice.
+ * ticker, stores nothing twice (within the stream's duplicate window: JetStream's dedupe).
  */
 import { resolve } from 'node:path'
 import { FrameScanner, KIND_EVENT_LIFECYCLE, KIND_NONE, kindOfType, SCAN_INVALID, SubjectCache } from '../../hot/index.ts'

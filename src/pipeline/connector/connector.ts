@@ -257,15 +257,15 @@ export class Connector {
         const apiKey = this.o.config.secrets.get('KALSHI_API_KEY')
         return { url, headers: this.key && apiKey ? kalshiAuthHeaders(apiKey, this.key, 'GET', path) : {} }
       },
-      ingest: (shard, text, t) => {
-        const id = this.ingest.frame(shard.id, shard.connId, text, t)
+      ingest: (shard, connId, text, t) => {
+        const id = this.ingest.frame(shard.id, connId, text, t)
         if (this.ingest.waiting > 0) this.scheduleOverflow()
         // Receive → ring, sampled 1 frame in 64 so the histogram costs nothing per frame.
         if ((++this.sampled & 63) === 0) this.metrics.process.observe(this.processLabels, (nowUs() - t) / 1e6)
         return id
       },
-      ingestBytes: (shard, buf, start, end, t) => {
-        const id = this.ingest.frameBytes(shard.id, shard.connId, buf, start, end, t)
+      ingestBytes: (shard, connId, buf, start, end, t) => {
+        const id = this.ingest.frameBytes(shard.id, connId, buf, start, end, t)
         if (this.ingest.waiting > 0) this.scheduleOverflow()
         if ((++this.sampled & 63) === 0) this.metrics.process.observe(this.processLabels, (nowUs() - t) / 1e6)
         return id
@@ -302,7 +302,8 @@ export class Connector {
     this.metrics.missing.inc({ feed: this.labels.feed, shard: String(shardId), channel }, got - expected)
     this.gapWarn.note({ shard: shardId, conn: connId, sid, channel, expected, got }, { missing: got - expected })
     this.ingest.control('gap', { shard: shardId, conn: connId, sid, channel, expected, got, missing: got - expected }, nowUs())
-    if (channel === 'orderbook_delta') void shard?.resnapshot(sid)
+    // a gap on a connection that is already closing (its last frames): the current one has its own books
+    if (channel === 'orderbook_delta' && shard?.connId === connId) void shard.resnapshot(sid)
   }
 
   /**

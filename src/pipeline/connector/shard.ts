@@ -26,9 +26,9 @@ export interface ShardHost {
   /** WebSocket URL and freshly signed upgrade headers (re-signed on every connect). */
   endpoint(): { url: string; headers: Record<string, string> }
   /** The hot path: returns the command id when the frame is a control reply, else -1. */
-  ingest(shard: Shard, text: string, receivedAtUs: number): number
+  ingest(shard: Shard, connId: string, text: string, receivedAtUs: number): number
   /** The same for a frame received as bytes, buf[start, end) (valid only during the call). */
-  ingestBytes(shard: Shard, buf: Uint8Array, start: number, end: number, receivedAtUs: number): number
+  ingestBytes(shard: Shard, connId: string, buf: Uint8Array, start: number, end: number, receivedAtUs: number): number
   /** A control record (gap, reconnect, error) onto `{prefix}.json.control.{kind}`. */
   control(kind: string, fields: Record<string, unknown>): void
   /** Seq state of a connection is void after it closes. */
@@ -124,15 +124,18 @@ export class Shard {
     this.connId = `${this.id}.${this.epoch}`
     this.sids.clear()
     this.subscribed = false
+    // the socket's own connection id: a closed socket still delivers what was on its way until it
+    // finishes closing, possibly after the next connection opened (its seq numbers are its own)
+    const connId = this.connId
     const socket = new KalshiSocket(url, headers, {
       onFrame: (text, t) => {
         if (this.stopped) return this.lateFrame()
-        const id = this.host.ingest(this, text, t)
+        const id = this.host.ingest(this, connId, text, t)
         if (id >= 0) socket.reply(id, JSON.parse(text))
       },
       onFrameBytes: (buf, start, end, t) => {
         if (this.stopped) return this.lateFrame()
-        const id = this.host.ingestBytes(this, buf, start, end, t)
+        const id = this.host.ingestBytes(this, connId, buf, start, end, t)
         if (id >= 0) socket.reply(id, JSON.parse(utf8.decode(buf.subarray(start, end))))
       },
       onOpen: () => {

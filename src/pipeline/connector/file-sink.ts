@@ -20,10 +20,19 @@ export class FileSink implements Sink {
   private accepted = 0
   private closed = false
 
-  /** A sink whose `_seq` goes on after the highest one already in its archive directory. */
+  /**
+   * A sink whose `_seq` goes on after the highest one already in its archive directory: read once
+   * the writer holds the directory (a second writer is refused before it scans anything).
+   */
   static async open(options: FileSinkOptions): Promise<FileSink> {
-    const last = await lastDurableSeq(join(options.root, options.feed, options.stream), '_seq')
-    return new FileSink(options, last ?? 0)
+    const sink = new FileSink(options)
+    try {
+      sink.lastSeq = (await lastDurableSeq(join(options.root, options.feed, options.stream), '_seq')) ?? 0
+    } catch (e) {
+      await sink.close().catch(() => {})
+      throw e
+    }
+    return sink
   }
 
   /** `lastSeq`: the `_seq` before the first line this sink writes (FileSink.open reads it from disk). */

@@ -318,3 +318,21 @@ test('while it starts (here: a NATS that never answers), /health is 200 "startin
     await mute.close()
   }
 }, 30_000)
+
+test('the ops port comes from --health-port or SSMD_HEALTH_PORT too, as in every other role (it took only --port)', async () => {
+  const mute = await startMuteNats()
+  const [a, b] = [await freePort(), await freePort()]
+  const viaFlag = spawnCli(['signal-runner', '--signals-dir', SIGNALS_DIR, '--health-port', String(a)], { SIGNALS: 'volume-1m-1min', NATS_URL: mute.url, NATS_STREAM: 'ANY' })
+  const viaEnv = spawnCli(['signal-runner', '--signals-dir', SIGNALS_DIR], { SIGNALS: 'volume-1m-1min', NATS_URL: mute.url, NATS_STREAM: 'ANY', SSMD_HEALTH_PORT: String(b) })
+  try {
+    for (const port of [a, b]) {
+      await waitFor(() => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false), `the ops server on ${port}`)
+    }
+    const bad = await runCli(['signal-runner', '--signals-dir', SIGNALS_DIR], { SIGNALS: 'volume-1m-1min', SSMD_HEALTH_PORT: 'x' })
+    expect([bad.code, bad.err]).toEqual([2, ['error: SSMD_HEALTH_PORT must be an integer from 0 to 65535 (got "x")']])
+  } finally {
+    killIfRunning(viaFlag)
+    killIfRunning(viaEnv)
+    await mute.close()
+  }
+}, 30_000)

@@ -37,9 +37,10 @@ export function registerSignalRunner(program: Command): void {
     .command('signal-runner')
     .description('run several signals in one process (shared per-ticker state) with /health /ready /metrics')
     .option('--config <file>', `YAML config; otherwise env SIGNALS, NATS_URL, NATS_STREAM, NATS_FILTER (url and stream default to the ${DEFAULT_ENV} environment's)`)
-    .option('--port <n>', `/health /ready /metrics port (0 = any free port; default the config's port, else ${OPS_PORTS['signal-runner']})`)
+    .option('--port <n>', `/health /ready /metrics port (0 = any free port); env SSMD_HEALTH_PORT (default the config's port, else ${OPS_PORTS['signal-runner']})`)
+    .option('--health-port <n>', 'the same as --port, named as the other roles name it')
     .option('--signals-dir <dir>', 'signals directory; env SSMD_SIGNALS_PATH')
-    .action(async (o: { config?: string; port?: string; signalsDir?: string }, cmd: Command) => {
+    .action(async (o: { config?: string; port?: string; healthPort?: string; signalsDir?: string }, cmd: Command) => {
       const env = process.env
       let cfg: RunnerConfig
       if (o.config) {
@@ -49,7 +50,11 @@ export function registerSignalRunner(program: Command): void {
         if (ids.length === 0) throw new UsageError('no signals: pass --config or set SIGNALS=a,b')
         cfg = { signals: ids, nats: { url: env.NATS_URL, stream: env.NATS_STREAM, filter: env.NATS_FILTER }, output_prefix: env.OUTPUT_PREFIX, fires_stream: firesStreamOf() }
       }
-      const port = o.port !== undefined ? parseInteger(o.port, '--port', PORT_RANGE) : cfg.port ?? OPS_PORTS['signal-runner']
+      // as every role: the flag, else SSMD_HEALTH_PORT, else the config's, else the role's default
+      const port = o.port !== undefined ? parseInteger(o.port, '--port', PORT_RANGE)
+        : o.healthPort !== undefined ? parseInteger(o.healthPort, '--health-port', PORT_RANGE)
+        : env.SSMD_HEALTH_PORT !== undefined && env.SSMD_HEALTH_PORT !== '' ? parseInteger(env.SSMD_HEALTH_PORT, 'SSMD_HEALTH_PORT', PORT_RANGE)
+        : cfg.port ?? OPS_PORTS['signal-runner']
       // what the config does not name: the default environment's (as the archiver, cdc, … read it)
       let dflt: { url: string; stream: string } | undefined
       const { url = (dflt ??= defaultEnvNats(cmd)).url, stream = (dflt ??= defaultEnvNats(cmd)).stream } = cfg.nats

@@ -173,8 +173,8 @@ async function startSecmasterMode(config: ResolvedConfig, log: ReturnType<typeof
     async follow(connector: Connector) {
       const cdc = config.env.cdc
       if (!cdc?.enabled) return
-      const { connectNats } = await import('../../pipeline/transport/connect.ts')
-      nc = await connectNats(config.transport.url, { name: 'ssmd-connector-cdc', maxReconnectAttempts: -1 })
+      const { connectNats, ROLE_NATS_OPTIONS } = await import('../../pipeline/transport/connect.ts')
+      nc = await connectNats(config.transport.url, { ...ROLE_NATS_OPTIONS, name: 'ssmd-connector-cdc' })
       follower = await followCdc({
         connector, nc, sql, categories, log,
         stream: cdc.stream,

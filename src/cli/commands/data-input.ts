@@ -83,6 +83,19 @@ export function checkListed(flag: string, value: string, what: string, known: re
   throw new UsageError(`${flag} ${value} is not ${what} of ${where} (its manifests list ${listed})`)
 }
 
+/**
+ * `--ticker` and `--type` of `data sample` and `data export` against what the manifests of `files`
+ * list: a usage error for a ticker none lists, or when none of `types` is listed (a type some file
+ * holds is kept); nothing to check when there are no files or no filters.
+ */
+export async function checkFilters(files: readonly ArchiveFile[], o: { ticker?: string; types: readonly string[] }, where: string): Promise<void> {
+  if (files.length === 0 || (o.ticker === undefined && o.types.length === 0)) return
+  const listed = await manifestContents(files)
+  if (o.ticker !== undefined) checkListed('--ticker', o.ticker, 'a ticker', listed.tickers, where)
+  const missing = listed.types === null ? [] : o.types.filter((t) => !listed.types?.includes(t))
+  if (missing.length > 0 && missing.length === o.types.length) checkListed('--type', missing.join(','), 'a record type', listed.types, where)
+}
+
 /** Up to `n` of `values` sharing the longest prefix with `value` (a typo's neighbours), in order. */
 function nearest(value: string, values: readonly string[], n: number): string[] {
   const common = (t: string) => {

@@ -14,7 +14,7 @@ import { FileRecordSource } from '../../pipeline/signals/index.ts'
 import { connectNats, isLiteralSubject } from '../../pipeline/transport/index.ts'
 import { headers } from '@nats-io/transport-node'
 import { warnTruncated } from './archive-input.ts'
-import { checkListed, manifestContents, streamFiles } from './data-input.ts'
+import { checkFilters, checkListed, manifestContents, streamFiles } from './data-input.ts'
 import { ReplayPublisher, replayInstanceId } from './data-publish.ts'
 import { DEFAULT_NATS_URL, dataDirOf } from './signal.ts'
 import { isStdoutClosed, watchStdout } from '../stdout.ts'
@@ -104,11 +104,7 @@ export function registerData(program: Command): void {
       if (files.length === 0) throw new UsageError(`no ${o.feed} archive files for ${o.date} under ${root}`)
       const where = `${o.feed}${o.stream ? `/${o.stream}` : ''} ${o.date}`
       // a filter the date cannot match prints nothing: said before anything is read
-      if (o.ticker !== undefined || o.type !== undefined) {
-        const listed = await manifestContents(files)
-        if (o.ticker !== undefined) checkListed('--ticker', o.ticker, 'a ticker', listed.tickers, where)
-        if (o.type !== undefined) checkListed('--type', o.type, 'a record type', listed.types, where)
-      }
+      await checkFilters(files, { ticker: o.ticker, types: o.type === undefined ? [] : [o.type] }, where)
       let n = 0
       const lines = readArchive(files)
       for await (const line of lines) {
@@ -238,12 +234,7 @@ Prices in dollars, sizes in contracts, ts/received_at as UTC timestamps (ms); se
       const { files } = await streamFiles({ root, feed: o.feed, stream: o.stream, dates })
       const where = `${o.feed}${o.stream ? `/${o.stream}` : ''} ${[...new Set(files.map((f) => f.date))].join(', ')}`
       // a filter the dates cannot match exports nothing: said before anything is read
-      if (files.length > 0 && (o.ticker !== undefined || types.length > 0)) {
-        const listed = await manifestContents(files)
-        if (o.ticker !== undefined) checkListed('--ticker', o.ticker, 'a ticker', listed.tickers, where)
-        const missing = listed.types === null ? [] : types.filter((t) => !listed.types?.includes(t))
-        if (missing.length === types.length && missing.length > 0) checkListed('--type', missing.join(','), 'a record type', listed.types, where)
-      }
+      await checkFilters(files, { ticker: o.ticker, types }, where)
       const s = await exportArchive({
         root, feed: o.feed, stream: o.stream, dates, out: o.out, format, types, ticker: o.ticker,
         rowGroupRows, overwrite: o.overwrite,

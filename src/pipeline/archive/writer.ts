@@ -92,7 +92,8 @@ export class ArchiveWriter {
   private readonly rotationMs: number
   private readonly now: () => number
   private readonly log: Logger
-  private readonly dir: string
+  /** `{root}/{feed}/{stream}`: the directory of the date directories this writer writes. */
+  readonly dir: string
   private readonly feed: string
   private readonly stream: string
   private readonly gzipMode: GzipMode

@@ -5,7 +5,7 @@ import { OPS_PORTS, serveOps, type OpsServer } from '../core/http.ts'
 import { silentLogger, type Logger } from '../core/log.ts'
 import { createRegistry, type Registry } from '../core/metrics.ts'
 import { withTimeout } from '../core/wait.ts'
-import { connectNats, ROLE_NATS_OPTIONS } from '../transport/connect.ts'
+import { connectRoleNats } from '../transport/connect.ts'
 import { natsState } from '../core/nats-link.ts'
 import { createArchiverMetrics, type ArchiverMetrics } from './metrics.ts'
 import { resolveTuning, validateEntries, type ArchiverTuning, type ArchiveStreamEntry } from './options.ts'
@@ -82,7 +82,7 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
     return { ...p, ok: p.ok && nc !== null && natsState(nc) === 'connected' && tasks.every((t) => !t.stats().waitingForStream) }
   } })
   try {
-    nc = await connectNats(options.natsUrl, { ...ROLE_NATS_OPTIONS, name: 'ssmd-archiver', log })
+    nc = await connectRoleNats(options.natsUrl, 'ssmd-archiver', log)
   } catch (e) {
     await ops?.stop()
     throw e

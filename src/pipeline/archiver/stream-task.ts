@@ -2,7 +2,6 @@
  * (Over 300 lines: consuming, the write → flush → ack batches and the rules for creating and
  * re-creating the consumer are one state machine over one consumer; see the StreamTask doc.)
  */
-import { join } from 'node:path'
 import {
   AckPolicy, DeliverPolicy, JetStreamApiCodes, jetstream, jetstreamManager,
   type ConsumerInfo, type ConsumerMessages, type JetStreamApiError, type StreamInfo,
@@ -266,7 +265,7 @@ export class StreamTask {
   }
 
   private get archiveDir(): string {
-    return join(this.o.root, this.o.entry.feed, this.o.entry.name)
+    return this.writer.dir
   }
 
   /**

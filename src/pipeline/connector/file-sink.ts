@@ -6,7 +6,6 @@
  * `_nats_seq` is (before, every start began again at 1: a date held the same `_seq` several
  * times). A batch is accepted once the archive writer has pushed it to the OS (flush).
  */
-import { join } from 'node:path'
 import { ArchiveWriter, type ArchiveWriterOptions } from '../archive/index.ts'
 import { lastDurableSeq } from '../archiver/resume.ts'
 import type { OutRecord, Sink, SinkStats } from '../transport/types.ts'
@@ -27,7 +26,7 @@ export class FileSink implements Sink {
   static async open(options: FileSinkOptions): Promise<FileSink> {
     const sink = new FileSink(options)
     try {
-      sink.lastSeq = (await lastDurableSeq(join(options.root, options.feed, options.stream), '_seq')) ?? 0
+      sink.lastSeq = (await lastDurableSeq(sink.writer.dir, '_seq')) ?? 0
     } catch (e) {
       await sink.close().catch(() => {})
       throw e

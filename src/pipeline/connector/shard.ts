@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import { KalshiError } from '../core/errors.ts'
 import { KALSHI_ERROR } from '../kalshi/protocol.ts'
-import { backoffMs, delay } from '../core/wait.ts'
+import { backoffMs, delay, withTimeout } from '../core/wait.ts'
 import type { Channel } from '../config/schema.ts'
 import { KalshiSocket, SOCKET_DEFAULTS } from './socket.ts'
 
@@ -376,9 +376,7 @@ export class Shard {
     const socket = this.socket
     if (socket === undefined) return
     socket.close(1000, 'shutdown')
-    let timer: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([socket.finished, new Promise<void>((r) => (timer = setTimeout(r, SHARD_STOP_WAIT_MS)))])
-    clearTimeout(timer)
+    await withTimeout(socket.finished, SHARD_STOP_WAIT_MS, 'the socket to finish closing').catch(() => {})
     // past this the connector closes its ring: a frame after it could not be written (it would be
     // counted as forwarded and lost), so it is dropped and said
     this.stopped = true

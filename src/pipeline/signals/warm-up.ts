@@ -6,7 +6,7 @@
  * differently from a backtest of the same day for the rest of it. Now, before consuming, the
  * messages of the stream from the start of that message's UTC day (a day's backtest starts
  * there with empty state) up to the last acked one are fed through the engine again, through an
- * ordered consumer, with their fires dropped and the counters untouched (SignalEngine.warm).
+ * ephemeral consumer of its own (no ack), with their fires dropped and the counters untouched (SignalEngine.warm).
  * A new consumer (nothing acked) needs none. Off switch: SSMD_SIGNAL_WARMUP=0.
  */
 import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiCodes, type JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'

@@ -2,6 +2,7 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-
 import { ConnectionError, SsmdError } from '../core/errors.ts'
 import type { Logger } from '../core/log.ts'
 import { followNats, natsState } from '../core/nats-link.ts'
+import { withTimeout } from '../core/wait.ts'
 import { redactUrl, redactUrls } from '../core/redact.ts'
 
 /** nats.js's default connect timeout (ms). */
@@ -67,11 +68,8 @@ export function natsStartError(e: unknown, url: string, step: string): unknown {
 export async function closeNats(nc: NatsConnection, drainTimeoutMs = 5_000): Promise<void> {
   if (nc.isClosed()) return
   if (natsState(nc) === 'connected') {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), drainTimeoutMs)))
-    const drained = await Promise.race([nc.drain().then(() => 'drained' as const, () => 'failed' as const), late])
-    clearTimeout(timer)
-    if (drained === 'drained') return
+    const drained = await withTimeout(nc.drain(), drainTimeoutMs, 'NATS drain').then(() => true, () => false)
+    if (drained) return
   }
   await nc.close().catch(() => {})
 }

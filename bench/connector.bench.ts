@@ -17,7 +17,7 @@
  *     SSMD_BENCH_SOAK_S=3600; SSMD_BENCH_VERBOSE=1 prints a sample a second).
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Ring } from '../src/hot/index.ts'
@@ -130,6 +130,28 @@ async function receiveToRing(): Promise<void> {
   }
 }
 
+/** CPU ticks (user + system, 1/100 s) of each of this process's threads, by `tid/name` (Linux; empty elsewhere). */
+function threadTicks(): Map<string, number> {
+  const m = new Map<string, number>()
+  let tasks: string[] = []
+  try {
+    tasks = readdirSync('/proc/self/task')
+  } catch {
+    return m
+  }
+  for (const t of tasks) {
+    try {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'))
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+      m.set(`${t}/${name}`, Number(f[11]) + Number(f[12]))
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return m
+}
+
 /** The connector's socket + hot path (Ingest → RingOut → ring, drained by a Worker), frames/s. */
 async function receiveToRingRate(url: string, transport: SocketTransport): Promise<{ rate: number; backpressure: number }> {
   const ring = Ring.allocate(1 << 24)
@@ -161,8 +183,16 @@ async function receiveToRingRate(url: string, transport: SocketTransport): Promi
   await sleep(700)
   const n0 = frames
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
+  const th0 = threadTicks()
   await sleep(3000)
+  const cpu = process.cpuUsage(c0)
   const rate = ((frames - n0) * 1000) / (performance.now() - t0)
+  if (process.env.SSMD_BENCH_VERBOSE) {
+    // which thread is the bottleneck: the socket thread at ~300 ticks (3 s) is CPU-bound
+    const th1 = threadTicks()
+    console.log(`  ${transport}: ${Math.round(rate)} frames/s, process CPU ${((cpu.user + cpu.system) / Math.max(1, frames - n0)).toFixed(3)} µs/frame; thread ticks ${[...th1].map(([k, v]) => `${k}:${v - (th0.get(k) ?? 0)}`).filter((x) => !x.endsWith(':0')).join(' ')}`)
+  }
   socket.close()
   ring.close()
   drain.terminate()

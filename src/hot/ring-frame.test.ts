@@ -111,7 +111,10 @@ describe('Ring.pushFrame', () => {
           // map translates into it
           const sb = enc.encode(x.subject)
           const k = r.int(0, sb.length)
-          const tail = Array.from(sb.subarray(k), (c) => inv[c])
+          // mapFrom: the token's first j bytes are copied as they are (so the chunk holds them as
+          // they are), the rest go through the map
+          const j = r.chance(0.5) ? 0 : r.int(0, sb.length - k)
+          const tail = [...sb.subarray(k, k + j), ...Array.from(sb.subarray(k + j), (c) => inv[c])]
           const chunk = new Uint8Array(before + body.length + r.int(0, 5) + tail.length).fill(0x7d)
           chunk.set(body, before)
           chunk.set(tail, chunk.length - tail.length)
@@ -120,7 +123,7 @@ describe('Ring.pushFrame', () => {
           const okParts = parts.pushParts(x.subject, x.text, x.cut, suffix, x.ts, x.kind)
           const okFrame = r.chance(0.5)
             ? frame.pushFrame(sb, chunk, before, end, x.shardId, x.ts, x.kind)
-            : frame.pushFrameTicker(sb.subarray(0, k), chunk, chunk.length - tail.length, chunk.length, map, before, end, x.shardId, x.ts, x.kind)
+            : frame.pushFrameTicker(sb.subarray(0, k), chunk, chunk.length - tail.length, chunk.length, map, before, end, x.shardId, x.ts, x.kind, chunk.length - tail.length + j)
           if (okParts !== okFrame || !same(w0)) {
             throw new Error(`seed ${SEED} round ${round}: rings differ after ${JSON.stringify(x)} (pushParts ${okParts}, pushFrame ${okFrame})`)
           }
@@ -187,6 +190,8 @@ describe('Ring.pushFrame', () => {
     expect(HotError.is(err, 'RING_RECORD_TOO_LARGE')).toBe(true)
     expect(() => ring.pushFrame(subject, big, 10, 301, 0, 5, 2)).toThrow('frame range [10, 301) is not inside a buffer of 300 bytes')
     expect(() => ring.pushFrameTicker(subject, big, 290, 301, new Uint8Array(256), 0, 10, 0, 5, 2)).toThrow('token range [290, 301) is not inside a buffer of 300 bytes')
+    expect(() => ring.pushFrameTicker(subject, big, 290, 295, new Uint8Array(256), 0, 10, 0, 5, 2, 296)).toThrow('mapFrom 296 is not inside the token range [290, 295)')
+    expect(() => ring.pushFrameTicker(subject, big, 290, 295, new Uint8Array(256), 0, 10, 0, 5, 2, 289)).toThrow('mapFrom 289 is not inside the token range [290, 295)')
     const dot = Uint8Array.from({ length: 256 }, (_, c) => (c === 46 ? 95 : c))
     const named = new Uint8Array(320).fill(0x61)
     named.set(new TextEncoder().encode('K.X'), 310)

@@ -286,7 +286,7 @@ export class Ring {
    * receivedAtUs and shardId are written as `${n}` would (digits for integers).
    */
   pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
-    return this.pushBytes(subject, frame, 0, 0, EMPTY_BYTES, start, end, shardId, receivedAtUs, kind)
+    return this.pushBytes(subject, frame, 0, 0, 0, EMPTY_BYTES, start, end, shardId, receivedAtUs, kind)
   }
 
   /**
@@ -295,16 +295,22 @@ export class Ring {
    * ticker whose subject token is its bytes with a one-for-one translation (subject.ts
    * `plainToken`, `TOKEN_BYTE`), the subject is written from the frame itself (in cache), with no
    * per-ticker subject kept or read. `head` is SubjectCache.headBytes(kind).
+   * `mapFrom` (tokenStart ≤ mapFrom ≤ tokenEnd; default tokenStart): the bytes before it are
+   * copied as they are, in one native copy, the caller knowing that `map` leaves them unchanged
+   * (ScanResult.marketTickerOdd: a ticker's letters, digits and `-`); only the rest go through
+   * `map` byte by byte.
    */
-  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
-    if (!(tokenStart >= 0 && tokenStart <= tokenEnd && tokenEnd <= frame.length)) {
-      throw new HotError('RING_RANGE_INVALID', `token range [${tokenStart}, ${tokenEnd}) is not inside a buffer of ${frame.length} bytes`)
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number, mapFrom = tokenStart): boolean {
+    if (!(tokenStart >= 0 && tokenStart <= mapFrom && mapFrom <= tokenEnd && tokenEnd <= frame.length)) {
+      throw new HotError('RING_RANGE_INVALID', tokenStart >= 0 && tokenStart <= tokenEnd && tokenEnd <= frame.length
+        ? `mapFrom ${mapFrom} is not inside the token range [${tokenStart}, ${tokenEnd})`
+        : `token range [${tokenStart}, ${tokenEnd}) is not inside a buffer of ${frame.length} bytes`)
     }
-    return this.pushBytes(head, frame, tokenStart, tokenEnd, map, start, end, shardId, receivedAtUs, kind)
+    return this.pushBytes(head, frame, tokenStart, mapFrom, tokenEnd, map, start, end, shardId, receivedAtUs, kind)
   }
 
-  /** pushFrame / pushFrameTicker: subject `subject` + map[frame[ts, te)], payload frame[start, end) + suffix. */
-  private pushBytes(subject: Uint8Array, frame: Uint8Array, ts: number, te: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
+  /** pushFrame / pushFrameTicker: subject `subject` + frame[ts, tm) + map[frame[tm, te)], payload frame[start, end) + suffix. */
+  private pushBytes(subject: Uint8Array, frame: Uint8Array, ts: number, tm: number, te: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
     if (!(start >= 0 && start <= end && end <= frame.length)) {
       throw new HotError('RING_RANGE_INVALID', `frame range [${start}, ${end}) is not inside a buffer of ${frame.length} bytes`)
     }
@@ -332,7 +338,12 @@ export class Ring {
     const u8 = this.u8
     let p = off + RING_RECORD_HEADER_BYTES
     u8.set(subject, p)
-    for (let i = ts, q = p + subject.length; i < te; i++, q++) u8[q] = map[frame[i]]
+    let q = p + subject.length
+    if (tm > ts) {
+      copyBytes.call(frame, u8, q, ts, tm)
+      q += tm - ts
+    }
+    for (let i = tm; i < te; i++, q++) u8[q] = map[frame[i]]
     p += sb
     copyBytes.call(frame, u8, p, start, end)
     u8.set(suffix, p + end - start)

@@ -56,11 +56,29 @@ function checkRanges(p: Pair, buf: Uint8Array, start: number, end: number, got: 
     if (r.marketTickerStart >= 0 && dec.decode(buf.subarray(r.marketTickerStart, r.marketTickerEnd)) !== got.marketTicker) fail('its market ticker range', got)
     if (r.eventTickerStart >= 0 && dec.decode(buf.subarray(r.eventTickerStart, r.eventTickerEnd)) !== got.eventTicker) fail('its event ticker range', got)
   }
+  checkOdd(r, buf, fail, got)
   const l = p.lazy.scanBytes(buf, start, end)
+  checkOdd(l, buf, fail, got)
   p.lazy.tickerAt(l, buf, false)
   p.lazy.tickerAt(l, buf, true)
   const lazy = answer(l)
   if (!Bun.deepEquals(lazy, got)) fail('tickerStrings: false + tickerAt', lazy)
+}
+
+/** An ASCII letter, digit or `-`. */
+const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45
+
+/**
+ * marketTickerOdd / eventTickerOdd: -1, or (only with a range) inside it, every byte of the range
+ * before it a letter, digit or `-` and the byte at it (when before the end) not one.
+ */
+function checkOdd(r: ScanResult, buf: Uint8Array, fail: (what: string, other: Answer) => never, got: Answer): void {
+  for (const [a, e, odd, name] of [[r.marketTickerStart, r.marketTickerEnd, r.marketTickerOdd, 'market'], [r.eventTickerStart, r.eventTickerEnd, r.eventTickerOdd, 'event']] as const) {
+    if (odd < 0) continue
+    if (a < 0 || odd < a || odd > e) fail(`its ${name} ticker's odd index ${odd} (range [${a}, ${e}))`, got)
+    for (let i = a; i < odd; i++) if (!isWord(buf[i])) fail(`its ${name} ticker's odd index ${odd}: byte ${buf[i]} at ${i} before it`, got)
+    if (odd < e && isWord(buf[odd])) fail(`its ${name} ticker's odd index ${odd}: a word byte there`, got)
+  }
 }
 
 /**
@@ -272,6 +290,39 @@ describe('FrameScanner.scanBytes', () => {
     for (const f of frames) expect(answer(fast.scanBytes(f, 0, f.length))).toEqual(answer(slow.scanBytes(f, 0, f.length)))
     expect(slow.fallbacks).toBe(1000)
     expect(fast.fallbacks).toBe(0)
+  })
+
+  test('marks where a ticker\'s letters, digits and dashes end (the envelope walk), -1 where it does not know', () => {
+    const s = new FrameScanner({ tickerStrings: false })
+    const at = (text: string, ticker: string) => enc.encode(text).length - enc.encode(text.slice(text.indexOf(ticker))).length
+    const dotted = '{"type":"ticker","sid":1,"msg":{"market_ticker":"KXBTCD-26DEC0600-T99999.99","price":5}}'
+    let r = s.scanBytes(enc.encode(dotted), 0, enc.encode(dotted).length)
+    expect(r.marketTickerOdd).toBe(at(dotted, '.99'))
+    expect(r.marketTickerEnd - r.marketTickerOdd).toBe(3)
+    const plain = '{"type":"trade","sid":2,"seq":7,"msg":{"trade_id":"x","market_ticker":"KXFED-27MAR03-T4","yes_price":5}}'
+    r = s.scanBytes(enc.encode(plain), 0, enc.encode(plain).length)
+    expect(r.marketTickerOdd).toBe(r.marketTickerEnd)
+    const both = '{"type":"event_lifecycle","sid":3,"msg":{"event_ticker":"KX_EV","market_ticker":"é"}}'
+    r = s.scanBytes(enc.encode(both), 0, enc.encode(both).length)
+    expect([r.eventTickerOdd - r.eventTickerStart, r.marketTickerOdd - r.marketTickerStart]).toEqual([2, 0])
+    // the checked walk (whitespace in the envelope) and JSON.parse do not mark it
+    const spaced = '{ "type":"ticker","sid":1,"msg":{"market_ticker":"KX-1"}}'
+    r = s.scanBytes(enc.encode(spaced), 0, enc.encode(spaced).length)
+    expect([r.marketTickerStart >= 0, r.marketTickerOdd]).toEqual([true, -1])
+    // the realistic corpus: marked on most frames, and checked against the bytes (checkOdd)
+    let marked = 0
+    let inside = 0
+    const fail = (what: string): never => {
+      throw new Error(what)
+    }
+    for (const f of makeCorpus(new Prng(SEED + 6), 2000).map((t) => enc.encode(t))) {
+      const x = s.scanBytes(f, 0, f.length)
+      checkOdd(x, f, fail, {} as Answer)
+      if (x.marketTickerOdd >= 0) marked++
+      if (x.marketTickerOdd >= 0 && x.marketTickerOdd < x.marketTickerEnd) inside++
+    }
+    expect(marked).toBeGreaterThan(1000)
+    expect(inside).toBeGreaterThan(0)
   })
 
   test('rejects a range outside the buffer with a typed error', () => {

@@ -82,6 +82,9 @@ const TRUE = ascii('true')
 const FALSE = ascii('false')
 const NULL = ascii('null')
 
+/** TypedArray#indexOf called as itself on any Uint8Array (a Buffer's own indexOf takes another path). */
+const u8IndexOf = Uint8Array.prototype.indexOf
+
 /** Position after the last number or type read (module state: no pair allocated). */
 let pos = 0
 
@@ -128,7 +131,7 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   const m = n - 2
   // msg closes at m and nothing inside closes earlier: it holds no object (so every key in it
   // is its own) and it is the envelope's last key. (b[m] is a `}`: the search stops there.)
-  if (b.indexOf(RBRACE, i) !== m) return false
+  if (u8IndexOf.call(b, RBRACE, i) !== m) return false
   // no backslash in msg: every `"` delimits a string and no key is escaped
   if (find(b, BACKSLASH, i, m) !== m) return false
   // Every ticker key has a `k`: market_ticker at offsets 3 and 10, event_ticker at 9. Kalshi
@@ -141,6 +144,8 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   tMarketEnd = -1
   tEventStart = -1
   tEventEnd = -1
+  tMarketOdd = -1
+  tEventOdd = -1
   tSeen = 0
   let from = i
   if (isKey(b, i, KEY_MARKET_Q, m)) {
@@ -171,6 +176,8 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   out.marketTickerEnd = tMarketEnd
   out.eventTickerStart = tEventStart
   out.eventTickerEnd = tEventEnd
+  out.marketTickerOdd = tMarketOdd
+  out.eventTickerOdd = tEventOdd
   out.lastBrace = n - 1
   return true
 }
@@ -184,7 +191,12 @@ let tMarketStart = -1
 let tMarketEnd = -1
 let tEventStart = -1
 let tEventEnd = -1
+let tMarketOdd = -1
+let tEventOdd = -1
 let tSeen = 0
+
+/** 1 for an ASCII letter, digit or `-` (readTicker's first loop: the bytes of most tickers). */
+const WORD = Uint8Array.from({ length: 256 }, (_, c) => ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 ? 1 : 0))
 
 /**
  * Index of the first `c` in b[from, m], where b[m] is the frame's own `}`: it is swapped for `c`
@@ -193,7 +205,7 @@ let tSeen = 0
  */
 function find(b: Uint8Array, c: number, from: number, m: number): number {
   b[m] = c
-  const q = b.indexOf(c, from)
+  const q = u8IndexOf.call(b, c, from)
   b[m] = RBRACE
   return q
 }
@@ -218,7 +230,11 @@ function readTicker(b: Uint8Array, v: number, bit: number, m: number, tickers: B
   c = b[++v]
   if (c !== QUOTE) return c > SPACE ? v : -1
   let e = v + 1
-  // (msg holds no backslash; a control character in a ticker → the checked walk decides)
+  // letters, digits and `-` first (the whole of most tickers; msg's `}` at m stops it), then
+  // the rest up to the closing quote (msg holds no backslash; a control character in a ticker →
+  // the checked walk decides)
+  while (WORD[b[e]] === 1) e++
+  const odd = e
   for (; e < m; e++) {
     c = b[e]
     if (c === QUOTE) break
@@ -234,11 +250,13 @@ function readTicker(b: Uint8Array, v: number, bit: number, m: number, tickers: B
     tMarketId = id
     tMarketStart = v + 1
     tMarketEnd = e
+    tMarketOdd = odd
   } else {
     tEvent = t
     tEventId = id
     tEventStart = v + 1
     tEventEnd = e
+    tEventOdd = odd
   }
   return e + 1
 }

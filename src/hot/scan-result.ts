@@ -49,6 +49,15 @@ export class ScanResult {
   marketTickerEnd = -1
   eventTickerStart = -1
   eventTickerEnd = -1
+  /**
+   * From the trusting envelope walk of `scanBytes` only: the index of the ticker's first byte
+   * that is not an ASCII letter, digit or `-` (its end when there is none: most Kalshi tickers),
+   * found in the pass that finds the closing quote; else -1 (not known). So a caller that writes
+   * the ticker from the frame knows which prefix it may copy as it is (Ring.pushFrameTicker's
+   * `mapFrom`) without a second pass over the bytes.
+   */
+  marketTickerOdd = -1
+  eventTickerOdd = -1
   /** Index of the top-level object's closing `}`; -1 when SCAN_INVALID. */
   lastBrace = -1
 
@@ -66,6 +75,8 @@ export class ScanResult {
     this.marketTickerEnd = -1
     this.eventTickerStart = -1
     this.eventTickerEnd = -1
+    this.marketTickerOdd = -1
+    this.eventTickerOdd = -1
     this.lastBrace = -1
   }
 }

@@ -26,9 +26,10 @@ export interface RecordOut {
   pushFrame(subject: Uint8Array, frame: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean
   /**
    * pushFrame whose subject is `head` followed by `map[b]` of each byte b of
-   * `frame[tokenStart, tokenEnd)` (Ring.pushFrameTicker). Returns false when full.
+   * `frame[tokenStart, tokenEnd)` (Ring.pushFrameTicker; the bytes before `mapFrom` are known
+   * to map to themselves and are copied as they are). Returns false when full.
    */
-  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number, mapFrom: number): boolean
   /** Resolves when the consumer has freed space since the last refused push (or after a safety timeout). */
   waitWritable?(): Promise<void>
 }
@@ -136,7 +137,11 @@ export class Ingest {
     const ev = kind === KIND_EVENT_LIFECYCLE
     const a = ev ? r.eventTickerStart : r.marketTickerStart
     const e = ev ? r.eventTickerEnd : r.marketTickerEnd
-    const plain = plainToken(buf, a, e)
+    // the scan's pass over the ticker found where its letters, digits and `-` end (-1: not
+    // known); only the bytes from there are checked here and mapped in the ring
+    const odd = ev ? r.eventTickerOdd : r.marketTickerOdd
+    const from = odd < 0 ? a : odd
+    const plain = e > a && (from === e || plainToken(buf, from, e))
     if (!plain) {
       const ticker = this.scanner.tickerAt(r, buf, ev)
       if (ticker === null || ticker === '') return this.frame(shardId, connId, decoder.decode(buf.subarray(start, end)), t)
@@ -147,7 +152,7 @@ export class Ingest {
     }
     if (this.overflow.length === 0) {
       const ok = plain
-        ? this.out.pushFrameTicker(this.subjects.headBytes(kind), buf, a, e, TOKEN_BYTE, start, r.lastBrace, shardId, t, kind)
+        ? this.out.pushFrameTicker(this.subjects.headBytes(kind), buf, a, e, TOKEN_BYTE, start, r.lastBrace, shardId, t, kind, from)
         : this.out.pushFrame(this.subjectBytes(kind, ev, buf), buf, start, r.lastBrace, shardId, t, kind)
       if (ok) {
         this.forwarded++

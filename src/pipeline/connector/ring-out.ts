@@ -39,8 +39,8 @@ export class RingOut implements RecordOut {
     return ok
   }
 
-  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number): boolean {
-    const ok = this.ring.pushFrameTicker(head, frame, tokenStart, tokenEnd, map, start, end, shardId, receivedAtUs, kind)
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number, mapFrom: number): boolean {
+    const ok = this.ring.pushFrameTicker(head, frame, tokenStart, tokenEnd, map, start, end, shardId, receivedAtUs, kind, mapFrom)
     if (!this.scheduled && this.ring.deferPublish) this.schedule()
     return ok
   }

@@ -30,6 +30,7 @@ import {
   Ring,
   SeqTracker,
   SubjectCache,
+  type ScanResult,
 } from '../src/hot/index.ts'
 import { bench, do_not_optimize, group, median, report, run, summary, timePerItemNs } from './runner.ts'
 
@@ -137,6 +138,12 @@ function stringSteps(from: number, n: number, ring: Ring): number {
 const FRAMES_PER_READ = 64
 let readTs = 0
 
+/** Where the ticker's bytes stop being letters, digits and `-` (the scan marks it), else its start: as Ingest.frameBytes. */
+function mapFrom(r: ScanResult, ev: boolean, ts: number): number {
+  const odd = ev ? r.eventTickerOdd : r.marketTickerOdd
+  return odd < 0 ? ts : odd
+}
+
 /**
  * (a') bytes, as Ingest.frameBytes: scanBytes + seq + pushFrameTicker (the subject written from
  * the frame's own ticker bytes) or, for a ticker plainToken refuses, the subject bytes from the
@@ -157,8 +164,9 @@ function byteSteps(from: number, n: number, ring: Ring): number {
     const ev = kind === KIND_EVENT_LIFECYCLE
     const ts = ev ? r.eventTickerStart : r.marketTickerStart
     const te = ev ? r.eventTickerEnd : r.marketTickerEnd
-    if (plainToken(chunk, ts, te)) {
-      if (!ring.pushFrameTicker(subjects.headBytes(kind), chunk, ts, te, TOKEN_BYTE, start[j], r.lastBrace, 0, readTs, kind)) return i
+    const from = mapFrom(r, ev, ts)
+    if (te > ts && (from === te || plainToken(chunk, from, te))) {
+      if (!ring.pushFrameTicker(subjects.headBytes(kind), chunk, ts, te, TOKEN_BYTE, start[j], r.lastBrace, 0, readTs, kind, from)) return i
       continue
     }
     const ticker = scanner.tickerAt(r, chunk, ev)
@@ -184,7 +192,8 @@ function withoutRing(stage: 1 | 2 | 3, from: number, n: number): number {
     const ev = kind === KIND_EVENT_LIFECYCLE
     const ts = ev ? r.eventTickerStart : r.marketTickerStart
     const te = ev ? r.eventTickerEnd : r.marketTickerEnd
-    if (plainToken(chunk, ts, te)) {
+    const from = mapFrom(r, ev, ts)
+    if (te > ts && (from === te || plainToken(chunk, from, te))) {
       x += subjects.headBytes(kind).length + te - ts
       continue
     }

@@ -113,6 +113,97 @@ async function natsSink(jsm: JetStreamManager, withMetrics: boolean): Promise<nu
   return rate
 }
 
+/**
+ * The server's own ceiling for what NatsSink must do (a PubAck for each message, Nats-Msg-Id
+ * dedupe), measured with no client work: the records' protocol lines (`HPUB subject reply …`
+ * with the same header NatsSink sends) are encoded before the clock starts and written on a bare
+ * TCP socket, up to `window` unacked, and the acks are only counted. No client can ingest
+ * acknowledged, deduplicated messages faster than this on this server.
+ */
+async function rawAckedCeiling(jsm: JetStreamManager, window = 8192): Promise<number> {
+  const { name, records } = await freshStream(jsm)
+  const enc = new TextEncoder()
+  const dec = new TextDecoder('latin1')
+  const lines: Uint8Array[] = new Array(N)
+  for (let i = 0; i < N; i++) {
+    const hdr = msgIdHeader(records[i].msgId)
+    const body = records[i].payload
+    const head = enc.encode(`HPUB ${records[i].subject} _RAWACK.${i} ${hdr.length} ${hdr.length + body.length}\r\n`)
+    const line = new Uint8Array(head.length + hdr.length + body.length + 2)
+    line.set(head)
+    line.set(hdr, head.length)
+    line.set(body, head.length + hdr.length)
+    line.set([13, 10], line.length - 2)
+    lines[i] = line
+  }
+  const { hostname, port } = new URL(url.replace(/^nats:/, 'http:'))
+  let sent = 0
+  let acked = 0
+  let errors = 0
+  let tail = ''
+  let pending: Uint8Array | null = null
+  let failed: Error | null = null
+  let done!: () => void
+  const all = new Promise<void>((resolve) => (done = resolve))
+  const pump = (sock: { write(b: Uint8Array): number }) => {
+    if (pending !== null) {
+      const w = sock.write(pending)
+      if (w < pending.length) {
+        pending = pending.subarray(Math.max(0, w))
+        return
+      }
+      pending = null
+    }
+    const parts: Uint8Array[] = []
+    while (sent < N && sent < acked + window && parts.length < 512) parts.push(lines[sent++])
+    if (parts.length === 0) return
+    const b = Buffer.concat(parts)
+    const w = sock.write(b)
+    if (w < b.length) pending = b.subarray(Math.max(0, w))
+  }
+  const count = (text: string, what: string) => {
+    let n = 0
+    for (let i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + what.length)) n++
+    return n
+  }
+  const sock = await Bun.connect({
+    hostname,
+    port: Number(port || 4222),
+    socket: {
+      data(s, chunk) {
+        const own = dec.decode(chunk)
+        // a marker split across two reads is counted once: the 11 bytes before this read (one
+        // short of a marker, so none is counted twice) are searched with it
+        const text = tail + own
+        acked += count(text, ACK_MARKER)
+        tail = text.slice(-(ACK_MARKER.length - 1))
+        errors += count(own, '"error"')
+        if (own.includes('PING\r\n')) s.write('PONG\r\n')
+        if (own.includes('-ERR')) failed = new Error(`nats-server: ${own.slice(own.indexOf('-ERR'), own.indexOf('-ERR') + 120)}`)
+        if (acked >= N || failed) done()
+        else pump(s)
+      },
+      drain(s) {
+        pump(s)
+      },
+    },
+  })
+  sock.write(`CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":false,"protocol":1}\r\nSUB _RAWACK.* 1\r\nPING\r\n`)
+  await Bun.sleep(50)
+  const t0 = performance.now()
+  pump(sock)
+  await all
+  const rate = N / ((performance.now() - t0) / 1000)
+  sock.end()
+  if (failed) throw failed
+  if (errors > 0) console.log(`  (raw ceiling: ${errors} acks carried an error)`)
+  await untilStored(jsm, name)
+  await jsm.streams.delete(name)
+  return rate
+}
+
+const ACK_MARKER = 'MSG _RAWACK.'
+
 /** Reference: `js.publish()` with a sliding window of 4096 promises and msgID. */
 async function jsPublish(nc: NatsConnection, jsm: JetStreamManager): Promise<number> {
   const { name, records } = await freshStream(jsm)
@@ -161,6 +252,7 @@ report('Nats-Msg-Id header, nats.js headers()', hb.natsHeaders, 'ns/msg')
 
 const core: number[] = []
 const coreId: number[] = []
+const raw: number[] = []
 const sink: number[] = []
 const sinkMetrics: number[] = []
 // interleaved so that load from other processes hits every case alike
@@ -169,6 +261,7 @@ for (let t = 0; t < TRIALS; t++) {
   sink.push(await natsSink(jsm, false))
   coreId.push(await corePublishMsgId(nc, jsm))
   sinkMetrics.push(await natsSink(jsm, true))
+  raw.push(await rawAckedCeiling(jsm))
 }
 const js = await jsPublish(nc, jsm)
 const base = median(core)
@@ -179,6 +272,8 @@ report('NatsSink, acked and stored', median(sink), 'msg/s', { baseline: base, ba
 report('NatsSink + metrics registry', median(sinkMetrics), 'msg/s', { baseline: base, baselineName: baseName, target: 0.7 })
 report('NatsSink vs core publish + Nats-Msg-Id', median(sink), 'msg/s', { baseline: median(coreId), baselineName: 'core publish + Nats-Msg-Id, no acks' })
 report('js.publish(), window 4096, msgID', js, 'msg/s', { baseline: base, baselineName: baseName })
-console.log(`trials: core ${core.map(Math.round).join(', ')}; core+id ${coreId.map(Math.round).join(', ')}; sink ${sink.map(Math.round).join(', ')}; sink+metrics ${sinkMetrics.map(Math.round).join(', ')}`)
+report('acked + Nats-Msg-Id, zero-work raw client (what this server can ack)', median(raw), 'msg/s', { baseline: base, baselineName: baseName })
+report('NatsSink vs that zero-work acked ceiling', median(sink), 'msg/s', { baseline: median(raw), baselineName: 'zero-work raw client, acked + Nats-Msg-Id' })
+console.log(`trials: core ${core.map(Math.round).join(', ')}; core+id ${coreId.map(Math.round).join(', ')}; sink ${sink.map(Math.round).join(', ')}; sink+metrics ${sinkMetrics.map(Math.round).join(', ')}; raw acked ${raw.map(Math.round).join(', ')}`)
 console.log(`NatsSink vs js.publish(): ${(median(sink) / js).toFixed(2)}x`)
 await nc.close()

@@ -168,7 +168,7 @@ export class FrameScanner {
       throw new HotError('SCAN_RANGE_INVALID', `frame range [${start}, ${end}) is not inside a buffer of ${buf.length} bytes`)
     }
     this.scanned++
-    out.reset()
+    // (no reset before the envelope walk: it writes every field of `out` when it answers)
     if (this.envelope && !this.forceJson && scanEnvelopeBytes(buf, start, end, out, this.tickerStrings ? this.byteTickers : null)) {
       this.envelopeHits++
       return out

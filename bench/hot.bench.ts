@@ -3,13 +3,14 @@
  * runs in a process of its own, started from here.)
  * The connector's hot path (src/hot), each figure with a baseline measured in the same run:
  *  (a') per frame, as the connector runs it: from bytes, as its raw WebSocket client hands frames
- *      over (views into a socket chunk, one receive stamp per read of 64 frames): scanBytes + seq
- *      check + subject bytes + pushFrame into the connector's 16 MiB ring, caches warm, the socket
+ *      over (views into a socket chunk, one receive stamp per read of 64 frames): the connector's
+ *      Ingest.frameBytes (scanBytes + seq check + subject bytes + pushFrameTicker) through RingOut
+ *      into the connector's 16 MiB ring, caches warm, the socket
  *      thread's own time (the clock stops while the full ring is emptied), against JSON.parse of
  *      the same frames; target ≤ 0.35 of the parse cost. Then, as info, the same loop without
  *      the ring (scan; scan + seq; scan + seq + subject): the push is the rest.
- *  (a) the same from strings, the SSMD_WS=bun off switch's path: scan + seq check + subject
- *      lookup + suffix string + pushParts, against the same JSON.parse (info).
+ *  (a) the same from strings, the SSMD_WS=bun off switch's path: Ingest.frame (scan + seq check
+ *      + subject lookup + suffix string + pushParts), against the same JSON.parse (info).
  *  (b) ring push + drain across a real Worker (deferred publishes, one per 256 pushes, as the
  *      connector's RingOut does per event-loop turn), against postMessage(string) to a Worker.
  *  (c) the scanner against its own off switch (forced JSON.parse) and without the ticker cache.
@@ -26,12 +27,11 @@ import {
   kindOfType,
   nowUs,
   plainToken,
-  TOKEN_BYTE,
   Ring,
-  SeqTracker,
-  SubjectCache,
   type ScanResult,
 } from '../src/hot/index.ts'
+import { Ingest } from '../src/pipeline/connector/ingest.ts'
+import { RingOut } from '../src/pipeline/connector/ring-out.ts'
 import { bench, do_not_optimize, group, median, report, run, summary, timePerItemNs } from './runner.ts'
 
 // a connector's traffic: every frame is for one of the markets it subscribed to (10,000 here, its RSS target)
@@ -77,60 +77,58 @@ function startConsumer(ring: Ring): Promise<{ count: number }> {
 
 // ---- (a) hot path per frame vs JSON.parse ----
 
-// The socket thread's own cost per frame, as the connector runs it: caches warm (one scanner,
-// seq tracker and subject cache for every round, after a warm-up pass: a connector keeps its
-// markets), the per-frame work in a plain function (as Ingest.frameBytes; a loop inside an async
+// The socket thread's own cost per frame, as the connector runs it: the connector's own Ingest
+// (frameBytes) pushing through RingOut, caches warm (one Ingest for every round, after a warm-up
+// pass: a connector keeps its markets), called from a plain function (a loop inside an async
 // function is not optimised the same way), the connector's 16 MiB ring drained by a Worker. The
 // Worker is woken only when the ring is full, and the clock stops until it has emptied it: the
 // drain and the two threads running together are figure (b) and connector.bench.ts's
 // receive → ring. (The drain runs in the Worker, as the flusher's does: drained on this thread,
 // the consumer's subject cache shares code with the scanner's ticker cache and skews both.)
 const RING_BYTES = 1 << 24
-// the connector's scanner (Ingest): ticker byte ranges, strings only when a subject needs the cache
-const hot = { scanner: new FrameScanner({ tickerStrings: false }), seqs: new SeqTracker(), subjects: new SubjectCache('bench.kalshi') }
+/**
+ * The ring, and the connector's own Ingest pushing into it through RingOut (deferred publishes;
+ * no early wrap, so every lap goes through the whole 16 MiB), with hooks that count nothing.
+ */
+const theRing = Ring.allocate(RING_BYTES)
+const ingest = new Ingest('bench.kalshi', new RingOut(theRing, false, false), { gap() {}, frame() {}, invalid() {}, unknown() {} })
+// its scanner (ticker byte ranges, strings only when a subject needs the cache), seq tracker and
+// subject cache, for the breakdown without the ring
+const hot = { scanner: ingest.scanner, seqs: ingest.seq, subjects: ingest.subjects }
 
-/** Frames from(…n] through `push` (false = ring full): returns the first frame not pushed. */
-type Steps = (from: number, n: number, ring: Ring) => number
+/**
+ * Frames from(…n] through Ingest: returns the index after the first frame that found the ring
+ * full (it waits in Ingest's overflow queue, as in the connector), or n.
+ */
+type Steps = (from: number, n: number) => number
 
-/** One ring and its draining Worker for the whole part, as a connector's flusher lives as long as it. */
-let drain: { ring: Ring; done: Promise<{ count: number }> } | null = null
+/** The ring's draining Worker for the whole part, as a connector's flusher lives as long as it. */
+let drain: Promise<{ count: number }> | null = null
 
 async function timedPush(n: number, steps: Steps): Promise<{ ns: number; fills: number }> {
-  if (drain === null) {
-    const ring = Ring.allocate(RING_BYTES)
-    ring.deferPublish = true // the Worker sleeps while the clock runs
-    drain = { ring, done: startConsumer(ring) }
-  }
-  const ring = drain.ring
+  drain ??= startConsumer(theRing)
   let timed = 0
   let fills = 0
   for (let i = 0; i < n;) {
     const t0 = Bun.nanoseconds()
-    i = steps(i, n, ring)
+    i = steps(i, n)
     timed += Bun.nanoseconds() - t0
-    if (i < n) {
+    if (ingest.waiting > 0) {
+      // the Worker sleeps while the clock runs: woken now, it empties the ring off the clock
       fills++
-      ring.publish()
-      while (ring.usedBytes > 0) await Bun.sleep(1)
+      theRing.publish()
+      while (theRing.usedBytes > 0) await Bun.sleep(1)
+      ingest.drainOverflow()
     }
   }
   return { ns: timed / n, fills }
 }
 
-const HEAD = ',"_shard_id":0,"_received_at":'
-
-/** (a) strings: scan + seq + subject + suffix string + pushParts, a clock read per frame. */
-function stringSteps(from: number, n: number, ring: Ring): number {
-  const { scanner, seqs, subjects } = hot
+/** (a) strings, the SSMD_WS=bun path: Ingest.frame (scan + seq + subject + suffix string + pushParts), a clock read per frame. */
+function stringSteps(from: number, n: number): number {
   for (let i = from; i < n; i++) {
-    const frame = corpus[i % corpus.length]
-    const ts = nowUs()
-    const r = scanner.scan(frame)
-    if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
-    const kind = kindOfType(r.type)
-    const ticker = kind === KIND_EVENT_LIFECYCLE ? r.eventTicker : r.marketTicker
-    const subject = subjects.data(kind, ticker as string)
-    if (!ring.pushParts(subject, frame, r.lastBrace, `${HEAD}${ts}}`, ts, kind)) return i
+    ingest.frame(0, 'c0', corpus[i % corpus.length], nowUs())
+    if (ingest.waiting > 0) return i + 1
   }
   return n
 }
@@ -138,19 +136,12 @@ function stringSteps(from: number, n: number, ring: Ring): number {
 const FRAMES_PER_READ = 64
 let readTs = 0
 
-/** Where the ticker's bytes stop being letters, digits and `-` (the scan marks it), else its start: as Ingest.frameBytes. */
-function mapFrom(r: ScanResult, ev: boolean, ts: number): number {
-  const odd = ev ? r.eventTickerOdd : r.marketTickerOdd
-  return odd < 0 ? ts : odd
-}
-
 /**
- * (a') bytes, as Ingest.frameBytes: scanBytes + seq + pushFrameTicker (the subject written from
- * the frame's own ticker bytes) or, for a ticker plainToken refuses, the subject bytes from the
- * cache + pushFrame; one clock read per socket read.
+ * (a') bytes, the connector's path: Ingest.frameBytes (scanBytes + seq + pushFrameTicker, the
+ * subject written from the frame's own ticker bytes, or for a ticker plainToken refuses the
+ * subject bytes from the cache + pushFrame); one clock read per socket read.
  */
-function byteSteps(from: number, n: number, ring: Ring): number {
-  const { scanner, seqs, subjects } = hot
+function byteSteps(from: number, n: number): number {
   const { chunk, start, end } = packed
   const m = corpus.length
   for (let i = from; i < n; i++) {
@@ -158,22 +149,16 @@ function byteSteps(from: number, n: number, ring: Ring): number {
     // one clock read per socket read, as the raw client does (onRead); a busy socket's read
     // holds a few hundred frames, here one per FRAMES_PER_READ
     if (i % FRAMES_PER_READ === 0) readTs = nowUs()
-    const r = scanner.scanBytes(chunk, start[j], end[j])
-    if (r.seq >= 0) seqs.check('c0', r.sid, r.seq)
-    const kind = kindOfType(r.type)
-    const ev = kind === KIND_EVENT_LIFECYCLE
-    const ts = ev ? r.eventTickerStart : r.marketTickerStart
-    const te = ev ? r.eventTickerEnd : r.marketTickerEnd
-    const from = mapFrom(r, ev, ts)
-    if (te > ts && (from === te || plainToken(chunk, from, te))) {
-      if (!ring.pushFrameTicker(subjects.headBytes(kind), chunk, ts, te, TOKEN_BYTE, start[j], r.lastBrace, 0, readTs, kind, from)) return i
-      continue
-    }
-    const ticker = scanner.tickerAt(r, chunk, ev)
-    const subject = subjects.dataBytesFor(kind, ticker as string, ev ? r.eventTickerId : r.marketTickerId)
-    if (!ring.pushFrame(subject, chunk, start[j], r.lastBrace, 0, readTs, kind)) return i
+    ingest.frameBytes(0, 'c0', chunk, start[j], end[j], readTs)
+    if (ingest.waiting > 0) return i + 1
   }
   return n
+}
+
+/** Where the ticker's bytes stop being letters, digits and `-` (the scan marks it), else its start: as Ingest.frameBytes. */
+function mapFrom(r: ScanResult, ev: boolean, ts: number): number {
+  const odd = ev ? r.eventTickerOdd : r.marketTickerOdd
+  return odd < 0 ? ts : odd
 }
 
 /** (a') without the ring, up to `stage`: 1 scanBytes, 2 + seq check, 3 + subject (where the time goes). */
@@ -239,8 +224,8 @@ async function rounds(steps: Steps): Promise<{ hot: number; parse: number }> {
 /** (a') as the connector runs it, and (a) of the SSMD_WS=bun off switch. */
 async function partHotPath(which: 'bytes' | 'strings'): Promise<void> {
   const r = await rounds(which === 'bytes' ? byteSteps : stringSteps)
-  drain?.ring.close()
-  await drain?.done
+  theRing.close()
+  await drain
   if (which === 'bytes') {
     report('JSON.parse per frame (baseline)', r.parse, 'ns/frame')
     report('hot path per frame, bytes (scanBytes+seq+subject bytes+pushFrame)', r.hot, 'ns/frame', {

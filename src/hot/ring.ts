@@ -303,7 +303,7 @@ export class Ring {
   pushFrameTicker(head: Uint8Array, frame: Uint8Array, tokenStart: number, tokenEnd: number, map: Uint8Array, start: number, end: number, shardId: number, receivedAtUs: number, kind: number, mapFrom = tokenStart): boolean {
     if (!(tokenStart >= 0 && tokenStart <= mapFrom && mapFrom <= tokenEnd && tokenEnd <= frame.length)) {
       throw new HotError('RING_RANGE_INVALID', tokenStart >= 0 && tokenStart <= tokenEnd && tokenEnd <= frame.length
-        ? `mapFrom ${mapFrom} is not inside the token range [${tokenStart}, ${tokenEnd})`
+        ? `mapFrom ${mapFrom} is not inside the token range [${tokenStart}, ${tokenEnd}]`
         : `token range [${tokenStart}, ${tokenEnd}) is not inside a buffer of ${frame.length} bytes`)
     }
     return this.pushBytes(head, frame, tokenStart, mapFrom, tokenEnd, map, start, end, shardId, receivedAtUs, kind)

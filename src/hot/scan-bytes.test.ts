@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { HotError } from './errors.ts'
-import { FrameScanner, SCAN_INVALID, SCAN_OK, type ScanResult } from './scan.ts'
+import { FrameScanner, SCAN_INVALID, SCAN_OK, ScanResult } from './scan.ts'
 import { FRAME_KINDS, makeCorpus, makeFrame, SAMPLE_TICKERS } from './fixture-frames.ts'
 import { jsonEnvelope, type EnvelopeAnswer } from './fixture-json-envelope.ts'
 import { byteMutation, noiseBytes, structural, textual } from './fixture-json-mutations.ts'
@@ -323,6 +323,24 @@ describe('FrameScanner.scanBytes', () => {
     }
     expect(marked).toBeGreaterThan(1000)
     expect(inside).toBeGreaterThan(0)
+  })
+
+  test('answers the same into a result holding another frame\'s junk as into a fresh one (every field written)', () => {
+    const frames = makeCorpus(new Prng(SEED + 7), 2000).map((t) => enc.encode(t))
+    for (const tickerStrings of [true, false]) {
+      const s = new FrameScanner({ tickerStrings })
+      for (const f of frames) {
+        const dirty = new ScanResult()
+        for (const k of Object.keys(dirty) as (keyof ScanResult)[]) {
+          if (typeof dirty[k] === 'number') (dirty as unknown as Record<string, unknown>)[k] = 987_654
+          else if (k === 'type' || k === 'marketTicker' || k === 'eventTicker') (dirty as unknown as Record<string, unknown>)[k] = 'junk'
+        }
+        const got = { ...s.scanBytes(f, 0, f.length, dirty) }
+        const fresh = { ...s.scanBytes(f, 0, f.length, new ScanResult()) }
+        if (!Bun.deepEquals(got, fresh)) throw new Error(`tickerStrings ${tickerStrings}: ${new TextDecoder().decode(f)}: ${JSON.stringify(got)} vs ${JSON.stringify(fresh)}`)
+      }
+      expect(s.envelopeHits).toBeGreaterThan(2000)
+    }
   })
 
   test('rejects a range outside the buffer with a typed error', () => {

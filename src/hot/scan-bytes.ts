@@ -91,8 +91,9 @@ let pos = 0
 // ---- the envelope walk (trusting) ----
 
 /**
- * Fills `out` from a frame in Kalshi's data layout and returns true, or returns false (out
- * partly written) to send the frame to the checked walk. See the header for what it trusts.
+ * Fills `out` from a frame in Kalshi's data layout and returns true, writing every field of
+ * `out` (FrameScanner.scanBytes does not reset it first), or returns false without writing it
+ * to send the frame to the checked walk. See the header for what it trusts.
  */
 export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: ScanResult, tickers: ByteTickerCache | null): boolean {
   // {"type":"   and the frame ends in }} (msg's and the envelope's)

@@ -106,6 +106,16 @@ describe('SubjectCache', () => {
     expect(c.hits).toBeGreaterThanOrEqual(3000)
   })
 
+  test('letters, digits and `-` (what the scan\'s odd index copies as it is) are plain and their own token bytes', () => {
+    // Ingest.frameBytes checks plainToken only from ScanResult.marketTickerOdd on and
+    // Ring.pushFrameTicker copies the bytes before it unmapped: both rely on this
+    const word = [...'-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].map((c) => c.charCodeAt(0))
+    const b = Uint8Array.from(word)
+    expect(plainToken(b, 0, b.length)).toBe(true)
+    expect(word.filter((c) => TOKEN_BYTE[c] !== c)).toEqual([])
+    expect(word.filter((c) => encodeTickerToken(String.fromCharCode(c)) !== String.fromCharCode(c))).toEqual([])
+  })
+
   test('plainToken + headBytes + TOKEN_BYTE give dataBytes exactly, for every ticker plainToken admits', () => {
     const r = new Prng(SEED + 3)
     const c = new SubjectCache('prod.kalshi')

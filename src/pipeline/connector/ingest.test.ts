@@ -17,8 +17,11 @@ class ListOut implements RecordOut {
     this.records.push({ subject: td.decode(subject), payload: `${td.decode(frame.subarray(start, end))},"_shard_id":${shardId},"_received_at":${t}}`, kind })
     return true
   }
-  pushFrameTicker(head: Uint8Array, frame: Uint8Array, a: number, e: number, map: Uint8Array, start: number, end: number, shardId: number, t: number, kind: number): boolean {
-    return this.pushFrame(Uint8Array.from([...head, ...Array.from(frame.subarray(a, e), (b) => map[b])]), frame, start, end, shardId, t, kind)
+  /** As Ring.pushFrameTicker: the token's bytes before mapFrom as they are, the rest through the map. */
+  pushFrameTicker(head: Uint8Array, frame: Uint8Array, a: number, e: number, map: Uint8Array, start: number, end: number, shardId: number, t: number, kind: number, mapFrom: number): boolean {
+    if (!(a <= mapFrom && mapFrom <= e)) throw new Error(`mapFrom ${mapFrom} outside the token [${a}, ${e})`)
+    const token = [...frame.subarray(a, mapFrom), ...Array.from(frame.subarray(mapFrom, e), (b) => map[b])]
+    return this.pushFrame(Uint8Array.from([...head, ...token]), frame, start, end, shardId, t, kind)
   }
 }
 

@@ -193,6 +193,24 @@ describe('FrameScanner.scanBytes', () => {
     }
   })
 
+  test('finds the ticker keys that follow the market_id it steps over (Kalshi\'s usual second key)', () => {
+    const r = new Prng(SEED + 8)
+    const p = pair({ envelope: true, tickerCacheSize: 64 })
+    const after = ['"market_ticker":"B"', '"event_ticker":"E"', '"market_ticker":7', '"event_ticker":null', '"x":"market_ticker"', '"k":1,"market_ticker":"C"', '"event_ticker":"E","market_ticker":"D"']
+    const ids = ['"u-1"', '"k-k"', '5', '"market_ticker"', '"event_ticker"', '{"k":1}']
+    let answered = 0
+    for (const type of ['ticker', 'event_lifecycle', 'orderbook_delta']) {
+      for (const id of ids) {
+        for (const tail of ['', ...after]) {
+          const text = `{"type":"${type}","sid":1,"msg":{"market_ticker":"A","market_id":${id}${tail ? `,${tail}` : ''}}}`
+          if (check(p, r, enc.encode(text), SEED + 8, true) === SCAN_OK) answered++
+        }
+      }
+    }
+    // most answered by the envelope walk (the others: duplicates and nested objects decline)
+    expect(answered).toBeGreaterThan(60)
+  })
+
   test('never disagrees with JSON.parse on truncated, corrupted and non-object frames, even with the rest of the frame after the cut', () => {
     const r = new Prng(SEED + 3)
     const p = pair({ envelope: false })

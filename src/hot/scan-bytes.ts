@@ -19,7 +19,8 @@
  *     (so msg holds no object and is the last key: every key found in it is its own); msg must
  *     hold no backslash (every `"` delimits a string, no key is escaped); and every `k` in msg is
  *     checked for being the `k` of a `"market_ticker"` or `"event_ticker"` string, a key when a
- *     `:` follows (Kalshi's first key is read without a search). It declines (→ the checked scan) on an unknown type,
+ *     `:` follows (Kalshi's first key is read without a search, and its usual second key,
+ *     `"market_id"`, is stepped over without one). It declines (→ the checked scan) on an unknown type,
  *     another layout, whitespace around a ticker key's colon, a duplicate ticker key, or a control
  *     character in a ticker.
  *     A native `indexOf` cannot stop at an end index, so for the backslash and `k` searches the
@@ -78,6 +79,8 @@ const KEY_MARKET = ascii('market_ticker')
 const KEY_EVENT = ascii('event_ticker')
 const KEY_MARKET_Q = ascii('"market_ticker"')
 const KEY_EVENT_Q = ascii('"event_ticker"')
+/** `,"market_id":` right after the first ticker value: holds no part of a ticker key. */
+const NEXT_MARKET_ID = ascii(',"market_id":')
 const TRUE = ascii('true')
 const FALSE = ascii('false')
 const NULL = ascii('null')
@@ -152,6 +155,8 @@ export function scanEnvelopeBytes(b: Uint8Array, s: number, n: number, out: Scan
   if (isKey(b, i, KEY_MARKET_Q, m)) {
     from = readTicker(b, i + KEY_MARKET_Q.length, SEEN_MARKET, m, tickers)
     if (from < 0) return false
+    // and its second key is market_id in most frames: its `k` is passed without a search
+    if (isKey(b, from, NEXT_MARKET_ID, m)) from += NEXT_MARKET_ID.length
   }
   for (;;) {
     const q = find(b, LOWER_K, from, m)

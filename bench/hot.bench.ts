@@ -26,9 +26,8 @@ import {
   KIND_EVENT_LIFECYCLE,
   kindOfType,
   nowUs,
-  plainToken,
+  plainTokenFrom,
   Ring,
-  type ScanResult,
 } from '../src/hot/index.ts'
 import { Ingest } from '../src/pipeline/connector/ingest.ts'
 import { RingOut } from '../src/pipeline/connector/ring-out.ts'
@@ -155,12 +154,6 @@ function byteSteps(from: number, n: number): number {
   return n
 }
 
-/** Where the ticker's bytes stop being letters, digits and `-` (the scan marks it), else its start: as Ingest.frameBytes. */
-function mapFrom(r: ScanResult, ev: boolean, ts: number): number {
-  const odd = ev ? r.eventTickerOdd : r.marketTickerOdd
-  return odd < 0 ? ts : odd
-}
-
 /** (a') without the ring, up to `stage`: 1 scanBytes, 2 + seq check, 3 + subject (where the time goes). */
 function withoutRing(stage: 1 | 2 | 3, from: number, n: number): number {
   const { scanner, seqs, subjects } = hot
@@ -177,8 +170,7 @@ function withoutRing(stage: 1 | 2 | 3, from: number, n: number): number {
     const ev = kind === KIND_EVENT_LIFECYCLE
     const ts = ev ? r.eventTickerStart : r.marketTickerStart
     const te = ev ? r.eventTickerEnd : r.marketTickerEnd
-    const from = mapFrom(r, ev, ts)
-    if (te > ts && (from === te || plainToken(chunk, from, te))) {
+    if (plainTokenFrom(chunk, ts, te, ev ? r.eventTickerOdd : r.marketTickerOdd) >= 0) {
       x += subjects.headBytes(kind).length + te - ts
       continue
     }

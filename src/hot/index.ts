@@ -16,6 +16,7 @@ export {
   KIND_TRADE,
   kindOfType,
   plainToken,
+  plainTokenFrom,
   SubjectCache,
   TOKEN_BYTE,
 } from './subject.ts'

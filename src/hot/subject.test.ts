@@ -10,6 +10,7 @@ import {
   KIND_TRADE,
   kindOfType,
   plainToken,
+  plainTokenFrom,
   SubjectCache,
   TOKEN_BYTE,
 } from './subject.ts'
@@ -114,6 +115,24 @@ describe('SubjectCache', () => {
     expect(plainToken(b, 0, b.length)).toBe(true)
     expect(word.filter((c) => TOKEN_BYTE[c] !== c)).toEqual([])
     expect(word.filter((c) => encodeTickerToken(String.fromCharCode(c)) !== String.fromCharCode(c))).toEqual([])
+  })
+
+  test('plainTokenFrom answers as plainToken over the whole ticker, checking only from the odd index', () => {
+    const r = new Prng(SEED + 4)
+    const chars = [...'AZaz09-._*>% $~\u0000\u007féÉ']
+    const enc = new TextEncoder()
+    for (let i = 0; i < 3000; i++) {
+      const t = i % 3 === 0 ? `KXBTCD-26JAN23-T${r.int(1, 99)}.99` : Array.from({ length: r.int(0, 12) }, () => r.pick(chars)).join('')
+      const b = enc.encode(`"${t}"`)
+      const [a, e] = [1, b.length - 1]
+      let odd = a
+      while (odd < e && /[A-Za-z0-9-]/.test(String.fromCharCode(b[odd]))) odd++
+      const want = plainToken(b, a, e)
+      for (const known of [odd, -1]) {
+        const got = plainTokenFrom(b, a, e, known)
+        if (got !== (want ? (known < 0 ? a : known) : -1)) throw new Error(`seed ${SEED + 4}: ${JSON.stringify(t)} odd ${known}: ${got} (plainToken ${want})`)
+      }
+    }
   })
 
   test('plainToken + headBytes + TOKEN_BYTE give dataBytes exactly, for every ticker plainToken admits', () => {

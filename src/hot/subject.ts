@@ -83,6 +83,18 @@ export function plainToken(b: Uint8Array, a: number, e: number): boolean {
   return bad === 0
 }
 
+/**
+ * plainToken for a ticker whose bytes before `odd` are already known to be letters, digits or
+ * `-` (ScanResult.marketTickerOdd; -1: nothing known): only `b[odd, e)` is checked. Returns
+ * where the bytes that need TOKEN_BYTE start (Ring.pushFrameTicker's `mapFrom`: `odd`, or `a`
+ * when nothing is known), or -1 when plainToken would refuse the ticker (empty included).
+ */
+export function plainTokenFrom(b: Uint8Array, a: number, e: number, odd: number): number {
+  if (e <= a) return -1
+  const from = odd < 0 ? a : odd
+  return from === e || plainToken(b, from, e) ? from : -1
+}
+
 /** 1 for a byte that plainToken refuses (see plain; `.` is admitted), by byte value. */
 const NOT_PLAIN = Uint8Array.from({ length: 256 }, (_, c) => (c === 46 || (c < 128 && plain(c)) ? 0 : 1))
 /** A plain ticker byte's token byte: `.` → `_`, the others unchanged (see the header). */

@@ -9,7 +9,7 @@
  * A full ring is back-pressure: frames wait in an ordered overflow queue (counted), never dropped.
  */
 import { FrameScanner, SCAN_INVALID } from '../../hot/scan.ts'
-import { KIND_EVENT_LIFECYCLE, KIND_NONE, kindOfType, plainToken, SubjectCache, TOKEN_BYTE } from '../../hot/subject.ts'
+import { KIND_EVENT_LIFECYCLE, KIND_NONE, kindOfType, plainTokenFrom, SubjectCache, TOKEN_BYTE } from '../../hot/subject.ts'
 import { SEQ_GAP, SeqTracker } from '../../hot/seq-tracker.ts'
 
 /** Record kinds in the ring's flags field (data kinds 0..4 come from src/hot/subject.ts). */
@@ -137,11 +137,10 @@ export class Ingest {
     const ev = kind === KIND_EVENT_LIFECYCLE
     const a = ev ? r.eventTickerStart : r.marketTickerStart
     const e = ev ? r.eventTickerEnd : r.marketTickerEnd
-    // the scan's pass over the ticker found where its letters, digits and `-` end (-1: not
-    // known); only the bytes from there are checked here and mapped in the ring
-    const odd = ev ? r.eventTickerOdd : r.marketTickerOdd
-    const from = odd < 0 ? a : odd
-    const plain = e > a && (from === e || plainToken(buf, from, e))
+    // the scan's pass over the ticker found where its letters, digits and `-` end: only the
+    // bytes from there are checked here and mapped in the ring (-1: not a plain token)
+    const from = plainTokenFrom(buf, a, e, ev ? r.eventTickerOdd : r.marketTickerOdd)
+    const plain = from >= 0
     if (!plain) {
       const ticker = this.scanner.tickerAt(r, buf, ev)
       if (ticker === null || ticker === '') return this.frame(shardId, connId, decoder.decode(buf.subarray(start, end)), t)

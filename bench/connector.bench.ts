@@ -18,6 +18,7 @@
  *     SSMD_BENCH_SOAK_S=3600; SSMD_BENCH_VERBOSE=1 prints a sample a second).
  */
 import { generateKeyPairSync } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -31,12 +32,12 @@ import { KalshiSocket, type SocketTransport } from '../src/pipeline/connector/so
 import { RawWebSocket } from '../src/pipeline/connector/raw-ws.ts'
 import { RingOut } from '../src/pipeline/connector/ring-out.ts'
 import { freePort } from '../test/nats-server.ts'
-import { procStatusBytes, report } from './runner.ts'
+import { localNatsServerPid, procCpuSeconds, procStatusBytes, report } from './runner.ts'
 
 const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 const only = process.argv[2]
 
-async function startSimProcess(args: string[]): Promise<{ ws: string; rest: string; stop(): Promise<void> }> {
+async function startSimProcess(args: string[]): Promise<{ ws: string; rest: string; pid: number; stop(): Promise<void> }> {
   const proc = Bun.spawn(['bun', 'src/cli/main.ts', 'sim', '--port', '0', '--ping-interval', '0', ...args], { stdout: 'pipe', stderr: 'ignore', env: { ...process.env, SSMD_LOG_LEVEL: 'warn' } })
   const reader = proc.stdout.getReader()
   let text = ''
@@ -46,7 +47,7 @@ async function startSimProcess(args: string[]): Promise<{ ws: string; rest: stri
     text += new TextDecoder().decode(value)
   }
   const m = /ws=(\S+) rest=(\S+)/.exec(text)!
-  return { ws: m[1], rest: m[2], stop: async () => { proc.kill('SIGTERM'); await proc.exited } }
+  return { ws: m[1], rest: m[2], pid: proc.pid, stop: async () => { proc.kill('SIGTERM'); await proc.exited } }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -233,11 +234,15 @@ async function ingestToJetStream(): Promise<void> {
   try {
     const connector = await startConnector({ config: benchConfig(stream, prefix), wsUrl: sim.ws, noAuth: true, opsPort: false })
     await sleep(1500)
+    const serverPid = localNatsServerPid(Number(new URL(NATS.replace(/^nats:/, 'http:')).port || 4222))
+    const cpu0 = [serverPid === null ? null : procCpuSeconds(serverPid), procCpuSeconds(sim.pid), procCpuSeconds('self')]
     const a0 = connector.stats().out.accepted ?? 0
     const t0 = performance.now()
     await sleep(5000)
     const acked = (connector.stats().out.accepted ?? 0) - a0
-    const ours = (acked * 1000) / (performance.now() - t0)
+    const seconds = (performance.now() - t0) / 1000
+    const ours = acked / seconds
+    const cpu1 = [serverPid === null ? null : procCpuSeconds(serverPid), procCpuSeconds(sim.pid), procCpuSeconds('self')]
     await connector.stop()
     await sim.stop()
     // Ceiling: as many plain publishes, into the same stream, no acks, flush every 1000.
@@ -254,6 +259,17 @@ async function ingestToJetStream(): Promise<void> {
     const ceiling = (acked * 1000) / (performance.now() - t1)
     await nc.close()
     report('connector ingest → JetStream (acked, stored)', ours, 'msgs/s', { baseline: ceiling, baselineName: 'plain core publishes into the stream, no acks', target: '>=0.7' })
+    // where the machine's cores went meanwhile (CPU per acked message; all three share the machine)
+    const who = ['nats-server', 'simulator', 'connector (this process)']
+    let total = 0
+    for (let k = 0; k < 3; k++) {
+      const a = cpu0[k]
+      const b = cpu1[k]
+      if (a === null || b === null) continue
+      total += b - a
+      report(`  CPU per acked message, ${who[k]}`, ((b - a) / acked) * 1e6, 'µs')
+    }
+    report('  CPU used by the three, in cores', total / seconds, 'cores', { baseline: availableParallelism(), baselineName: 'the machine\'s cores' })
   } finally {
     await sim.stop().catch(() => {})
     await dropStream(stream)

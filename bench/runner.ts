@@ -8,7 +8,7 @@
  *   and a machine-readable line `BENCH {json}` that bench/run.ts collects into its summary.
  *   ratio = value / baseline. target is '>=0.7' / '<=0.35' (a bare number means ≥).
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { bench, do_not_optimize, group, run as mitataRun, summary } from 'mitata'
 
 export { bench, do_not_optimize, group, summary }
@@ -107,4 +107,44 @@ export function procStatusBytes(field: 'VmHWM' | 'VmRSS', pid: number | 'self' =
   } catch {
     return null
   }
+}
+
+/** CPU time (user + system, seconds) a process has used, from /proc (Linux); null when unreadable. */
+export function procCpuSeconds(pid: number | 'self'): number | null {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The PID of the local nats-server listening on `port` (its command line's `-p`/`--port`,
+ * 4222 when it names none), so a bench can read the server's CPU time; null when there is no
+ * such process on this machine (a remote server, another OS) or more than one.
+ */
+export function localNatsServerPid(port: number): number | null {
+  let found: number | null = null
+  let dirs: string[] = []
+  try {
+    dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d))
+  } catch {
+    return null
+  }
+  for (const d of dirs) {
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'nats-server') continue
+      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')
+      const at = args.findIndex((a) => a === '-p' || a === '--port')
+      const p = at >= 0 ? Number(args[at + 1]) : 4222
+      if (p !== port) continue
+      if (found !== null) return null
+      found = Number(d)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found
 }

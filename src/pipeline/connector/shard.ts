@@ -364,10 +364,15 @@ export class Shard {
   }
 
   /**
-   * Closes the socket and resolves once it has finished closing: the frames the exchange sent
-   * before it saw our close are still delivered (and ingested) until then, so the connector
-   * closes its ring after them. Bounded by the close handshake's own timeout (RawWebSocket
-   * gives the server 1 s), with a margin.
+   * Unsubscribes the shard's sids, then closes the socket and resolves once it has finished
+   * closing. The exchange streams nothing for a sid after its `unsubscribed` reply, and the
+   * frames before the reply arrive on the open socket, so nothing is in flight when the close
+   * goes out: with SSMD_WS=bun (whose client drops every message after close()) the frames the
+   * exchange sent until it saw the close were lost. The frames that still come before the close
+   * handshake ends are ingested, so the connector closes its ring after them. Bounded: the
+   * unsubscribes get SHARD_UNSUBSCRIBE_WAIT_MS (skipped while the shard is paused, when replies
+   * are not read), the close handshake its own timeout (RawWebSocket gives the server 1 s) with
+   * a margin.
    */
   async stop(): Promise<void> {
     this.stopping = true
@@ -375,6 +380,13 @@ export class Shard {
     clearInterval(this.watchdog)
     const socket = this.socket
     if (socket === undefined) return
+    if (this.connected && !socket.closed && !this.paused && this.sids.size > 0) {
+      // one command per sid: each gets its own reply to wait for
+      const unsubscribes = [...this.sids.keys()].map((sid) => socket.command('unsubscribe', { sids: [sid] }))
+      await withTimeout(Promise.all(unsubscribes), SHARD_UNSUBSCRIBE_WAIT_MS, 'the exchange to confirm the unsubscribes').catch((e) => {
+        this.host.log.warn({ shard: this.id, err: (e as Error).message }, 'unsubscribing at stop failed; closing anyway')
+      })
+    }
     socket.close(1000, 'shutdown')
     await withTimeout(socket.finished, SHARD_STOP_WAIT_MS, 'the socket to finish closing').catch(() => {})
     // past this the connector closes its ring: a frame after it could not be written (it would be
@@ -393,6 +405,9 @@ export class Shard {
 
 /** Longest wait for a socket's close handshake at stop (RawWebSocket's close timeout, 1 s, and a margin). */
 const SHARD_STOP_WAIT_MS = 1_500
+
+/** Longest wait at stop for the exchange's `unsubscribed` replies before closing anyway. */
+const SHARD_UNSUBSCRIBE_WAIT_MS = 1_000
 
 /** The sid of a `subscribed` reply (`msg.sid`; older replies and `ok` carry it at the top). */
 function sidOf(reply: Record<string, unknown>): number {

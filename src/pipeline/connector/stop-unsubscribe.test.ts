@@ -1,0 +1,48 @@
+import { afterEach, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startSim, type Sim } from '../../services/sim/index.ts'
+import { resolveConfig } from '../config/index.ts'
+import { waitFor } from '../core/wait.ts'
+import { startConnector, type Connector } from './connector.ts'
+
+let sim: Sim | undefined
+let connector: Connector | undefined
+let dir: string | undefined
+const env0 = process.env.SSMD_WS
+afterEach(async () => {
+  await connector?.stop().catch(() => {})
+  await sim?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+  sim = connector = dir = undefined
+  if (env0 === undefined) delete process.env.SSMD_WS
+  else process.env.SSMD_WS = env0
+})
+
+// Before: a stop sent the close frame while the exchange was still streaming. Bun's WebSocket
+// client drops every message after close() (the WHATWG rule), so with SSMD_WS=bun the frames the
+// exchange sent until it saw the close were never seen, never counted. Now a shard unsubscribes
+// its sids first and closes after the exchange's `unsubscribed` replies: nothing is in flight.
+for (const transport of ['bun', 'raw'] as const) {
+  test(`a stop stores every data frame the exchange sent (SSMD_WS=${transport}: unsubscribe, then close)`, async () => {
+    process.env.SSMD_WS = transport
+    sim = startSim({ seed: 11, markets: 200, rate: 'realistic', framesPerSecond: 20_000, pingIntervalMs: 0 })
+    dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
+    const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
+    config.connector = { ...config.connector, mode: 'markets', channels: ['ticker', 'trade'], shardSize: 100 }
+    const markets = sim.universe.markets.slice(0, 200).map((m) => m.ticker)
+    connector = await startConnector({ config, wsUrl: sim.wsUrl, noAuth: true, markets, opsPort: false })
+    const c = connector
+    await waitFor(() => c.stats().forwarded > 3_000, 'frames flowing', 20_000)
+    await c.stop()
+    connector = undefined
+    const s = c.stats()
+    const sent = sim.stats().frames_sent
+    expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
+    // both shards' connections had let go of every subscription when they closed
+    const closed = sim.stats().closed_connections as { subscriptions: unknown[] }[]
+    expect(closed.length).toBe(2)
+    expect(closed.flatMap((conn) => conn.subscriptions)).toEqual([])
+  }, 30_000)
+}

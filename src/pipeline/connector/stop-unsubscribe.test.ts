@@ -2,6 +2,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pino from 'pino'
 import { startSim, type Sim } from '../../services/sim/index.ts'
 import { resolveConfig } from '../config/index.ts'
 import { waitFor } from '../core/wait.ts'
@@ -46,3 +47,24 @@ for (const transport of ['bun', 'raw'] as const) {
     expect(closed.flatMap((conn) => conn.subscriptions)).toEqual([])
   }, 30_000)
 }
+
+test('an exchange that answers no unsubscribe: the stop warns once per shard and closes anyway, losing nothing', async () => {
+  sim = startSim({ seed: 12, markets: 100, rate: 'realistic', framesPerSecond: 5_000, pingIntervalMs: 0 })
+  dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
+  const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
+  config.connector = { ...config.connector, mode: 'markets', channels: ['ticker', 'trade'], shardSize: 100 }
+  const lines: string[] = []
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
+  connector = await startConnector({ config, log, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 100).map((m) => m.ticker), opsPort: false })
+  const c = connector
+  await waitFor(() => c.stats().forwarded > 500, 'frames flowing', 20_000)
+  // commands are swallowed (and data stops): no `unsubscribed` reply will come
+  sim.applyFault({ name: 'stall', value: 'all' })
+  await c.stop()
+  connector = undefined
+  const warns = lines.map((l) => JSON.parse(l) as { level: number; msg: string; shard?: number; err?: string }).filter((l) => l.level === 40 && l.msg.startsWith('unsubscribing at stop failed'))
+  expect(warns).toMatchObject([{ shard: 0, err: expect.stringContaining('the exchange to confirm the unsubscribes') }])
+  const s = c.stats()
+  const sent = sim.stats().frames_sent
+  expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
+}, 30_000)

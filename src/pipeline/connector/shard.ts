@@ -381,11 +381,14 @@ export class Shard {
     const socket = this.socket
     if (socket === undefined) return
     if (this.connected && !socket.closed && !this.paused && this.sids.size > 0) {
-      // one command per sid: each gets its own reply to wait for
-      const unsubscribes = [...this.sids.keys()].map((sid) => socket.command('unsubscribe', { sids: [sid] }))
-      await withTimeout(Promise.all(unsubscribes), SHARD_UNSUBSCRIBE_WAIT_MS, 'the exchange to confirm the unsubscribes').catch((e) => {
-        this.host.log.warn({ shard: this.id, err: (e as Error).message }, 'unsubscribing at stop failed; closing anyway')
-      })
+      // one command per sid: each gets its own reply to wait for, and one refused (an error
+      // reply) does not cut short the wait for the others
+      const unsubscribes = Promise.allSettled([...this.sids.keys()].map((sid) => socket.command('unsubscribe', { sids: [sid] })))
+      const failed = await withTimeout(unsubscribes, SHARD_UNSUBSCRIBE_WAIT_MS, 'the exchange to confirm the unsubscribes').then(
+        (results) => results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : [])),
+        (e: Error) => [e.message],
+      )
+      if (failed.length > 0) this.host.log.warn({ shard: this.id, err: failed.join('; ') }, 'unsubscribing at stop failed; closing anyway')
     }
     socket.close(1000, 'shutdown')
     await withTimeout(socket.finished, SHARD_STOP_WAIT_MS, 'the socket to finish closing').catch(() => {})

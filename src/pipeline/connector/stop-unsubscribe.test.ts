@@ -68,3 +68,27 @@ test('an exchange that answers no unsubscribe: the stop warns once per shard and
   const sent = sim.stats().frames_sent
   expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
 }, 30_000)
+
+test('an unsubscribe the exchange refuses (a sid it no longer has) is warned with its Kalshi error; the other sids are unsubscribed and nothing is lost', async () => {
+  sim = startSim({ seed: 13, markets: 100, rate: 'realistic', framesPerSecond: 5_000, pingIntervalMs: 0 })
+  dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
+  const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
+  config.connector = { ...config.connector, mode: 'markets', channels: ['ticker', 'trade'], shardSize: 100 }
+  const lines: string[] = []
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
+  connector = await startConnector({ config, log, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 100).map((m) => m.ticker), opsPort: false })
+  const c = connector
+  await waitFor(() => c.stats().forwarded > 500 && c.shards[0].sids.size === 2, 'frames flowing on two sids', 20_000)
+  // the first sid goes away behind the shard's back: its unsubscribe at stop gets an error reply
+  const [gone] = [...c.shards[0].sids.keys()]
+  await c.shards[0].socket!.command('unsubscribe', { sids: [gone] })
+  await c.stop()
+  connector = undefined
+  const warns = lines.map((l) => JSON.parse(l) as { level: number; msg: string; shard?: number; err?: string }).filter((l) => l.level === 40 && l.msg.startsWith('unsubscribing at stop failed'))
+  expect(warns).toMatchObject([{ shard: 0, err: expect.stringMatching(/^Kalshi error 7: unsubscribe #\d+: .*sid \d+ is not subscribed$/) }])
+  const closed = sim.stats().closed_connections as { subscriptions: unknown[] }[]
+  expect(closed.flatMap((conn) => conn.subscriptions)).toEqual([])
+  const s = c.stats()
+  const sent = sim.stats().frames_sent
+  expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
+}, 30_000)

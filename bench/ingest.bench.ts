@@ -36,7 +36,7 @@ if (!(await reachable(url))) {
  * server spends on a core publish, on its dedupe, on a PubAck. Empty when the server is not a
  * process of this machine (its CPU time cannot be read).
  */
-const serverPid = localNatsServerPid(Number(new URL(url.replace(/^nats:/, 'http:')).port || 4222))
+const serverPid = localNatsServerPid(url)
 const serverUs = new Map<string, number[]>()
 /** Server + this process's CPU over the same windows, in cores (is the machine saturated?). */
 const coresUsed = new Map<string, number[]>()
@@ -321,7 +321,7 @@ if (coreUs) {
     const c = coresUsed.get(key)
     if (c) report(`  nats-server + this process CPU, ${label}`, median(c), 'cores', { baseline: availableParallelism(), baselineName: "the machine's cores" })
   }
-} else console.log('  (nats-server CPU per message not measured: no single local nats-server process on that port)')
+} else console.log('  (nats-server CPU per message not measured: the server is not a single process of this machine that its port can be told for)')
 console.log(`trials: core ${core.map(Math.round).join(', ')}; core+id ${coreId.map(Math.round).join(', ')}; sink ${sink.map(Math.round).join(', ')}; sink+metrics ${sinkMetrics.map(Math.round).join(', ')}; raw acked ${raw.map(Math.round).join(', ')}`)
 console.log(`NatsSink vs js.publish(): ${(median(sink) / js).toFixed(2)}x`)
 await nc.close()

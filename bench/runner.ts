@@ -121,11 +121,23 @@ export function procCpuSeconds(pid: number | 'self'): number | null {
 }
 
 /**
- * The PID of the local nats-server listening on `port` (its command line's `-p`/`--port`,
- * 4222 when it names none), so a bench can read the server's CPU time; null when there is no
- * such process on this machine (a remote server, another OS) or more than one.
+ * The PID of the nats-server of this machine that `url` reaches (a loopback host, and the port of
+ * its command line: `-p`/`-port`/`--port`, with a value after a space or `=`; 4222 when it names
+ * none), so a bench can read the server's CPU time. Null when `url` names another host, when the
+ * port cannot be told from the command line (a `-c` config file without a port flag), or when
+ * there is no such process or more than one.
  */
-export function localNatsServerPid(port: number): number | null {
+export function localNatsServerPid(url: string): number | null {
+  let host: string
+  let port: number
+  try {
+    const u = new URL(url.split(',')[0].trim().replace(/^(nats|tls):/, 'http:'))
+    host = u.hostname
+    port = Number(u.port || 4222)
+  } catch {
+    return null
+  }
+  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return null
   let found: number | null = null
   let dirs: string[] = []
   try {
@@ -136,9 +148,8 @@ export function localNatsServerPid(port: number): number | null {
   for (const d of dirs) {
     try {
       if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'nats-server') continue
-      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')
-      const at = args.findIndex((a) => a === '-p' || a === '--port')
-      const p = at >= 0 ? Number(args[at + 1]) : 4222
+      const p = serverPort(readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0'))
+      if (p === null) return null
       if (p !== port) continue
       if (found !== null) return null
       found = Number(d)
@@ -147,4 +158,17 @@ export function localNatsServerPid(port: number): number | null {
     }
   }
   return found
+}
+
+/** The port a nats-server command line names (Go flags: `-p 1`, `-p=1`, `--port 1`, `-port=1`); 4222 without one; null when a config file may set it. */
+function serverPort(args: string[]): number | null {
+  let config = false
+  for (let i = 1; i < args.length; i++) {
+    const m = /^--?(p|port|c|config)(?:=(.*))?$/.exec(args[i])
+    if (!m) continue
+    const value = m[2] ?? args[i + 1]
+    if (m[1] === 'c' || m[1] === 'config') config = true
+    else return Number(value)
+  }
+  return config ? null : 4222
 }

@@ -152,7 +152,7 @@ export class Shard {
   private async subscribeAll(socket: KalshiSocket): Promise<void> {
     const groups = this.subscriptionGroups()
     await Promise.all(groups.map((g) => this.subscribeWithRetry(socket, g.channel, g.tickers)))
-    if (socket === this.socket && !socket.closed) {
+    if (socket === this.socket && !socket.closed && !this.stopping) {
       this.subscribed = true
       if (this.downSinceMs > 0) {
         const outageMs = Date.now() - this.downSinceMs
@@ -368,11 +368,13 @@ export class Shard {
    * closing. The exchange streams nothing for a sid after its `unsubscribed` reply, and the
    * frames before the reply arrive on the open socket, so nothing is in flight when the close
    * goes out: with SSMD_WS=bun (whose client drops every message after close()) the frames the
-   * exchange sent until it saw the close were lost. The frames that still come before the close
-   * handshake ends are ingested, so the connector closes its ring after them. Bounded: the
-   * unsubscribes get SHARD_UNSUBSCRIBE_WAIT_MS (skipped while the shard is paused, when replies
-   * are not read), the close handshake its own timeout (RawWebSocket gives the server 1 s) with
-   * a margin.
+   * exchange sent until it saw the close were lost. Subscribes still waiting for their reply
+   * (a stop just after a start or a reconnect) are waited for first, so their sids are
+   * unsubscribed too. The frames that still come before the close handshake ends are ingested,
+   * so the connector closes its ring after them. Bounded: the subscribes and unsubscribes
+   * together get SHARD_UNSUBSCRIBE_WAIT_MS (skipped while the shard is paused, when replies are
+   * not read; past it the shard closes anyway, as before), the close handshake its own timeout
+   * (RawWebSocket gives the server 1 s) with a margin.
    */
   async stop(): Promise<void> {
     this.stopping = true
@@ -380,14 +382,8 @@ export class Shard {
     clearInterval(this.watchdog)
     const socket = this.socket
     if (socket === undefined) return
-    if (this.connected && !socket.closed && !this.paused && this.sids.size > 0) {
-      // one command per sid: each gets its own reply to wait for, and one refused (an error
-      // reply) does not cut short the wait for the others
-      const unsubscribes = Promise.allSettled([...this.sids.keys()].map((sid) => socket.command('unsubscribe', { sids: [sid] })))
-      const failed = await withTimeout(unsubscribes, SHARD_UNSUBSCRIBE_WAIT_MS, 'the exchange to confirm the unsubscribes').then(
-        (results) => results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : [])),
-        (e: Error) => [e.message],
-      )
+    if (this.connected && !socket.closed && !this.paused) {
+      const failed = await withTimeout(this.unsubscribeAll(socket), SHARD_UNSUBSCRIBE_WAIT_MS, 'the exchange to confirm the subscribes and unsubscribes').catch((e: Error) => [e.message])
       if (failed.length > 0) this.host.log.warn({ shard: this.id, err: failed.join('; ') }, 'unsubscribing at stop failed; closing anyway')
     }
     socket.close(1000, 'shutdown')
@@ -395,6 +391,18 @@ export class Shard {
     // past this the connector closes its ring: a frame after it could not be written (it would be
     // counted as forwarded and lost), so it is dropped and said
     this.stopped = true
+  }
+
+  /**
+   * At stop: once the subscribes and subscription changes in flight have their replies (their
+   * sids known), unsubscribes every sid, one command each (each waits for its own reply, and one
+   * refused does not cut short the wait for the others). Resolves with the failures' messages.
+   */
+  private async unsubscribeAll(socket: KalshiSocket): Promise<string[]> {
+    await Promise.allSettled([this.opened, this.chain])
+    if (socket.closed || this.sids.size === 0) return []
+    const results = await Promise.allSettled([...this.sids.keys()].map((sid) => socket.command('unsubscribe', { sids: [sid] })))
+    return results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []))
   }
 
   /** Frames delivered after stop() returned (a socket that did not finish closing in time). */

@@ -7,6 +7,7 @@ import { startSim, type Sim } from '../../services/sim/index.ts'
 import { resolveConfig } from '../config/index.ts'
 import { waitFor } from '../core/wait.ts'
 import { startConnector, type Connector } from './connector.ts'
+import { KalshiSocket } from './socket.ts'
 
 let sim: Sim | undefined
 let connector: Connector | undefined
@@ -48,7 +49,9 @@ for (const transport of ['bun', 'raw'] as const) {
   }, 30_000)
 }
 
-test('an exchange that answers no unsubscribe: the stop warns once per shard and closes anyway, losing nothing', async () => {
+for (const transport of ['bun', 'raw'] as const) {
+test(`an exchange that answers no command: the stop warns and closes anyway after the bound (SSMD_WS=${transport})`, async () => {
+  process.env.SSMD_WS = transport
   sim = startSim({ seed: 12, markets: 100, rate: 'realistic', framesPerSecond: 5_000, pingIntervalMs: 0 })
   dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
   const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
@@ -63,13 +66,16 @@ test('an exchange that answers no unsubscribe: the stop warns once per shard and
   await c.stop()
   connector = undefined
   const warns = lines.map((l) => JSON.parse(l) as { level: number; msg: string; shard?: number; err?: string }).filter((l) => l.level === 40 && l.msg.startsWith('unsubscribing at stop failed'))
-  expect(warns).toMatchObject([{ shard: 0, err: expect.stringContaining('the exchange to confirm the unsubscribes') }])
+  expect(warns).toMatchObject([{ shard: 0, err: expect.stringContaining('timed out after 1000 ms: the exchange to confirm the subscribes and unsubscribes') }])
   const s = c.stats()
   const sent = sim.stats().frames_sent
   expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
+  // it closed all the same: the simulator saw the connection end
+  expect(sim.stats().closed_connections.length).toBe(1)
 }, 30_000)
 
-test('an unsubscribe the exchange refuses (a sid it no longer has) is warned with its Kalshi error; the other sids are unsubscribed and nothing is lost', async () => {
+test(`an unsubscribe the exchange refuses (a sid it no longer has) is warned with its Kalshi error; the other sids are unsubscribed and nothing is lost (SSMD_WS=${transport})`, async () => {
+  process.env.SSMD_WS = transport
   sim = startSim({ seed: 13, markets: 100, rate: 'realistic', framesPerSecond: 5_000, pingIntervalMs: 0 })
   dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
   const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
@@ -92,3 +98,39 @@ test('an unsubscribe the exchange refuses (a sid it no longer has) is warned wit
   const sent = sim.stats().frames_sent
   expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
 }, 30_000)
+}
+
+// A stop while a subscribe still waits for its reply (a stop just after a start or a reconnect):
+// the exchange already streams for it, but the shard has no sid for it yet. The stop waits for
+// the reply and unsubscribes that sid too; before, it closed without it, and with SSMD_WS=bun the
+// frames the exchange sent for it until it saw the close were lost. The reply is held back here
+// by wrapping KalshiSocket#command (the `trade` subscribe resolves 300 ms after its reply came).
+for (const transport of ['bun', 'raw'] as const) {
+  test(`a stop while a subscribe still waits for its reply unsubscribes that sid too (SSMD_WS=${transport})`, async () => {
+    process.env.SSMD_WS = transport
+    const command = KalshiSocket.prototype.command
+    KalshiSocket.prototype.command = function (this: KalshiSocket, cmd: string, params: Record<string, unknown>) {
+      const p = command.call(this, cmd, params)
+      const trade = cmd === 'subscribe' && (params.channels as string[])[0] === 'trade'
+      return trade ? p.then((r) => new Promise((resolve) => setTimeout(() => resolve(r), 300))) : p
+    }
+    try {
+      sim = startSim({ seed: 14, markets: 100, rate: 'realistic', framesPerSecond: 20_000, pingIntervalMs: 0 })
+      dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
+      const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
+      config.connector = { ...config.connector, mode: 'markets', channels: ['ticker', 'trade'], shardSize: 100 }
+      connector = await startConnector({ config, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 100).map((m) => m.ticker), opsPort: false })
+      const c = connector
+      await waitFor(() => c.shards[0].sids.size === 1 && c.stats().forwarded > 500, 'the ticker sid, and frames on both channels', 20_000)
+      await c.stop()
+      connector = undefined
+      const closed = sim.stats().closed_connections as { subscriptions: unknown[] }[]
+      expect(closed.flatMap((conn) => conn.subscriptions)).toEqual([])
+      const s = c.stats()
+      const sent = sim.stats().frames_sent
+      expect({ forwarded: s.forwarded, written: s.out.records }).toEqual({ forwarded: sent, written: sent })
+    } finally {
+      KalshiSocket.prototype.command = command
+    }
+  }, 30_000)
+}

@@ -208,11 +208,15 @@ export class Shard {
     }
   }
 
-  /** Called by the connector when a seq gap is detected on one of this shard's sids. */
+  /**
+   * Called by the connector when a seq gap is detected on one of this shard's sids. Not while
+   * stopping: the sid is being unsubscribed, and a refused re-snapshot would close the socket
+   * before the other unsubscribes are answered.
+   */
   async resnapshot(sid: number): Promise<void> {
     const info = this.sids.get(sid)
     const socket = this.socket
-    if (!info || info.channel !== 'orderbook_delta' || !socket || socket.closed) return
+    if (!info || info.channel !== 'orderbook_delta' || !socket || socket.closed || this.stopping) return
     try {
       await socket.command('update_subscription', { sids: [sid], market_tickers: info.tickers, action: 'get_snapshot' })
     } catch (e) {

@@ -134,3 +134,32 @@ for (const transport of ['bun', 'raw'] as const) {
     }
   }, 30_000)
 }
+
+// A gap seen while a stop unsubscribes asks for no re-snapshot: the sid is going away, and a
+// refused update_subscription closed the socket (4001) before the other unsubscribes were answered.
+test('a stopping shard sends no re-snapshot: only its unsubscribes go out', async () => {
+  const command = KalshiSocket.prototype.command
+  const sent: string[] = []
+  KalshiSocket.prototype.command = function (this: KalshiSocket, cmd: string, params: Record<string, unknown>) {
+    sent.push(cmd)
+    return command.call(this, cmd, params)
+  }
+  try {
+    sim = startSim({ seed: 15, markets: 50, rate: 'realistic', framesPerSecond: 2_000, pingIntervalMs: 0 })
+    dir = mkdtempSync(join(tmpdir(), 'ssmd-stop-unsub-'))
+    const config = resolveConfig('local', { transport: 'file', dataDir: dir, healthPort: 0 }, {})
+    config.connector = { ...config.connector, mode: 'markets', channels: ['ticker', 'orderbook_delta'], shardSize: 100 }
+    connector = await startConnector({ config, wsUrl: sim.wsUrl, noAuth: true, markets: sim.universe.markets.slice(0, 50).map((m) => m.ticker), opsPort: false })
+    const c = connector
+    await waitFor(() => c.shards[0].sids.size === 2 && c.stats().forwarded > 100, 'both sids and frames', 20_000)
+    const book = [...c.shards[0].sids].find(([, info]) => info.channel === 'orderbook_delta')![0]
+    sent.length = 0
+    const stopping = c.stop()
+    await c.shards[0].resnapshot(book)
+    await stopping
+    connector = undefined
+    expect(sent.sort()).toEqual(['unsubscribe', 'unsubscribe'])
+  } finally {
+    KalshiSocket.prototype.command = command
+  }
+}, 30_000)

@@ -386,6 +386,11 @@ export class Shard {
     clearInterval(this.watchdog)
     const socket = this.socket
     if (socket === undefined) return
+    // not ready from here on (/ready answers 503 while the stop unsubscribes and closes)
+    if (this.subscribed) {
+      this.subscribed = false
+      this.host.onStateChange?.(this)
+    }
     if (this.connected && !socket.closed && !this.paused) {
       const failed = await withTimeout(this.unsubscribeAll(socket), SHARD_UNSUBSCRIBE_WAIT_MS, 'the exchange to confirm the subscribes and unsubscribes').catch((e: Error) => [e.message])
       if (failed.length > 0) this.host.log.warn({ shard: this.id, err: failed.join('; ') }, 'unsubscribing at stop failed; closing anyway')

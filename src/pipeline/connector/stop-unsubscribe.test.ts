@@ -80,7 +80,11 @@ for (const transport of ['bun', 'raw'] as const) {
     await waitFor(() => c.stats().forwarded > 500, 'frames flowing', 20_000)
     // commands are swallowed (and data stops): no `unsubscribed` reply will come
     sim!.applyFault({ name: 'stall', value: 'all' })
-    await stopLosingNothing(c)
+    expect(c.ready().ok).toBe(true)
+    const stopping = stopLosingNothing(c)
+    // not ready from the start of the stop, though the socket stays open for up to 1 s
+    expect(c.ready()).toMatchObject({ ok: false, shards_down: [0] })
+    await stopping
     expect(stopWarnings()).toMatchObject([{ shard: 0, err: 'timed out after 1000 ms: the exchange to confirm the subscribes and unsubscribes' }])
     // it closed all the same: the simulator saw the connection end
     expect(sim!.stats().closed_connections.length).toBe(1)

@@ -3,6 +3,7 @@
  * reconnects by itself with jittered exponential back-off, resubscribes its own markets and
  * reports a reconnect control record; other shards are untouched. A seq gap on an
  * orderbook_delta subscription triggers a re-snapshot (`update_subscription` `get_snapshot`).
+ * A stop unsubscribes its sids before it closes the socket, so nothing is in flight at the close.
  */
 import type { Logger } from 'pino'
 import { KalshiError } from '../core/errors.ts'

@@ -32,7 +32,7 @@ import { KalshiSocket, type SocketTransport } from '../src/pipeline/connector/so
 import { RawWebSocket } from '../src/pipeline/connector/raw-ws.ts'
 import { RingOut } from '../src/pipeline/connector/ring-out.ts'
 import { freePort } from '../test/nats-server.ts'
-import { localNatsServerPid, procCpuSeconds, procStatusBytes, report } from './runner.ts'
+import { localNatsServerPid, procCpuSeconds, procStatusBytes, report, statCpuTicks } from './runner.ts'
 
 const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 const only = process.argv[2]
@@ -145,14 +145,8 @@ function threadTicks(): Map<string, number> {
     return m
   }
   for (const t of tasks) {
-    try {
-      const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
-      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'))
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
-      m.set(`${t}/${name}`, Number(f[11]) + Number(f[12]))
-    } catch {
-      // the thread ended meanwhile
-    }
+    const st = statCpuTicks(`/proc/self/task/${t}/stat`) // null: the thread ended meanwhile
+    if (st !== null) m.set(`${t}/${st.name}`, st.ticks)
   }
   return m
 }
@@ -234,15 +228,22 @@ async function ingestToJetStream(): Promise<void> {
   try {
     const connector = await startConnector({ config: benchConfig(stream, prefix), wsUrl: sim.ws, noAuth: true, opsPort: false })
     await sleep(1500)
+    // the three processes sharing the machine, and their CPU seconds (null: not readable)
     const serverPid = localNatsServerPid(NATS)
-    const cpu0 = [serverPid === null ? null : procCpuSeconds(serverPid), procCpuSeconds(sim.pid), procCpuSeconds('self')]
+    const procs = [
+      { name: 'nats-server', label: 'nats-server', pid: serverPid },
+      { name: 'simulator', label: 'simulator', pid: sim.pid },
+      { name: 'connector', label: 'connector (this process)', pid: 'self' as const },
+    ]
+    const cpu = () => procs.map((p) => (p.pid === null ? null : procCpuSeconds(p.pid)))
+    const cpu0 = cpu()
     const a0 = connector.stats().out.accepted ?? 0
     const t0 = performance.now()
     await sleep(5000)
     const acked = (connector.stats().out.accepted ?? 0) - a0
     const seconds = (performance.now() - t0) / 1000
     const ours = acked / seconds
-    const cpu1 = [serverPid === null ? null : procCpuSeconds(serverPid), procCpuSeconds(sim.pid), procCpuSeconds('self')]
+    const cpu1 = cpu()
     await connector.stop()
     await sim.stop()
     // Ceiling: as many plain publishes, into the same stream, no acks, flush every 1000.
@@ -260,16 +261,15 @@ async function ingestToJetStream(): Promise<void> {
     await nc.close()
     report('connector ingest → JetStream (acked, stored)', ours, 'msgs/s', { baseline: ceiling, baselineName: 'plain core publishes into the stream, no acks', target: '>=0.7' })
     // where the machine's cores went meanwhile (CPU per acked message; they share the machine)
-    const who = ['nats-server', 'simulator', 'connector (this process)']
     let total = 0
     const counted: string[] = []
-    for (let k = 0; k < 3 && acked > 0; k++) {
+    for (let k = 0; k < procs.length && acked > 0; k++) {
       const a = cpu0[k]
       const b = cpu1[k]
       if (a === null || b === null) continue
       total += b - a
-      counted.push(who[k].split(' ')[0])
-      report(`  CPU per acked message, ${who[k]}`, ((b - a) / acked) * 1e6, 'µs')
+      counted.push(procs[k].name)
+      report(`  CPU per acked message, ${procs[k].label}`, ((b - a) / acked) * 1e6, 'µs')
     }
     if (counted.length > 0) report(`  CPU used by ${counted.join(' + ')}, in cores`, total / seconds, 'cores', { baseline: availableParallelism(), baselineName: "the machine's cores" })
   } finally {

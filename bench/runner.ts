@@ -109,15 +109,25 @@ export function procStatusBytes(field: 'VmHWM' | 'VmRSS', pid: number | 'self' =
   }
 }
 
-/** CPU time (user + system, seconds) a process has used, from /proc (Linux); null when unreadable. */
-export function procCpuSeconds(pid: number | 'self'): number | null {
+/**
+ * User + system CPU ticks (1/100 s) from a `/proc/{pid}/stat` or `/proc/{pid}/task/{tid}/stat`
+ * file (Linux), with the thread's name; null when unreadable (another OS, a process or thread
+ * that ended).
+ */
+export function statCpuTicks(path: string): { ticks: number; name: string } | null {
   try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const st = readFileSync(path, 'utf8')
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) / 100
+    return { ticks: Number(f[11]) + Number(f[12]), name: st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')) }
   } catch {
     return null
   }
+}
+
+/** CPU time (user + system, seconds) a process has used, from /proc (Linux); null when unreadable. */
+export function procCpuSeconds(pid: number | 'self'): number | null {
+  const t = statCpuTicks(`/proc/${pid}/stat`)
+  return t === null ? null : t.ticks / 100
 }
 
 /**
